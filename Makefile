@@ -1,0 +1,51 @@
+# Aegis: `make run` builds and starts the server on the embedded default (SQLite under
+# ./var, evidence on local disk, first-party plugins); `make test` runs every test.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+# Every folder under plugins/ is a plugin main package, built to bin/aegis-plugin-<name>.
+PLUGINS  := $(patsubst plugins/%/,%,$(sort $(dir $(wildcard plugins/*/main.go))))
+TESTFLAGS ?=
+TESTTIMEOUT ?= 25m
+
+.PHONY: all build aegis plugins web run test bench generate lint clean
+
+all: build
+
+build: web aegis plugins
+
+aegis:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/aegis ./cmd/aegis
+
+plugins:
+	@for p in $(PLUGINS); do \
+		echo "build bin/aegis-plugin-$$p"; \
+		$(GO) build -o bin/aegis-plugin-$$p ./plugins/$$p || exit 1; \
+	done
+
+# The SPA is built when it exists (web/package.json); the Go binary embeds web/dist.
+web:
+	@if [ -f web/package.json ]; then \
+		cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build; \
+	fi
+
+run: build
+	./bin/aegis serve
+
+test:
+	$(GO) test -count=1 -timeout $(TESTTIMEOUT) $(TESTFLAGS) ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./...
+
+generate:
+	sh sdk/generate.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
+		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,129 @@
+// Package api is the HTTP layer of Aegis on echo: routing, auth, request and response
+// shapes, errors as RFC 9457 problem documents. Handlers bind, call the core and answer;
+// they never build SQL.
+package api
+
+import (
+	"context"
+	"io/fs"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/aegis-sec/aegis/core"
+)
+
+// Deps is everything the HTTP layer needs from the rest of the program.
+type Deps struct {
+	Store   core.Store
+	Log     hclog.Logger
+	Version string
+	// Web is the built SPA; WebBuilt says whether it holds an index.html.
+	Web      fs.FS
+	WebBuilt bool
+	// Registry receives the HTTP metrics; nil means a fresh one (tests).
+	Registry *prometheus.Registry
+}
+
+// Server is the HTTP API.
+type Server struct {
+	deps    Deps
+	echo    *echo.Echo
+	metrics *httpMetrics
+}
+
+// New builds the router with every route of the route table.
+func New(d Deps) *Server {
+	if d.Log == nil {
+		d.Log = hclog.NewNullLogger()
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{deps: d, echo: e, metrics: newHTTPMetrics(d.Registry)}
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			d.Log.Error("panic in handler", "path", c.Request().URL.Path, "error", err, "stack", string(stack))
+			return err
+		},
+	}))
+	e.Use(middleware.RequestID())
+	e.Use(s.logRequests)
+	e.Use(s.metrics.middleware)
+	for _, r := range s.routes() {
+		e.Add(r.Method, r.Path, r.Handler)
+	}
+	s.mountSPA()
+	return s
+}
+
+// Handler returns the http.Handler (for tests and for http.Server).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo exposes the router, for tests that list the registered routes.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		req, res := c.Request(), c.Response()
+		level := hclog.Debug
+		if res.Status >= 500 {
+			level = hclog.Error
+		} else if res.Status >= 400 {
+			level = hclog.Info
+		}
+		s.deps.Log.Log(level, "request", "method", req.Method, "path", req.URL.Path, "status", res.Status,
+			"bytes", res.Size, "duration", time.Since(start).Round(time.Microsecond), "id", res.Header().Get(echo.HeaderXRequestID))
+		return nil
+	}
+}
+
+// route is one entry of the route table: the one place that says who may call what.
+type route struct {
+	Method  string
+	Path    string
+	Summary string
+	// Roles that may call the route; Public routes need no sign-in.
+	Roles   []core.Role
+	Public  bool
+	Handler echo.HandlerFunc
+}
+
+func (s *Server) routes() []route {
+	return []route{
+		{Method: http.MethodGet, Path: "/healthz", Summary: "Liveness: the process answers", Public: true, Handler: s.healthz},
+		{Method: http.MethodGet, Path: "/readyz", Summary: "Readiness: the database answers", Public: true, Handler: s.readyz},
+		{Method: http.MethodGet, Path: "/metrics", Summary: "Prometheus metrics", Public: true, Handler: s.metricsHandler()},
+		{Method: http.MethodGet, Path: "/api/v1/version", Summary: "Server version", Public: true, Handler: s.version},
+	}
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.deps.Store.Ping(ctx); err != nil {
+		s.deps.Log.Warn("readiness check failed", "error", err)
+		return &core.Error{Code: core.EUNAVAILABLE, Message: "database unavailable"}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) version(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"version": s.deps.Version, "api": "v1"})
+}

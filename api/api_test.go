@@ -1,0 +1,88 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/aegis-sec/aegis/api"
+	"github.com/aegis-sec/aegis/core/store"
+	"github.com/aegis-sec/aegis/core/store/storetest"
+)
+
+func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	srv := api.New(api.Deps{Store: st, Version: "1.2.3"})
+	h := srv.Handler()
+
+	if rec := get(t, h, "/healthz"); rec.Code != 200 {
+		t.Fatalf("/healthz = %d", rec.Code)
+	}
+	if rec := get(t, h, "/readyz"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "ready") {
+		t.Fatalf("/readyz = %d %s", rec.Code, rec.Body)
+	}
+	rec := get(t, h, "/api/v1/version")
+	if !strings.Contains(rec.Body.String(), `"version":"1.2.3"`) {
+		t.Fatalf("version: %s", rec.Body)
+	}
+	if rec := get(t, h, "/metrics"); rec.Code != 200 || !strings.Contains(rec.Body.String(), `aegis_http_request_duration_seconds_count{method="GET",route="/api/v1/version",status="200"} 1`) {
+		t.Fatalf("metrics do not count the version request:\n%s", rec.Body)
+	}
+
+	// With the database gone, readiness fails with a problem document; liveness does not.
+	st.Close()
+	rec = get(t, h, "/readyz")
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("/readyz with closed db = %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	var p map[string]any
+	json.Unmarshal(rec.Body.Bytes(), &p)
+	if p["status"] != float64(503) || p["code"] != "unavailable" || p["title"] != "Service Unavailable" {
+		t.Fatalf("problem: %v", p)
+	}
+	if rec := get(t, h, "/healthz"); rec.Code != 200 {
+		t.Fatalf("/healthz with closed db = %d", rec.Code)
+	}
+}
+
+func TestUnknownAPIRouteIsProblem(t *testing.T) {
+	srv := api.New(api.Deps{Store: storetest.Open(t, store.SQLite)})
+	rec := get(t, srv.Handler(), "/api/v1/nope")
+	if rec.Code != 404 || rec.Header().Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("got %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+}
+
+func TestSPA(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	// Not built: the root says how to build it.
+	rec := get(t, api.New(api.Deps{Store: st}).Handler(), "/")
+	if !strings.Contains(rec.Body.String(), "make build") {
+		t.Fatalf("placeholder page: %s", rec.Body)
+	}
+	// Built: files are served, client-side routes fall back to index.html, /api/ does not.
+	dist := fstest.MapFS{
+		"index.html":    {Data: []byte("<html>the app</html>")},
+		"assets/app.js": {Data: []byte("console.log(1)")},
+	}
+	h := api.New(api.Deps{Store: st, Web: dist, WebBuilt: true}).Handler()
+	if rec := get(t, h, "/assets/app.js"); rec.Body.String() != "console.log(1)" {
+		t.Fatalf("asset: %d %s", rec.Code, rec.Body)
+	}
+	if rec := get(t, h, "/tests/123"); !strings.Contains(rec.Body.String(), "the app") {
+		t.Fatalf("client route: %d %s", rec.Code, rec.Body)
+	}
+	if rec := get(t, h, "/api/v1/nope"); rec.Code != 404 || strings.Contains(rec.Body.String(), "the app") {
+		t.Fatalf("api path fell through to the SPA: %d %s", rec.Code, rec.Body)
+	}
+}

@@ -1,0 +1,133 @@
+// Command aegis is the Aegis server and its command-line tools: one binary that serves
+// the API and the web app, migrates the database, manages users, imports and exports
+// through plugins, and reports statistics.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+
+	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/config"
+	"github.com/aegis-sec/aegis/core/store"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRootCmd(os.Stdin, os.Stdout, os.Stderr).ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "aegis:", err)
+		os.Exit(1)
+	}
+}
+
+// app is what every subcommand shares: the flags of the root command and, once loaded,
+// the configuration and logger.
+type app struct {
+	configPath string
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
+
+	cfg *config.Config
+	log hclog.Logger
+}
+
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "aegis",
+		Short: "Aegis: purple-team coverage of MITRE ATT&CK",
+		Long: `Aegis plans, runs and judges purple-team tests of MITRE ATT&CK techniques and turns
+them into coverage. This binary is the server and its command-line tools.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVar(&a.configPath, "config", "aegis.hcl", "configuration file")
+	root.AddCommand(
+		a.serveCmd(),
+		a.migrateCmd(),
+		a.userCmd(),
+		a.statsCmd(),
+		a.versionCmd(),
+	)
+	return root
+}
+
+// load reads the configuration and sets up the logger.
+func (a *app) load() error {
+	if a.cfg != nil {
+		return nil
+	}
+	cfg, err := config.Load(a.configPath)
+	if err != nil {
+		return err
+	}
+	a.cfg = cfg
+	a.log = hclog.New(&hclog.LoggerOptions{
+		Name:       "aegis",
+		Level:      hclog.LevelFromString(cfg.Log.Level),
+		JSONFormat: cfg.Log.Format == "json",
+		Output:     a.stderr,
+	})
+	return nil
+}
+
+// openStore loads the configuration and opens the database, migrating it first unless
+// told not to: every command that touches the database works on the current schema.
+func (a *app) openStore(ctx context.Context, migrate bool) (*store.Store, error) {
+	if err := a.load(); err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, store.Options{
+		Driver:       a.cfg.Database.Driver,
+		DSN:          a.cfg.Database.DSN,
+		MaxOpenConns: a.cfg.Database.MaxOpenConns,
+		Logger:       a.log.Named("store"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if err := st.Migrate(); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of this binary",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(a.stdout, "aegis %s\n", version)
+			return nil
+		},
+	}
+}
+
+// userError unwraps a domain error into its message for the terminal.
+func userError(err error) error {
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		return errors.New(ce.Error())
+	}
+	return err
+}

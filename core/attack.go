@@ -1,0 +1,103 @@
+package core
+
+import (
+	"regexp"
+	"time"
+)
+
+// Tactic is an ATT&CK tactic (a column of the matrix) in one domain.
+type Tactic struct {
+	ID          string    `db:"id" json:"id"`
+	ExternalID  string    `db:"external_id" json:"external_id"`
+	STIXID      string    `db:"stix_id" json:"stix_id"`
+	Name        string    `db:"name" json:"name"`
+	Shortname   string    `db:"shortname" json:"shortname"`
+	Domain      string    `db:"domain" json:"domain"`
+	MatrixOrder int       `db:"matrix_order" json:"matrix_order"`
+	Description string    `db:"description" json:"description"`
+	URL         string    `db:"url" json:"url"`
+	Deprecated  bool      `db:"deprecated" json:"deprecated"`
+	Source      string    `db:"source" json:"source"`
+	SourceRef   string    `db:"source_ref" json:"-"`
+	ContentHash string    `db:"content_hash" json:"-"`
+	CreatedAt   time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt   time.Time `db:"updated_at" json:"updated_at"`
+}
+
+// CoverageStatus is a technique's standing from its tests.
+type CoverageStatus string
+
+const (
+	StatusNotTested  CoverageStatus = "not_tested"
+	StatusInProgress CoverageStatus = "in_progress"
+	StatusNotCovered CoverageStatus = "not_covered" // validated tests, nothing prevented/detected/logged
+	StatusPartial    CoverageStatus = "partial"
+	StatusCovered    CoverageStatus = "covered"
+)
+
+// Technique is an ATT&CK technique or sub-technique. Known is false for ids that other
+// sources (Sigma, Atomic) use but the ATT&CK release in use does not have yet.
+type Technique struct {
+	ID              string         `db:"id" json:"id"`
+	ExternalID      string         `db:"external_id" json:"external_id"`
+	STIXID          string         `db:"stix_id" json:"stix_id"`
+	Name            string         `db:"name" json:"name"`
+	Description     string         `db:"description" json:"description"`
+	ParentID        *string        `db:"parent_id" json:"parent_id,omitempty"`
+	IsSubtechnique  bool           `db:"is_subtechnique" json:"is_subtechnique"`
+	Platforms       Strings        `db:"platforms" json:"platforms"`
+	Domains         Strings        `db:"domains" json:"domains"`
+	DataSources     Strings        `db:"data_sources" json:"data_sources"`
+	Detection       string         `db:"detection" json:"detection"`
+	URL             string         `db:"url" json:"url"`
+	ObjectVersion   string         `db:"object_version" json:"object_version"`
+	ModifiedAt      *time.Time     `db:"modified_at" json:"modified_at,omitempty"`
+	Revoked         bool           `db:"revoked" json:"revoked"`
+	RevokedBy       string         `db:"revoked_by" json:"revoked_by,omitempty"`
+	Deprecated      bool           `db:"deprecated" json:"deprecated"`
+	Known           bool           `db:"known" json:"known"`
+	LastSeenRelease string         `db:"last_seen_release" json:"last_seen_release"`
+	CoverageStatus  CoverageStatus `db:"coverage_status" json:"coverage_status"`
+	Source          string         `db:"source" json:"source"`
+	SourceRef       string         `db:"source_ref" json:"-"`
+	ContentHash     string         `db:"content_hash" json:"-"`
+	CreatedAt       time.Time      `db:"created_at" json:"created_at"`
+	UpdatedAt       time.Time      `db:"updated_at" json:"updated_at"`
+
+	// Tactics are the shortnames of the technique's tactics (filled by queries that join them).
+	Tactics []string `db:"-" json:"tactics"`
+}
+
+var techniqueIDRE = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
+
+// ValidTechniqueID reports whether s looks like an ATT&CK technique id (T1059 or T1059.001).
+func ValidTechniqueID(s string) bool { return techniqueIDRE.MatchString(s) }
+
+// ParentTechniqueID returns "T1059" for "T1059.001" and "" for a technique that has no parent.
+func ParentTechniqueID(s string) string {
+	if len(s) > 5 && s[5] == '.' {
+		return s[:5]
+	}
+	return ""
+}
+
+// Validate checks what a technique needs before it is stored.
+func (t *Technique) Validate() error {
+	if !ValidTechniqueID(t.ExternalID) {
+		return FieldError("external_id", "%q is not an ATT&CK technique id (T1234 or T1234.001)", t.ExternalID)
+	}
+	if t.Known && t.Name == "" {
+		return FieldError("name", "is required for technique %s", t.ExternalID)
+	}
+	return nil
+}
+
+// TechniqueFilter selects techniques in a listing.
+type TechniqueFilter struct {
+	Tactic         string // tactic shortname or external id
+	Platform       string
+	Status         CoverageStatus
+	Search         string
+	IncludeRevoked bool
+	Page
+}

@@ -1,0 +1,67 @@
+package core
+
+import "context"
+
+// Store is the port to persistence. The caller owns the transaction: everything done
+// inside one Update commits together or not at all (the unit of work).
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(tx Tx) error) error
+	// Update runs fn in a read-write transaction, committed when fn returns nil.
+	Update(ctx context.Context, fn func(tx Tx) error) error
+	// Ping checks that the database answers (readiness).
+	Ping(ctx context.Context) error
+	// Stats counts every entity by kind, state and source.
+	Stats(ctx context.Context) (*Stats, error)
+	Close() error
+}
+
+// Tx is what one transaction can do. It grows with the repositories later issues add.
+type Tx interface {
+	UserRepo
+	TechniqueRepo
+	TestRepo
+}
+
+// UserRepo stores users.
+type UserRepo interface {
+	CreateUser(ctx context.Context, u *User) error
+	UpdateUser(ctx context.Context, u *User) error
+	UserByID(ctx context.Context, id string) (*User, error)
+	UserByUsername(ctx context.Context, username string) (*User, error)
+	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
+	CountUsers(ctx context.Context) (int, error)
+}
+
+// TechniqueRepo stores ATT&CK tactics and techniques.
+type TechniqueRepo interface {
+	UpsertTactic(ctx context.Context, t *Tactic) error
+	TacticByExternalID(ctx context.Context, domain, externalID string) (*Tactic, error)
+	ListTactics(ctx context.Context, domain string) ([]*Tactic, error)
+	UpsertTechnique(ctx context.Context, t *Technique) error
+	SetTechniqueTactics(ctx context.Context, techniqueID string, tacticIDs []string) error
+	TechniqueByID(ctx context.Context, id string) (*Technique, error)
+	TechniqueByExternalID(ctx context.Context, externalID string) (*Technique, error)
+	ListTechniques(ctx context.Context, f TechniqueFilter) ([]*Technique, int, error)
+}
+
+// TestRepo stores tests. UpdateTest is a conditional write: it succeeds only when the
+// stored version equals t.Version, and then increments it.
+type TestRepo interface {
+	CreateTest(ctx context.Context, t *Test) error
+	UpdateTest(ctx context.Context, t *Test) error
+	TestByID(ctx context.Context, id string) (*Test, error)
+	ListTests(ctx context.Context, f TestFilter) ([]*Test, int, error)
+}
+
+// Stats is what `aegis stats` prints: for each entity, its total and its counts grouped
+// by the columns that matter for it (state, source, role, ...).
+type Stats struct {
+	Entities map[string]EntityStats `json:"entities"`
+}
+
+// EntityStats is the count of one entity, and its breakdowns keyed by dimension.
+type EntityStats struct {
+	Total int                       `json:"total"`
+	By    map[string]map[string]int `json:"by,omitempty"`
+}

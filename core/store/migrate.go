@@ -1,0 +1,139 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/golang-migrate/migrate/v4"
+	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
+	migratesqlite "github.com/golang-migrate/migrate/v4/database/sqlite"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+
+	"github.com/aegis-sec/aegis/migrations"
+)
+
+// Migration status.
+type MigrationStatus struct {
+	Version uint
+	Dirty   bool
+	Latest  uint
+}
+
+// migrator opens its own connection: golang-migrate closes the database it was given
+// when it is closed, which must not take the store's pools with it.
+func (s *Store) migrator() (*migrate.Migrate, func(), error) {
+	src, err := migrations.For(s.dialect)
+	if err != nil {
+		return nil, nil, err
+	}
+	source, err := iofs.New(src, ".")
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: migrations source: %w", err)
+	}
+	var db *sql.DB
+	var m *migrate.Migrate
+	switch s.dialect {
+	case SQLite:
+		if db, err = sql.Open("sqlite", sqliteDSN(s.dsn, true)); err != nil {
+			return nil, nil, err
+		}
+		drv, err := migratesqlite.WithInstance(db, &migratesqlite.Config{})
+		if err != nil {
+			db.Close()
+			return nil, nil, fmt.Errorf("store: migrate driver: %w", err)
+		}
+		m, err = migrate.NewWithInstance("iofs", source, "sqlite", drv)
+		if err != nil {
+			db.Close()
+			return nil, nil, fmt.Errorf("store: migrate: %w", err)
+		}
+	case Postgres:
+		if db, err = sql.Open("pgx", s.dsn); err != nil {
+			return nil, nil, err
+		}
+		drv, err := migratepgx.WithInstance(db, &migratepgx.Config{})
+		if err != nil {
+			db.Close()
+			return nil, nil, fmt.Errorf("store: migrate driver: %w", err)
+		}
+		m, err = migrate.NewWithInstance("iofs", source, "pgx", drv)
+		if err != nil {
+			db.Close()
+			return nil, nil, fmt.Errorf("store: migrate: %w", err)
+		}
+	}
+	return m, func() { m.Close() }, nil
+}
+
+// Migrate applies every pending up migration.
+func (s *Store) Migrate() error {
+	m, done, err := s.migrator()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("store: migrate up: %w", err)
+	}
+	return nil
+}
+
+// MigrateDown reverts the given number of migrations (all of them when steps <= 0).
+func (s *Store) MigrateDown(steps int) error {
+	m, done, err := s.migrator()
+	if err != nil {
+		return err
+	}
+	defer done()
+	if steps <= 0 {
+		err = m.Down()
+	} else {
+		err = m.Steps(-steps)
+	}
+	if err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		return fmt.Errorf("store: migrate down: %w", err)
+	}
+	return nil
+}
+
+// MigrationVersion reports the applied version, whether a failed migration left the
+// database dirty, and the newest version the binary carries.
+func (s *Store) MigrationVersion() (MigrationStatus, error) {
+	m, done, err := s.migrator()
+	if err != nil {
+		return MigrationStatus{}, err
+	}
+	defer done()
+	var st MigrationStatus
+	v, dirty, err := m.Version()
+	if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
+		return st, fmt.Errorf("store: migration version: %w", err)
+	}
+	st.Version, st.Dirty = v, dirty
+	st.Latest, err = latestVersion(s.dialect)
+	return st, err
+}
+
+func latestVersion(dialect string) (uint, error) {
+	src, err := migrations.For(dialect)
+	if err != nil {
+		return 0, err
+	}
+	d, err := iofs.New(src, ".")
+	if err != nil {
+		return 0, err
+	}
+	defer d.Close()
+	v, err := d.First()
+	if err != nil {
+		return 0, nil
+	}
+	for {
+		next, err := d.Next(v)
+		if err != nil {
+			return v, nil
+		}
+		v = next
+	}
+}

@@ -1,0 +1,172 @@
+package store_test
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aegis-sec/aegis/core/store"
+	"github.com/aegis-sec/aegis/core/store/storetest"
+	"github.com/aegis-sec/aegis/migrations"
+	"io/fs"
+)
+
+// column is what the two dialects must agree on: the name and whether NULL is allowed.
+type column struct {
+	Table, Name string
+	NotNull     bool
+}
+
+func schemaOf(t *testing.T, s *store.Store) []column {
+	t.Helper()
+	var cols []column
+	var q string
+	switch s.Dialect() {
+	case store.SQLite:
+		// A primary key column of SQLite may hold NULL unless declared NOT NULL; PostgreSQL
+		// makes it NOT NULL implicitly, so count pk columns as NOT NULL.
+		q = `SELECT m.name AS table_name, p.name AS column_name, (p."notnull" = 1 OR p.pk > 0) AS not_null
+			FROM sqlite_master m JOIN pragma_table_info(m.name) p
+			WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'schema_migrations'`
+	case store.Postgres:
+		q = `SELECT table_name, column_name, (is_nullable = 'NO') AS not_null FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name <> 'schema_migrations'`
+	}
+	rows, err := s.DB().Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c column
+		if err := rows.Scan(&c.Table, &c.Name, &c.NotNull); err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, c)
+	}
+	sort.Slice(cols, func(i, j int) bool {
+		if cols[i].Table != cols[j].Table {
+			return cols[i].Table < cols[j].Table
+		}
+		return cols[i].Name < cols[j].Name
+	})
+	return cols
+}
+
+func TestMigrationFilesPaired(t *testing.T) {
+	names := map[string][]string{}
+	for _, d := range []string{"sqlite", "postgres"} {
+		f, err := migrations.For(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := fs.ReadDir(f, ".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			names[d] = append(names[d], e.Name())
+		}
+	}
+	if strings.Join(names["sqlite"], ",") != strings.Join(names["postgres"], ",") {
+		t.Fatalf("the dialects carry different migrations:\nsqlite:   %v\npostgres: %v", names["sqlite"], names["postgres"])
+	}
+	for _, n := range names["sqlite"] {
+		if strings.HasSuffix(n, ".up.sql") {
+			down := strings.TrimSuffix(n, ".up.sql") + ".down.sql"
+			if !contains(names["sqlite"], down) {
+				t.Errorf("%s has no %s", n, down)
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestDialectsHaveSameSchema(t *testing.T) {
+	if os.Getenv(storetest.EnvPostgresDSN) == "" {
+		t.Skipf("PostgreSQL not configured: set %s to compare the two schemas", storetest.EnvPostgresDSN)
+	}
+	lite := schemaOf(t, storetest.Open(t, store.SQLite))
+	pg := schemaOf(t, storetest.Open(t, store.Postgres))
+	if len(lite) < 100 {
+		t.Fatalf("only %d columns in SQLite: the schema did not load", len(lite))
+	}
+	index := func(cols []column) map[string]column {
+		m := map[string]column{}
+		for _, c := range cols {
+			m[c.Table+"."+c.Name] = c
+		}
+		return m
+	}
+	li, pi := index(lite), index(pg)
+	var diffs []string
+	for k, c := range li {
+		p, ok := pi[k]
+		switch {
+		case !ok:
+			diffs = append(diffs, k+" only in SQLite")
+		case p.NotNull != c.NotNull:
+			diffs = append(diffs, fmt.Sprintf("%s NOT NULL: sqlite %v, postgres %v", k, c.NotNull, p.NotNull))
+		}
+	}
+	for k := range pi {
+		if _, ok := li[k]; !ok {
+			diffs = append(diffs, k+" only in PostgreSQL")
+		}
+	}
+	sort.Strings(diffs)
+	if len(diffs) > 0 {
+		t.Fatalf("the migrations disagree:\n%s", strings.Join(diffs, "\n"))
+	}
+}
+
+func TestMigrationsGoDownAndUp(t *testing.T) {
+	for _, d := range []string{store.SQLite, store.Postgres} {
+		t.Run(d, func(t *testing.T) {
+			s := storetest.OpenUnmigrated(t, d)
+			st, err := s.MigrationVersion()
+			if err != nil || st.Version != 0 || st.Latest == 0 {
+				t.Fatalf("fresh database: %+v %v", st, err)
+			}
+			if err := s.Migrate(); err != nil {
+				t.Fatal(err)
+			}
+			first := schemaOf(t, s)
+			// Step down one migration at a time, then all the way up again.
+			for v := st.Latest; v > 0; {
+				if err := s.MigrateDown(1); err != nil {
+					t.Fatalf("down from %d: %v", v, err)
+				}
+				now, err := s.MigrationVersion()
+				if err != nil || now.Dirty {
+					t.Fatalf("after down from %d: %+v %v", v, now, err)
+				}
+				v = now.Version
+			}
+			if left := schemaOf(t, s); len(left) != 0 {
+				t.Fatalf("tables left after migrating all the way down: %v", left)
+			}
+			if err := s.Migrate(); err != nil {
+				t.Fatalf("up again: %v", err)
+			}
+			again := schemaOf(t, s)
+			if fmt.Sprint(first) != fmt.Sprint(again) {
+				t.Fatal("schema after down and up differs from the first")
+			}
+			now, _ := s.MigrationVersion()
+			if now.Version != st.Latest || now.Dirty {
+				t.Fatalf("final version %+v, want %d", now, st.Latest)
+			}
+		})
+	}
+}

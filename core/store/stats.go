@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aegis-sec/aegis/core"
+)
+
+// statSpec says how one entity is counted: its table and the expressions it is grouped
+// by. Boolean columns are turned into text in SQL so both dialects give the same keys.
+type statSpec struct {
+	entity string
+	table  string
+	by     map[string]string // dimension name → SQL expression
+}
+
+func boolText(col string) string {
+	return "CASE WHEN " + col + " THEN 'true' ELSE 'false' END"
+}
+
+var statSpecs = []statSpec{
+	{"users", "users", map[string]string{"role": "role", "disabled": boolText("disabled")}},
+	{"tactics", "tactics", map[string]string{"domain": "domain", "source": "source"}},
+	{"techniques", "techniques", map[string]string{
+		"coverage_status": "coverage_status", "source": "source",
+		"standing": "CASE WHEN revoked THEN 'revoked' WHEN deprecated THEN 'deprecated' WHEN NOT known THEN 'unknown_to_release' ELSE 'active' END",
+		"level":    "CASE WHEN is_subtechnique THEN 'sub-technique' ELSE 'technique' END",
+	}},
+	{"mitigations", "mitigations", map[string]string{"source": "source"}},
+	{"test_templates", "test_templates", map[string]string{"source": "source", "type": "template_type", "active": boolText("active"), "deprecated": boolText("deprecated")}},
+	{"detection_rules", "detection_rules", map[string]string{"source": "source", "format": "format", "level": "level", "deprecated": boolText("deprecated")}},
+	{"test_template_detection_rules", "test_template_detection_rules", nil},
+	{"defensive_techniques", "defensive_techniques", map[string]string{"source": "source"}},
+	{"defensive_technique_mappings", "defensive_technique_mappings", map[string]string{"relation": "relation"}},
+	{"threat_actors", "threat_actors", map[string]string{"source": "source"}},
+	{"threat_actor_techniques", "threat_actor_techniques", nil},
+	{"intel_items", "intel_items", map[string]string{"source": "source"}},
+	{"compliance_frameworks", "compliance_frameworks", nil},
+	{"compliance_controls", "compliance_controls", map[string]string{"source": "source"}},
+	{"compliance_control_mappings", "compliance_control_mappings", map[string]string{"mapping_type": "mapping_type"}},
+	{"campaigns", "campaigns", map[string]string{"status": "status"}},
+	{"tests", "tests", map[string]string{"state": "state", "remediation_status": "remediation_status"}},
+	{"test_detection_results", "test_detection_results", map[string]string{"triggered": boolText("triggered"), "method": "method"}},
+	{"evidences", "evidences", map[string]string{"team": "team"}},
+	{"worklogs", "worklogs", nil},
+	{"coverage_snapshots", "coverage_snapshots", nil},
+	{"audit_logs", "audit_logs", nil},
+	{"notifications", "notifications", map[string]string{"read": "CASE WHEN read_at IS NULL THEN 'unread' ELSE 'read' END"}},
+	{"plugins", "plugins", map[string]string{"enabled": boolText("enabled")}},
+	{"import_runs", "import_runs", map[string]string{"outcome": "outcome", "plugin": "plugin_name"}},
+	{"api_tokens", "api_tokens", nil},
+}
+
+// Stats counts every entity, and each by its dimensions, in one read transaction so the
+// figures are consistent with each other.
+func (s *Store) Stats(ctx context.Context) (*core.Stats, error) {
+	st := &core.Stats{Entities: map[string]core.EntityStats{}}
+	err := s.runTx(ctx, s.read, nil, func(tx *Tx) error {
+		for _, spec := range statSpecs {
+			var es core.EntityStats
+			if err := tx.get(ctx, &es.Total, `SELECT COUNT(*) FROM `+spec.table); err != nil {
+				return fmt.Errorf("store: count %s: %w", spec.table, err)
+			}
+			for dim, expr := range spec.by {
+				var rows []struct {
+					Key   string `db:"k"`
+					Count int    `db:"n"`
+				}
+				q := `SELECT ` + expr + ` AS k, COUNT(*) AS n FROM ` + spec.table + ` GROUP BY ` + expr
+				if err := tx.sel(ctx, &rows, q); err != nil {
+					return fmt.Errorf("store: count %s by %s: %w", spec.table, dim, err)
+				}
+				if len(rows) == 0 {
+					continue
+				}
+				if es.By == nil {
+					es.By = map[string]map[string]int{}
+				}
+				m := map[string]int{}
+				for _, r := range rows {
+					m[r.Key] = r.Count
+				}
+				es.By[dim] = m
+			}
+			st.Entities[spec.entity] = es
+		}
+		return nil
+	})
+	return st, err
+}

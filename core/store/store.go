@@ -1,0 +1,250 @@
+// Package store is the SQL adapter of core.Store on jmoiron/sqlx, for SQLite (the
+// embedded default, modernc.org/sqlite) and PostgreSQL (pgx's database/sql driver).
+// Queries are written once with ? placeholders and rebound per dialect; where the
+// dialects differ, this file says so.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite" // registers "sqlite"
+
+	"github.com/aegis-sec/aegis/core"
+)
+
+func init() {
+	// modernc registers as "sqlite", a name sqlx does not know the bind style of.
+	sqlx.BindDriver("sqlite", sqlx.QUESTION)
+}
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Options say which database to open.
+type Options struct {
+	Driver       string // "sqlite" or "postgres"
+	DSN          string // a file path for SQLite; a URL or key=value DSN for PostgreSQL
+	MaxOpenConns int
+	Logger       hclog.Logger
+}
+
+// Store implements core.Store.
+type Store struct {
+	dialect string
+	dsn     string
+	// SQLite allows one writer at a time: writes go through a single connection that
+	// takes the write lock at BEGIN (IMMEDIATE), so two writers queue instead of failing
+	// with SQLITE_BUSY when a read lock cannot be upgraded. Reads use their own pool.
+	// On PostgreSQL both are the same pool.
+	write *sqlx.DB
+	read  *sqlx.DB
+	log   hclog.Logger
+}
+
+var _ core.Store = (*Store)(nil)
+
+// Open connects to the database; it does not migrate (see Migrate).
+func Open(ctx context.Context, o Options) (*Store, error) {
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
+	}
+	if o.MaxOpenConns <= 0 {
+		o.MaxOpenConns = 10
+	}
+	s := &Store{dialect: o.Driver, dsn: o.DSN, log: o.Logger}
+	var err error
+	switch o.Driver {
+	case SQLite:
+		if err := ensureDir(o.DSN); err != nil {
+			return nil, err
+		}
+		if s.write, err = sqlx.Open("sqlite", sqliteDSN(o.DSN, true)); err != nil {
+			return nil, fmt.Errorf("store: open sqlite %s: %w", o.DSN, err)
+		}
+		s.write.SetMaxOpenConns(1)
+		if s.read, err = sqlx.Open("sqlite", sqliteDSN(o.DSN, false)); err != nil {
+			s.write.Close()
+			return nil, fmt.Errorf("store: open sqlite %s: %w", o.DSN, err)
+		}
+		s.read.SetMaxOpenConns(o.MaxOpenConns)
+	case Postgres:
+		if s.write, err = sqlx.Open("pgx", o.DSN); err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		s.write.SetMaxOpenConns(o.MaxOpenConns)
+		s.read = s.write
+	default:
+		return nil, fmt.Errorf("store: unknown driver %q (sqlite or postgres)", o.Driver)
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: connect %s: %w", o.Driver, err)
+	}
+	return s, nil
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// DB returns the read-write handle, for tests and tools that compare table contents.
+func (s *Store) DB() *sqlx.DB { return s.write }
+
+func ensureDir(path string) error {
+	if path == "" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("store: create database folder: %w", err)
+		}
+	}
+	return nil
+}
+
+// sqliteDSN turns a file path into a modernc DSN with the pragmas Aegis relies on:
+// WAL (readers do not block the writer), foreign keys (off by default in SQLite) and a
+// busy timeout (a second process, such as the CLI beside a running server, waits
+// instead of failing).
+func sqliteDSN(path string, write bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_time_format", "sqlite")
+	if write {
+		q.Set("_txlock", "immediate")
+	}
+	p := strings.TrimPrefix(path, "file:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return "file:" + p + "?" + q.Encode()
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.write.PingContext(ctx); err != nil {
+		return err
+	}
+	if s.read != s.write {
+		return s.read.PingContext(ctx)
+	}
+	return nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != nil && s.read != s.write {
+		errs = append(errs, s.read.Close())
+	}
+	if s.write != nil {
+		errs = append(errs, s.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(ctx context.Context, fn func(core.Tx) error) error {
+	return s.run(ctx, s.read, &sql.TxOptions{ReadOnly: s.dialect == Postgres}, fn)
+}
+
+// Update runs fn in a read-write transaction and commits it when fn returns nil.
+func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
+	return s.run(ctx, s.write, nil, fn)
+}
+
+// UpdateTx is Update with the concrete transaction type, for adapters (the import
+// pipeline) that need more than core.Tx offers.
+func (s *Store) UpdateTx(ctx context.Context, fn func(*Tx) error) error {
+	return s.runTx(ctx, s.write, nil, fn)
+}
+
+func (s *Store) run(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn func(core.Tx) error) error {
+	return s.runTx(ctx, db, opts, func(tx *Tx) error { return fn(tx) })
+}
+
+func (s *Store) runTx(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn func(*Tx) error) (err error) {
+	stx, err := db.BeginTxx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	tx := &Tx{tx: stx, dialect: s.dialect}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = stx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = stx.Rollback()
+			return
+		}
+		if cerr := stx.Commit(); cerr != nil {
+			err = fmt.Errorf("store: commit: %w", cerr)
+		}
+	}()
+	return fn(tx)
+}
+
+// Tx is one transaction; it implements core.Tx.
+type Tx struct {
+	tx      *sqlx.Tx
+	dialect string
+}
+
+var _ core.Tx = (*Tx)(nil)
+
+// Dialect returns "sqlite" or "postgres".
+func (t *Tx) Dialect() string { return t.dialect }
+
+func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.tx.Rebind(q), args...)
+}
+
+func (t *Tx) get(ctx context.Context, dst any, q string, args ...any) error {
+	return t.tx.GetContext(ctx, dst, t.tx.Rebind(q), args...)
+}
+
+func (t *Tx) sel(ctx context.Context, dst any, q string, args ...any) error {
+	return t.tx.SelectContext(ctx, dst, t.tx.Rebind(q), args...)
+}
+
+// notFound turns sql.ErrNoRows into the domain's ENOTFOUND.
+func notFound(err error, what string, key any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return core.Errorf(core.ENOTFOUND, "%s %v not found", what, key)
+	}
+	return fmt.Errorf("store: find %s %v: %w", what, key, err)
+}
+
+// isUniqueViolation recognises a unique-key violation in either dialect.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || // SQLite
+		strings.Contains(msg, "SQLSTATE 23505") // PostgreSQL unique_violation
+}
+
+// like returns the case-insensitive LIKE operator of the dialect.
+func (t *Tx) like() string {
+	if t.dialect == Postgres {
+		return "ILIKE"
+	}
+	return "LIKE" // SQLite's LIKE is case-insensitive for ASCII
+}

@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aegis-sec/aegis/core"
+)
+
+// testFields are the columns of tests, in one list so insert, update and select agree.
+var testFields = []string{
+	"id", "title", "description", "technique_id", "template_id", "state", "version", "platform",
+	"procedure", "command", "target", "executed_at", "executed_by", "attack_outcome", "red_notes",
+	"prevented", "prevented_at", "alerted", "alerted_at", "logged", "logged_at", "not_applicable",
+	"control_outcomes", "blue_notes", "review_round", "rejection_reason", "validated_at",
+	"remediation_owner", "remediation_due", "remediation_status", "remediation_notes",
+	"remediation_completed_at", "retest_of", "retest_depth", "assigned_red", "assigned_blue",
+	"created_by", "created_at", "updated_at",
+}
+
+var (
+	testColumns = strings.Join(testFields, ", ")
+	testInsert  = `INSERT INTO tests (` + testColumns + `) VALUES (:` + strings.Join(testFields, ", :") + `)`
+	testUpdate  = func() string {
+		var sets []string
+		for _, f := range testFields {
+			switch f {
+			case "id", "created_at", "created_by", "version":
+				continue
+			}
+			sets = append(sets, f+" = :"+f)
+		}
+		// The version check is the optimistic lock: a writer that read an older version
+		// changes nothing and learns about it from the affected row count.
+		return `UPDATE tests SET ` + strings.Join(sets, ", ") + `, version = version + 1 WHERE id = :id AND version = :version`
+	}()
+)
+
+// CreateTest inserts a new test at version 1.
+func (t *Tx) CreateTest(ctx context.Context, te *core.Test) error {
+	if te.State == "" {
+		te.State = core.StateDraft
+	}
+	if te.RemediationStatus == "" {
+		te.RemediationStatus = "none"
+	}
+	if err := te.Validate(); err != nil {
+		return err
+	}
+	if te.ID == "" {
+		te.ID = core.NewID()
+	}
+	if len(te.ControlOutcomes) == 0 {
+		te.ControlOutcomes = core.JSON("[]")
+	}
+	now := core.Now()
+	te.CreatedAt, te.UpdatedAt, te.Version = now, now, 1
+	if _, err := t.tx.NamedExecContext(ctx, testInsert, te); err != nil {
+		return fmt.Errorf("store: create test %q: %w", te.Title, err)
+	}
+	return nil
+}
+
+// UpdateTest writes te when the stored version still equals te.Version; on success
+// te.Version is the new version. A stale write is an ECONFLICT carrying the current
+// version, and changes nothing.
+func (t *Tx) UpdateTest(ctx context.Context, te *core.Test) error {
+	if err := te.Validate(); err != nil {
+		return err
+	}
+	te.UpdatedAt = core.Now()
+	res, err := t.tx.NamedExecContext(ctx, testUpdate, te)
+	if err != nil {
+		return fmt.Errorf("store: update test %s: %w", te.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		te.Version++
+		return nil
+	}
+	var current int
+	if err := t.get(ctx, &current, `SELECT version FROM tests WHERE id=?`, te.ID); err != nil {
+		return notFound(err, "test", te.ID)
+	}
+	return &core.Error{Code: core.ECONFLICT,
+		Message: fmt.Sprintf("test %s was changed by someone else (version %d, you sent %d): reload and try again", te.ID, current, te.Version),
+		Detail:  map[string]any{"current_version": current}}
+}
+
+// TestByID finds one test.
+func (t *Tx) TestByID(ctx context.Context, id string) (*core.Test, error) {
+	var te core.Test
+	if err := t.get(ctx, &te, `SELECT `+testColumns+` FROM tests WHERE id=?`, id); err != nil {
+		return nil, notFound(err, "test", id)
+	}
+	return &te, nil
+}
+
+// ListTests returns one page of tests, newest first, and the total that match f.
+func (t *Tx) ListTests(ctx context.Context, f core.TestFilter) ([]*core.Test, int, error) {
+	w := where{}
+	if f.State != "" {
+		w.add("state = ?", f.State)
+	}
+	if f.TechniqueID != "" {
+		w.add("technique_id = ?", f.TechniqueID)
+	}
+	if f.CampaignID != "" {
+		w.add("id IN (SELECT test_id FROM campaign_tests WHERE campaign_id = ?)", f.CampaignID)
+	}
+	if f.AssigneeID != "" {
+		w.add("(assigned_red = ? OR assigned_blue = ?)", f.AssigneeID, f.AssigneeID)
+	}
+	if f.Since != nil {
+		w.add("created_at >= ?", f.Since.UTC())
+	}
+	if f.Until != nil {
+		w.add("created_at < ?", f.Until.UTC())
+	}
+	var total int
+	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM tests`+w.sql(), w.args...); err != nil {
+		return nil, 0, fmt.Errorf("store: count tests: %w", err)
+	}
+	p := f.Page.Normalize()
+	out := []*core.Test{}
+	err := t.sel(ctx, &out, `SELECT `+testColumns+` FROM tests`+w.sql()+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+		append(w.args, p.Limit, p.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list tests: %w", err)
+	}
+	return out, total, nil
+}

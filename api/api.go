@@ -57,8 +57,9 @@ func New(d Deps) *Server {
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
 	e.Use(s.metrics.middleware)
+	e.Use(s.authenticate)
 	for _, r := range s.routes() {
-		e.Add(r.Method, r.Path, r.Handler)
+		e.Add(r.Method, r.Path, r.Handler, s.authorize(r))
 	}
 	s.mountSPA()
 	return s
@@ -101,7 +102,18 @@ type route struct {
 	Handler echo.HandlerFunc
 }
 
+// routes is the route table: every feature contributes its group here.
 func (s *Server) routes() []route {
+	var all []route
+	for _, group := range [][]route{
+		s.systemRoutes(),
+	} {
+		all = append(all, group...)
+	}
+	return all
+}
+
+func (s *Server) systemRoutes() []route {
 	return []route{
 		{Method: http.MethodGet, Path: "/healthz", Summary: "Liveness: the process answers", Public: true, Handler: s.healthz},
 		{Method: http.MethodGet, Path: "/readyz", Summary: "Readiness: the database answers", Public: true, Handler: s.readyz},

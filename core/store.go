@@ -21,6 +21,7 @@ type Tx interface {
 	UserRepo
 	TechniqueRepo
 	TestRepo
+	AuditRepo
 }
 
 // UserRepo stores users.

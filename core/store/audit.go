@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/aegis-sec/aegis/core"
+)
+
+const auditColumns = `seq, id, at, actor_id, actor_name, action, entity_type, entity_id, details, prev_hash, hash`
+
+// AppendAudit chains e to the last entry and stores it. On PostgreSQL a transaction-level
+// advisory lock makes concurrent appenders take turns, so two of them never chain to the
+// same predecessor; SQLite has a single writer already.
+func (t *Tx) AppendAudit(ctx context.Context, e *core.AuditEntry) error {
+	if e.Action == "" {
+		return core.FieldError("action", "is required")
+	}
+	if t.dialect == Postgres {
+		if _, err := t.exec(ctx, `SELECT pg_advisory_xact_lock(7300001)`); err != nil {
+			return fmt.Errorf("store: audit lock: %w", err)
+		}
+	}
+	var prev string
+	err := t.get(ctx, &prev, `SELECT hash FROM audit_logs ORDER BY seq DESC LIMIT 1`)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: last audit hash: %w", err)
+	}
+	if e.ID == "" {
+		e.ID = core.NewID()
+	}
+	if e.At.IsZero() {
+		e.At = core.Now()
+	}
+	if len(e.Details) == 0 {
+		e.Details = core.JSON("{}")
+	}
+	e.PrevHash = prev
+	e.Hash = e.ComputeHash()
+	err = t.get(ctx, &e.Seq, `INSERT INTO audit_logs (id, at, actor_id, actor_name, action, entity_type, entity_id, details, prev_hash, hash)
+		VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING seq`,
+		e.ID, e.At, e.ActorID, e.ActorName, e.Action, e.EntityType, e.EntityID, e.Details, e.PrevHash, e.Hash)
+	if err != nil {
+		return fmt.Errorf("store: append audit %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// ListAudit returns one page of entries, newest first.
+func (t *Tx) ListAudit(ctx context.Context, f core.AuditFilter) ([]*core.AuditEntry, int, error) {
+	w := where{}
+	if f.ActorID != "" {
+		w.add("actor_id = ?", f.ActorID)
+	}
+	if f.Action != "" {
+		w.add("action = ?", f.Action)
+	}
+	if f.EntityType != "" {
+		w.add("entity_type = ?", f.EntityType)
+	}
+	if f.EntityID != "" {
+		w.add("entity_id = ?", f.EntityID)
+	}
+	if f.Since != nil {
+		w.add("at >= ?", f.Since.UTC())
+	}
+	if f.Until != nil {
+		w.add("at < ?", f.Until.UTC())
+	}
+	var total int
+	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM audit_logs`+w.sql(), w.args...); err != nil {
+		return nil, 0, fmt.Errorf("store: count audit: %w", err)
+	}
+	p := f.Page.Normalize()
+	out := []*core.AuditEntry{}
+	if err := t.sel(ctx, &out, `SELECT `+auditColumns+` FROM audit_logs`+w.sql()+` ORDER BY seq DESC LIMIT ? OFFSET ?`,
+		append(w.args, p.Limit, p.Offset)...); err != nil {
+		return nil, 0, fmt.Errorf("store: list audit: %w", err)
+	}
+	return out, total, nil
+}
+
+// VerifyAudit walks the whole chain in order, in pages, and reports the first entry whose
+// stored hash or link does not match.
+func (t *Tx) VerifyAudit(ctx context.Context) (*core.AuditVerification, error) {
+	v := &core.AuditVerification{OK: true}
+	prev := ""
+	var last int64
+	for {
+		var page []*core.AuditEntry
+		if err := t.sel(ctx, &page, `SELECT `+auditColumns+` FROM audit_logs WHERE seq > ? ORDER BY seq LIMIT 1000`, last); err != nil {
+			return nil, fmt.Errorf("store: verify audit: %w", err)
+		}
+		if len(page) == 0 {
+			return v, nil
+		}
+		for _, e := range page {
+			v.Checked++
+			switch {
+			case e.PrevHash != prev:
+				v.OK, v.Reason = false, "the entry does not link to the one before it (an entry was removed or reordered)"
+			case e.ComputeHash() != e.Hash:
+				v.OK, v.Reason = false, "the entry's content does not match its hash (it was altered)"
+			}
+			if !v.OK {
+				v.BrokenSeq, v.BrokenID = e.Seq, e.ID
+				return v, nil
+			}
+			prev, last = e.Hash, e.Seq
+		}
+	}
+}

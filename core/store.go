@@ -22,6 +22,8 @@ type Tx interface {
 	TechniqueRepo
 	TestRepo
 	AuditRepo
+	CatalogRepo
+	PluginRepo
 }
 
 // UserRepo stores users.

@@ -36,9 +36,12 @@ func main() {
 // the configuration and logger.
 type app struct {
 	configPath string
+	verbose    bool
 	stdin      io.Reader
 	stdout     io.Writer
 	stderr     io.Writer
+
+	serving bool
 
 	cfg *config.Config
 	log hclog.Logger
@@ -58,11 +61,14 @@ them into coverage. This binary is the server and its command-line tools.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&a.configPath, "config", "aegis.hcl", "configuration file")
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log at the configured level (tools other than serve log only warnings by default)")
 	root.AddCommand(
 		a.serveCmd(),
 		a.migrateCmd(),
 		a.userCmd(),
 		a.statsCmd(),
+		a.importCmd(),
+		a.pluginsCmd(),
 		a.versionCmd(),
 	)
 	return root
@@ -78,9 +84,14 @@ func (a *app) load() error {
 		return err
 	}
 	a.cfg = cfg
+	level := hclog.LevelFromString(cfg.Log.Level)
+	// A command-line tool's output is its answer; the server's is its log.
+	if !a.verbose && !a.serving && level < hclog.Warn {
+		level = hclog.Warn
+	}
 	a.log = hclog.New(&hclog.LoggerOptions{
 		Name:       "aegis",
-		Level:      hclog.LevelFromString(cfg.Log.Level),
+		Level:      level,
 		JSONFormat: cfg.Log.Format == "json",
 		Output:     a.stderr,
 	})

@@ -29,6 +29,7 @@ func (a *app) serveCmd() *cobra.Command {
 user is created and its password printed once (or taken from AEGIS_ADMIN_PASSWORD).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			a.serving = true
 			return a.serve(cmd.Context(), listen, noMigrate)
 		},
 	}

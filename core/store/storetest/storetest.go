@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -109,4 +110,76 @@ func pgSchema(t testing.TB, base string) string {
 		return base + sep + "search_path=" + schema
 	}
 	return fmt.Sprintf("%s search_path=%s", base, schema)
+}
+
+// Dump returns every row of every table (except those named in skip) as text, in a
+// stable order, so a test can prove that an operation left the database exactly as it
+// was.
+func Dump(t testing.TB, s *store.Store, skip ...string) map[string][]string {
+	t.Helper()
+	skipped := map[string]bool{"schema_migrations": true}
+	for _, n := range skip {
+		skipped[n] = true
+	}
+	var tables []string
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	if s.Dialect() == store.Postgres {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`
+	}
+	if err := s.DB().Select(&tables, q); err != nil {
+		t.Fatalf("dump: list tables: %v", err)
+	}
+	out := map[string][]string{}
+	for _, table := range tables {
+		if skipped[table] {
+			continue
+		}
+		rows, err := s.DB().Queryx(`SELECT * FROM ` + table)
+		if err != nil {
+			t.Fatalf("dump %s: %v", table, err)
+		}
+		var lines []string
+		for rows.Next() {
+			vals, err := rows.SliceScan()
+			if err != nil {
+				t.Fatalf("dump %s: %v", table, err)
+			}
+			parts := make([]string, len(vals))
+			for i, v := range vals {
+				if b, ok := v.([]byte); ok {
+					v = string(b)
+				}
+				parts[i] = fmt.Sprint(v)
+			}
+			lines = append(lines, strings.Join(parts, "|"))
+		}
+		rows.Close()
+		sort.Strings(lines)
+		out[table] = lines
+	}
+	return out
+}
+
+// Diff describes how two dumps differ ("" when they are equal).
+func Diff(before, after map[string][]string) string {
+	var b strings.Builder
+	names := map[string]bool{}
+	for n := range before {
+		names[n] = true
+	}
+	for n := range after {
+		names[n] = true
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	for _, n := range sorted {
+		x, y := strings.Join(before[n], "\n"), strings.Join(after[n], "\n")
+		if x != y {
+			fmt.Fprintf(&b, "table %s: %d rows before, %d after\n", n, len(before[n]), len(after[n]))
+		}
+	}
+	return b.String()
 }

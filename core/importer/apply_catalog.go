@@ -1,0 +1,136 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/sdk"
+)
+
+func init() {
+	appliers[sdk.KindTactic] = applyTactic
+	appliers[sdk.KindTechnique] = applyTechnique
+	appliers[sdk.KindTestTemplate] = applyTestTemplate
+	appliers[sdk.KindDetectionRule] = applyDetectionRule
+}
+
+func applyTactic(ctx context.Context, a *applyCtx, rec sdk.Record) (string, error) {
+	r := rec.(*sdk.Tactic)
+	t := &core.Tactic{ExternalID: r.ExternalID, STIXID: r.STIXID, Name: r.Name, Shortname: r.Shortname, Domain: r.Domain,
+		MatrixOrder: r.Order, Description: r.Description, URL: r.URL, Deprecated: r.Deprecated,
+		Source: a.source, SourceRef: a.sourceRef, ContentHash: a.hash}
+	if err := a.tx.UpsertTactic(ctx, t); err != nil {
+		return "", err
+	}
+	if a.tactics != nil {
+		a.tactics[t.Domain+"/"+t.Shortname] = t.ID
+	}
+	return t.ID, nil
+}
+
+func (a *applyCtx) tacticID(ctx context.Context, domain, shortname string) (string, bool, error) {
+	if a.tactics == nil {
+		list, err := a.tx.ListTactics(ctx, "")
+		if err != nil {
+			return "", false, err
+		}
+		a.tactics = make(map[string]string, len(list))
+		for _, t := range list {
+			a.tactics[t.Domain+"/"+t.Shortname] = t.ID
+		}
+	}
+	id, ok := a.tactics[domain+"/"+shortname]
+	return id, ok, nil
+}
+
+func applyTechnique(ctx context.Context, a *applyCtx, rec sdk.Record) (string, error) {
+	r := rec.(*sdk.Technique)
+	t := &core.Technique{ExternalID: r.ExternalID, STIXID: r.STIXID, Name: r.Name, Description: r.Description,
+		Platforms: strs(r.Platforms), Domains: strs(r.Domains), DataSources: strs(r.DataSources), Detection: r.DetectionText,
+		URL: r.URL, ObjectVersion: r.Version, Revoked: r.Revoked, RevokedBy: r.RevokedBy, Deprecated: r.Deprecated,
+		Known: true, LastSeenRelease: r.ReleaseVersion, Source: a.source, SourceRef: a.sourceRef, ContentHash: a.hash}
+	if !r.Modified.IsZero() {
+		m := r.Modified.UTC().Truncate(time.Microsecond)
+		t.ModifiedAt = &m
+	}
+	if r.ParentID != "" {
+		pid, err := a.tx.EnsureTechnique(ctx, r.ParentID)
+		if err != nil {
+			return "", err
+		}
+		t.ParentID = &pid
+	}
+	if err := a.tx.UpsertTechnique(ctx, t); err != nil {
+		return "", err
+	}
+	domains := r.Domains
+	if len(domains) == 0 {
+		domains = []string{"enterprise-attack"}
+	}
+	var tacticIDs []string
+	for _, short := range r.Tactics {
+		found := false
+		for _, d := range domains {
+			id, ok, err := a.tacticID(ctx, d, short)
+			if err != nil {
+				return "", err
+			}
+			if ok {
+				tacticIDs = append(tacticIDs, id)
+				found = true
+			}
+		}
+		if !found {
+			a.warn(rec, fmt.Sprintf("technique %s names tactic %q, which no imported tactic of %v has; the link is left out", r.ExternalID, short, domains))
+		}
+	}
+	if err := a.tx.SetTechniqueTactics(ctx, t.ID, tacticIDs); err != nil {
+		return "", err
+	}
+	return t.ID, nil
+}
+
+func applyTestTemplate(ctx context.Context, a *applyCtx, rec sdk.Record) (string, error) {
+	r := rec.(*sdk.TestTemplate)
+	t := &core.TestTemplate{Source: a.source, ExternalID: r.ExternalID, TemplateType: r.TemplateType, Name: r.Name,
+		Description: r.Description, Tactic: r.Tactic, Platforms: strs(r.Platforms), ExecutorName: r.Executor.Name,
+		Command: r.Executor.Command, CleanupCommand: r.Executor.Cleanup, ElevationRequired: r.Executor.ElevationRequired,
+		Executors: mustJSON(r.Executors, "[]"), InputArguments: mustJSON(r.InputArguments, "[]"),
+		Dependencies: mustJSON(r.Dependencies, "[]"), ManualSteps: r.ManualSteps, Payloads: strs(r.Payloads),
+		References: mustJSON(r.References, "[]"), Metadata: mustJSON(r.Metadata, "{}"), Active: true,
+		Deprecated: r.Deprecated, SourceRef: a.sourceRef, ContentHash: a.hash, TechniqueIDs: r.TechniqueIDs}
+	if len(r.Executors) == 0 {
+		t.Executors = core.JSON("[]")
+	}
+	if err := a.tx.UpsertTestTemplate(ctx, t); err != nil {
+		return "", err
+	}
+	return t.ID, nil
+}
+
+func applyDetectionRule(ctx context.Context, a *applyCtx, rec sdk.Record) (string, error) {
+	r := rec.(*sdk.DetectionRule)
+	level := r.Level
+	if level == "" {
+		level = r.Severity
+	}
+	t := &core.DetectionRule{Source: a.source, ExternalID: r.ExternalID, Format: r.Format, RuleType: r.RuleType,
+		Title: r.Title, Description: r.Description, Status: r.Status, Level: level, RiskScore: r.RiskScore,
+		Author: r.Author, Language: r.Language, Query: r.Query, Raw: r.Raw, Detection: mustJSON(r.Detection, "{}"),
+		LogSource: mustJSON(r.LogSource, "{}"), IndexPatterns: strs(r.IndexPatterns), Tags: strs(r.Tags),
+		Tactics: strs(r.Tactics), References: mustJSON(r.References, "[]"), FalsePositives: strs(r.FalsePositives),
+		Related: mustJSON(r.Related, "[]"), Metadata: mustJSON(r.Metadata, "{}"), Active: true, Deprecated: r.Deprecated,
+		SourceRef: a.sourceRef, ContentHash: a.hash, TechniqueIDs: r.TechniqueIDs}
+	if !r.Date.IsZero() {
+		t.RuleDate = r.Date.Format("2006-01-02")
+	}
+	if !r.Modified.IsZero() {
+		t.RuleModified = r.Modified.Format("2006-01-02")
+	}
+	if err := a.tx.UpsertDetectionRule(ctx, t); err != nil {
+		return "", err
+	}
+	return t.ID, nil
+}

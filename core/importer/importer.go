@@ -1,0 +1,362 @@
+// Package importer runs import plugins and applies what they stream to the store: the
+// import pipeline of DESIGN.md §2. A run either applies everything in one transaction or
+// nothing: a plugin that crashes, hangs past its timeout, reports an error or sends an
+// invalid record leaves the catalog exactly as it was.
+package importer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/pluginhost"
+	"github.com/aegis-sec/aegis/core/store"
+	"github.com/aegis-sec/aegis/sdk"
+)
+
+// MaxWarnings bounds how many warnings a run keeps (all are counted).
+const MaxWarnings = 200
+
+// Runner runs imports.
+type Runner struct {
+	Store *store.Store
+	Host  *pluginhost.Host
+	Log   hclog.Logger
+}
+
+// Options describe one run.
+type Options struct {
+	Plugin string
+	// Type selects the importer inside the plugin; empty means its only importer.
+	Type string
+	// Source overrides the plugin's configured source.
+	Source string
+	// DryRun does everything but commit.
+	DryRun      bool
+	TriggeredBy string
+	Actor       *core.User
+	// Progress, when set, is called as the plugin reports progress and as records arrive.
+	Progress func(p Progress)
+}
+
+// Progress is a live view of a run.
+type Progress struct {
+	Phase    string // "starting", "importing", "applying", "done"
+	Done     int64
+	Total    int64
+	Records  int64
+	Warnings int
+	Message  string
+}
+
+// pending is one record received from the plugin, not yet applied.
+type pending struct {
+	*sdk.IncomingRecord
+	rec  sdk.Record
+	hash string
+}
+
+// kindOrder applies records so that what others refer to exists first.
+var kindOrder = map[string]int{
+	sdk.KindTactic: 0, sdk.KindTechnique: 1, sdk.KindMitigation: 2, sdk.KindThreatActor: 3,
+	sdk.KindDefensiveTechnique: 4, sdk.KindComplianceFramework: 5, sdk.KindComplianceControl: 6,
+	sdk.KindTestTemplate: 7, sdk.KindDetectionRule: 8, sdk.KindIntelItem: 9, sdk.KindCampaign: 10,
+}
+
+// errDryRun rolls back a dry run's transaction after its counts are known.
+var errDryRun = errors.New("dry run")
+
+// Run performs one import and returns its run row. The error is non-nil when the run
+// failed; the run row says why as well.
+func (r *Runner) Run(ctx context.Context, o Options) (*core.ImportRun, error) {
+	log := r.Log
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	p, err := r.Host.Plugin(o.Plugin)
+	if err != nil {
+		return nil, err
+	}
+	source := o.Source
+	if source == "" {
+		source = p.Source
+	}
+	if source == "" {
+		return nil, fmt.Errorf("import %s: no source: give --source, or set source in the plugin block (%s)", o.Plugin, p.Range)
+	}
+	run := &core.ImportRun{PluginName: o.Plugin, ImporterType: o.Type, SourceLocation: source, DryRun: o.DryRun,
+		TriggeredBy: o.TriggeredBy, Outcome: core.RunRunning, StartedAt: core.Now()}
+	if err := r.Store.Update(ctx, func(tx core.Tx) error { return tx.CreateImportRun(ctx, run) }); err != nil {
+		return nil, fmt.Errorf("import %s: %w", o.Plugin, err)
+	}
+	log = log.With("plugin", o.Plugin, "run", run.ID)
+	log.Info("import started", "source", source, "dry_run", o.DryRun)
+
+	st := &runState{run: run, opts: o, progress: o.Progress}
+	info, runErr := r.run(ctx, st, source)
+	if runErr != nil {
+		run.Outcome, run.Error = core.RunFailed, runErr.Error()
+	} else {
+		run.Outcome = core.RunSucceeded
+	}
+	fin := core.Now()
+	run.FinishedAt = &fin
+	run.DurationMS = fin.Sub(run.StartedAt).Milliseconds()
+	run.WarningCount = st.warningCount
+	if b, err := json.Marshal(st.warnings); err == nil {
+		run.Warnings = b
+	}
+	// The run row, the plugin's description and (for failures) the audit entry are
+	// written on a context of their own: a run cancelled by its timeout must still say
+	// how it ended.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	err = r.Store.Update(fctx, func(tx core.Tx) error {
+		if info != nil {
+			if err := tx.UpsertPlugin(fctx, info); err != nil {
+				return err
+			}
+		}
+		if runErr != nil {
+			if err := tx.AppendAudit(fctx, core.NewAudit(o.Actor, "import.failed", "import_run", run.ID,
+				map[string]any{"plugin": o.Plugin, "source": source, "error": run.Error})); err != nil {
+				return err
+			}
+		}
+		return tx.FinishImportRun(fctx, run)
+	})
+	if err != nil {
+		log.Error("recording the import run failed", "error", err)
+		if runErr == nil {
+			runErr = err
+		}
+	}
+	st.report(Progress{Phase: "done"})
+	if runErr != nil {
+		log.Warn("import failed", "error", runErr)
+		return run, fmt.Errorf("import %s: %w", o.Plugin, runErr)
+	}
+	log.Info("import finished", "added", run.Added, "updated", run.Updated, "unchanged", run.Unchanged,
+		"deprecated", run.Deprecated, "warnings", run.WarningCount, "duration", time.Duration(run.DurationMS)*time.Millisecond)
+	return run, nil
+}
+
+type runState struct {
+	run          *core.ImportRun
+	opts         Options
+	progress     func(Progress)
+	warnings     []core.ImportWarning
+	warningCount int
+	received     int64
+	last         Progress
+}
+
+func (s *runState) warn(w core.ImportWarning) {
+	s.warningCount++
+	if len(s.warnings) < MaxWarnings {
+		s.warnings = append(s.warnings, w)
+	}
+}
+
+func (s *runState) report(p Progress) {
+	if s.progress == nil {
+		return
+	}
+	p.Records, p.Warnings = s.received, s.warningCount
+	if p.Phase == "" {
+		p.Phase = s.last.Phase
+	}
+	s.last = p
+	s.progress(p)
+}
+
+func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.PluginInfo, error) {
+	o := st.opts
+	st.report(Progress{Phase: "starting"})
+	inst, err := r.Host.Start(ctx, o.Plugin)
+	if err != nil {
+		return nil, err
+	}
+	defer inst.Close()
+
+	cctx, cancel := context.WithTimeout(ctx, inst.Config.Timeout)
+	defer cancel()
+	desc, err := inst.Client.Describe(cctx)
+	if err != nil {
+		return nil, callFailure(cctx, inst, "describe", err)
+	}
+	info := pluginhost.Info(inst, desc)
+	typ, err := chooseImporter(desc, o.Type)
+	if err != nil {
+		return info, err
+	}
+	st.run.ImporterType = typ
+
+	var recs []*pending
+	seen := map[pluginKey]*pending{}
+	var errs sdk.Diagnostics
+	st.report(Progress{Phase: "importing"})
+	err = inst.Client.Import(cctx, sdk.ImportRequest{Type: typ, Config: inst.Config.Config, Source: source, RunID: st.run.ID},
+		func(ev sdk.ImportEvent) error {
+			switch {
+			case ev.Record != nil:
+				st.received++
+				p := &pending{IncomingRecord: ev.Record}
+				key := pluginKey{ev.Record.Kind, ev.Record.ExternalID}
+				if first, dup := seen[key]; dup {
+					st.run.Rejected++
+					st.warn(core.ImportWarning{Severity: "warning", Summary: fmt.Sprintf("duplicate %s %q: the first one (%s) is kept",
+						key.kind, key.id, position(first.IncomingRecord)), File: ev.Record.File, Line: ev.Record.Line, ExternalID: key.id})
+					return nil
+				}
+				seen[key] = p
+				recs = append(recs, p)
+				if st.received%500 == 0 {
+					st.report(Progress{})
+				}
+			case ev.Diagnostic != nil:
+				d := *ev.Diagnostic
+				st.warn(core.ImportWarning{Severity: d.Severity.String(), Summary: d.Summary, Detail: d.Detail,
+					File: d.File, Line: d.Line, ExternalID: d.ExternalID})
+				if d.Severity == sdk.SeverityError {
+					errs = append(errs, d)
+				}
+			case ev.Progress != nil:
+				st.report(Progress{Done: ev.Progress.Done, Total: ev.Progress.Total, Message: ev.Progress.Message})
+			}
+			return nil
+		})
+	if err != nil {
+		var diags sdk.Diagnostics
+		if errors.As(err, &diags) || len(errs) > 0 {
+			if len(errs) == 0 {
+				errs = diags.Errors()
+			}
+			return info, fmt.Errorf("the plugin reported %d error(s), nothing was imported: %s", len(errs), summarize(errs))
+		}
+		return info, callFailure(cctx, inst, "import", err)
+	}
+	if len(errs) > 0 {
+		return info, fmt.Errorf("the plugin reported %d error(s), nothing was imported: %s", len(errs), summarize(errs))
+	}
+
+	// Validate everything before writing anything: an invalid record is a plugin bug,
+	// and half an import is worse than none.
+	var bad []string
+	for _, p := range recs {
+		rec, err := p.Decode()
+		if err != nil {
+			st.run.Rejected++
+			st.warn(core.ImportWarning{Severity: "error", Summary: "invalid record: " + err.Error(), File: p.File, Line: p.Line, ExternalID: p.ExternalID})
+			bad = append(bad, err.Error())
+			continue
+		}
+		if _, ok := appliers[p.Kind]; !ok {
+			return info, fmt.Errorf("records of kind %q cannot be stored by this Aegis yet (%s %q)", p.Kind, p.Kind, p.ExternalID)
+		}
+		p.rec = rec
+		p.hash = contentHash(p.Kind, p.JSON)
+	}
+	if len(bad) > 0 {
+		return info, fmt.Errorf("the plugin sent %d invalid record(s), nothing was imported; first: %s", len(bad), bad[0])
+	}
+	sort.SliceStable(recs, func(i, j int) bool { return kindOrder[recs[i].Kind] < kindOrder[recs[j].Kind] })
+
+	st.report(Progress{Phase: "applying", Done: 0, Total: int64(len(recs))})
+	err = r.Store.UpdateTx(ctx, func(tx *store.Tx) error {
+		if err := r.apply(ctx, tx, st, source, recs); err != nil {
+			return err
+		}
+		if o.DryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	return info, err
+}
+
+type pluginKey struct{ kind, id string }
+
+func position(r *sdk.IncomingRecord) string {
+	switch {
+	case r.File != "" && r.Line > 0:
+		return fmt.Sprintf("%s:%d", r.File, r.Line)
+	case r.File != "":
+		return r.File
+	}
+	return "earlier in the stream"
+}
+
+func summarize(ds sdk.Diagnostics) string {
+	var parts []string
+	for i, d := range ds {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ds)-3))
+			break
+		}
+		parts = append(parts, d.String())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// callFailure says why a call to the plugin failed: crashed, timed out, or errored.
+func callFailure(ctx context.Context, inst *pluginhost.Instance, op string, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("the plugin did not finish within its timeout of %s (timeout in aegis.hcl, %s); it was stopped and nothing was imported",
+			inst.Config.Timeout, inst.Config.Range)
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("the import was cancelled; nothing was imported")
+	case sdk.IsUnavailable(err) || inst.Exited():
+		return fmt.Errorf("the plugin process crashed during %s; nothing was imported (its last log lines are in the server log under plugin %q): %w",
+			op, inst.Name, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func chooseImporter(d *sdk.Description, want string) (string, error) {
+	var types []string
+	for _, c := range d.Components {
+		if c.Kind == sdk.ComponentImporter {
+			types = append(types, c.Type)
+		}
+	}
+	if want != "" {
+		for _, t := range types {
+			if t == want {
+				return t, nil
+			}
+		}
+		return "", fmt.Errorf("plugin %s has no importer %q (it has: %s)", d.Name, want, strings.Join(types, ", "))
+	}
+	switch len(types) {
+	case 0:
+		return "", fmt.Errorf("plugin %s has no importer", d.Name)
+	case 1:
+		return types[0], nil
+	}
+	return "", fmt.Errorf("plugin %s has several importers (%s): choose one with --type", d.Name, strings.Join(types, ", "))
+}
+
+// contentHash identifies a record's content: the plugin's JSON encoding is
+// deterministic (struct fields in order, map keys sorted), so unchanged upstream data
+// hashes the same on every run.
+func contentHash(kind string, data []byte) string {
+	h := sha256.New()
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,391 @@
+package importer_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/config"
+	"github.com/aegis-sec/aegis/core/importer"
+	"github.com/aegis-sec/aegis/core/pluginhost"
+	"github.com/aegis-sec/aegis/core/store"
+	"github.com/aegis-sec/aegis/core/store/storetest"
+	"github.com/aegis-sec/aegis/internal/testplugins"
+)
+
+var ctx = context.Background()
+
+var (
+	buildMu sync.Mutex
+	built   = map[string]string{}
+)
+
+// binary builds a test or first-party plugin once per test binary run.
+func binary(t *testing.T, name string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[name]; ok {
+		return p
+	}
+	var p string
+	switch name {
+	case "misbehave", "v2only":
+		p = testplugins.Build(&keep{t}, name)
+	default:
+		dir, err := os.MkdirTemp("", "aegis-plugin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = filepath.Join(dir, "aegis-plugin-"+name)
+		cmd := exec.Command("go", "build", "-o", p, "./plugins/"+name)
+		cmd.Dir = "../.."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", name, err, out)
+		}
+	}
+	built[name] = p
+	return p
+}
+
+// keep gives testplugins.Build a temp dir that outlives the first test using it.
+type keep struct{ *testing.T }
+
+func (k *keep) TempDir() string {
+	d, err := os.MkdirTemp("", "aegis-testplugin-")
+	if err != nil {
+		k.Fatal(err)
+	}
+	return d
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, p := range built {
+		os.RemoveAll(filepath.Dir(p))
+	}
+	os.Exit(code)
+}
+
+func plugin(name, path string, timeout time.Duration, cfg string) config.Plugin {
+	return config.Plugin{Name: name, Path: path, Enabled: true, Timeout: timeout, Config: json.RawMessage(cfg),
+		Source: "misbehave://test", Range: "aegis.hcl:1"}
+}
+
+func runner(t *testing.T, s *store.Store, plugins ...config.Plugin) *importer.Runner {
+	cfg := config.Default()
+	cfg.Plugins = plugins
+	log := hclog.New(&hclog.LoggerOptions{Output: &testWriter{t}, Level: hclog.Debug})
+	return &importer.Runner{Store: s, Host: pluginhost.New(cfg, log), Log: log}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// catalog dumps everything but the bookkeeping of runs, which every run writes.
+func catalog(t *testing.T, s *store.Store) map[string][]string {
+	return storetest.Dump(t, s, "import_runs", "audit_logs", "plugins")
+}
+
+func TestImportThenReimportChangesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		r := runner(t, s, plugin("mis", binary(t, "misbehave"), time.Minute, `{"mode":"ok","n":5}`))
+		var phases []string
+		run, err := r.Run(ctx, importer.Options{Plugin: "mis", Progress: func(p importer.Progress) {
+			if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
+				phases = append(phases, p.Phase)
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Added != 5 || run.Outcome != core.RunSucceeded || run.ImporterType != "misbehave" {
+			t.Fatalf("first run: %+v", run)
+		}
+		if strings.Join(phases, ",") != "starting,importing,applying,done" {
+			t.Errorf("progress phases %v", phases)
+		}
+		s.View(ctx, func(tx core.Tx) error {
+			te, err := tx.TechniqueByExternalID(ctx, "T9003")
+			if err != nil || te.Name != "Test technique 3" || !te.Known || te.Source != "mis" {
+				t.Errorf("imported technique: %+v %v", te, err)
+			}
+			return nil
+		})
+		before := catalog(t, s)
+		auditBefore := storetest.Dump(t, s)["audit_logs"]
+
+		run, err = r.Run(ctx, importer.Options{Plugin: "mis"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Unchanged != 5 || run.Added+run.Updated+run.Deprecated != 0 {
+			t.Fatalf("second run: %+v", run)
+		}
+		if d := storetest.Diff(before, catalog(t, s)); d != "" {
+			t.Fatalf("an unchanged re-import wrote rows:\n%s", d)
+		}
+		if got := storetest.Dump(t, s)["audit_logs"]; len(got) != len(auditBefore) {
+			t.Errorf("an unchanged re-import wrote %d audit entries", len(got)-len(auditBefore))
+		}
+
+		s.View(ctx, func(tx core.Tx) error {
+			runs, total, err := tx.ListImportRuns(ctx, core.ImportRunFilter{Plugin: "mis"})
+			if err != nil || total != 2 || runs[0].Unchanged != 5 || runs[1].Added != 5 {
+				t.Errorf("runs: %d %v", total, err)
+			}
+			ps, _ := tx.ListPlugins(ctx)
+			if len(ps) != 1 || ps[0].Version != "1.0.0" || ps[0].ProtocolVersion != 1 || ps[0].Kinds[0] != "importer" || len(ps[0].SHA256) != 64 {
+				t.Errorf("plugin row: %+v", ps)
+			}
+			return nil
+		})
+	})
+}
+
+func TestFailedRunsLeaveTheStoreAsItWas(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		bin := binary(t, "misbehave")
+		seed := runner(t, s, plugin("mis", bin, time.Minute, `{"mode":"ok","n":3}`))
+		if _, err := seed.Run(ctx, importer.Options{Plugin: "mis"}); err != nil {
+			t.Fatal(err)
+		}
+		cases := []struct {
+			mode, cfg string
+			timeout   time.Duration
+			want      string
+		}{
+			{"crash", `{"mode":"crash_after","n":4}`, time.Minute, "crashed"},
+			{"hang", `{"mode":"hang","n":2}`, 2 * time.Second, "did not finish within its timeout of 2s"},
+			{"invalid", `{"mode":"invalid_record","n":4}`, time.Minute, "invalid record"},
+			{"panic", `{"mode":"panic","n":4}`, time.Minute, "panic"},
+			{"error", `{"mode":"error_diag","n":4}`, time.Minute, "failing on purpose"},
+		}
+		for _, c := range cases {
+			t.Run(c.mode, func(t *testing.T) {
+				before := catalog(t, s)
+				r := runner(t, s, plugin("mis", bin, c.timeout, c.cfg))
+				start := time.Now()
+				run, err := r.Run(ctx, importer.Options{Plugin: "mis"})
+				if err == nil || !strings.Contains(err.Error(), c.want) {
+					t.Fatalf("got %v, want an error containing %q", err, c.want)
+				}
+				if run.Outcome != core.RunFailed || !strings.Contains(run.Error, c.want) || run.FinishedAt == nil {
+					t.Fatalf("run row: %+v", run)
+				}
+				if d := storetest.Diff(before, catalog(t, s)); d != "" {
+					t.Fatalf("a failed run changed the store:\n%s", d)
+				}
+				if c.mode == "hang" && time.Since(start) > 20*time.Second {
+					t.Errorf("the hanging plugin held the run for %s", time.Since(start))
+				}
+				if n := processesOf(t, bin); n > 0 {
+					t.Errorf("%d plugin process(es) outlived the run", n)
+				}
+				s.View(ctx, func(tx core.Tx) error {
+					got, _ := tx.ImportRunByID(ctx, run.ID)
+					if got.Outcome != core.RunFailed || got.Error == "" {
+						t.Errorf("stored run: %+v", got)
+					}
+					return nil
+				})
+			})
+		}
+	})
+}
+
+// processesOf counts live processes running the binary at path.
+func processesOf(t *testing.T, path string) int {
+	t.Helper()
+	n := 0
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n = 0
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+			if err == nil && exe == path {
+				if st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); !strings.Contains(string(st), ") Z ") {
+					n++
+				}
+			}
+		}
+		if n == 0 || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestChecksumAndProtocol(t *testing.T) {
+	s := storetest.Open(t, store.SQLite)
+	bin := binary(t, "misbehave")
+	sum, err := pluginhost.FileSHA256(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := plugin("mis", bin, time.Minute, `{"mode":"ok","n":1}`)
+	wrong.SHA256 = strings.Repeat("ab", 32)
+	_, err = runner(t, s, wrong).Run(ctx, importer.Options{Plugin: "mis"})
+	if err == nil || !strings.Contains(err.Error(), "checksum mismatch") || !strings.Contains(err.Error(), sum) || !strings.Contains(err.Error(), "refusing") {
+		t.Fatalf("wrong sha256: %v", err)
+	}
+	if n := processesOf(t, bin); n > 0 {
+		t.Fatal("a plugin with a wrong checksum was started")
+	}
+	right := wrong
+	right.SHA256 = sum
+	if run, err := runner(t, s, right).Run(ctx, importer.Options{Plugin: "mis"}); err != nil || run.Added != 1 {
+		t.Fatalf("right sha256: %v", err)
+	}
+
+	v2 := plugin("v2", binary(t, "v2only"), time.Minute, `{}`)
+	_, err = runner(t, s, v2).Run(ctx, importer.Options{Plugin: "v2"})
+	if err == nil || !strings.Contains(err.Error(), "the plugin speaks protocol version 2") || !strings.Contains(err.Error(), "this Aegis speaks protocol version(s) 1") {
+		t.Fatalf("version mismatch: %v", err)
+	}
+
+	disabled := plugin("off", bin, time.Minute, `{}`)
+	disabled.Enabled = false
+	if _, err := runner(t, s, disabled).Run(ctx, importer.Options{Plugin: "off"}); err == nil || !strings.Contains(err.Error(), "disabled") {
+		t.Fatalf("disabled plugin: %v", err)
+	}
+	if _, err := runner(t, s).Run(ctx, importer.Options{Plugin: "nope"}); err == nil || !strings.Contains(err.Error(), "not configured") {
+		t.Fatalf("unconfigured plugin: %v", err)
+	}
+}
+
+func writeCSV(t *testing.T, dir string, rows ...string) {
+	t.Helper()
+	os.MkdirAll(dir, 0o755)
+	body := "id,name,description,technique_ids,platforms,executor,command,cleanup\n" + strings.Join(rows, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "templates.csv"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type templateState struct {
+	ExternalID string `db:"external_id"`
+	Deprecated bool   `db:"deprecated"`
+	Name       string `db:"name"`
+}
+
+func templates(t *testing.T, s *store.Store) map[string]templateState {
+	t.Helper()
+	var rows []templateState
+	if err := s.DB().Select(&rows, `SELECT external_id, deprecated, name FROM test_templates`); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]templateState{}
+	for _, r := range rows {
+		m[r.ExternalID] = r
+	}
+	return m
+}
+
+// The CSV example plugin end to end through the host: change detection, and
+// deprecation scoped to the source location it came from.
+func TestCSVPluginEndToEnd(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		root := t.TempDir()
+		a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+		writeCSV(t, a,
+			`A-1,Encoded PowerShell,,T1059.001,Windows,powershell,powershell -enc AAA,`,
+			`A-2,Cron job,,T1053.003,Linux,sh,crontab -l,`,
+			`A-3,Brand-new technique,,T1685,Windows,cmd,whoami,`)
+		writeCSV(t, b, `B-1,From folder b,,T1059,Windows,cmd,dir,`)
+		r := runner(t, s, config.Plugin{Name: "acme", Path: binary(t, "csvimport"), Enabled: true, Timeout: time.Minute,
+			Config: json.RawMessage(`{}`), Range: "aegis.hcl:1"})
+
+		run, err := r.Run(ctx, importer.Options{Plugin: "acme", Source: a})
+		if err != nil || run.Added != 3 {
+			t.Fatalf("import a: %+v %v", run, err)
+		}
+		if run, err = r.Run(ctx, importer.Options{Plugin: "acme", Source: b}); err != nil || run.Added != 1 || run.Deprecated != 0 {
+			t.Fatalf("import b: %+v %v", run, err)
+		}
+		// The technique id Atomic and Sigma already use but this store has no release
+		// for is kept, as unknown to the release.
+		s.View(ctx, func(tx core.Tx) error {
+			te, err := tx.TechniqueByExternalID(ctx, "T1685")
+			if err != nil || te.Known {
+				t.Errorf("T1685: %+v %v", te, err)
+			}
+			sub, _ := tx.TechniqueByExternalID(ctx, "T1059.001")
+			if sub == nil || sub.ParentID == nil {
+				t.Errorf("placeholder sub-technique without parent: %+v", sub)
+			}
+			return nil
+		})
+
+		// Change one row and drop another in folder a.
+		writeCSV(t, a,
+			`A-1,Encoded PowerShell (v2),,T1059.001,Windows,powershell,powershell -enc BBB,`,
+			`A-3,Brand-new technique,,T1685,Windows,cmd,whoami,`)
+		before := templates(t, s)
+		run, err = r.Run(ctx, importer.Options{Plugin: "acme", Source: a})
+		if err != nil || run.Updated != 1 || run.Unchanged != 1 || run.Deprecated != 1 || run.Added != 0 {
+			t.Fatalf("re-import a: %+v %v", run, err)
+		}
+		after := templates(t, s)
+		if !after["A-2"].Deprecated || after["A-1"].Name != "Encoded PowerShell (v2)" || after["A-3"] != before["A-3"] {
+			t.Errorf("after re-import of a: %+v", after)
+		}
+		if after["B-1"].Deprecated {
+			t.Error("importing folder a deprecated a record of folder b")
+		}
+
+		// A dry run reports what would change and writes nothing.
+		writeCSV(t, a, `A-1,Renamed again,,T1059.001,Windows,powershell,x,`)
+		snapshot := catalog(t, s)
+		run, err = r.Run(ctx, importer.Options{Plugin: "acme", Source: a, DryRun: true})
+		if err != nil || run.Updated != 1 || run.Deprecated != 1 || !run.DryRun {
+			t.Fatalf("dry run: %+v %v", run, err)
+		}
+		if d := storetest.Diff(snapshot, catalog(t, s)); d != "" {
+			t.Fatalf("dry run wrote:\n%s", d)
+		}
+
+		// A row that comes back is no longer deprecated.
+		writeCSV(t, a,
+			`A-1,Encoded PowerShell (v2),,T1059.001,Windows,powershell,powershell -enc BBB,`,
+			`A-2,Cron job,,T1053.003,Linux,sh,crontab -l,`,
+			`A-3,Brand-new technique,,T1685,Windows,cmd,whoami,`)
+		if run, err = r.Run(ctx, importer.Options{Plugin: "acme", Source: a}); err != nil || run.Updated != 1 {
+			t.Fatalf("revive: %+v %v", run, err)
+		}
+		if templates(t, s)["A-2"].Deprecated {
+			t.Error("a record that came back is still deprecated")
+		}
+	})
+}
+
+func TestWarningsAreKeptWithPositions(t *testing.T) {
+	s := storetest.Open(t, store.SQLite)
+	dir := t.TempDir()
+	writeCSV(t, dir, `W-1,Fine,,T1059,Windows,cmd,dir,`, `W-2,,,T1059,Windows,cmd,dir,`)
+	r := runner(t, s, config.Plugin{Name: "acme", Path: binary(t, "csvimport"), Enabled: true, Timeout: time.Minute,
+		Config: json.RawMessage(`{}`), Range: "aegis.hcl:1"})
+	run, err := r.Run(ctx, importer.Options{Plugin: "acme", Source: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws []core.ImportWarning
+	json.Unmarshal(run.Warnings, &ws)
+	if run.Added != 1 || run.WarningCount == 0 || len(ws) == 0 || ws[0].Line != 3 || !strings.HasSuffix(ws[0].File, "templates.csv") {
+		t.Fatalf("run %+v warnings %+v", run, ws)
+	}
+}

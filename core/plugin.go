@@ -1,0 +1,82 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// PluginInfo is what the host knows about a plugin: from aegis.hcl, from the binary's
+// checksum and from its Describe answer.
+type PluginInfo struct {
+	ID              string     `db:"id" json:"id"`
+	Name            string     `db:"name" json:"name"`
+	Version         string     `db:"version" json:"version"`
+	Description     string     `db:"description" json:"description"`
+	Kinds           Strings    `db:"kinds" json:"kinds"`
+	RecordKinds     Strings    `db:"record_kinds" json:"record_kinds"`
+	Components      JSON       `db:"components" json:"components"`
+	ProtocolVersion int        `db:"protocol_version" json:"protocol_version"`
+	Path            string     `db:"path" json:"path"`
+	SHA256          string     `db:"sha256" json:"sha256"`
+	Enabled         bool       `db:"enabled" json:"enabled"`
+	LastError       string     `db:"last_error" json:"last_error,omitempty"`
+	LastSeenAt      *time.Time `db:"last_seen_at" json:"last_seen_at,omitempty"`
+	CreatedAt       time.Time  `db:"created_at" json:"created_at"`
+	UpdatedAt       time.Time  `db:"updated_at" json:"updated_at"`
+}
+
+// Import run outcomes.
+const (
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+)
+
+// ImportWarning is one problem a run reported, with the position the plugin knew.
+type ImportWarning struct {
+	Severity   string `json:"severity"`
+	Summary    string `json:"summary"`
+	Detail     string `json:"detail,omitempty"`
+	File       string `json:"file,omitempty"`
+	Line       int    `json:"line,omitempty"`
+	ExternalID string `json:"external_id,omitempty"`
+}
+
+// ImportRun is one run of an importer: what it was asked, what it changed, how it ended.
+type ImportRun struct {
+	ID             string     `db:"id" json:"id"`
+	PluginName     string     `db:"plugin_name" json:"plugin"`
+	ImporterType   string     `db:"importer_type" json:"importer_type"`
+	SourceLocation string     `db:"source_location" json:"source"`
+	DryRun         bool       `db:"dry_run" json:"dry_run"`
+	Outcome        string     `db:"outcome" json:"outcome"`
+	Error          string     `db:"error" json:"error,omitempty"`
+	Added          int        `db:"added" json:"added"`
+	Updated        int        `db:"updated" json:"updated"`
+	Unchanged      int        `db:"unchanged" json:"unchanged"`
+	Deprecated     int        `db:"deprecated" json:"deprecated"`
+	Rejected       int        `db:"rejected" json:"rejected"`
+	WarningCount   int        `db:"warning_count" json:"warning_count"`
+	Warnings       JSON       `db:"warnings" json:"warnings"`
+	TriggeredBy    string     `db:"triggered_by" json:"triggered_by"`
+	StartedAt      time.Time  `db:"started_at" json:"started_at"`
+	FinishedAt     *time.Time `db:"finished_at" json:"finished_at,omitempty"`
+	DurationMS     int64      `db:"duration_ms" json:"duration_ms"`
+}
+
+// ImportRunFilter selects runs in a listing.
+type ImportRunFilter struct {
+	Plugin  string
+	Outcome string
+	Page
+}
+
+// PluginRepo keeps the plugins the host has seen and their import runs.
+type PluginRepo interface {
+	UpsertPlugin(ctx context.Context, p *PluginInfo) error
+	ListPlugins(ctx context.Context) ([]*PluginInfo, error)
+	CreateImportRun(ctx context.Context, r *ImportRun) error
+	FinishImportRun(ctx context.Context, r *ImportRun) error
+	ImportRunByID(ctx context.Context, id string) (*ImportRun, error)
+	ListImportRuns(ctx context.Context, f ImportRunFilter) ([]*ImportRun, int, error)
+}

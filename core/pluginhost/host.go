@@ -1,0 +1,306 @@
+// Package pluginhost starts and talks to Aegis plugins: separate processes speaking the
+// SDK protocol over go-plugin's gRPC transport. It runs only plugins named in aegis.hcl,
+// checks their sha256 before start, and makes sure no plugin process outlives the call
+// it was started for.
+package pluginhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/config"
+	"github.com/aegis-sec/aegis/sdk"
+)
+
+// BinaryPrefix is how plugin binaries in the plugin directory are named.
+const BinaryPrefix = "aegis-plugin-"
+
+// Host knows the configured plugins and starts them on demand.
+type Host struct {
+	plugins      []config.Plugin
+	pluginDir    string
+	log          hclog.Logger
+	StartTimeout time.Duration
+}
+
+// New returns a host for the plugins of cfg.
+func New(cfg *config.Config, log hclog.Logger) *Host {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return &Host{plugins: cfg.Plugins, pluginDir: cfg.PluginDir, log: log, StartTimeout: 15 * time.Second}
+}
+
+// Entry is a plugin the host knows of: configured in aegis.hcl, or only found in the
+// plugin directory (listed, never run).
+type Entry struct {
+	Name       string
+	Path       string
+	Configured bool
+	Enabled    bool
+	Config     config.Plugin
+}
+
+// Entries lists the configured plugins, then binaries in the plugin directory that no
+// block names, by name.
+func (h *Host) Entries() []Entry {
+	var out []Entry
+	named := map[string]bool{}
+	for _, p := range h.plugins {
+		out = append(out, Entry{Name: p.Name, Path: p.Path, Configured: true, Enabled: p.Enabled, Config: p})
+		named[p.Name] = true
+		named[filepath.Base(p.Path)] = true
+	}
+	files, _ := filepath.Glob(filepath.Join(h.pluginDir, BinaryPrefix+"*"))
+	sort.Strings(files)
+	for _, f := range files {
+		name := strings.TrimPrefix(filepath.Base(f), BinaryPrefix)
+		if named[name] || named[filepath.Base(f)] {
+			continue
+		}
+		if st, err := os.Stat(f); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			continue
+		}
+		out = append(out, Entry{Name: name, Path: f})
+	}
+	return out
+}
+
+// Plugin returns the configuration of a named plugin.
+func (h *Host) Plugin(name string) (config.Plugin, error) {
+	for _, p := range h.plugins {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	known := make([]string, 0, len(h.plugins))
+	for _, p := range h.plugins {
+		known = append(known, p.Name)
+	}
+	return config.Plugin{}, fmt.Errorf("plugin %q is not configured in aegis.hcl (configured: %s); Aegis runs only plugins named there",
+		name, strings.Join(known, ", "))
+}
+
+// Instance is one running plugin process. Close it when the call is done.
+type Instance struct {
+	Name     string
+	Config   config.Plugin
+	Client   sdk.Client
+	Protocol int
+	Checksum string
+	client   *plugin.Client
+}
+
+// Close kills the plugin process (go-plugin first asks it to exit gracefully).
+func (i *Instance) Close() {
+	if i != nil && i.client != nil {
+		i.client.Kill()
+	}
+}
+
+// Exited reports whether the plugin process has ended (for example by crashing).
+func (i *Instance) Exited() bool { return i.client.Exited() }
+
+// FileSHA256 returns the hex SHA-256 of a file.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ErrChecksum is wrapped when a plugin binary does not match its configured sha256.
+var ErrChecksum = errors.New("plugin checksum mismatch")
+
+// Start launches a configured, enabled plugin and negotiates the protocol.
+func (h *Host) Start(ctx context.Context, name string) (*Instance, error) {
+	p, err := h.Plugin(name)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Enabled {
+		return nil, fmt.Errorf("plugin %q is disabled in aegis.hcl (%s)", name, p.Range)
+	}
+	return h.start(ctx, p)
+}
+
+func (h *Host) start(ctx context.Context, p config.Plugin) (*Instance, error) {
+	st, err := os.Stat(p.Path)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %q: binary %s: %w (build it with `make plugins`, or fix path in %s)", p.Name, p.Path, err, p.Range)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("plugin %q: %s is a directory, not a binary", p.Name, p.Path)
+	}
+	sum, err := FileSHA256(p.Path)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %q: checksum %s: %w", p.Name, p.Path, err)
+	}
+	var secure *plugin.SecureConfig
+	if p.SHA256 != "" {
+		if sum != p.SHA256 {
+			return nil, fmt.Errorf("plugin %q: %w: aegis.hcl (%s) expects sha256 %s, but %s has %s; refusing to start it",
+				p.Name, ErrChecksum, p.Range, p.SHA256, p.Path, sum)
+		}
+		want, _ := hex.DecodeString(p.SHA256)
+		// go-plugin checks again right before exec, narrowing the window in which the
+		// file could be swapped after the check above.
+		secure = &plugin.SecureConfig{Checksum: want, Hash: sha256.New()}
+	}
+
+	cmd := exec.Command(p.Path)
+	cmd.Env = pluginEnv()
+	setProcAttr(cmd)
+	cc := sdk.HostClientConfig(cmd)
+	cc.SecureConfig = secure
+	cc.SkipHostEnv = true
+	cc.StartTimeout = h.StartTimeout
+	cc.Logger = h.log.Named(p.Name)
+	cc.Managed = true
+	client := plugin.NewClient(cc)
+
+	inst := &Instance{Name: p.Name, Config: p, Checksum: sum, client: client}
+	started := make(chan error, 1)
+	var rpc plugin.ClientProtocol
+	go func() {
+		var err error
+		rpc, err = client.Client()
+		started <- err
+	}()
+	select {
+	case err = <-started:
+	case <-ctx.Done():
+		client.Kill()
+		return nil, fmt.Errorf("plugin %q: start: %w", p.Name, ctx.Err())
+	}
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %q: start %s: %w", p.Name, p.Path, explainStartError(err))
+	}
+	raw, err := rpc.Dispense(sdk.DispenseName)
+	if err != nil {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %q: dispense: %w", p.Name, err)
+	}
+	c, ok := raw.(sdk.Client)
+	if !ok {
+		client.Kill()
+		return nil, fmt.Errorf("plugin %q: dispensed %T, not an SDK client", p.Name, raw)
+	}
+	inst.Client = c
+	inst.Protocol = client.NegotiatedVersion()
+	return inst, nil
+}
+
+var pluginVersionRE = regexp.MustCompile(`Plugin version: (\d+)`)
+
+// explainStartError turns go-plugin's start errors into messages an admin can act on.
+func explainStartError(err error) error {
+	msg := err.Error()
+	if m := pluginVersionRE.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("protocol version mismatch: the plugin speaks protocol version %s, this Aegis speaks protocol version(s) %s; "+
+			"rebuild the plugin with an SDK of a protocol this Aegis speaks, or upgrade Aegis (%w)", m[1], hostVersions(), err)
+	}
+	if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+		return fmt.Errorf("%w: the binary changed between the check and the start (%v)", ErrChecksum, err)
+	}
+	if strings.Contains(msg, "Unrecognized remote plugin message") || strings.Contains(msg, "magic cookie") {
+		return fmt.Errorf("the binary is not an Aegis plugin (no handshake): %w", err)
+	}
+	return err
+}
+
+func hostVersions() string {
+	var vs []string
+	for v := range sdk.HostPluginSets() {
+		vs = append(vs, fmt.Sprint(v))
+	}
+	sort.Strings(vs)
+	return strings.Join(vs, ", ")
+}
+
+// pluginEnv is the whole environment a plugin gets: enough to run and reach the network
+// through the machine's proxy, and no credential of the server's. What a plugin needs
+// beyond this it asks for in its config block.
+func pluginEnv() []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+		"http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// Describe starts a plugin, asks what it offers, and stops it.
+func (h *Host) Describe(ctx context.Context, name string) (*sdk.Description, *Instance, error) {
+	inst, err := h.Start(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer inst.Close()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	d, err := inst.Client.Describe(ctx)
+	if err != nil {
+		return nil, inst, fmt.Errorf("plugin %q: describe: %w", name, err)
+	}
+	return d, inst, nil
+}
+
+// Shutdown kills every plugin process still running (on server exit).
+func Shutdown() { plugin.CleanupClients() }
+
+// Info is what a running plugin said about itself, as the store keeps it.
+func Info(inst *Instance, d *sdk.Description) *core.PluginInfo {
+	now := core.Now()
+	info := &core.PluginInfo{Name: inst.Name, Version: d.Version, Path: inst.Config.Path, SHA256: inst.Checksum,
+		Enabled: inst.Config.Enabled, ProtocolVersion: inst.Protocol, LastSeenAt: &now, Kinds: core.Strings{}, RecordKinds: core.Strings{}}
+	kinds, rkinds := map[string]bool{}, map[string]bool{}
+	var descs []string
+	for _, c := range d.Components {
+		kinds[string(c.Kind)] = true
+		for _, k := range c.RecordKinds {
+			rkinds[k] = true
+		}
+		if c.Description != "" {
+			descs = append(descs, c.Description)
+		}
+	}
+	for k := range kinds {
+		info.Kinds = append(info.Kinds, k)
+	}
+	for k := range rkinds {
+		info.RecordKinds = append(info.RecordKinds, k)
+	}
+	sort.Strings(info.Kinds)
+	sort.Strings(info.RecordKinds)
+	info.Description = strings.Join(descs, "; ")
+	if b, err := json.Marshal(d.Components); err == nil {
+		info.Components = b
+	}
+	return info
+}

@@ -1,0 +1,197 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aegis-sec/aegis/core"
+)
+
+var templateFields = []string{
+	"id", "source", "external_id", "template_type", "name", "description", "tactic", "platforms",
+	"executor_name", "command", "cleanup_command", "elevation_required", "executors", "input_arguments",
+	"dependencies", "manual_steps", "payloads", "refs", "metadata", "active", "deprecated", "source_ref",
+	"content_hash", "created_by", "created_at", "updated_at",
+}
+
+var ruleFields = []string{
+	"id", "source", "external_id", "format", "rule_type", "title", "description", "status", "level",
+	"risk_score", "author", "language", "query", "raw", "detection", "log_source", "index_patterns", "tags",
+	"tactics", "refs", "false_positives", "related", "metadata", "rule_date", "rule_modified", "active",
+	"deprecated", "source_ref", "content_hash", "created_by", "created_at", "updated_at",
+}
+
+// upsertSQL builds an INSERT ... ON CONFLICT (source, external_id) DO UPDATE that
+// rewrites every column except the ones the owner keeps (id, creation, and the
+// flags listed in keep), returning the stored id.
+func upsertSQL(table string, fields []string, keep ...string) string {
+	kept := map[string]bool{"id": true, "created_at": true, "created_by": true, "source": true, "external_id": true}
+	for _, k := range keep {
+		kept[k] = true
+	}
+	var sets []string
+	for _, f := range fields {
+		if !kept[f] {
+			sets = append(sets, f+" = excluded."+f)
+		}
+	}
+	return `INSERT INTO ` + table + ` (` + strings.Join(fields, ", ") + `) VALUES (:` + strings.Join(fields, ", :") +
+		`) ON CONFLICT (source, external_id) DO UPDATE SET ` + strings.Join(sets, ", ") + ` RETURNING id`
+}
+
+var (
+	templateUpsert = upsertSQL("test_templates", templateFields, "active")
+	ruleUpsert     = upsertSQL("detection_rules", ruleFields, "active")
+)
+
+// namedGet runs a named query that returns one value.
+func (t *Tx) namedGet(ctx context.Context, dst any, q string, arg any) error {
+	query, args, err := t.tx.BindNamed(q, arg)
+	if err != nil {
+		return err
+	}
+	return t.tx.GetContext(ctx, dst, query, args...)
+}
+
+func emptyJSON(j *core.JSON, empty string) {
+	if len(*j) == 0 || string(*j) == "null" {
+		*j = core.JSON(empty)
+	}
+}
+
+// UpsertTestTemplate inserts or updates a template by (source, external id) and links
+// its techniques. Whether a template is active is the users' choice: an update from
+// its source keeps it.
+func (t *Tx) UpsertTestTemplate(ctx context.Context, te *core.TestTemplate) error {
+	if err := te.Validate(); err != nil {
+		return err
+	}
+	if te.ID == "" {
+		te.ID = core.NewID()
+	}
+	if te.TemplateType == "" {
+		te.TemplateType = "custom"
+	}
+	for _, j := range []*core.JSON{&te.Executors, &te.InputArguments, &te.Dependencies, &te.References} {
+		emptyJSON(j, "[]")
+	}
+	emptyJSON(&te.Metadata, "{}")
+	now := core.Now()
+	te.CreatedAt, te.UpdatedAt = now, now
+	if err := t.namedGet(ctx, &te.ID, templateUpsert, te); err != nil {
+		return fmt.Errorf("store: upsert template %s/%s: %w", te.Source, te.ExternalID, err)
+	}
+	return t.linkTechniques(ctx, "test_template_techniques", "test_template_id", te.ID, te.TechniqueIDs)
+}
+
+// UpsertDetectionRule inserts or updates a rule by (source, external id) and links its
+// techniques.
+func (t *Tx) UpsertDetectionRule(ctx context.Context, r *core.DetectionRule) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if r.ID == "" {
+		r.ID = core.NewID()
+	}
+	if r.Format == "" {
+		r.Format = "custom"
+	}
+	for _, j := range []*core.JSON{&r.References, &r.Related} {
+		emptyJSON(j, "[]")
+	}
+	for _, j := range []*core.JSON{&r.Detection, &r.LogSource, &r.Metadata} {
+		emptyJSON(j, "{}")
+	}
+	now := core.Now()
+	r.CreatedAt, r.UpdatedAt = now, now
+	if err := t.namedGet(ctx, &r.ID, ruleUpsert, r); err != nil {
+		return fmt.Errorf("store: upsert rule %s/%s: %w", r.Source, r.ExternalID, err)
+	}
+	return t.linkTechniques(ctx, "detection_rule_techniques", "detection_rule_id", r.ID, r.TechniqueIDs)
+}
+
+// linkTechniques replaces the technique links of one owner row.
+func (t *Tx) linkTechniques(ctx context.Context, table, ownerCol, ownerID string, externalIDs []string) error {
+	if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE `+ownerCol+` = ?`, ownerID); err != nil {
+		return fmt.Errorf("store: clear %s: %w", table, err)
+	}
+	seen := map[string]bool{}
+	for _, ext := range externalIDs {
+		if seen[ext] {
+			continue
+		}
+		seen[ext] = true
+		tid, err := t.EnsureTechnique(ctx, ext)
+		if err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `INSERT INTO `+table+` (`+ownerCol+`, technique_id) VALUES (?, ?)`, ownerID, tid); err != nil {
+			return fmt.Errorf("store: link %s to %s: %w", ownerID, ext, err)
+		}
+	}
+	return nil
+}
+
+// EnsureTechnique returns the id of a technique, creating an "unknown to this release"
+// placeholder for an id no imported ATT&CK release has (yet): other sources run ahead
+// of the release in use, and their links must not be dropped.
+func (t *Tx) EnsureTechnique(ctx context.Context, externalID string) (string, error) {
+	if !core.ValidTechniqueID(externalID) {
+		return "", core.FieldError("technique_id", "%q is not an ATT&CK technique id", externalID)
+	}
+	var id string
+	err := t.get(ctx, &id, `SELECT id FROM techniques WHERE external_id = ?`, externalID)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("store: find technique %s: %w", externalID, err)
+	}
+	te := &core.Technique{ExternalID: externalID, Known: false}
+	if parent := core.ParentTechniqueID(externalID); parent != "" {
+		pid, err := t.EnsureTechnique(ctx, parent)
+		if err != nil {
+			return "", err
+		}
+		te.ParentID = &pid
+	}
+	if err := t.UpsertTechnique(ctx, te); err != nil {
+		return "", err
+	}
+	return te.ID, nil
+}
+
+// TestTemplateByID finds one template with its techniques.
+func (t *Tx) TestTemplateByID(ctx context.Context, id string) (*core.TestTemplate, error) {
+	var te core.TestTemplate
+	if err := t.get(ctx, &te, `SELECT `+strings.Join(templateFields, ", ")+` FROM test_templates WHERE id = ?`, id); err != nil {
+		return nil, notFound(err, "test template", id)
+	}
+	ids, err := t.linkedTechniques(ctx, "test_template_techniques", "test_template_id", id)
+	te.TechniqueIDs = ids
+	return &te, err
+}
+
+// DetectionRuleByID finds one rule with its techniques.
+func (t *Tx) DetectionRuleByID(ctx context.Context, id string) (*core.DetectionRule, error) {
+	var r core.DetectionRule
+	if err := t.get(ctx, &r, `SELECT `+strings.Join(ruleFields, ", ")+` FROM detection_rules WHERE id = ?`, id); err != nil {
+		return nil, notFound(err, "detection rule", id)
+	}
+	ids, err := t.linkedTechniques(ctx, "detection_rule_techniques", "detection_rule_id", id)
+	r.TechniqueIDs = ids
+	return &r, err
+}
+
+func (t *Tx) linkedTechniques(ctx context.Context, table, ownerCol, ownerID string) ([]string, error) {
+	ids := []string{}
+	err := t.sel(ctx, &ids, `SELECT te.external_id FROM `+table+` l JOIN techniques te ON te.id = l.technique_id
+		WHERE l.`+ownerCol+` = ? ORDER BY te.external_id`, ownerID)
+	if err != nil {
+		return nil, fmt.Errorf("store: techniques of %s: %w", ownerID, err)
+	}
+	return ids, nil
+}

@@ -1,0 +1,207 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aegis-sec/aegis/core"
+)
+
+var pluginFields = []string{"id", "name", "version", "description", "kinds", "record_kinds", "components",
+	"protocol_version", "path", "sha256", "enabled", "last_error", "last_seen_at", "created_at", "updated_at"}
+
+// UpsertPlugin records what the host learnt about a plugin, keyed by name.
+func (t *Tx) UpsertPlugin(ctx context.Context, p *core.PluginInfo) error {
+	if p.Name == "" {
+		return core.FieldError("name", "is required")
+	}
+	if p.ID == "" {
+		p.ID = core.NewID()
+	}
+	emptyJSON(&p.Components, "[]")
+	now := core.Now()
+	p.CreatedAt, p.UpdatedAt = now, now
+	var sets []string
+	for _, f := range pluginFields {
+		if f != "id" && f != "name" && f != "created_at" {
+			sets = append(sets, f+" = excluded."+f)
+		}
+	}
+	q := `INSERT INTO plugins (` + strings.Join(pluginFields, ", ") + `) VALUES (:` + strings.Join(pluginFields, ", :") +
+		`) ON CONFLICT (name) DO UPDATE SET ` + strings.Join(sets, ", ") + ` RETURNING id`
+	if err := t.namedGet(ctx, &p.ID, q, p); err != nil {
+		return fmt.Errorf("store: upsert plugin %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+// ListPlugins returns every plugin by name.
+func (t *Tx) ListPlugins(ctx context.Context) ([]*core.PluginInfo, error) {
+	out := []*core.PluginInfo{}
+	if err := t.sel(ctx, &out, `SELECT `+strings.Join(pluginFields, ", ")+` FROM plugins ORDER BY name`); err != nil {
+		return nil, fmt.Errorf("store: list plugins: %w", err)
+	}
+	return out, nil
+}
+
+var runFields = []string{"id", "plugin_name", "importer_type", "source_location", "dry_run", "outcome", "error",
+	"added", "updated", "unchanged", "deprecated", "rejected", "warning_count", "warnings", "triggered_by",
+	"started_at", "finished_at", "duration_ms"}
+
+// CreateImportRun stores a run as it starts.
+func (t *Tx) CreateImportRun(ctx context.Context, r *core.ImportRun) error {
+	if r.ID == "" {
+		r.ID = core.NewID()
+	}
+	if r.Outcome == "" {
+		r.Outcome = core.RunRunning
+	}
+	if r.StartedAt.IsZero() {
+		r.StartedAt = core.Now()
+	}
+	emptyJSON(&r.Warnings, "[]")
+	_, err := t.tx.NamedExecContext(ctx, `INSERT INTO import_runs (`+strings.Join(runFields, ", ")+`) VALUES (:`+strings.Join(runFields, ", :")+`)`, r)
+	if err != nil {
+		return fmt.Errorf("store: create import run: %w", err)
+	}
+	return nil
+}
+
+// FinishImportRun writes a run's outcome, counts and warnings.
+func (t *Tx) FinishImportRun(ctx context.Context, r *core.ImportRun) error {
+	emptyJSON(&r.Warnings, "[]")
+	res, err := t.tx.NamedExecContext(ctx, `UPDATE import_runs SET outcome = :outcome, error = :error, added = :added,
+		updated = :updated, unchanged = :unchanged, deprecated = :deprecated, rejected = :rejected,
+		warning_count = :warning_count, warnings = :warnings, importer_type = :importer_type,
+		finished_at = :finished_at, duration_ms = :duration_ms WHERE id = :id`, r)
+	if err != nil {
+		return fmt.Errorf("store: finish import run %s: %w", r.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return core.Errorf(core.ENOTFOUND, "import run %s not found", r.ID)
+	}
+	return nil
+}
+
+// ImportRunByID finds one run.
+func (t *Tx) ImportRunByID(ctx context.Context, id string) (*core.ImportRun, error) {
+	var r core.ImportRun
+	if err := t.get(ctx, &r, `SELECT `+strings.Join(runFields, ", ")+` FROM import_runs WHERE id = ?`, id); err != nil {
+		return nil, notFound(err, "import run", id)
+	}
+	return &r, nil
+}
+
+// ListImportRuns returns one page of runs, newest first.
+func (t *Tx) ListImportRuns(ctx context.Context, f core.ImportRunFilter) ([]*core.ImportRun, int, error) {
+	w := where{}
+	if f.Plugin != "" {
+		w.add("plugin_name = ?", f.Plugin)
+	}
+	if f.Outcome != "" {
+		w.add("outcome = ?", f.Outcome)
+	}
+	var total int
+	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM import_runs`+w.sql(), w.args...); err != nil {
+		return nil, 0, fmt.Errorf("store: count import runs: %w", err)
+	}
+	p := f.Page.Normalize()
+	out := []*core.ImportRun{}
+	if err := t.sel(ctx, &out, `SELECT `+strings.Join(runFields, ", ")+` FROM import_runs`+w.sql()+` ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`,
+		append(w.args, p.Limit, p.Offset)...); err != nil {
+		return nil, 0, fmt.Errorf("store: list import runs: %w", err)
+	}
+	return out, total, nil
+}
+
+// ImportRecord is the bookkeeping row of one imported record.
+type ImportRecord struct {
+	ID           string `db:"id"`
+	Source       string `db:"source"`
+	ImporterType string `db:"importer_type"`
+	SourceRef    string `db:"source_ref"`
+	Kind         string `db:"kind"`
+	ExternalID   string `db:"external_id"`
+	EntityID     string `db:"entity_id"`
+	ContentHash  string `db:"content_hash"`
+	Deprecated   bool   `db:"deprecated"`
+	FirstRunID   string `db:"first_run_id"`
+	LastRunID    string `db:"last_run_id"`
+}
+
+// ImportRecordKey identifies a record within one source.
+type ImportRecordKey struct{ Kind, ExternalID string }
+
+// ImportRecords loads every bookkeeping row of a source, keyed by kind and id, so a run
+// compares hashes in memory instead of one query per record.
+func (t *Tx) ImportRecords(ctx context.Context, source string) (map[ImportRecordKey]*ImportRecord, error) {
+	var rows []*ImportRecord
+	if err := t.sel(ctx, &rows, `SELECT id, source, importer_type, source_ref, kind, external_id, entity_id,
+		content_hash, deprecated, first_run_id, last_run_id FROM import_records WHERE source = ?`, source); err != nil {
+		return nil, fmt.Errorf("store: import records of %s: %w", source, err)
+	}
+	m := make(map[ImportRecordKey]*ImportRecord, len(rows))
+	for _, r := range rows {
+		m[ImportRecordKey{r.Kind, r.ExternalID}] = r
+	}
+	return m, nil
+}
+
+// PutImportRecord inserts or updates a bookkeeping row.
+func (t *Tx) PutImportRecord(ctx context.Context, r *ImportRecord) error {
+	now := core.Now()
+	if r.ID == "" {
+		r.ID = core.NewID()
+		_, err := t.exec(ctx, `INSERT INTO import_records (id, source, importer_type, source_ref, kind, external_id,
+			entity_id, content_hash, deprecated, first_run_id, last_run_id, created_at, updated_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.Source, r.ImporterType, r.SourceRef, r.Kind, r.ExternalID,
+			r.EntityID, r.ContentHash, r.Deprecated, r.FirstRunID, r.LastRunID, now, now)
+		if err != nil {
+			return fmt.Errorf("store: add import record %s %s: %w", r.Kind, r.ExternalID, err)
+		}
+		return nil
+	}
+	_, err := t.exec(ctx, `UPDATE import_records SET importer_type = ?, source_ref = ?, entity_id = ?, content_hash = ?,
+		deprecated = ?, last_run_id = ?, updated_at = ? WHERE id = ?`,
+		r.ImporterType, r.SourceRef, r.EntityID, r.ContentHash, r.Deprecated, r.LastRunID, now, r.ID)
+	if err != nil {
+		return fmt.Errorf("store: update import record %s %s: %w", r.Kind, r.ExternalID, err)
+	}
+	return nil
+}
+
+// deprecatableTables maps record kinds to the table whose rows carry their deprecated flag.
+var deprecatableTables = map[string]string{
+	"tactic":              "tactics",
+	"technique":           "techniques",
+	"mitigation":          "mitigations",
+	"threat_actor":        "threat_actors",
+	"test_template":       "test_templates",
+	"detection_rule":      "detection_rules",
+	"defensive_technique": "defensive_techniques",
+	"compliance_control":  "compliance_controls",
+}
+
+// DeprecateEntities flags the given entities of a record kind as deprecated. Kinds
+// without a deprecated flag (intel items, frameworks) are left as they are: they are
+// kept, only their bookkeeping row says they vanished.
+func (t *Tx) DeprecateEntities(ctx context.Context, kind string, ids []string) error {
+	table, ok := deprecatableTables[kind]
+	if !ok || len(ids) == 0 {
+		return nil
+	}
+	for start := 0; start < len(ids); start += 500 {
+		end := min(start+500, len(ids))
+		args := make([]any, 0, end-start+1)
+		args = append(args, core.Now())
+		for _, id := range ids[start:end] {
+			args = append(args, id)
+		}
+		q := `UPDATE ` + table + ` SET deprecated = TRUE, updated_at = ? WHERE id IN (?` + strings.Repeat(",?", end-start-1) + `)`
+		if _, err := t.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("store: deprecate %s: %w", table, err)
+		}
+	}
+	return nil
+}

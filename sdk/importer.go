@@ -1,0 +1,134 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	pb "github.com/aegis-sec/aegis/sdk/internal/pb/pluginv1"
+)
+
+// Importer reads an external source and emits typed records.
+//
+// Import returns nil when the source was read, even if some items were
+// skipped with warnings; it returns an error when the import as a whole
+// failed, and the SDK turns that error into an ERROR diagnostic, which makes
+// the host fail the run and discard everything the run emitted.
+type Importer interface {
+	Import(ctx context.Context, req ImportRequest, out *Emitter) error
+}
+
+// ImporterFunc adapts a function to Importer.
+type ImporterFunc func(ctx context.Context, req ImportRequest, out *Emitter) error
+
+func (f ImporterFunc) Import(ctx context.Context, req ImportRequest, out *Emitter) error {
+	return f(ctx, req, out)
+}
+
+// ImportRequest is one import run.
+type ImportRequest struct {
+	// Type selects the importer within the plugin.
+	Type string
+	// Config is the JSON object from the plugin's config block in aegis.hcl.
+	Config json.RawMessage
+	// Source is a URL (http, https) or a local path (file, folder, .tar.gz,
+	// .tgz, .zip); open it with package sdk/source.
+	Source string
+	// RunID identifies the run in the host's logs and import history.
+	RunID string
+}
+
+// Emitter streams an importer's output to the host, one record per message.
+// It is safe for concurrent use.
+type Emitter struct {
+	ctx     context.Context
+	mu      sync.Mutex
+	send    func(*pb.ImportEvent) error
+	records atomic.Int64
+	logWarn func(msg string, args ...any)
+}
+
+func newEmitter(ctx context.Context, send func(*pb.ImportEvent) error, logWarn func(string, ...any)) *Emitter {
+	return &Emitter{ctx: ctx, send: send, logWarn: logWarn}
+}
+
+// Record validates r and sends it. A record that fails validation is not
+// sent: the returned error (a *ValidationError inside) names the field, and
+// the importer decides whether to Warn and go on or to fail. An error also
+// comes back when the run was cancelled or the stream broke; the importer
+// should then return it.
+func (e *Emitter) Record(r Record) error { return e.RecordAt(r, "", 0) }
+
+// RecordAt is Record with the position in the source the record came from,
+// which the host shows next to any problem with it.
+func (e *Emitter) RecordAt(r Record, file string, line int) error {
+	if err := e.ctx.Err(); err != nil {
+		return err
+	}
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	kind, id, data, err := EncodeRecord(r)
+	if err != nil {
+		return err
+	}
+	err = e.sendEvent(&pb.ImportEvent{Event: &pb.ImportEvent_Record{Record: &pb.Record{
+		Kind: kind, ExternalId: id, Json: data, File: file, Line: clampLine(line),
+	}}})
+	if err != nil {
+		return fmt.Errorf("send %s %q: %w", kind, id, err)
+	}
+	e.records.Add(1)
+	return nil
+}
+
+// Warn reports a problem the importer worked around, such as a skipped row.
+func (e *Emitter) Warn(file string, line int, externalID, summary, detail string) {
+	e.Diagnostic(Diagnostic{Severity: SeverityWarning, File: file, Line: line, ExternalID: externalID, Summary: summary, Detail: detail})
+}
+
+// Error reports a problem that fails the import. Prefer returning an error
+// from Import; use Error to report several failures before returning.
+func (e *Emitter) Error(file string, line int, externalID, summary, detail string) {
+	e.Diagnostic(Diagnostic{Severity: SeverityError, File: file, Line: line, ExternalID: externalID, Summary: summary, Detail: detail})
+}
+
+// Diagnostic sends any diagnostic. Send failures are only logged: the next
+// Record call reports them, so callers need not check every warning.
+func (e *Emitter) Diagnostic(d Diagnostic) {
+	if e.ctx.Err() != nil {
+		return
+	}
+	if err := e.sendEvent(&pb.ImportEvent{Event: &pb.ImportEvent_Diagnostic{Diagnostic: diagnosticToProto(d)}}); err != nil {
+		e.logWarn("dropped diagnostic", "summary", d.Summary, "error", err)
+	}
+}
+
+// Progress reports how far the import got; total is 0 when unknown.
+func (e *Emitter) Progress(done, total int64, msg string) {
+	if e.ctx.Err() != nil {
+		return
+	}
+	if err := e.sendEvent(&pb.ImportEvent{Event: &pb.ImportEvent_Progress{Progress: &pb.Progress{Done: done, Total: total, Message: msg}}}); err != nil {
+		e.logWarn("dropped progress", "error", err)
+	}
+}
+
+// Count returns the number of records sent so far.
+func (e *Emitter) Count() int64 { return e.records.Load() }
+
+func (e *Emitter) sendEvent(ev *pb.ImportEvent) error {
+	// gRPC streams do not allow concurrent Send calls.
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.send(ev)
+}
+
+func clampLine(line int) int32 {
+	if line < 0 || line > 1<<31-1 {
+		return 0
+	}
+	return int32(line)
+}

@@ -1,0 +1,44 @@
+package sdk
+
+import (
+	"regexp"
+
+	"github.com/hashicorp/go-plugin"
+)
+
+const (
+	// ProtocolVersion is the protocol major version: the go-plugin
+	// VersionedPlugins key. Bumped only for a breaking protocol change, which
+	// ships as a new proto file served beside the old one.
+	ProtocolVersion = 1
+	// ProtocolMinor counts additive changes to the frozen v1 proto. Reported
+	// by Describe so the host can tell which optional fields a plugin knows.
+	ProtocolMinor = 0
+	// SDKVersion is the version of this Go SDK, reported by Describe.
+	SDKVersion = "1.0.0"
+)
+
+// Handshake is shared by host and plugins. The cookie must never change: it
+// only tells a plugin binary that it was started by Aegis (a UX feature, not a
+// security measure). ProtocolVersion is deliberately 0 because versions are
+// negotiated through VersionedPlugins.
+var Handshake = plugin.HandshakeConfig{
+	MagicCookieKey:   "AEGIS_PLUGIN_MAGIC_COOKIE",
+	MagicCookieValue: "12396961b4bb1602e7849e5495f6e3b50c788bec76ac872f75ef3709ceee32e6",
+}
+
+// DispenseName is the single name under which a v1 plugin set is dispensed.
+const DispenseName = "plugin"
+
+var (
+	typeRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	// semverRe is the official Semantic Versioning 2.0.0 expression.
+	semverRe = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
+)
+
+// ValidComponentType reports whether typ is an acceptable component type name.
+func ValidComponentType(typ string) bool { return typeRe.MatchString(typ) }
+
+// ValidSemver reports whether v is a Semantic Versioning 2.0.0 version
+// without a leading "v".
+func ValidSemver(v string) bool { return semverRe.MatchString(v) }

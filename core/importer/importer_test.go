@@ -389,3 +389,53 @@ func TestWarningsAreKeptWithPositions(t *testing.T) {
 		t.Fatalf("run %+v warnings %+v", run, ws)
 	}
 }
+
+// Every record kind is stored, with its links, through a real plugin process.
+func TestEveryKindIsStored(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		r := runner(t, s, plugin("mis", binary(t, "misbehave"), time.Minute, `{"mode":"all_kinds"}`))
+		run, err := r.Run(ctx, importer.Options{Plugin: "mis"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Added != 11 {
+			t.Fatalf("added %d of 11 records: %+v", run.Added, run)
+		}
+		count := func(q string, args ...any) int {
+			var n int
+			if err := s.DB().Get(&n, s.DB().Rebind(q), args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			return n
+		}
+		checks := []struct {
+			q    string
+			want int
+		}{
+			{`SELECT COUNT(*) FROM technique_tactics tt JOIN techniques te ON te.id = tt.technique_id WHERE te.external_id = 'T1078'`, 1},
+			{`SELECT COUNT(*) FROM technique_mitigations tm JOIN mitigations m ON m.id = tm.mitigation_id WHERE m.external_id = 'M1032' AND tm.description = 'MFA'`, 1},
+			{`SELECT COUNT(*) FROM threat_actor_techniques x JOIN threat_actors a ON a.id = x.threat_actor_id WHERE a.external_id = 'G0016'`, 2},
+			{`SELECT COUNT(*) FROM techniques WHERE external_id = 'T1685' AND known = FALSE`, 1},
+			{`SELECT COUNT(*) FROM campaign_profiles WHERE external_id = 'C0024' AND kind = 'attack_campaign'`, 1},
+			{`SELECT COUNT(*) FROM defensive_technique_mappings m JOIN defensive_techniques d ON d.id = m.defensive_technique_id WHERE d.external_id = 'D3-MFA' AND m.via = 'UserAccount'`, 1},
+			{`SELECT COUNT(*) FROM compliance_control_mappings m JOIN compliance_controls c ON c.id = m.control_id JOIN compliance_frameworks f ON f.id = c.framework_id WHERE f.external_id = 'fw-1' AND c.external_id = 'AC-2' AND m.mapping_type = 'mitigates'`, 1},
+			{`SELECT COUNT(*) FROM intel_items WHERE title = 'APT29 uses T1078'`, 1},
+			{`SELECT COUNT(*) FROM test_template_techniques`, 1},
+			{`SELECT COUNT(*) FROM detection_rule_techniques`, 1},
+			{`SELECT COUNT(*) FROM import_records WHERE source = 'mis'`, 11},
+		}
+		for _, c := range checks {
+			if got := count(c.q); got != c.want {
+				t.Errorf("%s = %d, want %d", c.q, got, c.want)
+			}
+		}
+		before := catalog(t, s)
+		run, err = r.Run(ctx, importer.Options{Plugin: "mis"})
+		if err != nil || run.Unchanged != 11 {
+			t.Fatalf("re-import: %+v %v", run, err)
+		}
+		if d := storetest.Diff(before, catalog(t, s)); d != "" {
+			t.Fatalf("re-import wrote:\n%s", d)
+		}
+	})
+}

@@ -28,8 +28,13 @@ var ruleFields = []string{
 // rewrites every column except the ones the owner keeps (id, creation, and the
 // flags listed in keep), returning the stored id.
 func upsertSQL(table string, fields []string, keep ...string) string {
-	kept := map[string]bool{"id": true, "created_at": true, "created_by": true, "source": true, "external_id": true}
-	for _, k := range keep {
+	return upsertOn(table, []string{"source", "external_id"}, fields, keep...)
+}
+
+// upsertOn is upsertSQL for any natural key.
+func upsertOn(table string, conflict, fields []string, keep ...string) string {
+	kept := map[string]bool{"id": true, "created_at": true, "created_by": true}
+	for _, k := range append(conflict, keep...) {
 		kept[k] = true
 	}
 	var sets []string
@@ -39,7 +44,7 @@ func upsertSQL(table string, fields []string, keep ...string) string {
 		}
 	}
 	return `INSERT INTO ` + table + ` (` + strings.Join(fields, ", ") + `) VALUES (:` + strings.Join(fields, ", :") +
-		`) ON CONFLICT (source, external_id) DO UPDATE SET ` + strings.Join(sets, ", ") + ` RETURNING id`
+		`) ON CONFLICT (` + strings.Join(conflict, ", ") + `) DO UPDATE SET ` + strings.Join(sets, ", ") + ` RETURNING id`
 }
 
 var (

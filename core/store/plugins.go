@@ -181,6 +181,7 @@ var deprecatableTables = map[string]string{
 	"detection_rule":      "detection_rules",
 	"defensive_technique": "defensive_techniques",
 	"compliance_control":  "compliance_controls",
+	"campaign":            "campaign_profiles",
 }
 
 // DeprecateEntities flags the given entities of a record kind as deprecated. Kinds

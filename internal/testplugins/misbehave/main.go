@@ -7,6 +7,7 @@
 //	invalid_record stream n valid records, then one technique without a name
 //	panic          stream n records, then panic in the handler
 //	error_diag     stream n records, then emit an ERROR diagnostic
+//	all_kinds      stream one record of every kind, linked to each other
 package main
 
 import (
@@ -23,7 +24,7 @@ type config struct {
 	N    int    `json:"n"`
 }
 
-var modes = []string{"ok", "crash_after", "hang", "invalid_record", "panic", "error_diag"}
+var modes = []string{"ok", "crash_after", "hang", "invalid_record", "panic", "error_diag", "all_kinds"}
 
 type misbehave struct{}
 
@@ -31,7 +32,7 @@ func (misbehave) Describe() sdk.Component {
 	return sdk.Component{
 		Description:  "misbehaves on purpose, for the host's failure tests",
 		RecordKinds:  []string{sdk.KindTechnique},
-		ConfigSchema: json.RawMessage(`{"type":"object","properties":{"mode":{"enum":["ok","crash_after","hang","invalid_record","panic","error_diag"]},"n":{"type":"integer","minimum":0}}}`),
+		ConfigSchema: json.RawMessage(`{"type":"object","properties":{"mode":{"enum":["ok","crash_after","hang","invalid_record","panic","error_diag","all_kinds"]},"n":{"type":"integer","minimum":0}}}`),
 	}
 }
 
@@ -78,6 +79,8 @@ func (misbehave) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		out.Progress(int64(i), int64(c.N), "")
 	}
 	switch c.Mode {
+	case "all_kinds":
+		return allKinds(out)
 	case "crash_after":
 		os.Exit(3)
 	case "hang":
@@ -98,4 +101,33 @@ func main() {
 		Version:   "1.0.0",
 		Importers: map[string]sdk.Importer{"misbehave": misbehave{}},
 	})
+}
+
+// allKinds streams one record of every kind, so the host's storage of each kind is
+// tested through a real process.
+func allKinds(out *sdk.Emitter) error {
+	recs := []sdk.Record{
+		&sdk.ComplianceControl{FrameworkID: "fw-1", ExternalID: "AC-2", Family: "AC", Title: "Account Management",
+			Mappings: []sdk.ControlMapping{{TechniqueID: "T1078", MappingType: "mitigates", Comments: "accounts"}}},
+		&sdk.ComplianceFramework{ExternalID: "fw-1", Name: "Framework One", Version: "5"},
+		&sdk.Tactic{ExternalID: "TA0001", Name: "Initial Access", Shortname: "initial-access", Domain: "enterprise-attack", Order: 1},
+		&sdk.Technique{ExternalID: "T1078", Name: "Valid Accounts", Tactics: []string{"initial-access"}, Platforms: []string{"Windows"},
+			Domains: []string{"enterprise-attack"}, ReleaseVersion: "18.1"},
+		&sdk.Mitigation{ExternalID: "M1032", Name: "Multi-factor Authentication", Techniques: []sdk.MitigationLink{{TechniqueID: "T1078", Description: "MFA"}}},
+		&sdk.ThreatActor{ExternalID: "G0016", Name: "APT29", Aliases: []string{"Cozy Bear"}, Country: "RU",
+			Techniques: []sdk.ActorTechnique{{TechniqueID: "T1078", Procedure: "used stolen creds"}, {TechniqueID: "T1685", Procedure: "new in v19"}}},
+		&sdk.Campaign{ExternalID: "C0024", Name: "SolarWinds", CampaignKind: sdk.CampaignAttack, ActorIDs: []string{"G0016"}, TechniqueIDs: []string{"T1078"}},
+		&sdk.DefensiveTechnique{ExternalID: "D3-MFA", Name: "Multi-factor Authentication", Tactic: "Harden",
+			Mappings: []sdk.DefensiveMapping{{TechniqueID: "T1078", Relation: "authenticates/accesses", Via: "UserAccount"}}},
+		&sdk.IntelItem{ExternalID: "https://example.test/a", Title: "APT29 uses T1078", TechniqueIDs: []string{"T1078"}, GroupIDs: []string{"G0016"}},
+		&sdk.TestTemplate{ExternalID: "tt-1", Name: "Log in with a test account", TemplateType: sdk.TemplateCustom, TechniqueIDs: []string{"T1078"},
+			Platforms: []string{"windows"}, Executor: sdk.Executor{Name: "manual"}},
+		&sdk.DetectionRule{ExternalID: "r-1", Title: "Unusual logon", Format: sdk.RuleCustom, TechniqueIDs: []string{"T1078"}, Query: "event.code:4624"},
+	}
+	for i, r := range recs {
+		if err := out.RecordAt(r, "all_kinds.json", i+1); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aegis-sec/aegis/core"
+)
+
+var (
+	mitigationFields = []string{"id", "external_id", "stix_id", "name", "description", "deprecated", "source", "source_ref",
+		"content_hash", "created_at", "updated_at"}
+	actorFields = []string{"id", "source", "external_id", "stix_id", "name", "aliases", "description", "country",
+		"motivations", "targets", "refs", "revoked", "deprecated", "source_ref", "content_hash", "created_at", "updated_at"}
+	profileFields = []string{"id", "source", "external_id", "kind", "name", "description", "actor_ids", "technique_ids",
+		"template_ids", "first_seen", "last_seen", "refs", "deprecated", "source_ref", "content_hash", "created_at", "updated_at"}
+	defensiveFields = []string{"id", "external_id", "name", "tactic", "definition", "parent_external_id", "uri", "deprecated",
+		"source", "source_ref", "content_hash", "created_at", "updated_at"}
+	frameworkFields = []string{"id", "source", "external_id", "name", "version", "description", "content_hash", "created_at", "updated_at"}
+	controlFields   = []string{"id", "framework_id", "external_id", "family", "title", "description", "parent_external_id",
+		"deprecated", "source", "source_ref", "content_hash", "created_at", "updated_at"}
+	intelFields = []string{"id", "source", "external_id", "title", "link", "feed_url", "summary", "published_at",
+		"technique_ids", "group_ids", "content_hash", "created_at", "updated_at"}
+
+	mitigationUpsert = upsertOn("mitigations", []string{"external_id"}, mitigationFields)
+	actorUpsert      = upsertSQL("threat_actors", actorFields)
+	profileUpsert    = upsertSQL("campaign_profiles", profileFields)
+	defensiveUpsert  = upsertOn("defensive_techniques", []string{"external_id"}, defensiveFields)
+	frameworkUpsert  = upsertOn("compliance_frameworks", []string{"external_id"}, frameworkFields)
+	controlUpsert    = upsertOn("compliance_controls", []string{"framework_id", "external_id"}, controlFields)
+	intelUpsert      = upsertSQL("intel_items", intelFields)
+)
+
+// stamp sets an entity's id (when new) and times before an upsert; on an update the
+// stored creation time is kept by the upsert itself.
+func stamp(id *string, created, updated *time.Time) {
+	if *id == "" {
+		*id = core.NewID()
+	}
+	now := core.Now()
+	*created, *updated = now, now
+}
+
+func (t *Tx) upsert(ctx context.Context, what, key, q string, arg any, id *string) error {
+	if err := t.namedGet(ctx, id, q, arg); err != nil {
+		return fmt.Errorf("store: upsert %s %s: %w", what, key, err)
+	}
+	return nil
+}
+
+// replaceLinks deletes an owner's rows in a link table and inserts one per link,
+// resolving ATT&CK ids (and creating "unknown to this release" placeholders).
+func (t *Tx) replaceLinks(ctx context.Context, table, ownerCol, ownerID string, links []core.TechniqueLink,
+	cols []string, values func(techniqueID string, l core.TechniqueLink) []any) error {
+	if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE `+ownerCol+` = ?`, ownerID); err != nil {
+		return fmt.Errorf("store: clear %s of %s: %w", table, ownerID, err)
+	}
+	q := `INSERT INTO ` + table + ` (` + ownerCol + `, technique_id, ` + strings.Join(cols, ", ") + `) VALUES (?, ?` +
+		strings.Repeat(", ?", len(cols)) + `) ON CONFLICT DO NOTHING`
+	for _, l := range links {
+		tid, err := t.EnsureTechnique(ctx, l.TechniqueID)
+		if err != nil {
+			return err
+		}
+		args := append([]any{ownerID, tid}, values(tid, l)...)
+		if _, err := t.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("store: link %s %s to %s: %w", table, ownerID, l.TechniqueID, err)
+		}
+	}
+	return nil
+}
+
+// UpsertMitigation stores a mitigation and the techniques it mitigates.
+func (t *Tx) UpsertMitigation(ctx context.Context, m *core.Mitigation) error {
+	if m.ExternalID == "" || m.Name == "" {
+		return core.FieldError("mitigation", "external_id and name are required")
+	}
+	stamp(&m.ID, &m.CreatedAt, &m.UpdatedAt)
+	if err := t.upsert(ctx, "mitigation", m.ExternalID, mitigationUpsert, m, &m.ID); err != nil {
+		return err
+	}
+	return t.replaceLinks(ctx, "technique_mitigations", "mitigation_id", m.ID, m.Techniques, []string{"description"},
+		func(_ string, l core.TechniqueLink) []any { return []any{l.Note} })
+}
+
+// UpsertThreatActor stores an actor and the techniques it uses.
+func (t *Tx) UpsertThreatActor(ctx context.Context, a *core.ThreatActor) error {
+	if a.Source == "" || a.ExternalID == "" || a.Name == "" {
+		return core.FieldError("threat_actor", "source, external_id and name are required")
+	}
+	emptyJSON(&a.References, "[]")
+	stamp(&a.ID, &a.CreatedAt, &a.UpdatedAt)
+	if err := t.upsert(ctx, "threat actor", a.ExternalID, actorUpsert, a, &a.ID); err != nil {
+		return err
+	}
+	return t.replaceLinks(ctx, "threat_actor_techniques", "threat_actor_id", a.ID, a.Techniques, []string{"procedure"},
+		func(_ string, l core.TechniqueLink) []any { return []any{l.Note} })
+}
+
+// UpsertCampaignProfile stores an imported campaign or adversary profile.
+func (t *Tx) UpsertCampaignProfile(ctx context.Context, c *core.CampaignProfile) error {
+	if c.Source == "" || c.ExternalID == "" || c.Name == "" {
+		return core.FieldError("campaign", "source, external_id and name are required")
+	}
+	emptyJSON(&c.References, "[]")
+	stamp(&c.ID, &c.CreatedAt, &c.UpdatedAt)
+	return t.upsert(ctx, "campaign profile", c.ExternalID, profileUpsert, c, &c.ID)
+}
+
+// UpsertDefensiveTechnique stores a D3FEND technique and its ATT&CK mappings.
+func (t *Tx) UpsertDefensiveTechnique(ctx context.Context, d *core.DefensiveTechnique) error {
+	if d.ExternalID == "" || d.Name == "" {
+		return core.FieldError("defensive_technique", "external_id and name are required")
+	}
+	stamp(&d.ID, &d.CreatedAt, &d.UpdatedAt)
+	if err := t.upsert(ctx, "defensive technique", d.ExternalID, defensiveUpsert, d, &d.ID); err != nil {
+		return err
+	}
+	now := core.Now()
+	return t.replaceLinks(ctx, "defensive_technique_mappings", "defensive_technique_id", d.ID, d.Mappings,
+		[]string{"id", "relation", "via", "source", "created_at"},
+		func(_ string, l core.TechniqueLink) []any {
+			return []any{core.NewID(), l.Relation, l.Via, d.Source, now}
+		})
+}
+
+// UpsertComplianceFramework stores a framework.
+func (t *Tx) UpsertComplianceFramework(ctx context.Context, f *core.ComplianceFramework) error {
+	if f.ExternalID == "" || f.Name == "" {
+		return core.FieldError("compliance_framework", "external_id and name are required")
+	}
+	stamp(&f.ID, &f.CreatedAt, &f.UpdatedAt)
+	return t.upsert(ctx, "compliance framework", f.ExternalID, frameworkUpsert, f, &f.ID)
+}
+
+// ComplianceFrameworkByExternalID finds a framework by its id ("nist-800-53-rev5").
+func (t *Tx) ComplianceFrameworkByExternalID(ctx context.Context, externalID string) (*core.ComplianceFramework, error) {
+	var f core.ComplianceFramework
+	if err := t.get(ctx, &f, `SELECT `+strings.Join(frameworkFields, ", ")+` FROM compliance_frameworks WHERE external_id = ?`, externalID); err != nil {
+		return nil, notFound(err, "compliance framework", externalID)
+	}
+	return &f, nil
+}
+
+// UpsertComplianceControl stores a control and its technique mappings.
+func (t *Tx) UpsertComplianceControl(ctx context.Context, c *core.ComplianceControl) error {
+	if c.FrameworkID == "" || c.ExternalID == "" {
+		return core.FieldError("compliance_control", "framework_id and external_id are required")
+	}
+	stamp(&c.ID, &c.CreatedAt, &c.UpdatedAt)
+	if err := t.upsert(ctx, "compliance control", c.ExternalID, controlUpsert, c, &c.ID); err != nil {
+		return err
+	}
+	now := core.Now()
+	return t.replaceLinks(ctx, "compliance_control_mappings", "control_id", c.ID, c.Mappings,
+		[]string{"id", "mapping_type", "comments", "source", "created_at"},
+		func(_ string, l core.TechniqueLink) []any {
+			mt := l.Relation
+			if mt == "" {
+				mt = "mitigates"
+			}
+			return []any{core.NewID(), mt, l.Note, c.Source, now}
+		})
+}
+
+// UpsertIntelItem stores an intel item.
+func (t *Tx) UpsertIntelItem(ctx context.Context, i *core.IntelItem) error {
+	if i.Source == "" || i.ExternalID == "" || i.Title == "" {
+		return core.FieldError("intel_item", "source, external_id and title are required")
+	}
+	stamp(&i.ID, &i.CreatedAt, &i.UpdatedAt)
+	return t.upsert(ctx, "intel item", i.ExternalID, intelUpsert, i, &i.ID)
+}

@@ -1,0 +1,154 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/config"
+	"github.com/aegis-sec/aegis/core/importer"
+	"github.com/aegis-sec/aegis/core/pluginhost"
+	"github.com/aegis-sec/aegis/core/store"
+	"github.com/aegis-sec/aegis/core/store/storetest"
+)
+
+var ctx = context.Background()
+
+// upstream returns the folder of one upstream data set, or skips the test.
+func upstream(t testing.TB, name string) string {
+	t.Helper()
+	root := os.Getenv("AEGIS_UPSTREAM_DIR")
+	if root == "" {
+		root = filepath.Join("..", "..", "..", "shared", "upstream")
+	}
+	dir := filepath.Join(root, name)
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("upstream data %s not found (set AEGIS_UPSTREAM_DIR): %v", name, err)
+	}
+	abs, _ := filepath.Abs(dir)
+	return abs
+}
+
+var (
+	buildMu  sync.Mutex
+	binaries = map[string]string{}
+	buildDir string
+)
+
+// pluginBinary builds plugins/<name> once per test run.
+func pluginBinary(t testing.TB, name string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := binaries[name]; ok {
+		return p
+	}
+	if buildDir == "" {
+		d, err := os.MkdirTemp("", "aegis-integration-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		buildDir = d
+	}
+	p := filepath.Join(buildDir, "aegis-plugin-"+name)
+	cmd := exec.Command("go", "build", "-o", p, "./plugins/"+name)
+	cmd.Dir = filepath.Join("..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build plugin %s: %v\n%s", name, err, out)
+	}
+	binaries[name] = p
+	return p
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// env is a store and a runner for a set of plugins.
+type env struct {
+	Store  *store.Store
+	Runner *importer.Runner
+}
+
+// newEnv opens a fresh SQLite store (PostgreSQL runs the same pipeline; the
+// store tests prove the dialects agree) and a host for the given plugins, each
+// named after its folder under plugins/ with the given config JSON.
+func newEnv(t *testing.T, configs map[string]string) *env {
+	t.Helper()
+	s := storetest.Open(t, store.SQLite)
+	cfg := config.Default()
+	for name, c := range configs {
+		if c == "" {
+			c = "{}"
+		}
+		cfg.Plugins = append(cfg.Plugins, config.Plugin{Name: name, Path: pluginBinary(t, name), Enabled: true,
+			Timeout: 10 * time.Minute, Config: json.RawMessage(c), Range: "test"})
+	}
+	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr})
+	return &env{Store: s, Runner: &importer.Runner{Store: s, Host: pluginhost.New(cfg, log), Log: log}}
+}
+
+// Import runs one import and fails the test when it fails.
+func (e *env) Import(t *testing.T, plugin, source string) *core.ImportRun {
+	t.Helper()
+	run, err := e.Runner.Run(ctx, importer.Options{Plugin: plugin, Source: source, TriggeredBy: "test"})
+	if err != nil {
+		t.Fatalf("import %s from %s: %v", plugin, source, err)
+	}
+	return run
+}
+
+// Count runs a COUNT query (with ? placeholders) against the store.
+func (e *env) Count(t *testing.T, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := e.Store.DB().Get(&n, e.Store.DB().Rebind(q), args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// Warnings decodes a run's kept warnings.
+func Warnings(run *core.ImportRun) []core.ImportWarning {
+	var ws []core.ImportWarning
+	_ = json.Unmarshal(run.Warnings, &ws)
+	return ws
+}
+
+// walkFiles lists the files under dir whose names end in one of the suffixes.
+func walkFiles(t testing.TB, dir string, suffixes ...string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		for _, s := range suffixes {
+			if strings.HasSuffix(p, s) {
+				out = append(out, p)
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

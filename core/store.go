@@ -25,6 +25,8 @@ type Tx interface {
 	CatalogRepo
 	PluginRepo
 	IntelRepo
+	RemapRepo
+	AssociationRepo
 }
 
 // UserRepo stores users.

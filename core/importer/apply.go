@@ -96,6 +96,25 @@ func (r *Runner) apply(ctx context.Context, tx *store.Tx, st *runState, sourceRe
 	if run.Added+run.Updated+run.Deprecated == 0 {
 		return nil // nothing changed: no audit entry either, so nothing at all is written
 	}
+	// A release that revokes or deprecates techniques, or a source that links to a
+	// retired one, is followed by the remap: unambiguous moves happen, the rest is queued.
+	rep, err := core.ApplyRemap(ctx, tx, st.opts.Actor)
+	if err != nil {
+		return err
+	}
+	for _, m := range rep.Moves {
+		st.warn(core.ImportWarning{Severity: "info", Summary: fmt.Sprintf("%s remapped to %s (%s): %v", m.From, m.To, m.Reason, m.Moved), ExternalID: m.From})
+	}
+	for _, q := range rep.Queued {
+		st.warn(core.ImportWarning{Severity: "info", Summary: q + " is retired and waits in the review queue (GET /api/v1/attack/reviews)", ExternalID: q})
+	}
+	added, removed, err := core.RecomputeAssociations(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if added+removed > 0 {
+		st.warn(core.ImportWarning{Severity: "info", Summary: fmt.Sprintf("template ↔ detection rule links: %d added, %d removed", added, removed)})
+	}
 	return tx.AppendAudit(ctx, core.NewAudit(st.opts.Actor, "import.apply", "import_run", run.ID, map[string]any{
 		"plugin": source, "importer": run.ImporterType, "source": sourceRef, "dry_run": st.opts.DryRun,
 		"added": run.Added, "updated": run.Updated, "unchanged": run.Unchanged, "deprecated": run.Deprecated,

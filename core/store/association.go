@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/aegis-sec/aegis/core"
+)
+
+// AssociationInputs loads the techniques and platforms of every active template and
+// rule, and the stored links.
+func (t *Tx) AssociationInputs(ctx context.Context) ([]core.AssocTemplate, []core.AssocRule, []core.AssocLink, error) {
+	var tplRows []struct {
+		ID        string       `db:"id"`
+		Platforms core.Strings `db:"platforms"`
+	}
+	if err := t.sel(ctx, &tplRows, `SELECT id, platforms FROM test_templates WHERE active AND NOT deprecated ORDER BY id`); err != nil {
+		return nil, nil, nil, fmt.Errorf("store: association templates: %w", err)
+	}
+	tplTech, err := t.techniquesBy(ctx, "test_template_techniques", "test_template_id")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tpls := make([]core.AssocTemplate, 0, len(tplRows))
+	for _, r := range tplRows {
+		tpls = append(tpls, core.AssocTemplate{ID: r.ID, Platforms: r.Platforms, Techniques: tplTech[r.ID]})
+	}
+
+	var ruleRows []struct {
+		ID            string       `db:"id"`
+		LogSource     core.JSON    `db:"log_source"`
+		Tags          core.Strings `db:"tags"`
+		IndexPatterns core.Strings `db:"index_patterns"`
+	}
+	if err := t.sel(ctx, &ruleRows, `SELECT id, log_source, tags, index_patterns FROM detection_rules WHERE active AND NOT deprecated ORDER BY id`); err != nil {
+		return nil, nil, nil, fmt.Errorf("store: association rules: %w", err)
+	}
+	ruleTech, err := t.techniquesBy(ctx, "detection_rule_techniques", "detection_rule_id")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rules := make([]core.AssocRule, 0, len(ruleRows))
+	for _, r := range ruleRows {
+		if len(ruleTech[r.ID]) == 0 {
+			continue
+		}
+		rules = append(rules, core.AssocRule{ID: r.ID, Techniques: ruleTech[r.ID], Platforms: rulePlatforms(r.LogSource, r.Tags, r.IndexPatterns)})
+	}
+
+	var links []core.AssocLink
+	if err := t.sel(ctx, &links, `SELECT test_template_id AS templateid, detection_rule_id AS ruleid, reason FROM test_template_detection_rules`); err != nil {
+		return nil, nil, nil, fmt.Errorf("store: association links: %w", err)
+	}
+	return tpls, rules, links, nil
+}
+
+// rulePlatforms reads the platform a rule watches from what each format says: Sigma's
+// logsource product, Elastic's "OS: Windows" tags and its index patterns.
+func rulePlatforms(logSource core.JSON, tags, indices []string) []string {
+	var out []string
+	var ls map[string]any
+	if json.Unmarshal(logSource, &ls) == nil {
+		if p, ok := ls["product"].(string); ok && p != "" {
+			out = append(out, p)
+		}
+	}
+	for _, tag := range tags {
+		if os, ok := strings.CutPrefix(tag, "OS: "); ok {
+			out = append(out, os)
+		}
+	}
+	for _, ix := range indices {
+		switch {
+		case strings.HasPrefix(ix, "winlogbeat"), strings.Contains(ix, "windows"):
+			out = append(out, "windows")
+		case strings.HasPrefix(ix, "auditbeat"), strings.Contains(ix, "linux"):
+			out = append(out, "linux")
+		case strings.Contains(ix, "aws"):
+			out = append(out, "aws")
+		case strings.Contains(ix, "azure"):
+			out = append(out, "azure")
+		case strings.Contains(ix, "gcp"):
+			out = append(out, "gcp")
+		case strings.Contains(ix, "o365"):
+			out = append(out, "m365")
+		}
+	}
+	return out
+}
+
+func (t *Tx) techniquesBy(ctx context.Context, table, ownerCol string) (map[string][]string, error) {
+	var rows []struct {
+		Owner string `db:"owner"`
+		Ext   string `db:"external_id"`
+	}
+	if err := t.sel(ctx, &rows, `SELECT l.`+ownerCol+` AS owner, te.external_id FROM `+table+` l
+		JOIN techniques te ON te.id = l.technique_id ORDER BY l.`+ownerCol+`, te.external_id`); err != nil {
+		return nil, fmt.Errorf("store: techniques by %s: %w", table, err)
+	}
+	m := map[string][]string{}
+	for _, r := range rows {
+		m[r.Owner] = append(m[r.Owner], r.Ext)
+	}
+	return m, nil
+}
+
+// ReplaceAssociations removes and adds template ↔ rule links.
+func (t *Tx) ReplaceAssociations(ctx context.Context, add, remove []core.AssocLink) error {
+	for _, l := range remove {
+		if _, err := t.exec(ctx, `DELETE FROM test_template_detection_rules WHERE test_template_id = ? AND detection_rule_id = ?`,
+			l.TemplateID, l.RuleID); err != nil {
+			return fmt.Errorf("store: unlink %s from %s: %w", l.RuleID, l.TemplateID, err)
+		}
+	}
+	now := core.Now()
+	for _, l := range add {
+		if _, err := t.exec(ctx, `INSERT INTO test_template_detection_rules (test_template_id, detection_rule_id, reason, created_at)
+			VALUES (?,?,?,?)`, l.TemplateID, l.RuleID, l.Reason, now); err != nil {
+			return fmt.Errorf("store: link %s to %s: %w", l.RuleID, l.TemplateID, err)
+		}
+	}
+	return nil
+}

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/auth"
+	"github.com/aegis-sec/aegis/core/config"
 )
 
 // Deps is everything the HTTP layer needs from the rest of the program.
@@ -27,6 +29,15 @@ type Deps struct {
 	WebBuilt bool
 	// Registry receives the HTTP metrics; nil means a fresh one (tests).
 	Registry *prometheus.Registry
+	// Auth is the auth block of aegis.hcl; zero fields get the documented defaults.
+	Auth config.Auth
+	// TLS says the server serves HTTPS itself (session cookies are then Secure even
+	// when auth.cookie_secure is not set).
+	TLS bool
+	// Now is the clock of sessions, tokens and sign-in throttling; nil is the real one.
+	Now func() time.Time
+	// Imports runs import plugins; nil answers the import routes with 503.
+	Imports core.ImportService
 }
 
 // Server is the HTTP API.
@@ -34,6 +45,8 @@ type Server struct {
 	deps    Deps
 	echo    *echo.Echo
 	metrics *httpMetrics
+	auth    *auth.Service
+	openAPICache
 }
 
 // New builds the router with every route of the route table.
@@ -47,6 +60,7 @@ func New(d Deps) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{deps: d, echo: e, metrics: newHTTPMetrics(d.Registry)}
+	s.auth = auth.New(d.Store, authPolicy(d.Auth), d.Now)
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -100,6 +114,15 @@ type route struct {
 	Roles   []core.Role
 	Public  bool
 	Handler echo.HandlerFunc
+	// SessionOnly routes refuse API tokens (they need a signed-in browser session).
+	SessionOnly bool
+	// Tag groups the route in the OpenAPI document; empty means the first path
+	// segment after /api/v1/.
+	Tag string
+	// Request and Response are zero values of the JSON body types, from which the
+	// OpenAPI document derives schemas; nil documents no body.
+	Request  any
+	Response any
 }
 
 // routes is the route table: every feature contributes its group here.
@@ -107,6 +130,13 @@ func (s *Server) routes() []route {
 	var all []route
 	for _, group := range [][]route{
 		s.systemRoutes(),
+		s.authRoutes(),
+		s.tokenRoutes(),
+		s.userRoutes(),
+		s.auditRoutes(),
+		s.notificationRoutes(),
+		s.openAPIRoutes(),
+		s.importRoutes(),
 	} {
 		all = append(all, group...)
 	}

@@ -80,3 +80,40 @@ type PluginRepo interface {
 	ImportRunByID(ctx context.Context, id string) (*ImportRun, error)
 	ListImportRuns(ctx context.Context, f ImportRunFilter) ([]*ImportRun, int, error)
 }
+
+// ImportRequest asks for one import run.
+type ImportRequest struct {
+	Plugin string `json:"plugin"`
+	Type   string `json:"type,omitempty"`
+	Source string `json:"source,omitempty"`
+	DryRun bool   `json:"dry_run,omitempty"`
+}
+
+// ImportProgress is the live state of a running import.
+type ImportProgress struct {
+	Phase    string `json:"phase"`
+	Done     int64  `json:"done"`
+	Total    int64  `json:"total"`
+	Records  int64  `json:"records"`
+	Warnings int    `json:"warnings"`
+	Message  string `json:"message,omitempty"`
+}
+
+// PluginStatus is a plugin as an admin sees it: what it said about itself when last
+// described, and whether it is configured, enabled and working.
+type PluginStatus struct {
+	PluginInfo
+	Configured bool   `json:"configured"`
+	Status     string `json:"status"` // ok, error, disabled, not configured, not described
+}
+
+// ImportService runs imports in the background and knows the plugins.
+type ImportService interface {
+	// StartImport creates the run and returns it while the import goes on.
+	StartImport(ctx context.Context, req ImportRequest, actor *User) (*ImportRun, error)
+	// ImportProgress returns the live progress of a running import.
+	ImportProgress(runID string) (*ImportProgress, bool)
+	// Plugins lists configured and discovered plugins with what is known of them;
+	// refresh starts each enabled plugin to ask it again.
+	Plugins(ctx context.Context, refresh bool) ([]PluginStatus, error)
+}

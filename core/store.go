@@ -27,6 +27,8 @@ type Tx interface {
 	IntelRepo
 	RemapRepo
 	AssociationRepo
+	AccountRepo
+	NotificationRepo
 }
 
 // UserRepo stores users.

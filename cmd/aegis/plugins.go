@@ -155,7 +155,7 @@ names (listed, never run).`,
 				return err
 			}
 			defer st.Close()
-			rows, err := a.discoverPlugins(ctx, st)
+			rows, err := importer.Discover(ctx, st, a.host(), true)
 			if err != nil {
 				return err
 			}
@@ -172,51 +172,7 @@ names (listed, never run).`,
 	return cmd
 }
 
-// pluginRow is one line of `aegis plugins list`.
-type pluginRow struct {
-	core.PluginInfo
-	Status string `json:"status"`
-}
-
-// discoverPlugins describes every configured, enabled plugin, records what it said, and
-// lists the rest.
-func (a *app) discoverPlugins(ctx context.Context, st core.Store) ([]pluginRow, error) {
-	h := a.host()
-	var rows []pluginRow
-	for _, e := range h.Entries() {
-		row := pluginRow{PluginInfo: core.PluginInfo{Name: e.Name, Path: e.Path, Enabled: e.Enabled, Kinds: core.Strings{}, RecordKinds: core.Strings{}}}
-		switch {
-		case !e.Configured:
-			row.Status = "not configured (not run)"
-			if sum, err := pluginhost.FileSHA256(e.Path); err == nil {
-				row.SHA256 = sum
-			}
-			rows = append(rows, row)
-			continue
-		case !e.Enabled:
-			row.Status = "disabled"
-		default:
-			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			desc, inst, err := h.Describe(dctx, e.Name)
-			cancel()
-			if err != nil {
-				row.Status, row.LastError = "error", err.Error()
-			} else {
-				row.PluginInfo = *pluginhost.Info(inst, desc)
-				row.Status = "ok"
-			}
-		}
-		info := row.PluginInfo
-		if err := st.Update(ctx, func(tx core.Tx) error { return tx.UpsertPlugin(ctx, &info) }); err != nil {
-			return nil, err
-		}
-		row.PluginInfo = info
-		rows = append(rows, row)
-	}
-	return rows, nil
-}
-
-func writePluginTable(w io.Writer, rows []pluginRow) error {
+func writePluginTable(w io.Writer, rows []core.PluginStatus) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tVERSION\tKINDS\tPROTOCOL\tRECORDS\tSTATUS\tPATH")
 	for _, r := range rows {

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/aegis-sec/aegis/core"
 )
 
 // buildCSVPlugin builds the example plugin into dir/bin, where the default plugin path
@@ -46,7 +48,7 @@ func TestPluginsListAndImport(t *testing.T) {
 	if !regexp.MustCompile(`off\s+-\s+-\s+disabled`).MatchString(out) || !regexp.MustCompile(`stray\s+.*not configured`).MatchString(out) {
 		t.Fatalf("plugins list lacks the disabled or unconfigured plugin:\n%s", out)
 	}
-	var rows []pluginRow
+	var rows []core.PluginStatus
 	if err := json.Unmarshal([]byte(run(t, "", "--config", cfg, "plugins", "list", "--json")), &rows); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,9 @@ import (
 
 	"github.com/aegis-sec/aegis/api"
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/importer"
 	"github.com/aegis-sec/aegis/core/password"
+	"github.com/aegis-sec/aegis/core/pluginhost"
 	"github.com/aegis-sec/aegis/web"
 )
 
@@ -51,13 +53,39 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 		return err
 	}
 
+	// Background work (imports started from the API) ends with the server; no plugin
+	// process outlives it.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer pluginhost.Shutdown()
+	defer stopBG()
+	imports := importer.NewService(bg, &importer.Runner{Store: st, Host: a.host(), Log: a.log.Named("import")})
+	go func() {
+		// Check every configured plugin once at start, so the plugin list shows what each
+		// one is (or why it does not start) without waiting for its first import.
+		list, err := imports.Plugins(bg, true)
+		if err != nil {
+			a.log.Warn("plugin discovery failed", "error", err)
+			return
+		}
+		for _, p := range list {
+			if p.Status == "error" {
+				a.log.Warn("plugin does not start", "plugin", p.Name, "error", p.LastError)
+			} else {
+				a.log.Debug("plugin", "plugin", p.Name, "status", p.Status, "version", p.Version)
+			}
+		}
+	}()
+
 	srv := api.New(api.Deps{
+		Imports:  imports,
 		Store:    st,
 		Log:      a.log.Named("http"),
 		Version:  version,
 		Web:      web.Dist(),
 		WebBuilt: web.Built(),
 		Registry: prometheus.NewRegistry(),
+		Auth:     a.cfg.Auth,
+		TLS:      a.cfg.Server.TLS(),
 	})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -89,6 +117,8 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	stopBG()
+	imports.Wait()
 	a.log.Info("stopped")
 	return nil
 }

@@ -46,6 +46,8 @@ type Options struct {
 	Actor       *core.User
 	// Progress, when set, is called as the plugin reports progress and as records arrive.
 	Progress func(p Progress)
+	// OnCreated, when set, is called once the run's row exists (before the plugin starts).
+	OnCreated func(run *core.ImportRun)
 }
 
 // Progress is a live view of a run.
@@ -97,6 +99,9 @@ func (r *Runner) Run(ctx context.Context, o Options) (*core.ImportRun, error) {
 		TriggeredBy: o.TriggeredBy, Outcome: core.RunRunning, StartedAt: core.Now()}
 	if err := r.Store.Update(ctx, func(tx core.Tx) error { return tx.CreateImportRun(ctx, run) }); err != nil {
 		return nil, fmt.Errorf("import %s: %w", o.Plugin, err)
+	}
+	if o.OnCreated != nil {
+		o.OnCreated(run)
 	}
 	log = log.With("plugin", o.Plugin, "run", run.ID)
 	log.Info("import started", "source", source, "dry_run", o.DryRun)

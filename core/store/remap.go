@@ -213,4 +213,3 @@ func (t *Tx) CloseTechniqueReview(ctx context.Context, r *core.TechniqueReview) 
 	}
 	return nil
 }
-

@@ -63,7 +63,7 @@ var frameworks = []string{
 // domainPackages are the pure packages of the core.
 func isDomain(path string) bool {
 	switch path {
-	case module + "/core", module + "/core/password", module + "/core/testflow", module + "/core/scoring":
+	case module + "/core", module + "/core/password", module + "/core/auth", module + "/core/testflow", module + "/core/scoring":
 		return true
 	}
 	return false

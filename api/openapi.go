@@ -1,0 +1,331 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aegis-sec/aegis/core"
+)
+
+// The OpenAPI document is generated from the route table at run time, so it cannot
+// drift from what the router serves: a route that exists is documented with the roles
+// that may call it, and nothing else is.
+
+func (s *Server) openAPIRoutes() []route {
+	return []route{
+		{Method: http.MethodGet, Path: "/api/v1/openapi.json", Summary: "This OpenAPI 3 document", Tag: "meta",
+			Public: true, Handler: s.openAPI},
+	}
+}
+
+func (s *Server) openAPI(c echo.Context) error {
+	s.openAPIOnce.Do(func() { s.openAPIDoc, s.openAPIErr = json.Marshal(buildOpenAPI(s.routes(), s.deps.Version)) })
+	if s.openAPIErr != nil {
+		return s.openAPIErr
+	}
+	return c.JSONBlob(http.StatusOK, s.openAPIDoc)
+}
+
+// openAPICache is embedded in Server through its field; the document is built once.
+type openAPICache struct {
+	openAPIOnce sync.Once
+	openAPIDoc  []byte
+	openAPIErr  error
+}
+
+type obj = map[string]any
+
+var echoParam = regexp.MustCompile(`:([A-Za-z0-9_]+)`)
+
+// openAPIPath turns echo's /users/:id into OpenAPI's /users/{id} (and a trailing *
+// into {path}), returning the parameter names in order.
+func openAPIPath(p string) (string, []string) {
+	var names []string
+	for _, m := range echoParam.FindAllStringSubmatch(p, -1) {
+		names = append(names, m[1])
+	}
+	p = echoParam.ReplaceAllString(p, "{$1}")
+	if strings.HasSuffix(p, "*") {
+		p = strings.TrimSuffix(p, "*") + "{path}"
+		names = append(names, "path")
+	}
+	return p, names
+}
+
+// routeTag is the route's Tag, or the first path segment after /api/v1/.
+func routeTag(r route) string {
+	if r.Tag != "" {
+		return r.Tag
+	}
+	rest, ok := strings.CutPrefix(r.Path, "/api/v1/")
+	if !ok {
+		return "system"
+	}
+	seg, _, _ := strings.Cut(rest, "/")
+	return seg
+}
+
+func operationID(method, path string) string {
+	path = strings.TrimPrefix(path, "/api/v1")
+	var b strings.Builder
+	b.WriteString(strings.ToLower(method))
+	up := true
+	for _, r := range path {
+		switch {
+		case r == ':' || r == '*':
+			b.WriteString("By")
+			up = true
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if up {
+				r = unicode.ToUpper(r)
+			}
+			b.WriteRune(r)
+			up = false
+		default:
+			up = true
+		}
+	}
+	return b.String()
+}
+
+func buildOpenAPI(routes []route, version string) obj {
+	if version == "" {
+		version = "dev"
+	}
+	sg := &schemaGen{defs: obj{}, names: map[reflect.Type]string{}, taken: map[string]reflect.Type{}}
+	sg.defs["Problem"] = obj{"type": "object", "description": "RFC 9457 problem details",
+		"required": []string{"type", "title", "status"},
+		"properties": obj{"type": obj{"type": "string"}, "title": obj{"type": "string"}, "status": obj{"type": "integer"},
+			"detail": obj{"type": "string"}, "instance": obj{"type": "string"}, "code": obj{"type": "string"},
+			"field": obj{"type": "string"}, "extra": obj{"type": "object", "additionalProperties": true}}}
+	problem := obj{"description": "Error (RFC 9457 problem document)",
+		"content": obj{"application/problem+json": obj{"schema": obj{"$ref": "#/components/schemas/Problem"}}}}
+
+	paths := obj{}
+	tags := map[string]bool{}
+	for _, r := range routes {
+		path, params := openAPIPath(r.Path)
+		item, _ := paths[path].(obj)
+		if item == nil {
+			item = obj{}
+			paths[path] = item
+		}
+		tag := routeTag(r)
+		tags[tag] = true
+		roles := make([]string, 0, len(r.Roles))
+		for _, role := range r.Roles {
+			roles = append(roles, string(role))
+		}
+		op := obj{
+			"operationId":   operationID(r.Method, r.Path),
+			"summary":       r.Summary,
+			"tags":          []string{tag},
+			"x-aegis-roles": roles,
+		}
+		var parameters []obj
+		for _, name := range params {
+			parameters = append(parameters, obj{"name": name, "in": "path", "required": true, "schema": obj{"type": "string"}})
+		}
+		switch {
+		case r.Public:
+			op["security"] = []obj{}
+			op["x-aegis-public"] = true
+		case r.SessionOnly:
+			op["security"] = []obj{{"sessionCookie": []string{}}}
+		default:
+			op["security"] = []obj{{"sessionCookie": []string{}}, {"bearerToken": []string{}}}
+		}
+		if !r.Public && !safeMethod(r.Method) {
+			parameters = append(parameters, obj{"name": CSRFHeader, "in": "header", "required": false,
+				"description": "Required with the session cookie (the csrf_token from sign-in); not used with a Bearer token",
+				"schema":      obj{"type": "string"}})
+		}
+		if parameters != nil {
+			op["parameters"] = parameters
+		}
+		if r.Request != nil {
+			op["requestBody"] = obj{"required": true,
+				"content": obj{"application/json": obj{"schema": sg.schema(reflect.TypeOf(r.Request))}}}
+		}
+		ok := obj{"description": "Success"}
+		if r.Response != nil {
+			ok["content"] = obj{"application/json": obj{"schema": sg.schema(reflect.TypeOf(r.Response))}}
+		}
+		op["responses"] = obj{"2XX": ok, "default": problem}
+		item[strings.ToLower(r.Method)] = op
+	}
+	tagList := make([]string, 0, len(tags))
+	for t := range tags {
+		tagList = append(tagList, t)
+	}
+	sort.Strings(tagList)
+	tagObjs := make([]obj, 0, len(tagList))
+	for _, t := range tagList {
+		tagObjs = append(tagObjs, obj{"name": t})
+	}
+	return obj{
+		"openapi": "3.0.3",
+		"info": obj{"title": "Aegis API", "version": version,
+			"description": "Purple-team coverage platform. Every operation lists the roles that may call it in x-aegis-roles."},
+		"servers": []obj{{"url": "/"}},
+		"tags":    tagObjs,
+		"paths":   paths,
+		"components": obj{
+			"schemas": sg.defs,
+			"securitySchemes": obj{
+				"sessionCookie": obj{"type": "apiKey", "in": "cookie", "name": SessionCookie,
+					"description": "Set by POST /api/v1/auth/login. Unsafe methods also need the " + CSRFHeader + " header."},
+				"bearerToken": obj{"type": "http", "scheme": "bearer",
+					"description": "A personal API token (aeg_...). Tokens of scope read may only GET."},
+			},
+		},
+	}
+}
+
+// schemaGen turns Go types into JSON Schema (the OpenAPI 3.0 dialect), naming each
+// struct once under components/schemas.
+type schemaGen struct {
+	defs  obj
+	names map[reflect.Type]string
+	taken map[string]reflect.Type
+}
+
+var (
+	timeType = reflect.TypeOf(time.Time{})
+	jsonType = reflect.TypeOf(core.JSON{})
+	rawType  = reflect.TypeOf(json.RawMessage{})
+	// enums lists the values of the domain's string enumerations a client should know.
+	enums = map[reflect.Type]func() []string{
+		reflect.TypeOf(core.Role("")): func() []string {
+			out := make([]string, len(core.Roles))
+			for i, r := range core.Roles {
+				out[i] = string(r)
+			}
+			return out
+		},
+		reflect.TypeOf(core.TokenScope("")): func() []string {
+			return []string{string(core.ScopeRead), string(core.ScopeReadWrite)}
+		},
+	}
+	pkgPath = regexp.MustCompile(`[\w./-]*\.`)
+)
+
+// typeName is a schema name for t: Paged[*core.APIToken] becomes PagedAPIToken,
+// loginRequest LoginRequest.
+func (g *schemaGen) typeName(t reflect.Type) string {
+	n := pkgPath.ReplaceAllString(t.Name(), "")
+	n = strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return -1
+	}, n)
+	if n == "" {
+		n = "Object"
+	}
+	n = string(unicode.ToUpper(rune(n[0]))) + n[1:]
+	base := n
+	for i := 2; ; i++ {
+		if other, ok := g.taken[n]; !ok || other == t {
+			break
+		}
+		n = fmt.Sprintf("%s%d", base, i)
+	}
+	g.taken[n] = t
+	return n
+}
+
+func (g *schemaGen) schema(t reflect.Type) obj {
+	if f, ok := enums[t]; ok {
+		return obj{"type": "string", "enum": f()}
+	}
+	switch t {
+	case timeType:
+		return obj{"type": "string", "format": "date-time"}
+	case jsonType, rawType:
+		return obj{"description": "any JSON value"}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		s := g.schema(t.Elem())
+		if _, isRef := s["$ref"]; !isRef {
+			s["nullable"] = true
+		}
+		return s
+	case reflect.String:
+		return obj{"type": "string"}
+	case reflect.Bool:
+		return obj{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return obj{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return obj{"type": "number"}
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return obj{"type": "string", "format": "byte"}
+		}
+		return obj{"type": "array", "items": g.schema(t.Elem())}
+	case reflect.Map:
+		return obj{"type": "object", "additionalProperties": g.schema(t.Elem())}
+	case reflect.Struct:
+		if name, ok := g.names[t]; ok {
+			return obj{"$ref": "#/components/schemas/" + name}
+		}
+		name := g.typeName(t)
+		g.names[t] = name
+		s := obj{"type": "object"}
+		g.defs[name] = s // before the fields, so a type that refers to itself ends
+		props, required := obj{}, []string{}
+		g.fields(t, props, &required)
+		s["properties"] = props
+		if len(required) > 0 {
+			sort.Strings(required)
+			s["required"] = required
+		}
+		return obj{"$ref": "#/components/schemas/" + name}
+	}
+	return obj{}
+}
+
+// fields adds t's JSON fields to props, flattening embedded structs as encoding/json does.
+func (g *schemaGen) fields(t reflect.Type, props obj, required *[]string) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				g.fields(ft, props, required)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		props[name] = g.schema(ft)
+		if !strings.Contains(opts, "omitempty") && ft.Kind() != reflect.Pointer {
+			*required = append(*required, name)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aegis-sec/aegis/core"
+)
+
+const sessionColumns = `id, user_id, token_hash, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at`
+
+// CreateSession stores s, filling its id when empty.
+func (t *Tx) CreateSession(ctx context.Context, s *core.Session) error {
+	if s.ID == "" {
+		s.ID = core.NewID()
+	}
+	_, err := t.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`,
+		s.ID, s.UserID, s.TokenHash, s.CSRFToken, s.IP, s.UserAgent, s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC())
+	if err != nil {
+		return fmt.Errorf("store: create session for user %s: %w", s.UserID, err)
+	}
+	return nil
+}
+
+// SessionByTokenHash finds the session of a cookie.
+func (t *Tx) SessionByTokenHash(ctx context.Context, tokenHash string) (*core.Session, error) {
+	var s core.Session
+	if err := t.get(ctx, &s, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash=?`, tokenHash); err != nil {
+		return nil, notFound(err, "session", "(by token)")
+	}
+	return &s, nil
+}
+
+// TouchSession records activity on a session and moves its expiry.
+func (t *Tx) TouchSession(ctx context.Context, id string, lastSeen, expires time.Time) error {
+	if _, err := t.exec(ctx, `UPDATE sessions SET last_seen_at=?, expires_at=? WHERE id=?`, lastSeen.UTC(), expires.UTC(), id); err != nil {
+		return fmt.Errorf("store: touch session %s: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteSession ends one session; ending one that is already gone is not an error.
+func (t *Tx) DeleteSession(ctx context.Context, id string) error {
+	if _, err := t.exec(ctx, `DELETE FROM sessions WHERE id=?`, id); err != nil {
+		return fmt.Errorf("store: delete session %s: %w", id, err)
+	}
+	return nil
+}
+
+// DeleteUserSessions ends every session of userID but exceptID.
+func (t *Tx) DeleteUserSessions(ctx context.Context, userID, exceptID string) (int, error) {
+	q, args := `DELETE FROM sessions WHERE user_id=?`, []any{userID}
+	if exceptID != "" {
+		q, args = q+` AND id<>?`, append(args, exceptID)
+	}
+	res, err := t.exec(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete sessions of user %s: %w", userID, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// DeleteExpiredSessions removes the sessions that expired before at.
+func (t *Tx) DeleteExpiredSessions(ctx context.Context, at time.Time) (int, error) {
+	res, err := t.exec(ctx, `DELETE FROM sessions WHERE expires_at < ?`, at.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+const apiTokenColumns = `id, user_id, name, prefix, token_hash, scope, created_at, expires_at, last_used_at, revoked_at`
+
+// CreateAPIToken stores tok, filling its id when empty.
+func (t *Tx) CreateAPIToken(ctx context.Context, tok *core.APIToken) error {
+	if !tok.Scope.Valid() {
+		return core.FieldError("scope", "unknown scope %q (read or read_write)", tok.Scope)
+	}
+	if tok.ID == "" {
+		tok.ID = core.NewID()
+	}
+	_, err := t.exec(ctx, `INSERT INTO api_tokens (`+apiTokenColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)`,
+		tok.ID, tok.UserID, tok.Name, tok.Prefix, tok.TokenHash, tok.Scope, tok.CreatedAt.UTC(),
+		utcPtr(tok.ExpiresAt), utcPtr(tok.LastUsedAt), utcPtr(tok.RevokedAt))
+	if err != nil {
+		return fmt.Errorf("store: create api token %q for user %s: %w", tok.Name, tok.UserID, err)
+	}
+	return nil
+}
+
+// APITokenByHash finds the token a Bearer header carries.
+func (t *Tx) APITokenByHash(ctx context.Context, tokenHash string) (*core.APIToken, error) {
+	var tok core.APIToken
+	if err := t.get(ctx, &tok, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE token_hash=?`, tokenHash); err != nil {
+		return nil, notFound(err, "api token", "(by secret)")
+	}
+	return &tok, nil
+}
+
+// APITokenByID finds one token.
+func (t *Tx) APITokenByID(ctx context.Context, id string) (*core.APIToken, error) {
+	var tok core.APIToken
+	if err := t.get(ctx, &tok, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE id=?`, id); err != nil {
+		return nil, notFound(err, "api token", id)
+	}
+	return &tok, nil
+}
+
+// ListAPITokens returns one page of a user's tokens, newest first.
+func (t *Tx) ListAPITokens(ctx context.Context, userID string, p core.Page) ([]*core.APIToken, int, error) {
+	var total int
+	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM api_tokens WHERE user_id=?`, userID); err != nil {
+		return nil, 0, fmt.Errorf("store: count api tokens of user %s: %w", userID, err)
+	}
+	p = p.Normalize()
+	out := []*core.APIToken{}
+	if err := t.sel(ctx, &out, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE user_id=? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+		userID, p.Limit, p.Offset); err != nil {
+		return nil, 0, fmt.Errorf("store: list api tokens of user %s: %w", userID, err)
+	}
+	return out, total, nil
+}
+
+// RevokeAPIToken marks a token revoked at at; a token revoked before keeps its first time.
+func (t *Tx) RevokeAPIToken(ctx context.Context, id string, at time.Time) error {
+	res, err := t.exec(ctx, `UPDATE api_tokens SET revoked_at=COALESCE(revoked_at, ?) WHERE id=?`, at.UTC(), id)
+	if err != nil {
+		return fmt.Errorf("store: revoke api token %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return core.Errorf(core.ENOTFOUND, "api token %s not found", id)
+	}
+	return nil
+}
+
+// TouchAPIToken records the last use of a token.
+func (t *Tx) TouchAPIToken(ctx context.Context, id string, at time.Time) error {
+	if _, err := t.exec(ctx, `UPDATE api_tokens SET last_used_at=? WHERE id=?`, at.UTC(), id); err != nil {
+		return fmt.Errorf("store: touch api token %s: %w", id, err)
+	}
+	return nil
+}
+
+// CountEnabledAdmins counts the admins who can sign in. Dialects differ: PostgreSQL
+// locks the rows (FOR UPDATE) so concurrent demotions queue and the second one re-reads
+// the rows after the first commits; SQLite has one writer, which serialises them already
+// (and has no FOR UPDATE).
+func (t *Tx) CountEnabledAdmins(ctx context.Context) (int, error) {
+	q := `SELECT id FROM users WHERE role=? AND disabled=?`
+	if t.dialect == Postgres {
+		q += ` FOR UPDATE`
+	}
+	var ids []string
+	if err := t.sel(ctx, &ids, q, core.RoleAdmin, false); err != nil {
+		return 0, fmt.Errorf("store: count enabled admins: %w", err)
+	}
+	return len(ids), nil
+}
+
+// UserIDsByRole returns the enabled users holding any of roles, in id order.
+func (t *Tx) UserIDsByRole(ctx context.Context, roles ...core.Role) ([]string, error) {
+	ids := []string{}
+	if len(roles) == 0 {
+		return ids, nil
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(roles)), ",")
+	args := []any{false}
+	for _, r := range roles {
+		args = append(args, r)
+	}
+	if err := t.sel(ctx, &ids, `SELECT id FROM users WHERE disabled=? AND role IN (`+marks+`) ORDER BY id`, args...); err != nil {
+		return nil, fmt.Errorf("store: users with roles %v: %w", roles, err)
+	}
+	return ids, nil
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

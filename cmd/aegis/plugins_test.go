@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/store"
 )
 
 // buildCSVPlugin builds the example plugin into dir/bin, where the default plugin path
@@ -70,4 +74,56 @@ func TestPluginsListAndImport(t *testing.T) {
 	if _, err := runErr(t, "", "--config", cfg, "import", "stray"); err == nil || !strings.Contains(err.Error(), "not configured") {
 		t.Fatalf("unconfigured plugin ran: %v", err)
 	}
+}
+
+// A plugin with a schedule is imported by the scheduler of a running server.
+func TestScheduledImport(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir)
+	buildCSVPlugin(t, dir)
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "templates.csv"), []byte("id,name,description,technique_ids,platforms,executor,command,cleanup\nS-1,Id,,T1033,Linux,sh,id,\n"), 0o644)
+	f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("plugin \"csvimport\" {\n  source = \"src\"\n  schedule = \"@every 1s\"\n}\n")
+	f.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := newRootCmd(strings.NewReader(""), io.Discard, io.Discard)
+	cmd.SetArgs([]string{"--config", cfg, "serve", "--listen", freePort(t)})
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	st := waitForRun(t, filepath.Join(dir, "data/aegis.db"), "scheduler")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st.Outcome != core.RunSucceeded || st.Added+st.Unchanged != 1 {
+		t.Fatalf("scheduled run: %+v", st)
+	}
+}
+
+func waitForRun(t *testing.T, dbPath, triggeredBy string) core.ImportRun {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(300 * time.Millisecond)
+		s, err := store.Open(context.Background(), store.Options{Driver: store.SQLite, DSN: dbPath})
+		if err != nil {
+			continue
+		}
+		var runs []*core.ImportRun
+		s.View(context.Background(), func(tx core.Tx) error {
+			runs, _, err = tx.ListImportRuns(context.Background(), core.ImportRunFilter{Outcome: core.RunSucceeded})
+			return err
+		})
+		s.Close()
+		for _, r := range runs {
+			if r.TriggeredBy == triggeredBy {
+				return *r
+			}
+		}
+	}
+	t.Fatal("no scheduled import ran")
+	return core.ImportRun{}
 }

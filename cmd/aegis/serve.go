@@ -76,6 +76,14 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 		}
 	}()
 
+	if a.cfg.Scheduler.Enabled {
+		sched, err := a.startScheduler(st, imports)
+		if err != nil {
+			return err
+		}
+		defer sched.Stop()
+	}
+
 	srv := api.New(api.Deps{
 		Imports:  imports,
 		Store:    st,

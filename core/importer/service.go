@@ -94,6 +94,29 @@ func (s *Service) StartImport(_ context.Context, req core.ImportRequest, actor *
 	}
 }
 
+// RunImport runs an import to its end (the scheduler's way), refusing to start while
+// another run of the same plugin is going on.
+func (s *Service) RunImport(ctx context.Context, req core.ImportRequest, triggeredBy string) (*core.ImportRun, error) {
+	s.mu.Lock()
+	if id, busy := s.running[req.Plugin]; busy {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("an import of %s is already running (run %s)", req.Plugin, id)
+	}
+	s.running[req.Plugin] = ""
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.running, req.Plugin)
+		s.mu.Unlock()
+	}()
+	return s.Runner.Run(ctx, Options{Plugin: req.Plugin, Type: req.Type, Source: req.Source, DryRun: req.DryRun, TriggeredBy: triggeredBy,
+		OnCreated: func(r *core.ImportRun) {
+			s.mu.Lock()
+			s.running[req.Plugin] = r.ID
+			s.mu.Unlock()
+		}})
+}
+
 // ImportProgress returns the live progress of a running import.
 func (s *Service) ImportProgress(runID string) (*core.ImportProgress, bool) {
 	s.mu.Lock()

@@ -30,7 +30,7 @@ var (
 )
 
 // binary builds a test or first-party plugin once per test binary run.
-func binary(t *testing.T, name string) string {
+func binary(t testing.TB, name string) string {
 	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
@@ -58,7 +58,7 @@ func binary(t *testing.T, name string) string {
 }
 
 // keep gives testplugins.Build a temp dir that outlives the first test using it.
-type keep struct{ *testing.T }
+type keep struct{ testing.TB }
 
 func (k *keep) TempDir() string {
 	d, err := os.MkdirTemp("", "aegis-testplugin-")

@@ -73,6 +73,12 @@ func (misbehave) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	}
 	for i := 1; i <= c.N; i++ {
 		t := &sdk.Technique{ExternalID: fmt.Sprintf("T%04d", 9000+i), Name: fmt.Sprintf("Test technique %d", i), Tactics: []string{"execution"}}
+		if i > 999 {
+			// Past T9999 the ids go on as sub-techniques of the first thousand, so
+			// benchmarks can stream tens of thousands of valid records.
+			parent := fmt.Sprintf("T%04d", 9000+i/1000)
+			t.ExternalID, t.ParentID = fmt.Sprintf("%s.%03d", parent, i%1000), parent
+		}
 		if err := out.RecordAt(t, "misbehave.json", i); err != nil {
 			return err
 		}

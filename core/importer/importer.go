@@ -324,11 +324,23 @@ func callFailure(ctx context.Context, inst *pluginhost.Instance, op string, err 
 			inst.Config.Timeout, inst.Config.Range)
 	case errors.Is(ctx.Err(), context.Canceled):
 		return fmt.Errorf("the import was cancelled; nothing was imported")
-	case sdk.IsUnavailable(err) || inst.Exited():
+	case sdk.IsUnavailable(err) || exitedSoon(inst):
 		return fmt.Errorf("the plugin process crashed during %s; nothing was imported (its last log lines are in the server log under plugin %q): %w",
 			op, inst.Name, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// exitedSoon reports whether the plugin process has ended or ends within a moment: the
+// stream can break a little before go-plugin has reaped a crashed process.
+func exitedSoon(inst *pluginhost.Instance) bool {
+	for i := 0; i < 20; i++ {
+		if inst.Exited() {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
 }
 
 func chooseImporter(d *sdk.Description, want string) (string, error) {

@@ -17,6 +17,9 @@ import (
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/auth"
 	"github.com/aegis-sec/aegis/core/config"
+	"github.com/aegis-sec/aegis/core/curation"
+	"github.com/aegis-sec/aegis/core/evidence"
+	"github.com/aegis-sec/aegis/core/testflow"
 )
 
 // Deps is everything the HTTP layer needs from the rest of the program.
@@ -38,6 +41,10 @@ type Deps struct {
 	Now func() time.Time
 	// Imports runs import plugins; nil answers the import routes with 503.
 	Imports core.ImportService
+	// Blobs keeps evidence files; nil answers the evidence routes with 503.
+	Blobs core.BlobStore
+	// Evidence is the evidence block of aegis.hcl (upload size and type limits).
+	Evidence config.Evidence
 }
 
 // Server is the HTTP API.
@@ -47,6 +54,11 @@ type Server struct {
 	metrics *httpMetrics
 	auth    *auth.Service
 	openAPICache
+	// flow runs the test lifecycle, evidence the evidence files (nil without Blobs),
+	// curation the custom catalog entries.
+	flow     *testflow.Service
+	evidence *evidence.Service
+	curation *curation.Service
 }
 
 // New builds the router with every route of the route table.
@@ -61,6 +73,11 @@ func New(d Deps) *Server {
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{deps: d, echo: e, metrics: newHTTPMetrics(d.Registry)}
 	s.auth = auth.New(d.Store, authPolicy(d.Auth), d.Now)
+	s.flow, s.curation = testflow.New(d.Store), curation.New(d.Store)
+	if d.Blobs != nil {
+		s.evidence = evidence.NewService(d.Store, d.Blobs, evidence.Limits{MaxBytes: d.Evidence.MaxUploadBytes,
+			AllowedTypes: d.Evidence.AllowedTypes}, d.Log.Named("evidence"))
+	}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -137,6 +154,10 @@ func (s *Server) routes() []route {
 		s.notificationRoutes(),
 		s.openAPIRoutes(),
 		s.importRoutes(),
+		s.testRoutes(),
+		s.evidenceRoutes(),
+		s.worklogRoutes(),
+		s.catalogRoutes(),
 	} {
 		all = append(all, group...)
 	}

@@ -29,6 +29,10 @@ type Tx interface {
 	AssociationRepo
 	AccountRepo
 	NotificationRepo
+	TestWorkRepo
+	EvidenceRepo
+	WorklogRepo
+	CatalogQueryRepo
 }
 
 // UserRepo stores users.

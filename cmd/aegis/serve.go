@@ -14,6 +14,7 @@ import (
 
 	"github.com/aegis-sec/aegis/api"
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/evidence"
 	"github.com/aegis-sec/aegis/core/importer"
 	"github.com/aegis-sec/aegis/core/password"
 	"github.com/aegis-sec/aegis/core/pluginhost"
@@ -51,6 +52,14 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 	}
 	if err := a.bootstrapAdmin(ctx, st); err != nil {
 		return err
+	}
+	blobs, err := evidence.Open(a.cfg.Evidence)
+	if err != nil {
+		return err
+	}
+	if err := evidence.Check(ctx, blobs); err != nil {
+		// Evidence routes fail until the store answers; everything else works meanwhile.
+		a.log.Warn("evidence store unavailable", "backend", a.cfg.Evidence.Backend, "error", err)
 	}
 
 	// Background work (imports started from the API) ends with the server; no plugin
@@ -94,6 +103,8 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 		Registry: prometheus.NewRegistry(),
 		Auth:     a.cfg.Auth,
 		TLS:      a.cfg.Server.TLS(),
+		Blobs:    blobs,
+		Evidence: a.cfg.Evidence,
 	})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {

@@ -88,7 +88,15 @@ type env struct {
 // named after its folder under plugins/ with the given config JSON.
 func newEnv(t *testing.T, configs map[string]string) *env {
 	t.Helper()
-	s := storetest.Open(t, store.SQLite)
+	e := &env{Store: storetest.Open(t, store.SQLite)}
+	e.Configure(t, configs)
+	return e
+}
+
+// Configure replaces the plugins' configuration, keeping the store (a second release
+// imported with other settings, say).
+func (e *env) Configure(t *testing.T, configs map[string]string) {
+	t.Helper()
 	cfg := config.Default()
 	for name, c := range configs {
 		if c == "" {
@@ -98,7 +106,7 @@ func newEnv(t *testing.T, configs map[string]string) *env {
 			Timeout: 10 * time.Minute, Config: json.RawMessage(c), Range: "test"})
 	}
 	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr})
-	return &env{Store: s, Runner: &importer.Runner{Store: s, Host: pluginhost.New(cfg, log), Log: log}}
+	e.Runner = &importer.Runner{Store: e.Store, Host: pluginhost.New(cfg, log), Log: log}
 }
 
 // Import runs one import and fails the test when it fails.

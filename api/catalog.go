@@ -1,0 +1,370 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/curation"
+)
+
+func (s *Server) catalogRoutes() []route {
+	return []route{
+		{Method: http.MethodGet, Path: "/api/v1/tactics", Tag: "catalog",
+			Summary: "ATT&CK tactics in matrix order (filter: domain)", Roles: everyone, Handler: s.listTactics, Response: Paged[*core.Tactic]{}},
+		{Method: http.MethodGet, Path: "/api/v1/techniques", Tag: "catalog",
+			Summary: "ATT&CK techniques by id (filters: tactic (shortname or TA id), platform, status (coverage), search (id or name), include_revoked)",
+			Roles:   everyone, Handler: s.listTechniques, Response: Paged[*core.Technique]{}},
+		{Method: http.MethodGet, Path: "/api/v1/techniques/:id", Tag: "catalog",
+			Summary: "One technique (by id or ATT&CK id) with its tests, test templates, detection rules and D3FEND defenses (first page of each)",
+			Roles:   everyone, Handler: s.getTechnique, Response: techniqueDetail{}},
+		{Method: http.MethodGet, Path: "/api/v1/templates", Tag: "catalog",
+			Summary: "Test templates by name (filters: search (name, description, external id), technique (ATT&CK id, includes sub-techniques), platform, source, type, status active|inactive|deprecated)",
+			Roles:   everyone, Handler: s.listTemplates, Response: Paged[*core.TestTemplate]{}},
+		{Method: http.MethodGet, Path: "/api/v1/templates/:id", Tag: "catalog",
+			Summary: "One test template", Roles: everyone, Handler: s.getTemplate, Response: core.TestTemplate{}},
+		{Method: http.MethodPost, Path: "/api/v1/templates", Tag: "catalog",
+			Summary: "Create a custom test template (source \"custom\")", Roles: curation.TemplateEditors, Handler: s.createTemplate,
+			Request: curation.TemplateInput{}, Response: core.TestTemplate{}},
+		{Method: http.MethodPatch, Path: "/api/v1/templates/:id", Tag: "catalog",
+			Summary: "Edit a custom template; imported ones only take active (red lead, admin)", Roles: curation.TemplateEditors,
+			Handler: s.updateTemplate, Request: curation.TemplateInput{}, Response: core.TestTemplate{}},
+		{Method: http.MethodDelete, Path: "/api/v1/templates/:id", Tag: "catalog",
+			Summary: "Retire a custom template (deprecated and inactive; tests made from it keep the link)", Roles: curation.TemplateCurators,
+			Handler: s.retireTemplate, Response: core.TestTemplate{}},
+		{Method: http.MethodPost, Path: "/api/v1/templates/bulk-activate", Tag: "catalog",
+			Summary: "Switch many templates on or off", Roles: curation.TemplateCurators, Handler: s.bulkActivateTemplates,
+			Request: bulkActivate{}, Response: curation.BulkResult{}},
+		{Method: http.MethodGet, Path: "/api/v1/detection-rules", Tag: "catalog",
+			Summary: "Detection rules by title (filters: search (title, description, external id), technique (ATT&CK id, includes sub-techniques), platform (log source product), source, level, status (the rule's own, or active|inactive|deprecated))",
+			Roles:   everyone, Handler: s.listRules, Response: Paged[*core.DetectionRule]{}},
+		{Method: http.MethodGet, Path: "/api/v1/detection-rules/:id", Tag: "catalog",
+			Summary: "One detection rule", Roles: everyone, Handler: s.getRule, Response: core.DetectionRule{}},
+		{Method: http.MethodPost, Path: "/api/v1/detection-rules", Tag: "catalog",
+			Summary: "Create a custom detection rule (source \"custom\")", Roles: curation.RuleEditors, Handler: s.createRule,
+			Request: curation.RuleInput{}, Response: core.DetectionRule{}},
+		{Method: http.MethodPatch, Path: "/api/v1/detection-rules/:id", Tag: "catalog",
+			Summary: "Edit a custom rule; imported ones only take active (blue lead, admin)", Roles: curation.RuleEditors,
+			Handler: s.updateRule, Request: curation.RuleInput{}, Response: core.DetectionRule{}},
+		{Method: http.MethodDelete, Path: "/api/v1/detection-rules/:id", Tag: "catalog",
+			Summary: "Retire a custom rule (deprecated and inactive; its detection results stay)", Roles: curation.RuleCurators,
+			Handler: s.retireRule, Response: core.DetectionRule{}},
+		{Method: http.MethodPost, Path: "/api/v1/detection-rules/bulk-activate", Tag: "catalog",
+			Summary: "Switch many detection rules on or off", Roles: curation.RuleCurators, Handler: s.bulkActivateRules,
+			Request: bulkActivate{}, Response: curation.BulkResult{}},
+	}
+}
+
+// techniqueByRef finds a technique by its Aegis id or its ATT&CK id.
+func techniqueByRef(ctx context.Context, tx core.Tx, ref string) (*core.Technique, error) {
+	switch {
+	case core.ValidID(ref):
+		return tx.TechniqueByID(ctx, ref)
+	case core.ValidTechniqueID(strings.ToUpper(ref)):
+		return tx.TechniqueByExternalID(ctx, strings.ToUpper(ref))
+	}
+	return nil, core.Errorf(core.ENOTFOUND, "technique %q not found", ref)
+}
+
+func (s *Server) listTactics(c echo.Context) error {
+	ctx := c.Request().Context()
+	var list []*core.Tactic
+	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
+		var err error
+		list, err = tx.ListTactics(ctx, c.QueryParam("domain"))
+		return err
+	}); err != nil {
+		return err
+	}
+	return pageOf(c, list)
+}
+
+func (s *Server) listTechniques(c echo.Context) error {
+	p, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	f := core.TechniqueFilter{Tactic: c.QueryParam("tactic"), Platform: c.QueryParam("platform"),
+		Status: core.CoverageStatus(c.QueryParam("status")), Search: c.QueryParam("search"), Page: p}
+	if rev, err := queryBool(c, "include_revoked"); err != nil {
+		return err
+	} else if rev != nil {
+		f.IncludeRevoked = *rev
+	}
+	ctx := c.Request().Context()
+	var list []*core.Technique
+	var total int
+	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
+		var err error
+		list, total, err = tx.ListTechniques(ctx, f)
+		return err
+	}); err != nil {
+		return err
+	}
+	return writePage(c, list, total, p)
+}
+
+// techniqueDetail is a technique and what hangs off it. Each list is its first page;
+// the list endpoints (filtered by technique) page further.
+type techniqueDetail struct {
+	*core.Technique
+	Tests     Paged[*core.Test]             `json:"tests"`
+	Templates Paged[*core.TestTemplate]     `json:"templates"`
+	Rules     Paged[*core.DetectionRule]    `json:"detection_rules"`
+	Defenses  Paged[*core.TechniqueDefense] `json:"defenses"`
+	Subs      Paged[*core.Technique]        `json:"sub_techniques"`
+}
+
+func paged[T any](items []T, total int, p core.Page) Paged[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return Paged[T]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset}
+}
+
+func (s *Server) getTechnique(c echo.Context) error {
+	ctx := c.Request().Context()
+	first := core.Page{}.Normalize()
+	var d techniqueDetail
+	err := s.deps.Store.View(ctx, func(tx core.Tx) error {
+		te, err := techniqueByRef(ctx, tx, c.Param("id"))
+		if err != nil {
+			return err
+		}
+		d.Technique = te
+		tests, n, err := tx.ListTests(ctx, core.TestFilter{TechniqueID: te.ID, Page: first})
+		if err != nil {
+			return err
+		}
+		d.Tests = paged(tests, n, first)
+		tpls, n, err := tx.ListTestTemplates(ctx, core.TemplateFilter{TechniqueID: te.ExternalID, Page: first})
+		if err != nil {
+			return err
+		}
+		d.Templates = paged(tpls, n, first)
+		rules, n, err := tx.ListDetectionRules(ctx, core.RuleFilter{TechniqueID: te.ExternalID, Page: first})
+		if err != nil {
+			return err
+		}
+		d.Rules = paged(rules, n, first)
+		defs, err := tx.DefensesOfTechnique(ctx, te.ID)
+		if err != nil {
+			return err
+		}
+		d.Defenses = paged(defs[:min(len(defs), first.Limit)], len(defs), first)
+		subs := []*core.Technique{}
+		if !te.IsSubtechnique {
+			all, _, err := tx.ListTechniques(ctx, core.TechniqueFilter{Search: te.ExternalID + ".", Page: core.Page{Limit: 500}})
+			if err != nil {
+				return err
+			}
+			for _, x := range all {
+				if x.ParentID != nil && *x.ParentID == te.ID {
+					subs = append(subs, x)
+				}
+			}
+		}
+		d.Subs = paged(subs, len(subs), core.Page{Limit: 500})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
+func (s *Server) listTemplates(c echo.Context) error {
+	p, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	f := core.TemplateFilter{Search: c.QueryParam("search"), TechniqueID: strings.ToUpper(c.QueryParam("technique")),
+		Platform: c.QueryParam("platform"), Source: c.QueryParam("source"), TemplateType: c.QueryParam("type"),
+		Status: c.QueryParam("status"), Page: p}
+	ctx := c.Request().Context()
+	var list []*core.TestTemplate
+	var total int
+	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
+		var err error
+		list, total, err = tx.ListTestTemplates(ctx, f)
+		return err
+	}); err != nil {
+		return err
+	}
+	return writePage(c, list, total, p)
+}
+
+func (s *Server) getTemplate(c echo.Context) error {
+	id, err := pathID(c, "id", "test template")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var t *core.TestTemplate
+	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
+		t, err = tx.TestTemplateByID(ctx, id)
+		return err
+	}); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+func (s *Server) createTemplate(c echo.Context) error {
+	var in curation.TemplateInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	t, err := s.curation.CreateTemplate(c.Request().Context(), currentUser(c), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, t)
+}
+
+func (s *Server) updateTemplate(c echo.Context) error {
+	id, err := pathID(c, "id", "test template")
+	if err != nil {
+		return err
+	}
+	var in curation.TemplateInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	t, err := s.curation.UpdateTemplate(c.Request().Context(), currentUser(c), id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+func (s *Server) retireTemplate(c echo.Context) error {
+	id, err := pathID(c, "id", "test template")
+	if err != nil {
+		return err
+	}
+	t, err := s.curation.RetireTemplate(c.Request().Context(), currentUser(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+type bulkActivate struct {
+	IDs    []string `json:"ids"`
+	Active *bool    `json:"active"`
+}
+
+func (in *bulkActivate) read(c echo.Context) error {
+	if err := decodeJSON(c, in); err != nil {
+		return err
+	}
+	if in.Active == nil {
+		return core.FieldError("active", "is required (true or false)")
+	}
+	return nil
+}
+
+func (s *Server) bulkActivateTemplates(c echo.Context) error {
+	var in bulkActivate
+	if err := in.read(c); err != nil {
+		return err
+	}
+	res, err := s.curation.BulkActivateTemplates(c.Request().Context(), currentUser(c), in.IDs, *in.Active)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+func (s *Server) listRules(c echo.Context) error {
+	p, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	f := core.RuleFilter{Search: c.QueryParam("search"), TechniqueID: strings.ToUpper(c.QueryParam("technique")),
+		Platform: c.QueryParam("platform"), Source: c.QueryParam("source"), Level: strings.ToLower(c.QueryParam("level")),
+		Status: c.QueryParam("status"), Page: p}
+	ctx := c.Request().Context()
+	var list []*core.DetectionRule
+	var total int
+	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
+		var err error
+		list, total, err = tx.ListDetectionRules(ctx, f)
+		return err
+	}); err != nil {
+		return err
+	}
+	return writePage(c, list, total, p)
+}
+
+func (s *Server) getRule(c echo.Context) error {
+	id, err := pathID(c, "id", "detection rule")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var r *core.DetectionRule
+	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
+		r, err = tx.DetectionRuleByID(ctx, id)
+		return err
+	}); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+func (s *Server) createRule(c echo.Context) error {
+	var in curation.RuleInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := s.curation.CreateRule(c.Request().Context(), currentUser(c), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, r)
+}
+
+func (s *Server) updateRule(c echo.Context) error {
+	id, err := pathID(c, "id", "detection rule")
+	if err != nil {
+		return err
+	}
+	var in curation.RuleInput
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := s.curation.UpdateRule(c.Request().Context(), currentUser(c), id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+func (s *Server) retireRule(c echo.Context) error {
+	id, err := pathID(c, "id", "detection rule")
+	if err != nil {
+		return err
+	}
+	r, err := s.curation.RetireRule(c.Request().Context(), currentUser(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+func (s *Server) bulkActivateRules(c echo.Context) error {
+	var in bulkActivate
+	if err := in.read(c); err != nil {
+		return err
+	}
+	res, err := s.curation.BulkActivateRules(c.Request().Context(), currentUser(c), in.IDs, *in.Active)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}

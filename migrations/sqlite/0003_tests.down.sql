@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS tests_retest_once_idx;

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/source"
+)
+
+// config is the plugin's `config { ... }` block from aegis.hcl.
+type config struct {
+	// Folders are the folders of the source to read, e.g. "rules" and
+	// "rules_building_block"; empty reads the whole source.
+	Folders []string `json:"folders"`
+	// Exclude lists globs of files to leave out; given, it replaces the default.
+	Exclude []string `json:"exclude"`
+	// IncludeDeprecated imports rules of maturity deprecated, flagged
+	// as deprecated (default true).
+	IncludeDeprecated *bool `json:"include_deprecated"`
+	// IncludeBuildingBlocks imports building-block rules (default true).
+	IncludeBuildingBlocks *bool `json:"include_building_blocks"`
+}
+
+// defaultExclude leaves out the repository's test fixtures and CI files.
+var defaultExclude = []string{"**/tests/**", "**/.github/**"}
+
+const configSchema = `{
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "folders": {
+      "type": "array", "items": {"type": "string", "minLength": 1},
+      "description": "Folders of the source to read (e.g. rules, rules_building_block); empty reads every .toml file of the source"
+    },
+    "exclude": {
+      "type": "array", "items": {"type": "string", "minLength": 1},
+      "default": ["**/tests/**", "**/.github/**"],
+      "description": "Globs (relative to the source, ** for any folders) of files to leave out; replaces the default"
+    },
+    "include_deprecated": {"type": "boolean", "default": true, "description": "Import rules of maturity deprecated (rules/_deprecated), flagged as deprecated"},
+    "include_building_blocks": {"type": "boolean", "default": true, "description": "Import building-block rules (building_block_type set)"}
+  }
+}`
+
+// maxFileSize bounds one rule file; the largest upstream rule is ~60 KiB.
+const maxFileSize = 8 << 20
+
+func decodeConfig(raw json.RawMessage) (config, error) {
+	var c config
+	if len(bytes.TrimSpace(raw)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return c, err
+		}
+	}
+	if c.Exclude == nil {
+		c.Exclude = defaultExclude
+	}
+	yes := true
+	if c.IncludeDeprecated == nil {
+		c.IncludeDeprecated = &yes
+	}
+	if c.IncludeBuildingBlocks == nil {
+		c.IncludeBuildingBlocks = &yes
+	}
+	return c, nil
+}
+
+type importer struct{}
+
+func (*importer) Describe() sdk.Component {
+	return sdk.Component{
+		Description:  "Elastic detection rules (elastic/detection-rules TOML) with their ATT&CK tactics, techniques and sub-techniques",
+		RecordKinds:  []string{sdk.KindDetectionRule},
+		ConfigSchema: json.RawMessage(configSchema),
+	}
+}
+
+func (*importer) ValidateConfig(_ context.Context, raw json.RawMessage) sdk.Diagnostics {
+	var ds sdk.Diagnostics
+	c, err := decodeConfig(raw)
+	if err != nil {
+		ds.AddError("invalid elastic config", err.Error(), "")
+		return ds
+	}
+	for i, f := range c.Folders {
+		if err := checkFolder(f); err != nil {
+			ds.AddError(err.Error(), "", fmt.Sprintf("folders[%d]", i))
+		}
+	}
+	for i, g := range c.Exclude {
+		if _, err := path.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil || strings.TrimSpace(g) == "" {
+			ds.AddError(fmt.Sprintf("exclude pattern %q is not a valid glob", g), "", fmt.Sprintf("exclude[%d]", i))
+		}
+	}
+	return ds
+}
+
+func checkFolder(f string) error {
+	clean := path.Clean(filepath.ToSlash(f))
+	if strings.TrimSpace(f) == "" || path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
+		return fmt.Errorf("folder %q must be a path inside the source", f)
+	}
+	return nil
+}
+
+func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emitter) error {
+	cfg, err := decodeConfig(req.Config)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	tree, err := source.Open(ctx, req.Source, source.Options{})
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+
+	files, err := ruleFiles(tree, cfg, out)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no .toml files in %s", describeScope(tree, cfg))
+	}
+
+	first := map[string]string{} // rule_id → where it was first seen
+	var candidates, leftOut int
+	for i, f := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if i%100 == 0 {
+			out.Progress(int64(i), int64(len(files)), "reading "+f.Rel)
+		}
+		data, err := readFile(f.Path)
+		if err != nil {
+			out.Warn(f.Rel, 0, "", "skipped unreadable file", err.Error())
+			continue
+		}
+		p := parseRule(data)
+		if p.candidate {
+			candidates++
+		}
+		for _, pr := range p.problems {
+			out.Warn(f.Rel, pr.line, pr.id, pr.summary, pr.detail)
+		}
+		r := p.rule
+		if r == nil {
+			continue
+		}
+		if (r.Deprecated && !*cfg.IncludeDeprecated) || (r.Metadata["building_block_type"] != nil && !*cfg.IncludeBuildingBlocks) {
+			leftOut++
+			continue
+		}
+		if where, dup := first[r.ExternalID]; dup {
+			out.Warn(f.Rel, p.line, r.ExternalID, "skipped rule: duplicate rule_id", "first defined at "+where)
+			continue
+		}
+		err = out.RecordAt(r, f.Rel, p.line)
+		var ve *sdk.ValidationError
+		if errors.As(err, &ve) {
+			out.Diagnostic(sdk.Diagnostic{Severity: sdk.SeverityWarning, File: f.Rel, Line: p.line, ExternalID: r.ExternalID,
+				Summary: "skipped invalid rule", Detail: err.Error(), Attribute: ve.Problems[0].Field})
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		first[r.ExternalID] = fmt.Sprintf("%s:%d", f.Rel, p.line)
+	}
+	if candidates == 0 {
+		// Importing nothing would mark every rule imported earlier from this
+		// source as deprecated: a source without a single rule file is far
+		// more likely a wrong path than an empty rule set.
+		return fmt.Errorf("no Elastic rules in %s: %d TOML files read, none has a [rule] table", describeScope(tree, cfg), len(files))
+	}
+	msg := fmt.Sprintf("%d rules from %d files", out.Count(), len(files))
+	if leftOut > 0 {
+		msg += fmt.Sprintf(", %d deprecated or building-block rules left out by the config", leftOut)
+	}
+	out.Progress(int64(len(files)), int64(len(files)), msg)
+	return nil
+}
+
+// ruleFiles lists the TOML files to read, sorted, without the excluded ones.
+func ruleFiles(tree *source.Tree, cfg config, out *sdk.Emitter) ([]source.File, error) {
+	if tree.File() != "" {
+		return []source.File{{Path: tree.File(), Rel: filepath.Base(tree.File())}}, nil
+	}
+	var patterns []string
+	if len(cfg.Folders) == 0 {
+		patterns = []string{"**/*.toml"}
+	}
+	for _, f := range cfg.Folders {
+		if err := checkFolder(f); err != nil {
+			return nil, err
+		}
+		dir := path.Clean(filepath.ToSlash(f))
+		if st, err := os.Stat(tree.Path(dir)); err != nil || !st.IsDir() {
+			out.Warn(dir, 0, "", "configured folder not found in the source", "source: "+tree.Source())
+			continue
+		}
+		patterns = append(patterns, dir+"/**/*.toml")
+	}
+	if len(patterns) == 0 {
+		return nil, nil
+	}
+	found, err := tree.Glob(patterns...)
+	if err != nil {
+		return nil, err
+	}
+	var files []source.File
+	for _, f := range found {
+		if !excluded(f.Rel, cfg.Exclude) {
+			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+func excluded(rel string, patterns []string) bool {
+	for _, p := range patterns {
+		if matchGlob(p, rel) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchGlob matches a slash-separated path against a pattern in which "**"
+// stands for any number of folders, as source.Tree.Glob does.
+func matchGlob(pattern, name string) bool {
+	return matchSegments(strings.Split(pattern, "/"), strings.Split(name, "/"))
+}
+
+func matchSegments(pat, name []string) bool {
+	for len(pat) > 0 {
+		if pat[0] == "**" {
+			for i := 0; i <= len(name); i++ {
+				if matchSegments(pat[1:], name[i:]) {
+					return true
+				}
+			}
+			return false
+		}
+		if len(name) == 0 {
+			return false
+		}
+		if ok, _ := path.Match(pat[0], name[0]); !ok {
+			return false
+		}
+		pat, name = pat[1:], name[1:]
+	}
+	return len(name) == 0
+}
+
+func describeScope(tree *source.Tree, cfg config) string {
+	if len(cfg.Folders) == 0 {
+		return tree.Source()
+	}
+	return fmt.Sprintf("%s (folders %s)", tree.Source(), strings.Join(cfg.Folders, ", "))
+}
+
+func readFile(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("larger than %d MiB", maxFileSize>>20)
+	}
+	return data, nil
+}

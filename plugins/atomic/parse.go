@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/aegis-sec/aegis/plugins/internal/yamlnode"
 	"path"
 	"regexp"
 	"slices"
@@ -63,23 +64,23 @@ func (p *fileParser) warn(line int, id, summary, detail string) {
 // newlines (some forks write commands as lists), anything else is reported
 // and ignored.
 func (p *fileParser) scalarField(m *yaml.Node, key string, id string) string {
-	v := get(m, key)
-	if isNull(v) {
+	v := yamlnode.Get(m, key)
+	if yamlnode.IsNull(v) {
 		return ""
 	}
-	switch d := deref(v); d.Kind {
+	switch d := yamlnode.Deref(v); d.Kind {
 	case yaml.ScalarNode:
 		return d.Value
 	case yaml.SequenceNode:
 		var lines []string
 		for _, it := range d.Content {
-			if s := str(it); s != "" {
+			if s := yamlnode.Str(it); s != "" {
 				lines = append(lines, s)
 			}
 		}
 		return strings.Join(lines, "\n")
 	}
-	p.warn(line(v, 0), id, fmt.Sprintf("field %s ignored: it is %s, not text", key, kindName(v)), "")
+	p.warn(yamlnode.Line(v, 0), id, fmt.Sprintf("field %s ignored: it is %s, not text", key, yamlnode.KindName(v)), "")
 	return ""
 }
 
@@ -87,8 +88,8 @@ func (p *fileParser) scalarField(m *yaml.Node, key string, id string) string {
 // messages and supplies the technique when the file does not.
 func parseFile(rel string, data []byte) ([]item, []problem) {
 	p := &fileParser{}
-	root, err := firstDocument(data)
-	if errors.Is(err, errEmpty) {
+	root, err := yamlnode.FirstDocument(data)
+	if errors.Is(err, yamlnode.ErrEmpty) {
 		p.warn(0, "", "skipped empty file", "")
 		return nil, p.problems
 	}
@@ -96,14 +97,14 @@ func parseFile(rel string, data []byte) ([]item, []problem) {
 		p.warn(yamlErrLine(err), "", "skipped unreadable file", err.Error())
 		return nil, p.problems
 	}
-	if !isMap(root) {
-		p.warn(line(root, 1), "", "skipped file: not an atomic technique file", "the document is "+kindName(root)+", not a mapping with atomic_tests")
+	if !yamlnode.IsMap(root) {
+		p.warn(yamlnode.Line(root, 1), "", "skipped file: not an atomic technique file", "the document is "+yamlnode.KindName(root)+", not a mapping with atomic_tests")
 		return nil, p.problems
 	}
 
 	technique := ""
-	techNode := get(root, "attack_technique")
-	for _, s := range strs(techNode) { // a few forks list several
+	techNode := yamlnode.Get(root, "attack_technique")
+	for _, s := range yamlnode.Strs(techNode) { // a few forks list several
 		if id, ok := normTechnique(s); ok {
 			technique = id
 			break
@@ -114,26 +115,26 @@ func parseFile(rel string, data []byte) ([]item, []problem) {
 		if m := fileTechniqueRe.FindStringSubmatch(path.Base(rel)); m != nil {
 			fromName, _ = normTechnique(m[1])
 		}
-		detail := fmt.Sprintf("attack_technique is %s", kindName(techNode))
+		detail := fmt.Sprintf("attack_technique is %s", yamlnode.KindName(techNode))
 		if fromName == "" {
-			p.warn(line(techNode, line(root, 1)), "", "skipped file: no valid attack_technique", detail+" and the file name names no technique")
+			p.warn(yamlnode.Line(techNode, yamlnode.Line(root, 1)), "", "skipped file: no valid attack_technique", detail+" and the file name names no technique")
 			return nil, p.problems
 		}
-		p.warn(line(techNode, line(root, 1)), "", "attack_technique missing or invalid; using "+fromName+" from the file name", detail)
+		p.warn(yamlnode.Line(techNode, yamlnode.Line(root, 1)), "", "attack_technique missing or invalid; using "+fromName+" from the file name", detail)
 		technique = fromName
 	}
-	displayName := strings.TrimSpace(str(get(root, "display_name")))
+	displayName := strings.TrimSpace(yamlnode.Str(yamlnode.Get(root, "display_name")))
 
-	testsNode := get(root, "atomic_tests")
-	tests := deref(testsNode)
+	testsNode := yamlnode.Get(root, "atomic_tests")
+	tests := yamlnode.Deref(testsNode)
 	if tests == nil || tests.Kind != yaml.SequenceNode {
-		p.warn(line(testsNode, line(root, 1)), "", "skipped file: atomic_tests is not a list", "atomic_tests is "+kindName(testsNode))
+		p.warn(yamlnode.Line(testsNode, yamlnode.Line(root, 1)), "", "skipped file: atomic_tests is not a list", "atomic_tests is "+yamlnode.KindName(testsNode))
 		return nil, p.problems
 	}
 	var out []item
 	for i, tn := range tests.Content {
 		if t := p.parseTest(tn, technique, displayName, i+1); t != nil {
-			out = append(out, item{rec: t, line: line(tn, 0)})
+			out = append(out, item{rec: t, line: yamlnode.Line(tn, 0)})
 		}
 	}
 	// Fields are read in a fixed order, not the file's; report in file order.
@@ -143,12 +144,12 @@ func parseFile(rel string, data []byte) ([]item, []problem) {
 
 // parseTest turns one atomic_tests entry into a template, or reports why not.
 func (p *fileParser) parseTest(tn *yaml.Node, technique, displayName string, number int) *sdk.TestTemplate {
-	ln := line(tn, 0)
-	if !isMap(tn) {
-		p.warn(ln, "", fmt.Sprintf("skipped test %d: not a mapping", number), "the entry is "+kindName(tn))
+	ln := yamlnode.Line(tn, 0)
+	if !yamlnode.IsMap(tn) {
+		p.warn(ln, "", fmt.Sprintf("skipped test %d: not a mapping", number), "the entry is "+yamlnode.KindName(tn))
 		return nil
 	}
-	id := strings.ToLower(text(get(tn, "auto_generated_guid")))
+	id := strings.ToLower(yamlnode.Text(yamlnode.Get(tn, "auto_generated_guid")))
 	derived := id == ""
 	if derived {
 		id = derivedID(technique, number)
@@ -166,7 +167,7 @@ func (p *fileParser) parseTest(tn *yaml.Node, technique, displayName string, num
 		Description:  strings.TrimSpace(p.scalarField(tn, "description", id)),
 		TemplateType: sdk.TemplateAtomic,
 		TechniqueIDs: []string{technique},
-		Platforms:    platforms(get(tn, "supported_platforms")),
+		Platforms:    platforms(yamlnode.Get(tn, "supported_platforms")),
 		Metadata:     map[string]any{"test_number": number},
 	}
 	if displayName != "" {
@@ -176,24 +177,24 @@ func (p *fileParser) parseTest(tn *yaml.Node, technique, displayName string, num
 		t.Metadata["derived_id"] = true
 	}
 
-	exNode := get(tn, "executor")
-	if !isMap(exNode) {
-		p.warn(line(exNode, ln), id, fmt.Sprintf("skipped test %d: it has no executor", number), "executor is "+kindName(exNode))
+	exNode := yamlnode.Get(tn, "executor")
+	if !yamlnode.IsMap(exNode) {
+		p.warn(yamlnode.Line(exNode, ln), id, fmt.Sprintf("skipped test %d: it has no executor", number), "executor is "+yamlnode.KindName(exNode))
 		return nil
 	}
 	ex := sdk.Executor{
-		Name:    strings.ToLower(text(get(exNode, "name"))),
+		Name:    strings.ToLower(yamlnode.Text(yamlnode.Get(exNode, "name"))),
 		Command: p.scalarField(exNode, "command", id),
 		Cleanup: p.scalarField(exNode, "cleanup_command", id),
 	}
 	if ex.Name == "" {
-		p.warn(line(exNode, ln), id, fmt.Sprintf("skipped test %d: its executor has no name", number), "")
+		p.warn(yamlnode.Line(exNode, ln), id, fmt.Sprintf("skipped test %d: its executor has no name", number), "")
 		return nil
 	}
-	if v := get(exNode, "elevation_required"); !isNull(v) {
-		b, ok := boolean(v)
+	if v := yamlnode.Get(exNode, "elevation_required"); !yamlnode.IsNull(v) {
+		b, ok := yamlnode.Boolean(v)
 		if !ok {
-			p.warn(line(v, ln), id, "elevation_required is not a boolean; treated as false", "it is "+kindName(v))
+			p.warn(yamlnode.Line(v, ln), id, "elevation_required is not a boolean; treated as false", "it is "+yamlnode.KindName(v))
 		}
 		ex.ElevationRequired = b
 	}
@@ -204,11 +205,11 @@ func (p *fileParser) parseTest(tn *yaml.Node, technique, displayName string, num
 	}
 	t.Executor = ex
 
-	t.InputArguments = p.inputArguments(get(tn, "input_arguments"), id)
-	t.DependencyExecutor = strings.ToLower(text(get(tn, "dependency_executor_name")))
-	for _, dn := range items(get(tn, "dependencies")) {
-		if !isMap(dn) {
-			p.warn(line(dn, ln), id, "dependency ignored: not a mapping", "it is "+kindName(dn))
+	t.InputArguments = p.inputArguments(yamlnode.Get(tn, "input_arguments"), id)
+	t.DependencyExecutor = strings.ToLower(yamlnode.Text(yamlnode.Get(tn, "dependency_executor_name")))
+	for _, dn := range yamlnode.Items(yamlnode.Get(tn, "dependencies")) {
+		if !yamlnode.IsMap(dn) {
+			p.warn(yamlnode.Line(dn, ln), id, "dependency ignored: not a mapping", "it is "+yamlnode.KindName(dn))
 			continue
 		}
 		d := sdk.Dependency{
@@ -226,34 +227,34 @@ func (p *fileParser) parseTest(tn *yaml.Node, technique, displayName string, num
 // inputArguments reads the input_arguments mapping, sorted by name because a
 // mapping's order carries no meaning.
 func (p *fileParser) inputArguments(n *yaml.Node, id string) []sdk.InputArgument {
-	if isNull(n) {
+	if yamlnode.IsNull(n) {
 		return nil
 	}
-	if !isMap(n) {
-		p.warn(line(n, 0), id, "input_arguments ignored: not a mapping", "it is "+kindName(n))
+	if !yamlnode.IsMap(n) {
+		p.warn(yamlnode.Line(n, 0), id, "input_arguments ignored: not a mapping", "it is "+yamlnode.KindName(n))
 		return nil
 	}
 	var out []sdk.InputArgument
 	seen := map[string]bool{}
-	for _, kv := range pairs(n) {
-		name := text(kv[0])
+	for _, kv := range yamlnode.Pairs(n) {
+		name := yamlnode.Text(kv[0])
 		if name == "" || seen[name] {
 			continue
 		}
 		seen[name] = true
 		a := sdk.InputArgument{Name: name}
-		if isMap(kv[1]) {
+		if yamlnode.IsMap(kv[1]) {
 			a.Description = strings.TrimSpace(p.scalarField(kv[1], "description", id))
-			a.Type = strings.ToLower(text(get(kv[1], "type")))
-			if dv := get(kv[1], "default"); !isNull(dv) {
-				if deref(dv).Kind == yaml.ScalarNode {
-					a.Default = str(dv)
+			a.Type = strings.ToLower(yamlnode.Text(yamlnode.Get(kv[1], "type")))
+			if dv := yamlnode.Get(kv[1], "default"); !yamlnode.IsNull(dv) {
+				if yamlnode.Deref(dv).Kind == yaml.ScalarNode {
+					a.Default = yamlnode.Str(dv)
 				} else {
-					p.warn(line(dv, 0), id, fmt.Sprintf("default of input argument %s ignored: it is %s", name, kindName(dv)), "")
+					p.warn(yamlnode.Line(dv, 0), id, fmt.Sprintf("default of input argument %s ignored: it is %s", name, yamlnode.KindName(dv)), "")
 				}
 			}
-		} else if !isNull(kv[1]) {
-			p.warn(line(kv[1], 0), id, fmt.Sprintf("input argument %s has no description, type or default", name), "it is "+kindName(kv[1]))
+		} else if !yamlnode.IsNull(kv[1]) {
+			p.warn(yamlnode.Line(kv[1], 0), id, fmt.Sprintf("input argument %s has no description, type or default", name), "it is "+yamlnode.KindName(kv[1]))
 		}
 		out = append(out, a)
 	}
@@ -264,7 +265,7 @@ func (p *fileParser) inputArguments(n *yaml.Node, id string) []sdk.InputArgument
 // platforms lower-cases, de-duplicates and sorts supported_platforms.
 func platforms(n *yaml.Node) []string {
 	var out []string
-	for _, s := range strs(n) {
+	for _, s := range yamlnode.Strs(n) {
 		for _, part := range strings.Split(s, ",") {
 			if part = strings.ToLower(strings.TrimSpace(part)); part != "" && !slices.Contains(out, part) {
 				out = append(out, part)

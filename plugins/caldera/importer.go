@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aegis-sec/aegis/plugins/internal/yamlnode"
 	"os"
 	"path"
 	"slices"
@@ -293,9 +294,9 @@ func classifySingle(tree *source.Tree) (file, error) {
 	if err != nil {
 		return f, err
 	}
-	root, err := firstDocument(data)
+	root, err := yamlnode.FirstDocument(data)
 	if err == nil && root.Kind == yaml.MappingNode {
-		f.adversary = has(root, "atomic_ordering") || has(root, "phases") || has(root, "packs")
+		f.adversary = yamlnode.Has(root, "atomic_ordering") || yamlnode.Has(root, "phases") || yamlnode.Has(root, "packs")
 	}
 	return f, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/aegis-sec/aegis/plugins/internal/yamlnode"
 	"path"
 	"regexp"
 	"slices"
@@ -91,16 +92,16 @@ func stem(rel string) string {
 // textBlock reads a command or cleanup: text, or a list of commands joined by
 // newlines (the newer shape writes cleanup as a list).
 func textBlock(n *yaml.Node) (string, bool) {
-	d := deref(n)
+	d := yamlnode.Deref(n)
 	switch {
-	case isNull(n):
+	case yamlnode.IsNull(n):
 		return "", true
 	case d.Kind == yaml.ScalarNode:
 		return d.Value, true
 	case d.Kind == yaml.SequenceNode:
 		var lines []string
 		for _, it := range d.Content {
-			if s := str(it); strings.TrimSpace(s) != "" {
+			if s := yamlnode.Str(it); strings.TrimSpace(s) != "" {
 				lines = append(lines, s)
 			}
 		}
@@ -113,8 +114,8 @@ func textBlock(n *yaml.Node) (string, bool) {
 // abilities (one, in stockpile), or a single ability mapping.
 func parseAbilityFile(rel string, data []byte) ([]ability, problems) {
 	var ps problems
-	root, err := firstDocument(data)
-	if errors.Is(err, errEmpty) {
+	root, err := yamlnode.FirstDocument(data)
+	if errors.Is(err, yamlnode.ErrEmpty) {
 		ps.warn(0, "", "skipped empty file", "")
 		return nil, ps
 	}
@@ -129,7 +130,7 @@ func parseAbilityFile(rel string, data []byte) ([]ability, problems) {
 	case yaml.MappingNode:
 		entries = []*yaml.Node{root}
 	default:
-		ps.warn(line(root, 1), "", "skipped file: not a list of abilities", "the document is "+kindName(root))
+		ps.warn(yamlnode.Line(root, 1), "", "skipped file: not a list of abilities", "the document is "+yamlnode.KindName(root))
 		return nil, ps
 	}
 	var out []ability
@@ -139,7 +140,7 @@ func parseAbilityFile(rel string, data []byte) ([]ability, problems) {
 			fallbackID = stem(rel)
 		}
 		if a := parseAbility(n, i+1, fallbackID, &ps); a != nil {
-			out = append(out, ability{rec: a, line: line(n, 0)})
+			out = append(out, ability{rec: a, line: yamlnode.Line(n, 0)})
 		}
 	}
 	slices.SortStableFunc(ps, func(a, b problem) int { return a.line - b.line })
@@ -151,12 +152,12 @@ func parseAbilityFile(rel string, data []byte) ([]ability, problems) {
 //	old: technique{attack_id,name}, platforms{<os>[,<os>]: {<executor>[,<executor>]: {command, cleanup, payloads, timeout}}}
 //	new: technique_id, technique_name, executors[]{name, platform, command, cleanup, payloads, timeout}
 func parseAbility(n *yaml.Node, number int, fallbackID string, ps *problems) *sdk.TestTemplate {
-	ln := line(n, 0)
-	if !isMap(n) {
-		ps.warn(ln, "", fmt.Sprintf("skipped ability %d: not a mapping", number), "the entry is "+kindName(n))
+	ln := yamlnode.Line(n, 0)
+	if !yamlnode.IsMap(n) {
+		ps.warn(ln, "", fmt.Sprintf("skipped ability %d: not a mapping", number), "the entry is "+yamlnode.KindName(n))
 		return nil
 	}
-	id := text(get(n, "id"))
+	id := yamlnode.Text(yamlnode.Get(n, "id"))
 	if id == "" {
 		if fallbackID == "" {
 			ps.warn(ln, "", fmt.Sprintf("skipped ability %d: it has no id", number), "")
@@ -165,7 +166,7 @@ func parseAbility(n *yaml.Node, number int, fallbackID string, ps *problems) *sd
 		id = fallbackID
 		ps.warn(ln, id, "ability has no id; using the file name "+id, "")
 	}
-	name := strings.TrimSpace(str(get(n, "name")))
+	name := strings.TrimSpace(yamlnode.Str(yamlnode.Get(n, "name")))
 	if name == "" {
 		ps.warn(ln, id, "skipped ability: it has no name", "")
 		return nil
@@ -173,112 +174,112 @@ func parseAbility(n *yaml.Node, number int, fallbackID string, ps *problems) *sd
 	t := &sdk.TestTemplate{
 		ExternalID:   id,
 		Name:         name,
-		Description:  strings.TrimSpace(str(get(n, "description"))),
+		Description:  strings.TrimSpace(yamlnode.Str(yamlnode.Get(n, "description"))),
 		TemplateType: sdk.TemplateCaldera,
-		Tactic:       normTactic(str(get(n, "tactic"))),
+		Tactic:       normTactic(yamlnode.Str(yamlnode.Get(n, "tactic"))),
 	}
 	if t.Tactic != "" && !tacticRe.MatchString(t.Tactic) {
-		ps.warn(line(get(n, "tactic"), ln), id, fmt.Sprintf("tactic %q ignored: not a tactic name", clip(t.Tactic, 40)), "")
+		ps.warn(yamlnode.Line(yamlnode.Get(n, "tactic"), ln), id, fmt.Sprintf("tactic %q ignored: not a tactic name", yamlnode.Clip(t.Tactic, 40)), "")
 		t.Tactic = ""
 	}
 
 	meta := map[string]any{}
-	techNode, techName := get(n, "technique_id"), get(n, "technique_name")
-	if tn := get(n, "technique"); tn != nil {
-		if isMap(tn) {
-			techNode, techName = get(tn, "attack_id"), get(tn, "name")
+	techNode, techName := yamlnode.Get(n, "technique_id"), yamlnode.Get(n, "technique_name")
+	if tn := yamlnode.Get(n, "technique"); tn != nil {
+		if yamlnode.IsMap(tn) {
+			techNode, techName = yamlnode.Get(tn, "attack_id"), yamlnode.Get(tn, "name")
 		} else {
 			techNode = tn
 		}
 	}
-	if raw := text(techNode); raw != "" {
+	if raw := yamlnode.Text(techNode); raw != "" {
 		if tid, ok := normTechnique(raw); ok {
 			t.TechniqueIDs = []string{tid}
 		} else {
-			ps.warn(line(techNode, ln), id, fmt.Sprintf("technique %q ignored: not an ATT&CK technique id", clip(raw, 40)), "")
+			ps.warn(yamlnode.Line(techNode, ln), id, fmt.Sprintf("technique %q ignored: not an ATT&CK technique id", yamlnode.Clip(raw, 40)), "")
 		}
 	}
-	if s := strings.TrimSpace(str(techName)); s != "" {
+	if s := strings.TrimSpace(yamlnode.Str(techName)); s != "" {
 		meta["technique_name"] = s
 	}
 
-	elevated := strings.EqualFold(text(get(n, "privilege")), "elevated")
+	elevated := strings.EqualFold(yamlnode.Text(yamlnode.Get(n, "privilege")), "elevated")
 	type key struct{ platform, name string }
 	seen := map[key]int{}
 	add := func(platformKey, executorKey string, e *yaml.Node) {
 		plats, names := splitList(platformKey), splitList(executorKey)
 		if len(plats) == 0 || len(names) == 0 {
-			ps.warn(line(e, ln), id, "executor ignored: it names no platform or no executor", fmt.Sprintf("platform %q, executor %q", platformKey, executorKey))
+			ps.warn(yamlnode.Line(e, ln), id, "executor ignored: it names no platform or no executor", fmt.Sprintf("platform %q, executor %q", platformKey, executorKey))
 			return
 		}
-		if !isMap(e) {
-			ps.warn(line(e, ln), id, fmt.Sprintf("executor %s on %s ignored: not a mapping", executorKey, platformKey), "it is "+kindName(e))
+		if !yamlnode.IsMap(e) {
+			ps.warn(yamlnode.Line(e, ln), id, fmt.Sprintf("executor %s on %s ignored: not a mapping", executorKey, platformKey), "it is "+yamlnode.KindName(e))
 			return
 		}
-		cmd, ok := textBlock(get(e, "command"))
+		cmd, ok := textBlock(yamlnode.Get(e, "command"))
 		if !ok {
-			ps.warn(line(get(e, "command"), ln), id, "command ignored: it is "+kindName(get(e, "command")), "")
+			ps.warn(yamlnode.Line(yamlnode.Get(e, "command"), ln), id, "command ignored: it is "+yamlnode.KindName(yamlnode.Get(e, "command")), "")
 		}
-		cleanup, ok := textBlock(get(e, "cleanup"))
+		cleanup, ok := textBlock(yamlnode.Get(e, "cleanup"))
 		if !ok {
-			ps.warn(line(get(e, "cleanup"), ln), id, "cleanup ignored: it is "+kindName(get(e, "cleanup")), "")
+			ps.warn(yamlnode.Line(yamlnode.Get(e, "cleanup"), ln), id, "cleanup ignored: it is "+yamlnode.KindName(yamlnode.Get(e, "cleanup")), "")
 		}
 		timeout := 0
-		if tv := text(get(e, "timeout")); tv != "" {
+		if tv := yamlnode.Text(yamlnode.Get(e, "timeout")); tv != "" {
 			if v, err := strconv.Atoi(tv); err == nil && v > 0 {
 				timeout = v
 			} else {
-				ps.warn(line(get(e, "timeout"), ln), id, fmt.Sprintf("timeout %q ignored: not a positive number of seconds", clip(tv, 20)), "")
+				ps.warn(yamlnode.Line(yamlnode.Get(e, "timeout"), ln), id, fmt.Sprintf("timeout %q ignored: not a positive number of seconds", yamlnode.Clip(tv, 20)), "")
 			}
 		}
 		for _, pl := range plats {
 			for _, nm := range names {
 				k := key{pl, nm}
 				if first, dup := seen[k]; dup {
-					ps.warn(line(e, ln), id, fmt.Sprintf("second %s executor for %s ignored (first on line %d)", nm, pl, first), "")
+					ps.warn(yamlnode.Line(e, ln), id, fmt.Sprintf("second %s executor for %s ignored (first on line %d)", nm, pl, first), "")
 					continue
 				}
-				seen[k] = line(e, ln)
+				seen[k] = yamlnode.Line(e, ln)
 				t.Executors = append(t.Executors, sdk.Executor{Name: nm, Platform: pl, Command: cmd, Cleanup: cleanup,
 					ElevationRequired: elevated, Timeout: timeout})
 			}
 		}
-		for _, p := range strs(get(e, "payloads")) {
+		for _, p := range yamlnode.Strs(yamlnode.Get(e, "payloads")) {
 			if !slices.Contains(t.Payloads, p) {
 				t.Payloads = append(t.Payloads, p)
 			}
 		}
 	}
 	fromPlatforms := func() {
-		pn := get(n, "platforms")
-		if isNull(pn) {
+		pn := yamlnode.Get(n, "platforms")
+		if yamlnode.IsNull(pn) {
 			return
 		}
-		if !isMap(pn) {
-			ps.warn(line(pn, ln), id, "platforms ignored: not a mapping of platform to executors", "it is "+kindName(pn))
+		if !yamlnode.IsMap(pn) {
+			ps.warn(yamlnode.Line(pn, ln), id, "platforms ignored: not a mapping of platform to executors", "it is "+yamlnode.KindName(pn))
 		}
-		for _, pp := range pairs(pn) {
-			if !isMap(pp[1]) {
-				ps.warn(line(pp[1], ln), id, fmt.Sprintf("platform %s ignored: not a mapping of executors", text(pp[0])), "it is "+kindName(pp[1]))
+		for _, pp := range yamlnode.Pairs(pn) {
+			if !yamlnode.IsMap(pp[1]) {
+				ps.warn(yamlnode.Line(pp[1], ln), id, fmt.Sprintf("platform %s ignored: not a mapping of executors", yamlnode.Text(pp[0])), "it is "+yamlnode.KindName(pp[1]))
 				continue
 			}
-			for _, ep := range pairs(pp[1]) {
-				add(text(pp[0]), text(ep[0]), ep[1])
+			for _, ep := range yamlnode.Pairs(pp[1]) {
+				add(yamlnode.Text(pp[0]), yamlnode.Text(ep[0]), ep[1])
 			}
 		}
 	}
 	fromExecutors := func() {
-		for _, en := range items(get(n, "executors")) {
-			if !isMap(en) {
-				ps.warn(line(en, ln), id, "executor ignored: not a mapping", "it is "+kindName(en))
+		for _, en := range yamlnode.Items(yamlnode.Get(n, "executors")) {
+			if !yamlnode.IsMap(en) {
+				ps.warn(yamlnode.Line(en, ln), id, "executor ignored: not a mapping", "it is "+yamlnode.KindName(en))
 				continue
 			}
-			add(text(get(en, "platform")), text(get(en, "name")), en)
+			add(yamlnode.Text(yamlnode.Get(en, "platform")), yamlnode.Text(yamlnode.Get(en, "name")), en)
 		}
 	}
 	// An ability with both shapes is read in file order, so that the first
 	// executor written for a platform is the one kept.
-	if ex, pl := get(n, "executors"), get(n, "platforms"); ex != nil && pl != nil && line(ex, 0) < line(pl, 0) {
+	if ex, pl := yamlnode.Get(n, "executors"), yamlnode.Get(n, "platforms"); ex != nil && pl != nil && yamlnode.Line(ex, 0) < yamlnode.Line(pl, 0) {
 		fromExecutors()
 		fromPlatforms()
 	} else {
@@ -303,29 +304,29 @@ func parseAbility(n *yaml.Node, number int, fallbackID string, ps *problems) *sd
 	slices.Sort(t.Platforms)
 	slices.Sort(t.Payloads)
 
-	if p := text(get(n, "privilege")); p != "" {
+	if p := yamlnode.Text(yamlnode.Get(n, "privilege")); p != "" {
 		meta["privilege"] = p
 	}
 	for _, k := range []string{"singleton", "repeatable", "delete_payload"} {
-		if b, ok := boolean(get(n, k)); ok {
+		if b, ok := yamlnode.Boolean(yamlnode.Get(n, k)); ok {
 			meta[k] = b
 		}
 	}
-	if b := strs(get(n, "buckets")); len(b) > 0 {
+	if b := yamlnode.Strs(yamlnode.Get(n, "buckets")); len(b) > 0 {
 		meta["buckets"] = b
 	}
-	if p := text(get(n, "plugin")); p != "" {
+	if p := yamlnode.Text(yamlnode.Get(n, "plugin")); p != "" {
 		meta["plugin"] = p
 	}
 	for _, k := range []string{"requirements", "additional_info", "access"} {
-		v := get(n, k)
-		if isNull(v) || (deref(v).Kind != yaml.ScalarNode && len(deref(v).Content) == 0) {
+		v := yamlnode.Get(n, k)
+		if yamlnode.IsNull(v) || (yamlnode.Deref(v).Kind != yaml.ScalarNode && len(yamlnode.Deref(v).Content) == 0) {
 			continue
 		}
-		if val, ok := toValue(v); ok {
+		if val, ok := yamlnode.ToValue(v); ok {
 			meta[k] = val
 		} else {
-			ps.warn(line(v, ln), id, k+" left out: it is too large", "")
+			ps.warn(yamlnode.Line(v, ln), id, k+" left out: it is too large", "")
 		}
 	}
 	if len(meta) > 0 {
@@ -339,8 +340,8 @@ var tacticRe = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 // parseAdversaryFile parses one adversaries/<id>.yml profile.
 func parseAdversaryFile(rel string, data []byte) (*adversary, problems) {
 	var ps problems
-	root, err := firstDocument(data)
-	if errors.Is(err, errEmpty) {
+	root, err := yamlnode.FirstDocument(data)
+	if errors.Is(err, yamlnode.ErrEmpty) {
 		ps.warn(0, "", "skipped empty file", "")
 		return nil, ps
 	}
@@ -348,52 +349,52 @@ func parseAdversaryFile(rel string, data []byte) (*adversary, problems) {
 		ps.warn(yamlErrLine(err), "", "skipped unreadable file", err.Error())
 		return nil, ps
 	}
-	if !isMap(root) {
-		ps.warn(line(root, 1), "", "skipped file: not an adversary profile", "the document is "+kindName(root)+", not a mapping")
+	if !yamlnode.IsMap(root) {
+		ps.warn(yamlnode.Line(root, 1), "", "skipped file: not an adversary profile", "the document is "+yamlnode.KindName(root)+", not a mapping")
 		return nil, ps
 	}
-	ln := line(root, 1)
+	ln := yamlnode.Line(root, 1)
 	a := &adversary{line: ln}
-	a.id = text(get(root, "id"))
+	a.id = yamlnode.Text(yamlnode.Get(root, "id"))
 	if a.id == "" {
-		a.id = text(get(root, "adversary_id"))
+		a.id = yamlnode.Text(yamlnode.Get(root, "adversary_id"))
 	}
 	if a.id == "" {
 		a.id = stem(rel)
 		ps.warn(ln, a.id, "adversary has no id; using the file name "+a.id, "")
 	}
-	a.name = strings.TrimSpace(str(get(root, "name")))
+	a.name = strings.TrimSpace(yamlnode.Str(yamlnode.Get(root, "name")))
 	if a.name == "" {
 		ps.warn(ln, a.id, "skipped adversary: it has no name", "")
 		return nil, ps
 	}
-	a.description = strings.TrimSpace(str(get(root, "description")))
+	a.description = strings.TrimSpace(yamlnode.Str(yamlnode.Get(root, "description")))
 
 	refsOf := func(n *yaml.Node, what string) []ref {
 		var out []ref
-		for _, it := range items(n) {
-			id := text(it)
-			if isMap(it) { // {id: ...} or {ability_id: ...}
-				id = text(get(it, "ability_id"))
+		for _, it := range yamlnode.Items(n) {
+			id := yamlnode.Text(it)
+			if yamlnode.IsMap(it) { // {id: ...} or {ability_id: ...}
+				id = yamlnode.Text(yamlnode.Get(it, "ability_id"))
 				if id == "" {
-					id = text(get(it, "id"))
+					id = yamlnode.Text(yamlnode.Get(it, "id"))
 				}
 			}
 			if id == "" {
-				ps.warn(line(it, ln), a.id, what+" entry ignored: it names no id", "it is "+kindName(it))
+				ps.warn(yamlnode.Line(it, ln), a.id, what+" entry ignored: it names no id", "it is "+yamlnode.KindName(it))
 				continue
 			}
-			out = append(out, ref{id: id, line: line(it, ln)})
+			out = append(out, ref{id: id, line: yamlnode.Line(it, ln)})
 		}
 		return out
 	}
 	// atomic_ordering is the current shape; phases{1: [...], 2: [...]} the
 	// older one, run in phase order.
-	if ao := get(root, "atomic_ordering"); ao != nil {
+	if ao := yamlnode.Get(root, "atomic_ordering"); ao != nil {
 		a.abilities = refsOf(ao, "atomic_ordering")
-	} else if ph := get(root, "phases"); !isNull(ph) {
-		if !isMap(ph) {
-			ps.warn(line(ph, ln), a.id, "phases ignored: not a mapping of phase number to abilities", "it is "+kindName(ph))
+	} else if ph := yamlnode.Get(root, "phases"); !yamlnode.IsNull(ph) {
+		if !yamlnode.IsMap(ph) {
+			ps.warn(yamlnode.Line(ph, ln), a.id, "phases ignored: not a mapping of phase number to abilities", "it is "+yamlnode.KindName(ph))
 		}
 		type phase struct {
 			key  string
@@ -401,8 +402,8 @@ func parseAdversaryFile(rel string, data []byte) (*adversary, problems) {
 			node *yaml.Node
 		}
 		var phs []phase
-		for _, p := range pairs(ph) {
-			k := text(p[0])
+		for _, p := range yamlnode.Pairs(ph) {
+			k := yamlnode.Text(p[0])
 			num, err := strconv.Atoi(k)
 			if err != nil {
 				num = 1 << 30 // named phases after numbered ones
@@ -419,7 +420,7 @@ func parseAdversaryFile(rel string, data []byte) (*adversary, problems) {
 			a.abilities = append(a.abilities, refsOf(p.node, "phase "+p.key)...)
 		}
 	}
-	a.packs = refsOf(get(root, "packs"), "packs")
+	a.packs = refsOf(yamlnode.Get(root, "packs"), "packs")
 	if len(a.abilities) == 0 && len(a.packs) == 0 {
 		ps.warn(ln, a.id, "adversary names no abilities", "expected atomic_ordering, phases or packs")
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/aegis-sec/aegis/plugins/internal/yamlnode"
 	"slices"
 	"strings"
 
@@ -34,27 +35,27 @@ var builtinFunctions = map[string][]string{
 // parseFunctions parses _data/functions.yml.
 func parseFunctions(data []byte) (map[string]function, problems) {
 	var ps problems
-	root, err := firstDocument(data)
+	root, err := yamlnode.FirstDocument(data)
 	if err != nil {
 		ps.warn(yamlErrLine(err), "", "unreadable functions file; using the built-in technique table", err.Error())
 		return nil, ps
 	}
-	if !isMap(root) {
-		ps.warn(line(root, 1), "", "functions file is not a mapping; using the built-in technique table", "it is "+kindName(root))
+	if !yamlnode.IsMap(root) {
+		ps.warn(yamlnode.Line(root, 1), "", "functions file is not a mapping; using the built-in technique table", "it is "+yamlnode.KindName(root))
 		return nil, ps
 	}
 	out := map[string]function{}
-	for _, p := range pairs(root) {
-		name := text(p[0])
+	for _, p := range yamlnode.Pairs(root) {
+		name := yamlnode.Text(p[0])
 		if name == "" {
 			continue
 		}
-		f := function{label: text(get(p[1], "label")), description: strings.TrimSpace(str(get(p[1], "description")))}
-		if m := get(p[1], "mitre"); m != nil {
+		f := function{label: yamlnode.Text(yamlnode.Get(p[1], "label")), description: strings.TrimSpace(yamlnode.Str(yamlnode.Get(p[1], "description")))}
+		if m := yamlnode.Get(p[1], "mitre"); m != nil {
 			var bad []string
 			f.techniques, bad = techniqueList(m)
 			if len(bad) > 0 {
-				ps.warn(line(m, 0), "", fmt.Sprintf("function %s: technique %q ignored: not an ATT&CK technique id", name, clip(strings.Join(bad, ", "), 60)), "")
+				ps.warn(yamlnode.Line(m, 0), "", fmt.Sprintf("function %s: technique %q ignored: not an ATT&CK technique id", name, yamlnode.Clip(strings.Join(bad, ", "), 60)), "")
 			}
 		} else {
 			f.techniques = builtinFunctions[name]
@@ -95,8 +96,8 @@ type gtfoBinary struct {
 // parseGTFOBinsFile parses the front matter of one _gtfobins/<binary> file.
 func parseGTFOBinsFile(name string, data []byte) (*gtfoBinary, problems) {
 	var ps problems
-	root, err := firstDocument(data)
-	if errors.Is(err, errEmpty) {
+	root, err := yamlnode.FirstDocument(data)
+	if errors.Is(err, yamlnode.ErrEmpty) {
 		ps.warn(0, "", "skipped empty file", "")
 		return nil, ps
 	}
@@ -104,13 +105,13 @@ func parseGTFOBinsFile(name string, data []byte) (*gtfoBinary, problems) {
 		ps.warn(yamlErrLine(err), "", "skipped unreadable file", err.Error())
 		return nil, ps
 	}
-	if !isMap(root) {
-		ps.warn(line(root, 1), "", "skipped file: no GTFOBins front matter", "the front matter is "+kindName(root)+", not a mapping with functions or alias")
+	if !yamlnode.IsMap(root) {
+		ps.warn(yamlnode.Line(root, 1), "", "skipped file: no GTFOBins front matter", "the front matter is "+yamlnode.KindName(root)+", not a mapping with functions or alias")
 		return nil, ps
 	}
-	b := &gtfoBinary{name: name, line: line(root, 1), comment: strings.TrimSpace(str(get(root, "comment"))), alias: text(get(root, "alias"))}
-	fn := get(root, "functions")
-	if isNull(fn) {
+	b := &gtfoBinary{name: name, line: yamlnode.Line(root, 1), comment: strings.TrimSpace(yamlnode.Str(yamlnode.Get(root, "comment"))), alias: yamlnode.Text(yamlnode.Get(root, "alias"))}
+	fn := yamlnode.Get(root, "functions")
+	if yamlnode.IsNull(fn) {
 		if b.alias == "" {
 			ps.warn(b.line, name, "skipped file: neither functions nor alias", "")
 			return nil, ps
@@ -118,64 +119,64 @@ func parseGTFOBinsFile(name string, data []byte) (*gtfoBinary, problems) {
 		return b, ps
 	}
 	if b.alias != "" {
-		ps.warn(line(get(root, "alias"), b.line), name, "alias "+b.alias+" ignored: the file has functions of its own", "")
+		ps.warn(yamlnode.Line(yamlnode.Get(root, "alias"), b.line), name, "alias "+b.alias+" ignored: the file has functions of its own", "")
 		b.alias = ""
 	}
-	if !isMap(fn) {
-		ps.warn(line(fn, b.line), name, "skipped file: functions is not a mapping", "it is "+kindName(fn))
+	if !yamlnode.IsMap(fn) {
+		ps.warn(yamlnode.Line(fn, b.line), name, "skipped file: functions is not a mapping", "it is "+yamlnode.KindName(fn))
 		return nil, ps
 	}
-	for _, p := range pairs(fn) {
-		f := gtfoFunction{name: text(p[0]), line: line(p[0], b.line)}
+	for _, p := range yamlnode.Pairs(fn) {
+		f := gtfoFunction{name: yamlnode.Text(p[0]), line: yamlnode.Line(p[0], b.line)}
 		if f.name == "" {
 			continue
 		}
-		f.total = len(items(p[1]))
-		for i, en := range items(p[1]) {
+		f.total = len(yamlnode.Items(p[1]))
+		for i, en := range yamlnode.Items(p[1]) {
 			exID := fmt.Sprintf("%s %s #%d", name, f.name, i+1)
-			if !isMap(en) {
-				ps.warn(line(en, f.line), name, "skipped example "+exID+": not a mapping", "it is "+kindName(en))
+			if !yamlnode.IsMap(en) {
+				ps.warn(yamlnode.Line(en, f.line), name, "skipped example "+exID+": not a mapping", "it is "+yamlnode.KindName(en))
 				continue
 			}
-			ex := gtfoExample{line: line(en, f.line), number: i + 1, contexts: map[string]map[string]any{}, extra: map[string]any{}}
-			codeNode := get(en, "code")
-			ex.code = str(codeNode)
+			ex := gtfoExample{line: yamlnode.Line(en, f.line), number: i + 1, contexts: map[string]map[string]any{}, extra: map[string]any{}}
+			codeNode := yamlnode.Get(en, "code")
+			ex.code = yamlnode.Str(codeNode)
 			if strings.TrimSpace(ex.code) == "" {
 				ps.warn(ex.line, name, "skipped example "+exID+": it has no code", "")
 				continue
 			}
-			ex.comment = strings.TrimSpace(str(get(en, "comment")))
-			ex.from = text(get(en, "from"))
-			ctx := get(en, "contexts")
-			if !isNull(ctx) && !isMap(ctx) {
-				ps.warn(line(ctx, ex.line), name, "contexts of example "+exID+" ignored: not a mapping", "it is "+kindName(ctx))
+			ex.comment = strings.TrimSpace(yamlnode.Str(yamlnode.Get(en, "comment")))
+			ex.from = yamlnode.Text(yamlnode.Get(en, "from"))
+			ctx := yamlnode.Get(en, "contexts")
+			if !yamlnode.IsNull(ctx) && !yamlnode.IsMap(ctx) {
+				ps.warn(yamlnode.Line(ctx, ex.line), name, "contexts of example "+exID+" ignored: not a mapping", "it is "+yamlnode.KindName(ctx))
 			}
-			for _, cp := range pairs(ctx) {
-				cname := text(cp[0])
+			for _, cp := range yamlnode.Pairs(ctx) {
+				cname := yamlnode.Text(cp[0])
 				if cname == "" {
 					continue
 				}
 				c := map[string]any{}
-				if isMap(cp[1]) {
-					for _, kv := range pairs(cp[1]) {
-						if v, ok := toValue(kv[1]); ok && v != nil {
-							c[text(kv[0])] = v
+				if yamlnode.IsMap(cp[1]) {
+					for _, kv := range yamlnode.Pairs(cp[1]) {
+						if v, ok := yamlnode.ToValue(kv[1]); ok && v != nil {
+							c[yamlnode.Text(kv[0])] = v
 						}
 					}
-				} else if !isNull(cp[1]) {
-					ps.warn(line(cp[1], ex.line), name, fmt.Sprintf("context %s of example %s: details ignored", cname, exID), "it is "+kindName(cp[1]))
+				} else if !yamlnode.IsNull(cp[1]) {
+					ps.warn(yamlnode.Line(cp[1], ex.line), name, fmt.Sprintf("context %s of example %s: details ignored", cname, exID), "it is "+yamlnode.KindName(cp[1]))
 				}
 				ex.contexts[cname] = c
 			}
-			for _, kv := range pairs(en) {
-				k := text(kv[0])
+			for _, kv := range yamlnode.Pairs(en) {
+				k := yamlnode.Text(kv[0])
 				switch k {
 				case "code", "comment", "contexts", "from", "":
 					continue
 				case "binary":
 					k = "binary_data" // "binary" names the executable in metadata
 				}
-				if v, ok := toValue(kv[1]); ok && v != nil {
+				if v, ok := yamlnode.ToValue(kv[1]); ok && v != nil {
 					ex.extra[k] = v
 				}
 			}
@@ -201,7 +202,7 @@ type gtfoCatalog struct {
 // functions; ok is false when the chain ends nowhere or loops.
 func (c *gtfoCatalog) resolve(name string) (target string, chain []string, ok bool) {
 	chain = []string{name}
-	for range maxAliasHops {
+	for range yamlnode.MaxAliasHops {
 		b := c.binaries[name]
 		if b == nil {
 			return name, chain, false

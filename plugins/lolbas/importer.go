@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aegis-sec/aegis/plugins/internal/yamlnode"
 	"os"
 	"path"
 	"path/filepath"
@@ -265,13 +266,13 @@ func classifySingle(p string, cfg config) (lolbas, gtfo []source.File, err error
 		return nil, nil, err
 	}
 	f := source.File{Path: p, Rel: filepath.Base(p)}
-	root, err := firstDocument(data)
+	root, err := yamlnode.FirstDocument(data)
 	switch {
 	case err != nil:
 		return nil, nil, fmt.Errorf("%s: %w", f.Rel, err)
-	case root.Kind == yaml.MappingNode && has(root, "Commands") && cfg.Layout != layoutGTFOBins:
+	case root.Kind == yaml.MappingNode && yamlnode.Has(root, "Commands") && cfg.Layout != layoutGTFOBins:
 		return []source.File{f}, nil, nil
-	case root.Kind == yaml.MappingNode && (has(root, "functions") || has(root, "alias")) && cfg.Layout != layoutLOLBAS:
+	case root.Kind == yaml.MappingNode && (yamlnode.Has(root, "functions") || yamlnode.Has(root, "alias")) && cfg.Layout != layoutLOLBAS:
 		return nil, []source.File{f}, nil
 	}
 	return nil, nil, fmt.Errorf("%s is neither a LOLBAS entry (Commands) nor a GTFOBins binary (functions or alias)", f.Rel)

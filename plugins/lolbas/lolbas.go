@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/aegis-sec/aegis/plugins/internal/yamlnode"
 	"path"
 	"regexp"
 	"slices"
@@ -44,7 +45,7 @@ var techniqueRe = regexp.MustCompile(`^T\d{4}(\.\d{3})?$`)
 // techniqueList splits "T1218, T1127" (and lists) into upper-cased ids;
 // bad holds what is not a technique id.
 func techniqueList(n *yaml.Node) (ids, bad []string) {
-	for _, s := range strs(n) {
+	for _, s := range yamlnode.Strs(n) {
 		for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
 			id := strings.ToUpper(strings.TrimSpace(part))
 			switch {
@@ -93,16 +94,16 @@ func elevated(privileges string) bool {
 // into ordered key/value pairs.
 func pairList(n *yaml.Node) [][2]string {
 	var out [][2]string
-	for _, it := range items(n) {
-		if !isMap(it) {
-			if s := text(it); s != "" {
+	for _, it := range yamlnode.Items(n) {
+		if !yamlnode.IsMap(it) {
+			if s := yamlnode.Text(it); s != "" {
 				out = append(out, [2]string{"", s})
 			}
 			continue
 		}
-		for _, p := range pairs(it) {
-			if v := text(p[1]); v != "" {
-				out = append(out, [2]string{text(p[0]), v})
+		for _, p := range yamlnode.Pairs(it) {
+			if v := yamlnode.Text(p[1]); v != "" {
+				out = append(out, [2]string{yamlnode.Text(p[0]), v})
 			}
 		}
 	}
@@ -117,8 +118,8 @@ func isURL(s string) bool {
 // template per command.
 func parseLOLBASFile(rel string, data []byte) ([]item, problems) {
 	var ps problems
-	root, err := firstDocument(data)
-	if errors.Is(err, errEmpty) {
+	root, err := yamlnode.FirstDocument(data)
+	if errors.Is(err, yamlnode.ErrEmpty) {
 		ps.warn(0, "", "skipped empty file", "")
 		return nil, ps
 	}
@@ -126,14 +127,14 @@ func parseLOLBASFile(rel string, data []byte) ([]item, problems) {
 		ps.warn(yamlErrLine(err), "", "skipped unreadable file", err.Error())
 		return nil, ps
 	}
-	if !isMap(root) {
-		ps.warn(line(root, 1), "", "skipped file: not a LOLBAS entry", "the document is "+kindName(root)+", not a mapping with Name and Commands")
+	if !yamlnode.IsMap(root) {
+		ps.warn(yamlnode.Line(root, 1), "", "skipped file: not a LOLBAS entry", "the document is "+yamlnode.KindName(root)+", not a mapping with Name and Commands")
 		return nil, ps
 	}
-	ln := line(root, 1)
+	ln := yamlnode.Line(root, 1)
 	base := path.Base(rel)
 	stem := strings.TrimSuffix(base, path.Ext(base))
-	name := text(get(root, "Name"))
+	name := yamlnode.Text(yamlnode.Get(root, "Name"))
 	if name == "" {
 		if stem == "" {
 			ps.warn(ln, "", "skipped file: the entry has no Name", "")
@@ -142,9 +143,9 @@ func parseLOLBASFile(rel string, data []byte) ([]item, problems) {
 		name = stem
 		ps.warn(ln, "", "entry has no Name; using the file name "+name, "")
 	}
-	cmds := deref(get(root, "Commands"))
+	cmds := yamlnode.Deref(yamlnode.Get(root, "Commands"))
 	if cmds == nil || cmds.Kind != yaml.SequenceNode {
-		ps.warn(line(get(root, "Commands"), ln), "", "skipped entry "+name+": Commands is not a list", "Commands is "+kindName(get(root, "Commands")))
+		ps.warn(yamlnode.Line(yamlnode.Get(root, "Commands"), ln), "", "skipped entry "+name+": Commands is not a list", "Commands is "+yamlnode.KindName(yamlnode.Get(root, "Commands")))
 		return nil, ps
 	}
 
@@ -154,20 +155,20 @@ func parseLOLBASFile(rel string, data []byte) ([]item, problems) {
 	if folder != "." && folder != "/" {
 		shared["category"] = folder
 	}
-	if d := strings.TrimSpace(str(get(root, "Description"))); d != "" {
+	if d := strings.TrimSpace(yamlnode.Str(yamlnode.Get(root, "Description"))); d != "" {
 		shared["binary_description"] = d
 	}
-	if c := text(get(root, "Created")); c != "" {
+	if c := yamlnode.Text(yamlnode.Get(root, "Created")); c != "" {
 		shared["created"] = c
 	}
 	var paths, samples, aliases []string
-	for _, p := range pairList(get(root, "Full_Path")) {
+	for _, p := range pairList(yamlnode.Get(root, "Full_Path")) {
 		paths = append(paths, p[1])
 	}
-	for _, p := range pairList(get(root, "Code_Sample")) {
+	for _, p := range pairList(yamlnode.Get(root, "Code_Sample")) {
 		samples = append(samples, p[1])
 	}
-	for _, p := range pairList(get(root, "Aliases")) {
+	for _, p := range pairList(yamlnode.Get(root, "Aliases")) {
 		aliases = append(aliases, p[1])
 	}
 	setList(shared, "full_paths", paths)
@@ -182,7 +183,7 @@ func parseLOLBASFile(rel string, data []byte) ([]item, problems) {
 		refs = append(refs, sdk.Reference{Source: "lolbas", URL: "https://lolbas-project.github.io/lolbas/" + section + "/" + stem + "/"})
 	}
 	var detections []map[string]string
-	for _, p := range pairList(get(root, "Detection")) {
+	for _, p := range pairList(yamlnode.Get(root, "Detection")) {
 		detections = append(detections, map[string]string{"type": p[0], "value": p[1]})
 		if isURL(p[1]) {
 			refs = append(refs, sdk.Reference{Source: p[0], URL: p[1], Description: "detection"})
@@ -191,29 +192,29 @@ func parseLOLBASFile(rel string, data []byte) ([]item, problems) {
 	if len(detections) > 0 {
 		shared["detection"] = detections
 	}
-	for _, p := range pairList(get(root, "Resources")) {
+	for _, p := range pairList(yamlnode.Get(root, "Resources")) {
 		if isURL(p[1]) {
 			refs = append(refs, sdk.Reference{Source: "resource", URL: p[1]})
 		}
 	}
-	author := strings.TrimSpace(str(get(root, "Author")))
+	author := strings.TrimSpace(yamlnode.Str(yamlnode.Get(root, "Author")))
 
 	var out []item
 	for i, cn := range cmds.Content {
 		number := i + 1
 		id := lolbasID(name, number)
-		cl := line(cn, ln)
-		if !isMap(cn) {
-			ps.warn(cl, id, fmt.Sprintf("skipped command %d: not a mapping", number), "it is "+kindName(cn))
+		cl := yamlnode.Line(cn, ln)
+		if !yamlnode.IsMap(cn) {
+			ps.warn(cl, id, fmt.Sprintf("skipped command %d: not a mapping", number), "it is "+yamlnode.KindName(cn))
 			continue
 		}
-		command := strings.TrimSpace(str(get(cn, "Command")))
+		command := strings.TrimSpace(yamlnode.Str(yamlnode.Get(cn, "Command")))
 		if command == "" {
 			ps.warn(cl, id, fmt.Sprintf("skipped command %d: it has no Command", number), "")
 			continue
 		}
-		usecase := strings.TrimSpace(str(get(cn, "Usecase")))
-		desc := strings.TrimSpace(str(get(cn, "Description")))
+		usecase := strings.TrimSpace(yamlnode.Str(yamlnode.Get(cn, "Usecase")))
+		desc := strings.TrimSpace(yamlnode.Str(yamlnode.Get(cn, "Description")))
 		title := usecase
 		if title == "" {
 			title = desc
@@ -221,10 +222,10 @@ func parseLOLBASFile(rel string, data []byte) ([]item, problems) {
 		if title == "" {
 			title = fmt.Sprintf("command %d", number)
 		}
-		privileges := text(get(cn, "Privileges"))
+		privileges := yamlnode.Text(yamlnode.Get(cn, "Privileges"))
 		t := &sdk.TestTemplate{
 			ExternalID:   id,
-			Name:         name + ": " + clip(title, 200),
+			Name:         name + ": " + yamlnode.Clip(title, 200),
 			Description:  desc,
 			TemplateType: sdk.TemplateLOLBAS,
 			Platforms:    []string{"windows"},
@@ -234,20 +235,20 @@ func parseLOLBASFile(rel string, data []byte) ([]item, problems) {
 			Metadata:     map[string]any{"command_number": number},
 		}
 		var bad []string
-		t.TechniqueIDs, bad = techniqueList(get(cn, "MitreID"))
+		t.TechniqueIDs, bad = techniqueList(yamlnode.Get(cn, "MitreID"))
 		if len(bad) > 0 {
-			ps.warn(line(get(cn, "MitreID"), cl), id, fmt.Sprintf("MitreID %q ignored: not an ATT&CK technique id", clip(strings.Join(bad, ", "), 60)), "")
+			ps.warn(yamlnode.Line(yamlnode.Get(cn, "MitreID"), cl), id, fmt.Sprintf("MitreID %q ignored: not an ATT&CK technique id", yamlnode.Clip(strings.Join(bad, ", "), 60)), "")
 		}
 		for k, v := range shared {
 			t.Metadata[k] = v
 		}
 		for key, field := range map[string]string{"Usecase": "usecase", "Category": "command_category", "Privileges": "privileges", "OperatingSystem": "operating_system"} {
-			if v := strings.TrimSpace(str(get(cn, key))); v != "" {
+			if v := strings.TrimSpace(yamlnode.Str(yamlnode.Get(cn, key))); v != "" {
 				t.Metadata[field] = v
 			}
 		}
 		var tags []string
-		for _, p := range pairList(get(cn, "Tags")) {
+		for _, p := range pairList(yamlnode.Get(cn, "Tags")) {
 			tags = append(tags, strings.TrimPrefix(p[0]+": "+p[1], ": "))
 		}
 		slices.Sort(tags)

@@ -224,38 +224,11 @@ func ruleFiles(tree *source.Tree, cfg config, out *sdk.Emitter) ([]source.File, 
 
 func excluded(rel string, patterns []string) bool {
 	for _, p := range patterns {
-		if matchGlob(p, rel) {
+		if source.Match(p, rel) {
 			return true
 		}
 	}
 	return false
-}
-
-// matchGlob matches a slash-separated path against a pattern in which "**"
-// stands for any number of folders, as source.Tree.Glob does.
-func matchGlob(pattern, name string) bool {
-	return matchSegments(strings.Split(pattern, "/"), strings.Split(name, "/"))
-}
-
-func matchSegments(pat, name []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			for i := 0; i <= len(name); i++ {
-				if matchSegments(pat[1:], name[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if len(name) == 0 {
-			return false
-		}
-		if ok, _ := path.Match(pat[0], name[0]); !ok {
-			return false
-		}
-		pat, name = pat[1:], name[1:]
-	}
-	return len(name) == 0
 }
 
 func describeScope(tree *source.Tree, cfg config) string {

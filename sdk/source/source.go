@@ -153,7 +153,7 @@ func (t *Tree) Glob(patterns ...string) ([]File, error) {
 			return nil
 		}
 		for _, pat := range patterns {
-			if matchGlob(pat, rel) {
+			if Match(pat, rel) {
 				out = append(out, File{Path: p, Rel: rel})
 				break
 			}
@@ -167,8 +167,10 @@ func (t *Tree) Glob(patterns ...string) ([]File, error) {
 	return out, nil
 }
 
-// matchGlob matches a slash-separated path against a pattern with "**".
-func matchGlob(pattern, name string) bool {
+// Match reports whether a slash-separated relative path matches a pattern in which
+// "**" stands for any number of folders and each other segment is a path.Match
+// pattern: the rule Glob uses, for importers that filter the files they found.
+func Match(pattern, name string) bool {
 	return matchSegments(strings.Split(pattern, "/"), strings.Split(name, "/"))
 }
 

@@ -390,8 +390,8 @@ func TestMatchGlob(t *testing.T) {
 		{"a/**", "a/b/c", true},
 	}
 	for _, c := range cases {
-		if got := matchGlob(c.pat, c.name); got != c.want {
-			t.Errorf("matchGlob(%q, %q) = %v", c.pat, c.name, got)
+		if got := Match(c.pat, c.name); got != c.want {
+			t.Errorf("Match(%q, %q) = %v", c.pat, c.name, got)
 		}
 	}
 }

@@ -1,4 +1,7 @@
-package main
+// Package yamlnode reads yaml.v3 nodes leniently, for the importers of YAML catalogs
+// (Atomic, CALDERA, LOLBAS, GTFOBins): one field of an unexpected type costs that field,
+// not the whole item, and every item keeps its line number.
+package yamlnode
 
 // Small helpers over yaml.v3 nodes. The importer reads nodes rather than
 // decoding into structs so that one field of an unexpected type (a number
@@ -16,12 +19,12 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// errEmpty means the file holds no YAML document at all.
-var errEmpty = errors.New("empty file")
+// ErrEmpty means the file holds no YAML document at all.
+var ErrEmpty = errors.New("empty file")
 
-// firstDocument parses the first YAML document in data and returns its root.
+// FirstDocument parses the first YAML document in data and returns its root.
 // Later documents are not parsed: front matter may be followed by Markdown.
-func firstDocument(data []byte) (root *yaml.Node, err error) {
+func FirstDocument(data []byte) (root *yaml.Node, err error) {
 	// yaml.v3 has panicked on some malformed inputs in the past; one bad
 	// file must become a warning, not a failed run.
 	defer func() {
@@ -32,23 +35,23 @@ func firstDocument(data []byte) (root *yaml.Node, err error) {
 	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, errEmpty
+			return nil, ErrEmpty
 		}
 		return nil, err
 	}
-	n := deref(&doc)
+	n := Deref(&doc)
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
-		return nil, errEmpty
+		return nil, ErrEmpty
 	}
 	return n, nil
 }
 
-// maxAliasHops bounds alias chains, which a hostile file could make cyclic.
-const maxAliasHops = 32
+// MaxAliasHops bounds alias chains, which a hostile file could make cyclic.
+const MaxAliasHops = 32
 
-// deref follows document wrappers and aliases to the node that holds a value.
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && i < maxAliasHops; i++ {
+// Deref follows document wrappers and aliases to the node that holds a value.
+func Deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && i < MaxAliasHops; i++ {
 		switch n.Kind {
 		case yaml.DocumentNode:
 			if len(n.Content) == 0 {
@@ -64,40 +67,40 @@ func deref(n *yaml.Node) *yaml.Node {
 	return nil
 }
 
-// isMap reports whether n is a mapping.
-func isMap(n *yaml.Node) bool {
-	n = deref(n)
+// IsMap reports whether n is a mapping.
+func IsMap(n *yaml.Node) bool {
+	n = Deref(n)
 	return n != nil && n.Kind == yaml.MappingNode
 }
 
-// isNull reports whether n is absent or an explicit null.
-func isNull(n *yaml.Node) bool {
-	n = deref(n)
+// IsNull reports whether n is absent or an explicit null.
+func IsNull(n *yaml.Node) bool {
+	n = Deref(n)
 	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
 }
 
-// pairs returns the key/value pairs of a mapping, with "<<" merge keys
+// Pairs returns the key/value pairs of a mapping, with "<<" merge keys
 // expanded after the mapping's own keys so that own keys win.
-func pairs(n *yaml.Node) [][2]*yaml.Node {
-	return pairsDepth(n, 0)
+func Pairs(n *yaml.Node) [][2]*yaml.Node {
+	return PairsDepth(n, 0)
 }
 
-func pairsDepth(n *yaml.Node, depth int) [][2]*yaml.Node {
-	n = deref(n)
-	if n == nil || n.Kind != yaml.MappingNode || depth > maxAliasHops {
+func PairsDepth(n *yaml.Node, depth int) [][2]*yaml.Node {
+	n = Deref(n)
+	if n == nil || n.Kind != yaml.MappingNode || depth > MaxAliasHops {
 		return nil
 	}
 	var own, merged [][2]*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), n.Content[i+1]
+		k, v := Deref(n.Content[i]), n.Content[i+1]
 		if k != nil && k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Tag == "!!merge" {
-			src := deref(v)
+			src := Deref(v)
 			if src != nil && src.Kind == yaml.SequenceNode {
 				for _, s := range src.Content {
-					merged = append(merged, pairsDepth(s, depth+1)...)
+					merged = append(merged, PairsDepth(s, depth+1)...)
 				}
 			} else {
-				merged = append(merged, pairsDepth(src, depth+1)...)
+				merged = append(merged, PairsDepth(src, depth+1)...)
 			}
 			continue
 		}
@@ -106,11 +109,11 @@ func pairsDepth(n *yaml.Node, depth int) [][2]*yaml.Node {
 	return append(own, merged...)
 }
 
-// get returns the value of key in mapping n: an exact match first, then a
+// Get returns the value of key in mapping n: an exact match first, then a
 // case-insensitive one, since hand-edited catalogs drift in capitalisation.
-func get(n *yaml.Node, key string) *yaml.Node {
+func Get(n *yaml.Node, key string) *yaml.Node {
 	var fold *yaml.Node
-	for _, p := range pairs(n) {
+	for _, p := range Pairs(n) {
 		if p[0] == nil || p[0].Kind != yaml.ScalarNode {
 			continue
 		}
@@ -124,27 +127,27 @@ func get(n *yaml.Node, key string) *yaml.Node {
 	return fold
 }
 
-// has reports whether mapping n has key.
-func has(n *yaml.Node, key string) bool { return get(n, key) != nil }
+// Has reports whether mapping n has key.
+func Has(n *yaml.Node, key string) bool { return Get(n, key) != nil }
 
-// str returns a scalar's text ("" for null, mappings and sequences).
-func str(n *yaml.Node) string {
-	n = deref(n)
+// Str returns a scalar's text ("" for null, mappings and sequences).
+func Str(n *yaml.Node) string {
+	n = Deref(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		return ""
 	}
 	return n.Value
 }
 
-// text is str with surrounding whitespace removed.
-func text(n *yaml.Node) string { return strings.TrimSpace(str(n)) }
+// Text is str with surrounding whitespace removed.
+func Text(n *yaml.Node) string { return strings.TrimSpace(Str(n)) }
 
-// items returns the elements of a sequence, or the node itself when a
+// Items returns the elements of a sequence, or the node itself when a
 // single value was written where a list was meant.
-func items(n *yaml.Node) []*yaml.Node {
-	n = deref(n)
+func Items(n *yaml.Node) []*yaml.Node {
+	n = Deref(n)
 	switch {
-	case n == nil || isNull(n):
+	case n == nil || IsNull(n):
 		return nil
 	case n.Kind == yaml.SequenceNode:
 		return n.Content
@@ -152,22 +155,22 @@ func items(n *yaml.Node) []*yaml.Node {
 	return []*yaml.Node{n}
 }
 
-// strs returns the non-empty, trimmed scalars of a sequence (or of a single
+// Strs returns the non-empty, trimmed scalars of a sequence (or of a single
 // scalar).
-func strs(n *yaml.Node) []string {
+func Strs(n *yaml.Node) []string {
 	var out []string
-	for _, it := range items(n) {
-		if s := text(it); s != "" {
+	for _, it := range Items(n) {
+		if s := Text(it); s != "" {
 			out = append(out, s)
 		}
 	}
 	return out
 }
 
-// boolean reads true/false and the usual spellings of them; ok is false
+// Boolean reads true/false and the usual spellings of them; ok is false
 // when the value is absent or not a boolean.
-func boolean(n *yaml.Node) (value, ok bool) {
-	switch strings.ToLower(text(n)) {
+func Boolean(n *yaml.Node) (value, ok bool) {
+	switch strings.ToLower(Text(n)) {
 	case "true", "yes", "y", "on", "1":
 		return true, true
 	case "false", "no", "n", "off", "0":
@@ -176,17 +179,17 @@ func boolean(n *yaml.Node) (value, ok bool) {
 	return false, false
 }
 
-// line returns the line of a node, or fallback when the node is absent.
-func line(n *yaml.Node, fallback int) int {
+// Line returns the line of a node, or fallback when the node is absent.
+func Line(n *yaml.Node, fallback int) int {
 	if n == nil || n.Line == 0 {
 		return fallback
 	}
 	return n.Line
 }
 
-// kindName describes a node's kind for warnings.
-func kindName(n *yaml.Node) string {
-	n = deref(n)
+// KindName describes a node's kind for warnings.
+func KindName(n *yaml.Node) string {
+	n = Deref(n)
 	switch {
 	case n == nil:
 		return "nothing"
@@ -197,11 +200,11 @@ func kindName(n *yaml.Node) string {
 	case n.Tag == "!!null":
 		return "null"
 	}
-	return fmt.Sprintf("the scalar %q", clip(n.Value, 40))
+	return fmt.Sprintf("the scalar %q", Clip(n.Value, 40))
 }
 
-// clip shortens s for messages.
-func clip(s string, n int) string {
+// Clip shortens s for messages.
+func Clip(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {
 		return s
@@ -214,18 +217,18 @@ func clip(s string, n int) string {
 // memory.
 const maxValueNodes = 10000
 
-// toValue converts a node into plain JSON-encodable values (maps with string
+// ToValue converts a node into plain JSON-encodable values (maps with string
 // keys, slices, strings, bools, numbers) for metadata. Scalars keep their
 // YAML types; keys are their text. ok is false when the node was too large
 // or deep and was cut short.
-func toValue(n *yaml.Node) (v any, ok bool) {
+func ToValue(n *yaml.Node) (v any, ok bool) {
 	budget := maxValueNodes
-	v = convert(n, &budget, 0)
+	v = Convert(n, &budget, 0)
 	return v, budget >= 0
 }
 
-func convert(n *yaml.Node, budget *int, depth int) any {
-	n = deref(n)
+func Convert(n *yaml.Node, budget *int, depth int) any {
+	n = Deref(n)
 	*budget--
 	if n == nil || *budget < 0 || depth > 64 {
 		return nil
@@ -233,17 +236,17 @@ func convert(n *yaml.Node, budget *int, depth int) any {
 	switch n.Kind {
 	case yaml.MappingNode:
 		m := map[string]any{}
-		for _, p := range pairs(n) {
+		for _, p := range Pairs(n) {
 			if p[0] == nil {
 				continue
 			}
-			m[p[0].Value] = convert(p[1], budget, depth+1)
+			m[p[0].Value] = Convert(p[1], budget, depth+1)
 		}
 		return m
 	case yaml.SequenceNode:
 		s := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			s = append(s, convert(c, budget, depth+1))
+			s = append(s, Convert(c, budget, depth+1))
 		}
 		return s
 	case yaml.ScalarNode:
@@ -251,7 +254,7 @@ func convert(n *yaml.Node, budget *int, depth int) any {
 		case "!!null":
 			return nil
 		case "!!bool":
-			if b, ok := boolean(n); ok {
+			if b, ok := Boolean(n); ok {
 				return b
 			}
 		case "!!int":

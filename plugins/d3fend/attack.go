@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/aegis-sec/aegis/sdk/source"
+)
+
+// stixObject holds the fields of an ATT&CK STIX object this plugin reads.
+type stixObject struct {
+	Type               string `json:"type"`
+	ID                 string `json:"id"`
+	Revoked            bool   `json:"revoked"`
+	Deprecated         bool   `json:"x_mitre_deprecated"`
+	RelationshipType   string `json:"relationship_type"`
+	SourceRef          string `json:"source_ref"`
+	TargetRef          string `json:"target_ref"`
+	ExternalReferences []struct {
+		SourceName string `json:"source_name"`
+		ExternalID string `json:"external_id"`
+	} `json:"external_references"`
+}
+
+// attackID is the object's ATT&CK id (T1003.001, M1018) from its mitre-* reference.
+func (o *stixObject) attackID() string {
+	for _, r := range o.ExternalReferences {
+		if strings.HasPrefix(r.SourceName, "mitre-") && r.ExternalID != "" {
+			return strings.ToUpper(strings.TrimSpace(r.ExternalID))
+		}
+	}
+	return ""
+}
+
+func (o *stixObject) live() bool { return !o.Revoked && !o.Deprecated }
+
+// attackMitigations maps ATT&CK mitigation ids (M1018) to the live techniques
+// each mitigates, read from ATT&CK STIX data: a bundle file, the mitre/cti
+// one-object-per-file folders, or a URL of either.
+type attackMitigations struct {
+	techniques map[string][]string
+	files      int
+}
+
+// loadAttack reads the ATT&CK source. Files that are not STIX bundles are
+// skipped; a source without any mitigation is an error, because then every
+// mitigation mapping would silently vanish.
+func loadAttack(ctx context.Context, src string) (*attackMitigations, []string, error) {
+	tree, err := source.Open(ctx, src, source.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("attack_source: %w", err)
+	}
+	defer tree.Close()
+	var files []source.File
+	if tree.File() != "" {
+		files, err = tree.Glob("*")
+	} else {
+		// In the mitre/cti layout only these folders matter; skipping the
+		// thousands of other objects keeps the run short.
+		files, err = tree.Glob("**/attack-pattern/*.json", "**/course-of-action/*.json", "**/relationship/*.json")
+		if err == nil && len(files) == 0 {
+			files, err = tree.Glob("**/*.json")
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("attack_source: %w", err)
+	}
+	var skipped []string
+	techniques := map[string]string{} // STIX id → T-id, live techniques only
+	mitigations := map[string]string{}
+	type rel struct{ src, dst string }
+	var rels []rel
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		objs, err := readSTIX(f.Path)
+		if err != nil {
+			skipped = append(skipped, f.Rel+": "+err.Error())
+			continue
+		}
+		for _, o := range objs {
+			switch {
+			case o.Type == "attack-pattern" && o.live():
+				if id := o.attackID(); attackIDRe.MatchString(id) {
+					techniques[o.ID] = id
+				}
+			case o.Type == "course-of-action" && o.live():
+				if id := o.attackID(); mitigationRe.MatchString(id) {
+					mitigations[o.ID] = id
+				}
+			case o.Type == "relationship" && o.RelationshipType == "mitigates" && o.live():
+				rels = append(rels, rel{o.SourceRef, o.TargetRef})
+			}
+		}
+	}
+	if len(mitigations) == 0 {
+		return nil, skipped, fmt.Errorf("attack_source %s: no ATT&CK mitigations (course-of-action with an M id) found", tree.Source())
+	}
+	am := &attackMitigations{techniques: map[string][]string{}, files: len(files)}
+	seen := map[rel]bool{}
+	for _, r := range rels {
+		m, t := mitigations[r.src], techniques[r.dst]
+		if m == "" || t == "" || seen[rel{m, t}] {
+			continue
+		}
+		seen[rel{m, t}] = true
+		am.techniques[m] = append(am.techniques[m], t)
+	}
+	for _, ts := range am.techniques {
+		sort.Strings(ts)
+	}
+	return am, skipped, nil
+}
+
+// readSTIX returns the objects of a STIX bundle, or the one object a file
+// holds when it is not a bundle.
+func readSTIX(path string) ([]stixObject, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseSTIX(data)
+}
+
+func parseSTIX(data []byte) ([]stixObject, error) {
+	var b struct {
+		Type    string            `json:"type"`
+		Objects []json.RawMessage `json:"objects"`
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, err
+	}
+	if b.Type != "bundle" {
+		var o stixObject
+		if err := json.Unmarshal(data, &o); err != nil {
+			return nil, err
+		}
+		return []stixObject{o}, nil
+	}
+	objs := make([]stixObject, 0, len(b.Objects))
+	for _, raw := range b.Objects {
+		var o stixObject
+		// One odd object must not hide the rest of the bundle.
+		if json.Unmarshal(raw, &o) == nil {
+			objs = append(objs, o)
+		}
+	}
+	return objs, nil
+}

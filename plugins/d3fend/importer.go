@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"github.com/aegis-sec/aegis/plugins/internal/jsonpos"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/source"
+)
+
+type importer struct{}
+
+func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emitter) error {
+	cfg, err := decodeConfig(req.Config)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	tree, err := source.Open(ctx, req.Source, source.Options{})
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+
+	onto, err := findOntology(tree, cfg)
+	if err != nil {
+		return err
+	}
+	out.Progress(0, 0, "reading "+onto.Rel)
+	data, err := os.ReadFile(onto.Path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", onto.Rel, err)
+	}
+	g, problems, err := parseGraph(data)
+	if err != nil {
+		// The ontology is the whole import: without it there is nothing to
+		// deliver, and an empty run would mark every technique deprecated.
+		return fmt.Errorf("%s: %w", onto.Rel, err)
+	}
+	warnAll(out, onto.Rel, problems)
+	o := newOntology(g)
+	defs, problems := o.techniques()
+	warnAll(out, onto.Rel, problems)
+	if len(defs) == 0 {
+		return fmt.Errorf("%s: no D3FEND techniques (nodes with d3f:d3fend-id below d3f:DefensiveTechnique)", onto.Rel)
+	}
+	attacks, problems := o.attackTechniques()
+	warnAll(out, onto.Rel, problems)
+	o.deriveMappings(defs, attacks)
+
+	if err := addMitigations(ctx, tree, cfg, defs, out); err != nil {
+		return err
+	}
+
+	total := int64(len(defs))
+	for i, d := range defs {
+		sortMappings(d.rec.Mappings)
+		err := out.RecordAt(d.rec, onto.Rel, d.node.Line)
+		var ve *sdk.ValidationError
+		if errors.As(err, &ve) {
+			out.Diagnostic(sdk.Diagnostic{Severity: sdk.SeverityWarning, File: onto.Rel, Line: d.node.Line, ExternalID: d.rec.ExternalID,
+				Summary: "skipped invalid D3FEND technique", Detail: err.Error(), Attribute: ve.Problems[0].Field})
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if (i+1)%50 == 0 {
+			out.Progress(int64(i+1), total, "techniques")
+		}
+	}
+	out.Progress(total, total, fmt.Sprintf("%d D3FEND techniques", out.Count()))
+	return nil
+}
+
+// findOntology picks the ontology file: the source itself when it is a file,
+// else the shallowest match of the glob (a site checkout may also hold
+// versioned copies further down).
+func findOntology(tree *source.Tree, cfg config) (source.File, error) {
+	if tree.File() != "" {
+		return source.File{Path: tree.File(), Rel: tree.Source()}, nil
+	}
+	files, err := tree.Glob(cfg.Ontology)
+	if err != nil {
+		return source.File{}, err
+	}
+	if len(files) == 0 {
+		return source.File{}, fmt.Errorf("no D3FEND ontology in %s (looked for %s)", tree.Source(), cfg.Ontology)
+	}
+	sortShallowFirst(files)
+	return files[0], nil
+}
+
+func sortShallowFirst(files []source.File) {
+	sort.SliceStable(files, func(i, j int) bool {
+		return strings.Count(files[i].Rel, "/") < strings.Count(files[j].Rel, "/")
+	})
+}
+
+func warnAll(out *sdk.Emitter, file string, problems []problem) {
+	for _, p := range problems {
+		out.Warn(file, p.Line, p.ID, p.Summary, p.Detail)
+	}
+}
+
+// addMitigations adds D3FEND's ATT&CK-mitigation mappings to the techniques.
+// A mitigation is not a technique, so each "M1018 is related to D3-LFP"
+// becomes one mapping per technique M1018 mitigates in the ATT&CK data, with
+// relation "mitigation:M1018".
+func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*defTechnique, out *sdk.Emitter) error {
+	file, closeFn, err := findMitigations(ctx, tree, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	if file.Path == "" {
+		out.Warn("", 0, "", "no ATT&CK mitigation mappings imported",
+			fmt.Sprintf("no file matching %s in the source; set mitigations_source to D3FEND's attack-mitigations.json", cfg.Mitigations))
+		return nil
+	}
+	data, err := os.ReadFile(file.Path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file.Rel, err)
+	}
+	links, problems, err := parseMitigations(data)
+	if err != nil {
+		var se *jsonpos.SyntaxError
+		line := 0
+		if errors.As(err, &se) {
+			line = se.Line
+		}
+		out.Warn(file.Rel, line, "", "skipped malformed ATT&CK mitigation mappings", err.Error())
+		return nil
+	}
+	warnAll(out, file.Rel, problems)
+	if len(links) == 0 {
+		return nil
+	}
+	if cfg.AttackSource == "" {
+		out.Warn(file.Rel, 0, "", fmt.Sprintf("%d ATT&CK mitigation mappings left out: config attack_source is not set", len(links)),
+			"a mapping must name an ATT&CK technique; attack_source (ATT&CK STIX) says which techniques each mitigation mitigates")
+		return nil
+	}
+	out.Progress(0, 0, "reading ATT&CK from "+cfg.AttackSource)
+	am, skipped, err := loadAttack(ctx, cfg.AttackSource)
+	if err != nil {
+		return err
+	}
+	for _, s := range skipped {
+		out.Warn("", 0, "", "attack_source: skipped unreadable file", s)
+	}
+	byNode := map[string]*defTechnique{}
+	byID := map[string]*defTechnique{}
+	for _, d := range defs {
+		byNode[d.node.ID], byID[d.rec.ExternalID] = d, d
+	}
+	empty := map[string]bool{}
+	for _, l := range links {
+		d := byNode[l.Technique]
+		if d == nil {
+			d = byID[l.D3FENDID]
+		}
+		if d == nil {
+			out.Warn(file.Rel, l.Line, l.Mitigation, "skipped mapping to an unknown D3FEND technique", l.Technique+" is not a technique of the ontology")
+			continue
+		}
+		ts := am.techniques[l.Mitigation]
+		if len(ts) == 0 {
+			if !empty[l.Mitigation] {
+				empty[l.Mitigation] = true
+				out.Warn(file.Rel, l.Line, l.Mitigation, "mitigation mitigates no live technique in the ATT&CK data", "attack_source: "+cfg.AttackSource)
+			}
+			continue
+		}
+		for _, t := range ts {
+			d.rec.Mappings = append(d.rec.Mappings, sdk.DefensiveMapping{TechniqueID: t, Relation: mitigationKey + l.Mitigation})
+		}
+	}
+	return nil
+}
+
+// findMitigations locates attack-mitigations.json: mitigations_source when
+// set, else the glob inside a folder source. An empty File means there is none.
+func findMitigations(ctx context.Context, tree *source.Tree, cfg config) (source.File, func(), error) {
+	noop := func() {}
+	if cfg.MitigationsSource != "" {
+		mt, err := source.Open(ctx, cfg.MitigationsSource, source.Options{})
+		if err != nil {
+			return source.File{}, noop, fmt.Errorf("mitigations_source: %w", err)
+		}
+		closeFn := func() { _ = mt.Close() }
+		if mt.File() != "" {
+			return source.File{Path: mt.File(), Rel: mt.Source()}, closeFn, nil
+		}
+		files, err := mt.Glob(cfg.Mitigations)
+		if err != nil || len(files) == 0 {
+			closeFn()
+			return source.File{}, noop, fmt.Errorf("mitigations_source %s: no file matching %s (%v)", mt.Source(), cfg.Mitigations, err)
+		}
+		sortShallowFirst(files)
+		return files[0], closeFn, nil
+	}
+	if tree.File() != "" {
+		return source.File{}, noop, nil
+	}
+	files, err := tree.Glob(cfg.Mitigations)
+	if err != nil {
+		return source.File{}, noop, err
+	}
+	if len(files) == 0 {
+		return source.File{}, noop, nil
+	}
+	sortShallowFirst(files)
+	return files[0], noop, nil
+}

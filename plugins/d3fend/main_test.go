@@ -1,0 +1,242 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/sdktest"
+)
+
+func run(t *testing.T, src, cfg string) *sdktest.ImportResult {
+	t.Helper()
+	req := sdk.ImportRequest{Type: "d3fend", Source: src, RunID: "t"}
+	if cfg != "" {
+		req.Config = json.RawMessage(cfg)
+	}
+	res := sdktest.RunImport(t, &importer{}, req)
+	if len(res.Invalid) > 0 {
+		t.Fatalf("plugin sent records the host would reject: %v", res.Invalid)
+	}
+	return res
+}
+
+// diags renders warnings as "file:line id: summary" for comparison.
+func diags(ds sdk.Diagnostics) string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, fmt.Sprintf("%s %s:%d %s: %s", d.Severity, d.File, d.Line, d.ExternalID, d.Summary))
+	}
+	return strings.Join(out, "\n")
+}
+
+func mappings(d *sdk.DefensiveTechnique) string {
+	var out []string
+	for _, m := range d.Mappings {
+		out = append(out, m.TechniqueID+" "+m.Relation+" "+m.Via)
+	}
+	return strings.Join(out, "\n")
+}
+
+const miniAttack = `{"attack_source":"testdata/attack/enterprise-attack.json"}`
+
+func TestMiniOntology(t *testing.T) {
+	res := run(t, "testdata/mini", miniAttack)
+	if res.Err != nil {
+		t.Fatalf("import: %v", res.Err)
+	}
+	got := map[string]*sdk.DefensiveTechnique{}
+	var ids []string
+	for _, r := range res.Records {
+		d := r.(*sdk.DefensiveTechnique)
+		got[d.ExternalID] = d
+		ids = append(ids, d.ExternalID)
+	}
+	// D3-ARMA is not below DefensiveTechnique, D3-RA is deprecated, D3-UN has no
+	// label and the second D3-FA repeats an id.
+	if strings.Join(ids, ",") != "D3-CH,D3-DA,D3-EAL,D3-FA" {
+		t.Fatalf("techniques = %v", ids)
+	}
+
+	fa := got["D3-FA"]
+	if fa.Name != "File Analysis" || fa.Tactic != "Detect" || fa.ParentID != "" || fa.Definition != "Analyzing the files on a system." ||
+		fa.URI != "https://d3fend.mitre.org/technique/d3f:FileAnalysis/" {
+		t.Errorf("D3-FA = %+v", fa)
+	}
+	// T1204.002 creates an ExecutableFile, a sub-artifact of the File that D3-FA
+	// analyzes; the blank-node restriction on NetworkTraffic adds nothing, and
+	// the deprecated T1099 and the invalid TX1 are not related.
+	want := strings.Join([]string{
+		"T1005 analyzes/accesses File",
+		"T1005 mitigation:M1040 ",
+		"T1055 mitigation:M1040 ",
+		"T1204.002 analyzes/creates File",
+	}, "\n")
+	if m := mappings(fa); m != want {
+		t.Errorf("D3-FA mappings:\n%s\nwant:\n%s", m, want)
+	}
+
+	// Tactic inherited from D3-FA, list-valued properties, a @value label.
+	da := got["D3-DA"]
+	if da.Name != "Dynamic Analysis" || da.Tactic != "Detect" || da.ParentID != "D3-FA" || da.Definition != "Executing a file in a sandbox." {
+		t.Errorf("D3-DA = %+v", da)
+	}
+	want = "T1055 analyzes/may-modify Process\nT1204.002 analyzes/creates ExecutableFile"
+	if m := mappings(da); m != want {
+		t.Errorf("D3-DA mappings:\n%s\nwant:\n%s", m, want)
+	}
+
+	// A defence on ExecutableFile does not cover attacks on any File (T1005);
+	// M1038's revoked T1086 is left out.
+	eal := got["D3-EAL"]
+	want = "T1204.002 blocks/creates ExecutableFile\nT1204.002 mitigation:M1038 "
+	if eal.Tactic != "Harden" || eal.ParentID != "" || mappings(eal) != want {
+		t.Errorf("D3-EAL = %+v, mappings:\n%s\nwant:\n%s", eal, mappings(eal), want)
+	}
+
+	// Full IRIs and another prefix for the D3FEND namespace read the same.
+	ch := got["D3-CH"]
+	if ch.Tactic != "Harden" || ch.URI != "https://d3fend.mitre.org/technique/d3f:CredentialHardening/" || mappings(ch) != "T1003 strengthens/reads Credential" {
+		t.Errorf("D3-CH = %+v", ch)
+	}
+
+	if in := res.Incoming[3]; in.File != "ontologies/d3fend.json" || in.Line != 20 || in.ExternalID != "D3-FA" {
+		t.Errorf("D3-FA position = %s:%d %s", in.File, in.Line, in.ExternalID)
+	}
+
+	wantDiags := strings.Join([]string{
+		"warning ontologies/d3fend.json:63 : skipped graph entry that is not a JSON object",
+		"warning ontologies/d3fend.json:61 D3-UN: skipped D3FEND technique without rdfs:label",
+		"warning ontologies/d3fend.json:62 D3-FA: skipped second technique with the same d3fend-id",
+		"warning ontologies/d3fend.json:70 TX1: skipped ATT&CK node with an invalid attack-id",
+		"warning api/mappings/attack-mitigations.json:8 d3f:MX12: skipped ATT&CK mitigation whose id is not M followed by four digits",
+		"warning api/mappings/attack-mitigations.json:6 M1040: skipped mapping to an unknown D3FEND technique",
+		"warning api/mappings/attack-mitigations.json:7 M1056: mitigation mitigates no live technique in the ATT&CK data",
+	}, "\n")
+	if d := diags(res.Diagnostics); d != wantDiags {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", d, wantDiags)
+	}
+	if last := res.Progress[len(res.Progress)-1]; last.Done != 4 || last.Total != 4 {
+		t.Errorf("progress = %+v", last)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	a, b := run(t, "testdata/mini", miniAttack), run(t, "testdata/mini", miniAttack)
+	if len(a.Incoming) != len(b.Incoming) {
+		t.Fatalf("%d vs %d records", len(a.Incoming), len(b.Incoming))
+	}
+	for i := range a.Incoming {
+		if string(a.Incoming[i].JSON) != string(b.Incoming[i].JSON) {
+			t.Errorf("record %d differs:\n%s\n%s", i, a.Incoming[i].JSON, b.Incoming[i].JSON)
+		}
+	}
+}
+
+func TestWithoutAttackSource(t *testing.T) {
+	res := run(t, "testdata/mini", "")
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	for _, r := range res.Records {
+		for _, m := range r.(*sdk.DefensiveTechnique).Mappings {
+			if strings.HasPrefix(m.Relation, "mitigation:") {
+				t.Errorf("%s has mitigation mapping %+v without attack_source", r.ID(), m)
+			}
+		}
+	}
+	if !strings.Contains(diags(res.Diagnostics), "warning api/mappings/attack-mitigations.json:0 : 4 ATT&CK mitigation mappings left out: config attack_source is not set") {
+		t.Errorf("diagnostics:\n%s", diags(res.Diagnostics))
+	}
+}
+
+func TestSingleFileSourceAndMitigationsSource(t *testing.T) {
+	res := run(t, "testdata/mini/ontologies/d3fend.json", "")
+	if res.Err != nil || len(res.Records) != 4 {
+		t.Fatalf("%v, %d records", res.Err, len(res.Records))
+	}
+	if !strings.Contains(diags(res.Diagnostics), "no ATT&CK mitigation mappings imported") {
+		t.Errorf("diagnostics:\n%s", diags(res.Diagnostics))
+	}
+	res = run(t, "testdata/mini/ontologies/d3fend.json",
+		`{"mitigations_source":"testdata/mini/api/mappings/attack-mitigations.json","attack_source":"testdata/attack"}`)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	for _, r := range res.Records {
+		if d := r.(*sdk.DefensiveTechnique); d.ExternalID == "D3-EAL" && !strings.Contains(mappings(d), "mitigation:M1038") {
+			t.Errorf("D3-EAL mappings:\n%s", mappings(d))
+		}
+	}
+}
+
+func TestMalformedMitigationsAreAWarning(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, "testdata/mini/ontologies/d3fend.json", filepath.Join(dir, "ontologies", "d3fend.json"))
+	writeFile(t, filepath.Join(dir, "api", "mappings", "attack-mitigations.json"), "{\"@graph\": [\n{\"@id\": \"d3f:M1038\",\n")
+	res := run(t, dir, miniAttack)
+	if res.Err != nil || len(res.Records) != 4 {
+		t.Fatalf("%v, %d records", res.Err, len(res.Records))
+	}
+	if d := diags(res.Warnings()); !strings.Contains(d, "warning api/mappings/attack-mitigations.json:2 : skipped malformed ATT&CK mitigation mappings") {
+		t.Errorf("diagnostics:\n%s", d)
+	}
+}
+
+func TestFailures(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "broken", "d3fend.json"), "{\n  \"@graph\": [\n    {\"@id\": \"d3f:X\",}\n  ]\n}\n")
+	writeFile(t, filepath.Join(dir, "nograph", "d3fend.json"), `{"@context": {}}`)
+	writeFile(t, filepath.Join(dir, "empty", "d3fend.json"), `{"@graph": [{"@id": "d3f:X", "rdfs:label": "x"}]}`)
+	cases := []struct{ name, src, cfg, want string }{
+		{"missing source", "testdata/nope", "", "no such file"},
+		{"no ontology", t.TempDir(), "", "no D3FEND ontology"},
+		{"syntax error names the line", filepath.Join(dir, "broken"), "", "d3fend.json: line 3: invalid character '}'"},
+		{"not JSON-LD", filepath.Join(dir, "nograph"), "", "no @graph array"},
+		{"no techniques", filepath.Join(dir, "empty"), "", "no D3FEND techniques"},
+		{"unreadable attack source", "testdata/mini", `{"attack_source":"testdata/nope"}`, "attack_source"},
+		{"attack source without mitigations", "testdata/mini", `{"attack_source":"testdata/mini/ontologies"}`, "no ATT&CK mitigations"},
+		{"unknown config key", "testdata/mini", `{"ontologies":"x"}`, `unknown field "ontologies"`},
+		{"bad glob", "testdata/mini", `{"ontology":"[x"}`, "invalid glob"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := run(t, tc.src, tc.cfg)
+			var ds sdk.Diagnostics
+			if !errors.As(res.Err, &ds) || !strings.Contains(ds.Error()+" "+ds[0].Detail, tc.want) {
+				t.Fatalf("err = %v, want an ERROR diagnostic containing %q", res.Err, tc.want)
+			}
+			if len(res.Records) != 0 {
+				t.Errorf("records sent before failing: %d", len(res.Records))
+			}
+		})
+	}
+}
+
+func TestConformance(t *testing.T) {
+	sdktest.Conformance(t, sdk.ServeOpts{Name: "d3fend", Version: version, Importers: map[string]sdk.Importer{"d3fend": &importer{}}})
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, to, string(b))
+}

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/sdktest"
+)
+
+func run(t *testing.T, src, cfg string) *sdktest.ImportResult {
+	t.Helper()
+	req := sdk.ImportRequest{Type: "nist_800_53", Source: src, RunID: "t"}
+	if cfg != "" {
+		req.Config = json.RawMessage(cfg)
+	}
+	res := sdktest.RunImport(t, &importer{}, req)
+	if len(res.Invalid) > 0 {
+		t.Fatalf("plugin sent records the host would reject: %v", res.Invalid)
+	}
+	return res
+}
+
+func diags(ds sdk.Diagnostics) string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, fmt.Sprintf("%s %s:%d %s: %s", d.Severity, d.File, d.Line, d.ExternalID, d.Summary))
+	}
+	return strings.Join(out, "\n")
+}
+
+// controls returns the control records by id, checking that the framework
+// comes first.
+func controls(t *testing.T, res *sdktest.ImportResult) (map[string]*sdk.ComplianceControl, []string) {
+	t.Helper()
+	if len(res.Records) == 0 {
+		t.Fatal("no records")
+	}
+	if f, ok := res.Records[0].(*sdk.ComplianceFramework); !ok || f.ExternalID != "nist-800-53-rev5" || f.Name == "" {
+		t.Fatalf("first record = %#v, want the framework", res.Records[0])
+	}
+	byID := map[string]*sdk.ComplianceControl{}
+	var ids []string
+	for _, r := range res.Records[1:] {
+		c := r.(*sdk.ComplianceControl)
+		if c.FrameworkID != "nist-800-53-rev5" || c.ID() != "nist-800-53-rev5:"+c.ExternalID {
+			t.Errorf("control %s has framework %q", c.ExternalID, c.FrameworkID)
+		}
+		byID[c.ExternalID] = c
+		ids = append(ids, c.ExternalID)
+	}
+	return byID, ids
+}
+
+func mappings(c *sdk.ComplianceControl) string {
+	var out []string
+	for _, m := range c.Mappings {
+		out = append(out, strings.TrimSpace(m.TechniqueID+" "+m.MappingType+" "+m.Comments))
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestMappingsExplorer(t *testing.T) {
+	res := run(t, "testdata/mapex", "")
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	cs, ids := controls(t, res)
+	if strings.Join(ids, ",") != "AC-2,AC-2(1),CA-7,SI-4,XY-1" {
+		t.Fatalf("controls = %v", ids)
+	}
+	// "AC-02" and "AC-2" are one control; the repeated object counts once and
+	// the duplicate's comment fills the empty one.
+	ac2 := cs["AC-2"]
+	if ac2.Title != "Account Management" || ac2.Family != "Access Control" || ac2.ParentID != "" ||
+		mappings(ac2) != "T1003.001 mitigates first comment\nT1078 mitigates comment of the duplicate" {
+		t.Errorf("AC-2 = %+v\n%s", ac2, mappings(ac2))
+	}
+	if e := cs["AC-2(1)"]; e.ParentID != "AC-2" || e.Title != "Automated System Account Management" || mappings(e) != "T1098 mitigates" {
+		t.Errorf("AC-2(1) = %+v", e)
+	}
+	// The rev5 family name, not the file's rev4-era group name; an unknown
+	// family keeps the file's.
+	if c := cs["CA-7"]; c.Family != "Assessment, Authorization, and Monitoring" {
+		t.Errorf("CA-7 family = %q", c.Family)
+	}
+	if c := cs["XY-1"]; c.Family != "Made-up Family" {
+		t.Errorf("XY-1 family = %q", c.Family)
+	}
+	// mapping_type null stays unspecified (the core stores "mitigates").
+	if c := cs["SI-4"]; mappings(c) != "T1059.001" {
+		t.Errorf("SI-4 mappings = %q", mappings(c))
+	}
+	file := "nist_800_53-rev5_attack-16.1-enterprise.json"
+	if in := res.Incoming[2]; in.File != file || in.Line != 17 || in.ExternalID != "nist-800-53-rev5:AC-2(1)" {
+		t.Errorf("AC-2(1) position = %s:%d %s", in.File, in.Line, in.ExternalID)
+	}
+	want := strings.Join([]string{
+		"warning " + file + ":22 AC-XX: skipped mapping with an invalid control id",
+		"warning " + file + ":23 AC-3: skipped mapping with an invalid ATT&CK id",
+		"warning " + file + ":24 AC-03: skipped mapping with unknown status bogus",
+		"warning " + file + ":25 : skipped malformed mapping object",
+	}, "\n")
+	if d := diags(res.Diagnostics); d != want {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", d, want)
+	}
+	last := res.Progress[len(res.Progress)-1]
+	if last.Done != 5 || !strings.Contains(last.Message, "5 controls, 6 mappings (2 duplicate and 1 non-mappable rows left out)") {
+		t.Errorf("progress = %+v", last)
+	}
+}
+
+func TestSTIX(t *testing.T) {
+	res := run(t, "testdata/stix", `{"attack_source": "testdata/attack/enterprise-attack.json"}`)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	cs, ids := controls(t, res)
+	if strings.Join(ids, ",") != "AC-1,AC-2,AC-2(1),AC-2(12),SI-4" {
+		t.Fatalf("controls = %v", ids)
+	}
+	if c := cs["AC-2(12)"]; c.ParentID != "AC-2" || c.Title != "Account Management | Account Monitoring for Atypical Usage" ||
+		c.Description != "Monitor accounts." || c.Family != "Access Control" || len(c.Mappings) != 0 {
+		t.Errorf("AC-2(12) = %+v", c)
+	}
+	// SI-4's technique is revoked in the ATT&CK data: still mapped, by its id,
+	// for the core's release migration to move.
+	for id, want := range map[string]string{"AC-1": "", "AC-2": "T1078 mitigates", "AC-2(1)": "T1098 mitigates", "SI-4": "T1064 mitigates"} {
+		if got := mappings(cs[id]); got != want {
+			t.Errorf("%s mappings = %q, want %q", id, got, want)
+		}
+	}
+	if in := res.Incoming[2]; in.File != "nist800-53-r5-controls.json" || in.Line != 8 {
+		t.Errorf("AC-2 position = %s:%d", in.File, in.Line)
+	}
+	want := strings.Join([]string{
+		"warning nist800-53-r5-controls.json:16 course-of-action--10000000-0000-4000-8000-000000000005: skipped control with an invalid id",
+		"warning nist800-53-r5-controls.json:22 : skipped malformed STIX object",
+		"warning nist800-53-r5-mappings.json:12 relationship--20000000-0000-4000-8000-000000000004: skipped mapping to an ATT&CK object not in attack_source",
+		"warning nist800-53-r5-mappings.json:14 relationship--20000000-0000-4000-8000-000000000005: skipped mapping from an unknown control",
+	}, "\n")
+	if d := diags(res.Diagnostics); d != want {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", d, want)
+	}
+
+	// Without attack_source the controls still come, and the mappings are one warning.
+	res = run(t, "testdata/stix", "")
+	if res.Err != nil || len(res.Records) != 6 {
+		t.Fatalf("%v, %d records", res.Err, len(res.Records))
+	}
+	if d := diags(res.Warnings()); !strings.Contains(d, "nist800-53-r5-mappings.json:0 : 5 STIX mappings left out: config attack_source is not set") {
+		t.Errorf("diagnostics:\n%s", d)
+	}
+}
+
+// TestBothFormats: a source holding both formats gives one record per
+// control, the catalog's title, and the union of the mappings.
+func TestBothFormats(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"mapex/nist_800_53-rev5_attack-16.1-enterprise.json", "stix/nist800-53-r5-controls.json", "stix/nist800-53-r5-mappings.json"} {
+		copyFile(t, filepath.Join("testdata", f), filepath.Join(dir, f))
+	}
+	res := run(t, dir, `{"attack_source": "testdata/attack"}`)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	cs, ids := controls(t, res)
+	if strings.Join(ids, ",") != "AC-1,AC-2,AC-2(1),AC-2(12),CA-7,SI-4,XY-1" {
+		t.Fatalf("controls = %v", ids)
+	}
+	if c := cs["AC-2"]; c.Description != "Define the types of accounts." ||
+		mappings(c) != "T1003.001 mitigates first comment\nT1078 mitigates comment of the duplicate" {
+		t.Errorf("AC-2 = %+v\n%s", c, mappings(c))
+	}
+	if c := cs["AC-2(1)"]; c.Title != "Account Management | Automated System Account Management" || mappings(c) != "T1098 mitigates" {
+		t.Errorf("AC-2(1) = %+v", c)
+	}
+	if c := cs["SI-4"]; mappings(c) != "T1059.001\nT1064 mitigates" {
+		t.Errorf("SI-4 mappings = %q", mappings(c))
+	}
+	for _, in := range res.Incoming {
+		if in.ExternalID == "nist-800-53-rev5:AC-2(1)" && (in.File != "stix/nist800-53-r5-controls.json" || in.Line != 12) {
+			t.Errorf("AC-2(1) position = %s:%d, want its catalog definition", in.File, in.Line)
+		}
+	}
+}
+
+func TestMalformedFileIsAWarning(t *testing.T) {
+	res := run(t, "testdata/malformed", "")
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if _, ids := controls(t, res); strings.Join(ids, ",") != "IA-2" {
+		t.Errorf("controls = %v", ids)
+	}
+	if d := diags(res.Diagnostics); d != "warning broken.json:4 : skipped malformed JSON file" {
+		t.Errorf("diagnostics:\n%s", d)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	cfg := `{"attack_source": "testdata/attack"}`
+	a, b := run(t, "testdata", cfg), run(t, "testdata", cfg)
+	if a.Err != nil || len(a.Incoming) != len(b.Incoming) {
+		t.Fatalf("%v: %d vs %d records", a.Err, len(a.Incoming), len(b.Incoming))
+	}
+	for i := range a.Incoming {
+		if string(a.Incoming[i].JSON) != string(b.Incoming[i].JSON) {
+			t.Errorf("record %d differs:\n%s\n%s", i, a.Incoming[i].JSON, b.Incoming[i].JSON)
+		}
+	}
+}
+
+func TestFailures(t *testing.T) {
+	cases := []struct{ name, src, cfg, want string }{
+		{"missing source", "testdata/nope", "", "no such file"},
+		{"no JSON files", t.TempDir(), "", "no JSON files"},
+		{"only other revisions", "testdata/rev4", "", "no NIST 800-53 rev5 controls or mappings"},
+		{"unreadable attack source", "testdata/stix", `{"attack_source": "testdata/nope"}`, "attack_source"},
+		{"attack source without techniques", "testdata/stix", `{"attack_source": "testdata/mapex"}`, "no ATT&CK techniques"},
+		{"unknown config key", "testdata/mapex", `{"attack": "x"}`, `unknown field "attack"`},
+		{"bad glob", "testdata/mapex", `{"files": "[x"}`, "invalid glob"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := run(t, tc.src, tc.cfg)
+			var ds sdk.Diagnostics
+			if !errors.As(res.Err, &ds) || !strings.Contains(ds.Error()+" "+ds[0].Detail, tc.want) {
+				t.Fatalf("err = %v, want an ERROR diagnostic containing %q", res.Err, tc.want)
+			}
+			if len(res.Records) != 0 {
+				t.Errorf("records sent before failing: %d", len(res.Records))
+			}
+		})
+	}
+	// The skipped rev4 files say why.
+	res := run(t, "testdata/rev4", "")
+	if d := diags(res.Warnings()); !strings.Contains(d, "mappings-rev4.json:0 : skipped file") || !strings.Contains(d, "nist800-53-r4-controls.json:0 : skipped file") {
+		t.Errorf("diagnostics:\n%s", d)
+	}
+}
+
+func TestControlIDs(t *testing.T) {
+	for in, want := range map[string]string{
+		"AC-2": "AC-2", "AC-02": "AC-2", "ac-2": "AC-2", " AC - 02 ": "AC-2", "AC-2(1)": "AC-2(1)", "AC-02(01)": "AC-2(1)",
+		"AC-2 (12)": "AC-2(12)", "ac-2.1": "AC-2(1)", "SI-004": "SI-4",
+		"AC-0": "", "AC-2(0)": "", "AC2": "", "A-2": "", "AC-2(1)(a)": "", "": "", "AC-2.": "",
+	} {
+		id, ok := parseControlID(in)
+		got := ""
+		if ok {
+			got = id.String()
+		}
+		if got != want {
+			t.Errorf("parseControlID(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]bool{"rev5": true, "r5": true, "5": true, "NIST 800-53 Revision 5": true, "NIST 800-53": true,
+		"": true, "rev4": false, "NIST 800-53 Revision 4": false, "r4": false, "4": false} {
+		if isRev5(in) != want {
+			t.Errorf("isRev5(%q) = %v", in, !want)
+		}
+	}
+}
+
+func TestConformance(t *testing.T) {
+	sdktest.Conformance(t, sdk.ServeOpts{Name: "nist", Version: version, Importers: map[string]sdk.Importer{"nist_800_53": &importer{}}})
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

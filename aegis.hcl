@@ -77,35 +77,119 @@ log {
 # <plugin_dir>/aegis-plugin-<name>; `make build` puts the first-party ones in bin/.
 plugin_dir = "bin"
 
-# CSV importer (tests, templates and mappings from spreadsheets).
+# First-party plugins. Each binary is bin/aegis-plugin-<name> (make build). Sources are
+# the canonical upstream locations; any source may be a local path instead (a file, a
+# folder, a .tar.gz or a .zip), which is how an offline installation imports.
+# `aegis import NAME` runs one now; a schedule runs it again (the attack and intel
+# imports follow the scheduler block's attack_sync and intel_scan by default).
+# Pin a binary with sha256 = "<sha256sum of the file>" to refuse a swapped one.
+
+# ATT&CK Enterprise (tactics, techniques, mitigations). Also reads mitre/cti folders,
+# collection indexes and TAXII 2.1 servers; see plugins/attack.
+plugin "attack" {
+  timeout = "30m"
+  source  = "https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/index.json"
+  config {
+    domains = ["enterprise-attack"] # add "mobile-attack", "ics-attack" for the other matrices
+    version = "latest"              # or a release such as "18.1"
+    # release_version = "18.1"      # name the release when the source is a mitre/cti folder
+    # taxii = { url = "https://attack-taxii.mitre.org/taxii2/", collection = "enterprise-attack" }
+  }
+}
+
+# Threat actors, the techniques they use, and ATT&CK campaigns, from the same STIX data.
+plugin "cti" {
+  timeout  = "30m"
+  schedule = "@weekly"
+  source   = "https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/index.json"
+  config {
+    domains      = ["enterprise-attack"]
+    via_software = true # actors also use the techniques of their software
+  }
+}
+
+# MITRE D3FEND defensive techniques and their ATT&CK relations.
+plugin "d3fend" {
+  timeout  = "30m"
+  schedule = "@monthly"
+  source   = "https://d3fend.mitre.org/ontologies/d3fend.json"
+  config {
+    mitigations_source = "https://d3fend.mitre.org/api/mappings/attack-mitigations.json"
+    attack_source      = "https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/enterprise-attack/enterprise-attack.json"
+  }
+}
+
+# NIST SP 800-53 rev5 controls and their ATT&CK mappings (CTID Mappings Explorer).
+plugin "nist" {
+  timeout  = "30m"
+  schedule = "@monthly"
+  source   = "https://raw.githubusercontent.com/center-for-threat-informed-defense/mappings-explorer/main/mappings/nist_800_53/attack-16.1/nist_800_53-rev5/enterprise/nist_800_53-rev5_attack-16.1-enterprise.json"
+}
+
+# Threat intelligence feeds; technique and group ids found in the text are linked.
+plugin "intel" {
+  timeout = "10m"
+  source  = "https://www.cisa.gov/cybersecurity-advisories/all.xml"
+  config {
+    feeds = ["https://thedfirreport.com/feed/"]
+  }
+}
+
+# Test catalogs.
+plugin "atomic" {
+  timeout  = "10m"
+  schedule = "@weekly"
+  source   = "https://github.com/redcanaryco/atomic-red-team/archive/refs/heads/master.zip"
+}
+
+plugin "caldera" {
+  timeout  = "10m"
+  schedule = "@weekly"
+  source   = "https://github.com/mitre/stockpile/archive/refs/heads/master.zip"
+}
+
+plugin "lolbas" {
+  timeout  = "10m"
+  schedule = "@weekly"
+  source   = "https://github.com/LOLBAS-Project/LOLBAS/archive/refs/heads/master.zip"
+  config {
+    layout = "lolbas"
+  }
+}
+
+# GTFOBins is read by the lolbas plugin too: a second block on the same binary.
+plugin "gtfobins" {
+  path     = "bin/aegis-plugin-lolbas"
+  timeout  = "10m"
+  schedule = "@weekly"
+  source   = "https://github.com/GTFOBins/GTFOBins.github.io/archive/refs/heads/master.zip"
+  config {
+    layout = "gtfobins"
+  }
+}
+
+# Detection rules.
+plugin "sigma" {
+  timeout  = "10m"
+  schedule = "@weekly"
+  source   = "https://github.com/SigmaHQ/sigma/archive/refs/heads/master.zip"
+  config {
+    folders = ["rules", "rules-emerging-threats", "rules-threat-hunting", "rules-compliance", "rules-dfir", "deprecated"]
+  }
+}
+
+plugin "elastic" {
+  timeout  = "10m"
+  schedule = "@weekly"
+  source   = "https://github.com/elastic/detection-rules/archive/refs/heads/main.zip"
+  config {
+    folders = ["rules", "rules_building_block"]
+  }
+}
+
+# An organisation's own test templates and detection rules from CSV files (the example
+# plugin of docs/PLUGINS.md). Point source at a folder holding templates.csv and rules.csv.
 plugin "csvimport" {
   enabled = true
   timeout = "10m"
 }
-
-# Further plugins, shown with every attribute. sha256 pins the binary
-# (sha256sum bin/aegis-plugin-NAME); config { ... } is passed to the plugin as JSON.
-#
-# plugin "attack" {
-#   enabled  = false
-#   sha256   = "<64 hex characters>"
-#   timeout  = "30m"
-#   source   = "https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/enterprise-attack/enterprise-attack.json"
-#   config {
-#     domains            = ["enterprise-attack"]
-#     include_deprecated = false
-#   }
-# }
-#
-# plugin "sigma" {
-#   enabled  = false
-#   path     = "bin/aegis-plugin-sigma"
-#   schedule = "@weekly"
-#   source   = "https://github.com/SigmaHQ/sigma/archive/refs/heads/master.zip"
-#   config {
-#     rule_dirs  = ["rules/windows", "rules/linux"]
-#     min_level  = "medium"
-#     statuses   = ["stable", "test"]
-#     github     = { token = env("GITHUB_TOKEN") }
-#   }
-# }

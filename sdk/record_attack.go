@@ -59,6 +59,10 @@ type Technique struct {
 	// ParentID is set for sub-techniques only: "T1059" for "T1059.001".
 	ParentID string `json:"parent_id,omitempty"`
 	// Tactics are tactic shortnames (kill-chain phases), e.g. "execution".
+	// Tactics and Platforms may be empty: revoked and deprecated ATT&CK
+	// objects often carry neither, and live ones may lack platforms (ICS
+	// T0895 has none), yet every one of them must reach the core so that
+	// it can follow RevokedBy and keep test history.
 	Tactics       []string `json:"tactics,omitempty"`
 	Domains       []string `json:"domains,omitempty"`
 	Platforms     []string `json:"platforms,omitempty"`
@@ -106,6 +110,7 @@ func (r *Technique) Validate() error {
 			c.add("revoked", "must be true when revoked_by is set")
 		}
 	}
+	// Only blank entries are errors, never empty lists (see Tactics).
 	c.nonEmpty("tactics", r.Tactics)
 	for i, d := range r.Domains {
 		c.oneOf("domains["+itoa(i)+"]", d, attackDomains...)

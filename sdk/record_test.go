@@ -168,6 +168,38 @@ func TestValidateNamesFields(t *testing.T) {
 	}
 }
 
+// Revoked and deprecated ATT&CK objects often have neither tactics nor
+// platforms, and must still validate: the core follows RevokedBy to move
+// tests to the replacement. Live techniques may lack platforms too (ICS
+// T0895 "Autorun Image" has none). Blank entries stay errors.
+func TestTechniqueTacticsAndPlatformsOptional(t *testing.T) {
+	valid := []*sdk.Technique{
+		{ExternalID: "T1086", Name: "PowerShell", Revoked: true, RevokedBy: "T1059.001"},
+		{ExternalID: "T1086", Name: "PowerShell", Revoked: true},
+		{ExternalID: "T0850", Name: "Role Identification", Deprecated: true, Domains: []string{sdk.DomainICS}},
+		{ExternalID: "T1064.001", Name: "Old sub-technique", ParentID: "T1064", Deprecated: true},
+		{ExternalID: "T0895", Name: "Autorun Image", Tactics: []string{"execution"}, Domains: []string{sdk.DomainICS}},
+	}
+	for _, r := range valid {
+		if err := r.Validate(); err != nil {
+			t.Errorf("%s (revoked %v, deprecated %v): %v", r.ExternalID, r.Revoked, r.Deprecated, err)
+		}
+	}
+	invalid := []struct {
+		rec   *sdk.Technique
+		field string
+	}{
+		{&sdk.Technique{ExternalID: "T1086", Name: "PowerShell", Revoked: true, Tactics: []string{""}}, "tactics[0]"},
+		{&sdk.Technique{ExternalID: "T1059", Name: "Command", Tactics: []string{"execution"}, Platforms: []string{"Windows", " "}}, "platforms[1]"},
+	}
+	for _, tc := range invalid {
+		err := tc.rec.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.field+": empty value") {
+			t.Errorf("%s: Validate() = %v, want %s: empty value", tc.rec.ExternalID, err, tc.field)
+		}
+	}
+}
+
 func TestSampleRecordsAreValid(t *testing.T) {
 	for _, r := range sampleRecords() {
 		if err := r.Validate(); err != nil {

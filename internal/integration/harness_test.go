@@ -86,7 +86,7 @@ type env struct {
 // newEnv opens a fresh SQLite store (PostgreSQL runs the same pipeline; the
 // store tests prove the dialects agree) and a host for the given plugins, each
 // named after its folder under plugins/ with the given config JSON.
-func newEnv(t *testing.T, configs map[string]string) *env {
+func newEnv(t testing.TB, configs map[string]string) *env {
 	t.Helper()
 	e := &env{Store: storetest.Open(t, store.SQLite)}
 	e.Configure(t, configs)
@@ -95,7 +95,7 @@ func newEnv(t *testing.T, configs map[string]string) *env {
 
 // Configure replaces the plugins' configuration, keeping the store (a second release
 // imported with other settings, say).
-func (e *env) Configure(t *testing.T, configs map[string]string) {
+func (e *env) Configure(t testing.TB, configs map[string]string) {
 	t.Helper()
 	cfg := config.Default()
 	for name, c := range configs {
@@ -110,7 +110,7 @@ func (e *env) Configure(t *testing.T, configs map[string]string) {
 }
 
 // Import runs one import and fails the test when it fails.
-func (e *env) Import(t *testing.T, plugin, source string) *core.ImportRun {
+func (e *env) Import(t testing.TB, plugin, source string) *core.ImportRun {
 	t.Helper()
 	run, err := e.Runner.Run(ctx, importer.Options{Plugin: plugin, Source: source, TriggeredBy: "test"})
 	if err != nil {
@@ -120,7 +120,7 @@ func (e *env) Import(t *testing.T, plugin, source string) *core.ImportRun {
 }
 
 // Count runs a COUNT query (with ? placeholders) against the store.
-func (e *env) Count(t *testing.T, q string, args ...any) int {
+func (e *env) Count(t testing.TB, q string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := e.Store.DB().Get(&n, e.Store.DB().Rebind(q), args...); err != nil {

@@ -1,0 +1,480 @@
+package stix
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/aegis-sec/aegis/sdk/source"
+)
+
+// Reporter receives warnings and progress; *sdk.Emitter is one.
+type Reporter interface {
+	Warn(file string, line int, externalID, summary, detail string)
+	Progress(done, total int64, msg string)
+}
+
+// Options choose what Load reads.
+type Options struct {
+	// Domains selects the domains to read from a collection index, a TAXII
+	// server or a folder holding several domains (mitre/cti); empty means
+	// all. A single bundle or domain folder is read whole.
+	Domains []string
+	// Version is the release to take from a collection index: "" or
+	// "latest" for the newest.
+	Version string
+	// TAXII, when set, reads from a TAXII 2.1 server instead of the source;
+	// the source is the fallback when the server fails.
+	TAXII *TAXIIOptions
+	// Source bounds downloads and extraction.
+	Source source.Options
+	// HTTPClient is used for TAXII requests (default: a client with a
+	// five-minute timeout per request).
+	HTTPClient *http.Client
+}
+
+// Load reads an ATT&CK source: a URL or local path of a STIX bundle, a
+// single STIX object, a folder of them (mitre/cti's layout), an archive of
+// such a folder, or a collection index; or a TAXII 2.1 server when
+// opts.TAXII is set. Problems with single files and objects are reported
+// to r as warnings; the error is for a source that cannot be read at all.
+func Load(ctx context.Context, src string, opts Options, r Reporter) (*Dataset, error) {
+	if opts.TAXII != nil {
+		server := opts.TAXII.URL
+		if server == "" {
+			server = src
+		}
+		l := &loader{ctx: ctx, opts: opts, r: r, ds: newDataset()}
+		err := l.loadTAXII(server)
+		if err == nil && l.ds.Len() == 0 {
+			err = fmt.Errorf("TAXII server %s: the collections hold no objects", server)
+		}
+		if err == nil {
+			l.ds.finish()
+			return l.ds, nil
+		}
+		if opts.TAXII.URL == "" || strings.TrimSpace(src) == "" || src == opts.TAXII.URL {
+			return nil, err
+		}
+		r.Warn("", 0, "", "TAXII server failed, reading the source instead", fmt.Sprintf("%v; reading %s", err, src))
+		ds, serr := loadSource(ctx, src, opts, r)
+		if serr != nil {
+			return nil, fmt.Errorf("%w; and the source, read instead: %w", err, serr)
+		}
+		return ds, nil
+	}
+	return loadSource(ctx, src, opts, r)
+}
+
+func loadSource(ctx context.Context, src string, opts Options, r Reporter) (*Dataset, error) {
+	l := &loader{ctx: ctx, opts: opts, r: r, ds: newDataset()}
+	l.ds.DefaultRelease = ReleaseFromName(src)
+	if err := l.loadSource(src, container{}, ""); err != nil {
+		return nil, err
+	}
+	if l.ds.Len() == 0 {
+		return nil, fmt.Errorf("no STIX objects found in %s", src)
+	}
+	l.ds.finish()
+	return l.ds, nil
+}
+
+// ReadBundle builds a Dataset from the bytes of one bundle (or single
+// object) file, as Load does for a single-file source; name is the file
+// name used in warnings and for the domain. Tests and fuzzers use it.
+func ReadBundle(name string, data []byte, r Reporter) (*Dataset, error) {
+	pf, err := ParseFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if pf.Kind != KindBundle && pf.Kind != KindObject {
+		return nil, fmt.Errorf("%s is neither a STIX bundle nor a STIX object", name)
+	}
+	l := &loader{ctx: context.Background(), r: r, ds: newDataset()}
+	l.ds.DefaultRelease = ReleaseFromName(name)
+	l.addFile(name, pf, container{})
+	l.ds.finish()
+	return l.ds, nil
+}
+
+type loader struct {
+	ctx  context.Context
+	opts Options
+	r    Reporter
+	ds   *Dataset
+}
+
+func (l *loader) selected(domain string) bool {
+	if len(l.opts.Domains) == 0 {
+		return true
+	}
+	for _, d := range l.opts.Domains {
+		if d == domain {
+			return true
+		}
+	}
+	return false
+}
+
+func isURL(s string) bool {
+	s = strings.ToLower(strings.TrimSpace(s))
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// loadSource opens src and reads what it holds. display, when set, names a
+// single-file source in messages (the path relative to an index).
+func (l *loader) loadSource(src string, ctr container, display string) error {
+	tree, err := source.Open(l.ctx, src, l.opts.Source)
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+	if f := tree.File(); f != "" {
+		rel := display
+		if rel == "" {
+			rel = filepath.Base(f)
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", rel, err)
+		}
+		pf, err := ParseFile(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
+		switch pf.Kind {
+		case KindIndex:
+			base := indexBase{dir: filepath.Dir(f)}
+			if isURL(src) {
+				base = indexBase{url: src}
+			}
+			return l.loadIndex(pf.Index, base, rel)
+		case KindUnknown:
+			return fmt.Errorf("%s is neither a STIX bundle, a STIX object nor an ATT&CK collection index", rel)
+		}
+		l.ds.Files++
+		l.addFile(rel, pf, ctr)
+		return nil
+	}
+	return l.loadFolder(tree, ctr)
+}
+
+type fileJob struct {
+	path, rel string
+	ctr       container
+}
+
+// loadFolder reads a folder. A root index.json makes it a local mirror of
+// attack-stix-data; domain-named subfolders make it a mitre/cti checkout,
+// read per selected domain (its whole-domain bundle <domain>/<domain>.json
+// when there is one, else its one-object files); anything else is read as
+// every *.json below the root.
+func (l *loader) loadFolder(tree *source.Tree, ctr container) error {
+	root := tree.Root()
+	if data, err := os.ReadFile(filepath.Join(root, "index.json")); err == nil {
+		if pf, err := ParseFile(data); err == nil && pf.Kind == KindIndex {
+			return l.loadIndex(pf.Index, indexBase{dir: root}, "index.json")
+		}
+	}
+	var jobs []fileJob
+	var present []string
+	for _, d := range Domains {
+		if st, err := os.Stat(filepath.Join(root, d)); err == nil && st.IsDir() {
+			present = append(present, d)
+		}
+	}
+	switch {
+	case len(present) > 0:
+		chosen := 0
+		for _, d := range present {
+			if !l.selected(d) {
+				continue
+			}
+			chosen++
+			js, err := l.domainJobs(tree, d+"/", container{Domain: d, Release: ctr.Release})
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, js...)
+		}
+		if chosen == 0 {
+			return fmt.Errorf("%s holds the domains %s, and the configured domains %s select none of them",
+				tree.Source(), strings.Join(present, ", "), strings.Join(l.opts.Domains, ", "))
+		}
+	case IsDomain(filepath.Base(root)):
+		d := filepath.Base(root)
+		if ctr.Domain == "" {
+			ctr.Domain = d
+		}
+		js, err := l.domainJobs(tree, "", ctr)
+		if err != nil {
+			return err
+		}
+		jobs = js
+	default:
+		files, err := tree.Glob("**/*.json")
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			jobs = append(jobs, fileJob{path: f.Path, rel: f.Rel, ctr: ctr})
+		}
+	}
+	if len(jobs) == 0 {
+		return fmt.Errorf("no JSON files found in %s", tree.Source())
+	}
+	total := int64(len(jobs))
+	for i, j := range jobs {
+		if err := l.ctx.Err(); err != nil {
+			return err
+		}
+		l.readFile(j)
+		if (i+1)%1000 == 0 || i+1 == len(jobs) {
+			l.r.Progress(int64(i+1), total, "reading STIX files")
+		}
+	}
+	return nil
+}
+
+// domainJobs lists the files of one domain folder (prefix is "" or "d/").
+func (l *loader) domainJobs(tree *source.Tree, prefix string, ctr container) ([]fileJob, error) {
+	d := ctr.Domain
+	whole := prefix + d + ".json"
+	if st, err := os.Stat(tree.Path(whole)); err == nil && st.Mode().IsRegular() {
+		return []fileJob{{path: tree.Path(whole), rel: whole, ctr: ctr}}, nil
+	}
+	files, err := tree.Glob(prefix + "**/*.json")
+	if err != nil {
+		return nil, err
+	}
+	jobs := make([]fileJob, 0, len(files))
+	for _, f := range files {
+		jobs = append(jobs, fileJob{path: f.Path, rel: f.Rel, ctr: ctr})
+	}
+	return jobs, nil
+}
+
+// readFile reads one file of a folder; any problem is a warning.
+func (l *loader) readFile(j fileJob) {
+	data, err := os.ReadFile(j.path)
+	if err != nil {
+		l.r.Warn(j.rel, 0, "", "skipped unreadable file", err.Error())
+		return
+	}
+	pf, err := ParseFile(data)
+	if err != nil {
+		l.r.Warn(j.rel, 0, "", "skipped file that is not JSON", err.Error())
+		return
+	}
+	switch pf.Kind {
+	case KindIndex:
+		l.r.Warn(j.rel, 1, "", "skipped collection index inside a folder", "only an index.json at the root of the source, or given as the source, is followed")
+		return
+	case KindUnknown:
+		l.r.Warn(j.rel, 1, "", "skipped JSON file that is not a STIX bundle or object", "")
+		return
+	}
+	l.ds.Files++
+	l.addFile(j.rel, pf, j.ctr)
+}
+
+// addFile decodes a parsed file's objects and adds them. The file's domain
+// and release come from the caller's context (index, domain folder), else
+// from an x-mitre-collection or x-mitre-matrix in the file, else from its
+// path.
+func (l *loader) addFile(rel string, pf *ParsedFile, ctr container) {
+	if pf.Err != nil {
+		l.r.Warn(rel, pf.ErrLine, "", "file breaks off: the objects after this line were skipped", pf.Err.Error())
+	}
+	objs := make([]*Object, 0, len(pf.Objects))
+	for _, raw := range pf.Objects {
+		o, problems, err := DecodeObject(raw.Data)
+		if err != nil {
+			l.r.Warn(rel, raw.Line, rawID(raw.Data), "skipped malformed STIX object", err.Error())
+			continue
+		}
+		o.Pos = Position{File: rel, Line: raw.Line}
+		if len(problems) > 0 {
+			l.r.Warn(rel, raw.Line, o.Label(), "ignored malformed fields of "+o.Type+" "+o.ID, strings.Join(problems, "; "))
+		}
+		objs = append(objs, o)
+	}
+	l.addObjects(objs, ctr, rel)
+}
+
+// addObjects completes the container from the objects themselves and adds them.
+func (l *loader) addObjects(objs []*Object, ctr container, rel string) {
+	for _, o := range objs {
+		switch o.Type {
+		case "x-mitre-collection":
+			if ctr.Domain == "" {
+				ctr.Domain = DomainFromName(o.Name)
+			}
+			if ctr.Release == "" {
+				ctr.Release = o.Version
+			}
+		case "x-mitre-matrix":
+			if ctr.Domain == "" {
+				if ctr.Domain = DomainFromName(o.ExternalID()); ctr.Domain == "" {
+					ctr.Domain = DomainFromName(o.Name)
+				}
+			}
+		}
+	}
+	if ctr.Domain == "" {
+		ctr.Domain = domainFromPath(rel)
+	}
+	for _, o := range objs {
+		l.ds.add(o, ctr)
+	}
+}
+
+// rawID digs the id out of an object that failed to decode, for the warning.
+func rawID(data []byte) string {
+	var v struct {
+		ID any `json:"id"`
+	}
+	if json.Unmarshal(data, &v) == nil {
+		if s, ok := v.ID.(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// indexBase is where an index was read from, to resolve its bundle URLs.
+type indexBase struct {
+	dir string // local folder of the index
+	url string // URL of the index
+}
+
+// collectionIndex is attack-stix-data's index.json.
+type collectionIndex struct {
+	Collections []struct {
+		ID       string `json:"id"`
+		Name     string `json:"name"`
+		Versions []struct {
+			Version string `json:"version"`
+			URL     string `json:"url"`
+		} `json:"versions"`
+	} `json:"collections"`
+}
+
+// Known collection ids, for indexes whose names say nothing of the domain.
+var collectionDomains = map[string]string{
+	"x-mitre-collection--1f5f1533-f617-4ca8-9ab4-6a02367fa019": DomainEnterprise,
+	"x-mitre-collection--dac0d2d7-8653-445c-9bff-82f934c1e858": DomainMobile,
+	"x-mitre-collection--90c00720-636b-4485-b342-8751d232bf09": DomainICS,
+}
+
+// loadIndex reads the bundles an index names for the selected domains and
+// release. A local index is a mirror when the bundle files sit beside it
+// under the paths of their URLs (ics-attack/ics-attack-18.1.json): those
+// are read instead of downloading.
+func (l *loader) loadIndex(data []byte, base indexBase, rel string) error {
+	var idx collectionIndex
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return fmt.Errorf("%s: not a collection index: %w", rel, err)
+	}
+	want := strings.TrimPrefix(strings.TrimSpace(l.opts.Version), "v")
+	var available []string
+	loaded := 0
+	for _, c := range idx.Collections {
+		dom := collectionDomains[c.ID]
+		if dom == "" {
+			dom = DomainFromName(c.Name)
+		}
+		if dom == "" && len(c.Versions) > 0 {
+			dom = domainFromPath(c.Versions[0].URL)
+		}
+		if dom == "" {
+			l.r.Warn(rel, 0, c.ID, "skipped collection of an unknown domain", c.Name)
+			continue
+		}
+		if !l.selected(dom) {
+			continue
+		}
+		best := -1
+		for i, v := range c.Versions {
+			available = append(available, dom+" "+v.Version)
+			switch {
+			case v.URL == "":
+			case want == "" || strings.EqualFold(want, "latest"):
+				if best < 0 || CompareVersions(v.Version, c.Versions[best].Version) > 0 {
+					best = i
+				}
+			case CompareVersions(v.Version, want) == 0:
+				best = i
+			}
+		}
+		if best < 0 {
+			l.r.Warn(rel, 0, dom, "the index has no release "+want+" of "+dom, "")
+			continue
+		}
+		v := c.Versions[best]
+		target, display, err := base.resolve(v.URL)
+		if err != nil {
+			return fmt.Errorf("%s: %s %s: %w", rel, dom, v.Version, err)
+		}
+		l.r.Progress(0, 0, "reading "+dom+" "+v.Version+" from "+display)
+		if err := l.loadSource(target, container{Domain: dom, Release: v.Version}, display); err != nil {
+			return fmt.Errorf("%s %s named by %s: %w", dom, v.Version, rel, err)
+		}
+		loaded++
+	}
+	if loaded == 0 {
+		doms := "all domains"
+		if len(l.opts.Domains) > 0 {
+			doms = strings.Join(l.opts.Domains, ", ")
+		}
+		ver := want
+		if ver == "" {
+			ver = "latest"
+		}
+		return fmt.Errorf("%s: nothing to read for %s, release %s (the index lists %d releases of the selected domains)", rel, doms, ver, len(available))
+	}
+	return nil
+}
+
+// resolve turns a bundle URL of an index into what to open and how to name it.
+func (b indexBase) resolve(raw string) (target, display string, err error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "", "", fmt.Errorf("bad bundle URL %q: %w", raw, err)
+	}
+	if b.dir != "" {
+		segs := strings.Split(strings.Trim(u.Path, "/"), "/")
+		for n := min(2, len(segs)); n >= 1; n-- {
+			rel := path.Join(segs[len(segs)-n:]...)
+			if rel == "" || rel == "." || strings.HasPrefix(rel, "..") {
+				continue
+			}
+			p := filepath.Join(b.dir, filepath.FromSlash(rel))
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				return p, rel, nil
+			}
+		}
+		if !u.IsAbs() {
+			return "", "", fmt.Errorf("bundle %q is neither beside the index nor a URL", raw)
+		}
+		return u.String(), u.Redacted(), nil
+	}
+	if !u.IsAbs() {
+		bu, err := url.Parse(b.url)
+		if err != nil {
+			return "", "", err
+		}
+		u = bu.ResolveReference(u)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", "", errors.New("bundle URL " + u.Redacted() + " is not http(s)")
+	}
+	return u.String(), u.Redacted(), nil
+}

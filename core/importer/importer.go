@@ -205,6 +205,9 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 		return info, err
 	}
 	st.run.ImporterType = typ
+	if err := inst.ValidateConfig(cctx, sdk.ComponentImporter, typ); err != nil {
+		return info, err
+	}
 
 	var recs []*pending
 	seen := map[pluginKey]*pending{}

@@ -439,3 +439,25 @@ func TestEveryKindIsStored(t *testing.T) {
 		}
 	})
 }
+
+// A plugin's config block is checked by the plugin itself: before an import, and when
+// the plugins are listed.
+func TestBadConfigBlock(t *testing.T) {
+	s := storetest.Open(t, store.SQLite)
+	r := runner(t, s, plugin("mis", binary(t, "misbehave"), time.Minute, `{"mode":"bogus","n":1}`))
+	before := catalog(t, s)
+	_, err := r.Run(ctx, importer.Options{Plugin: "mis"})
+	if err == nil || !strings.Contains(err.Error(), "config.mode") || !strings.Contains(err.Error(), `unknown mode "bogus"`) || !strings.Contains(err.Error(), "aegis.hcl:1") {
+		t.Fatalf("got %v", err)
+	}
+	if d := storetest.Diff(before, catalog(t, s)); d != "" {
+		t.Fatalf("a run with a bad config wrote:\n%s", d)
+	}
+	list, err := importer.Discover(ctx, s, r.Host, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Status != "error" || !strings.Contains(list[0].LastError, "config.mode") || list[0].Version != "1.0.0" {
+		t.Fatalf("plugin list: %+v", list)
+	}
+}

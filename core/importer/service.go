@@ -171,14 +171,13 @@ func Discover(ctx context.Context, st core.Store, h *pluginhost.Host, describe b
 		case !e.Enabled:
 			row.Status = "disabled"
 		case describe:
-			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			desc, inst, err := h.Describe(dctx, e.Name)
-			cancel()
+			info, err := describeAndValidate(ctx, h, e.Name)
+			if info != nil {
+				row.PluginInfo = *info
+			}
+			row.Status, row.LastError = "ok", ""
 			if err != nil {
 				row.Status, row.LastError = "error", err.Error()
-			} else {
-				row.PluginInfo = *pluginhost.Info(inst, desc)
-				row.Status, row.LastError = "ok", ""
 			}
 		case row.LastError != "":
 			row.Status = "error"
@@ -197,4 +196,28 @@ func Discover(ctx context.Context, st core.Store, h *pluginhost.Host, describe b
 		out = append(out, row)
 	}
 	return out, nil
+}
+
+// describeAndValidate starts a plugin once, asks what it offers and has it check its
+// config block for each of its components, so a bad block shows in the plugin list
+// before an import fails on it.
+func describeAndValidate(ctx context.Context, h *pluginhost.Host, name string) (*core.PluginInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	inst, err := h.Start(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer inst.Close()
+	desc, err := inst.Client.Describe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %q: describe: %w", name, err)
+	}
+	info := pluginhost.Info(inst, desc)
+	for _, c := range desc.Components {
+		if err := inst.ValidateConfig(ctx, c.Kind, c.Type); err != nil {
+			return info, err
+		}
+	}
+	return info, nil
 }

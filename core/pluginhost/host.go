@@ -255,22 +255,6 @@ func pluginEnv() []string {
 	return env
 }
 
-// Describe starts a plugin, asks what it offers, and stops it.
-func (h *Host) Describe(ctx context.Context, name string) (*sdk.Description, *Instance, error) {
-	inst, err := h.Start(ctx, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer inst.Close()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	d, err := inst.Client.Describe(ctx)
-	if err != nil {
-		return nil, inst, fmt.Errorf("plugin %q: describe: %w", name, err)
-	}
-	return d, inst, nil
-}
-
 // Shutdown kills every plugin process still running (on server exit).
 func Shutdown() { plugin.CleanupClients() }
 
@@ -303,4 +287,29 @@ func Info(inst *Instance, d *sdk.Description) *core.PluginInfo {
 		info.Components = b
 	}
 	return info
+}
+
+// ValidateConfig asks a running plugin to check its config block for one component and
+// returns the problems as one error naming the block and the attributes, nil when the
+// config is fine.
+func (i *Instance) ValidateConfig(ctx context.Context, kind sdk.ComponentKind, typ string) error {
+	diags, err := i.Client.ValidateConfig(ctx, string(kind), typ, i.Config.Config)
+	if err != nil {
+		return fmt.Errorf("plugin %q: validate config: %w", i.Name, err)
+	}
+	var errs []string
+	for _, d := range sdk.Diagnostics(diags).Errors() {
+		msg := d.Summary
+		if d.Attribute != "" {
+			msg = "config." + d.Attribute + ": " + msg
+		}
+		if d.Detail != "" {
+			msg += " (" + d.Detail + ")"
+		}
+		errs = append(errs, msg)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("plugin %q: its config block (%s) is not valid for %s %s: %s", i.Name, i.Config.Range, kind, typ, strings.Join(errs, "; "))
+	}
+	return nil
 }

@@ -262,6 +262,20 @@ func TestUserCommands(t *testing.T) {
 	if !strings.Contains(run(t, "", "--config", cfg, "stats"), "users") {
 		t.Fatal("plain stats lacks users")
 	}
+
+	// The command line goes through the same account rules as the API: audited, and
+	// never leaving the installation without an enabled administrator.
+	run(t, "", "--config", cfg, "user", "create", "root", "--role", "admin")
+	if _, err := runErr(t, "", "--config", cfg, "user", "disable", "root"); err == nil || !strings.Contains(err.Error(), "administrator") {
+		t.Fatalf("disabling the last admin: %v", err)
+	}
+	if err := json.Unmarshal([]byte(run(t, "", "--config", cfg, "stats", "--json")), &stats); err != nil {
+		t.Fatal(err)
+	}
+	// create alice, create bob, disable bob, set alice's password, create root.
+	if got := stats.Entities["audit_logs"].Total; got != 5 {
+		t.Errorf("%d audit entries for five account changes", got)
+	}
 }
 
 func TestMigrateCommands(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/auth"
 	"github.com/aegis-sec/aegis/core/password"
 )
 
@@ -64,22 +65,21 @@ func (a *app) userCreateCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			pw, generated, err := a.choosePassword(pf)
-			if err != nil {
-				return err
+			pw := ""
+			if pf.stdin {
+				if pw, _, err = a.choosePassword(pf); err != nil {
+					return err
+				}
 			}
-			hash, err := password.Hash(pw)
+			// Through the same service as the API: validated alike, and audited.
+			u, generated, err := a.auth(st).CreateUser(ctx, nil, auth.NewUser{Username: args[0], DisplayName: display,
+				Email: email, Role: core.Role(role), Password: pw})
 			if err != nil {
-				return err
-			}
-			u := &core.User{Username: args[0], DisplayName: display, Email: email, Role: core.Role(role),
-				PasswordHash: hash, MustChangePassword: generated}
-			if err := st.Update(ctx, func(tx core.Tx) error { return tx.CreateUser(ctx, u) }); err != nil {
 				return userError(err)
 			}
 			fmt.Fprintf(a.stdout, "created user %s (%s)\n", u.Username, u.Role)
-			if generated {
-				fmt.Fprintf(a.stdout, "password: %s\n", pw)
+			if generated != "" {
+				fmt.Fprintf(a.stdout, "password: %s\n", generated)
 			}
 			return nil
 		},
@@ -144,8 +144,9 @@ func (a *app) userListCmd() *cobra.Command {
 	return cmd
 }
 
-// changeUser loads a user by name, lets fn change it and saves it.
-func (a *app) changeUser(ctx context.Context, username string, fn func(*core.User) error) error {
+// changeUser loads a user by name, lets fn change it, saves it and audits the action
+// (the command line acts as "system").
+func (a *app) changeUser(ctx context.Context, username, action string, fn func(context.Context, core.Tx, *core.User) error) error {
 	st, err := a.openStore(ctx, true)
 	if err != nil {
 		return err
@@ -156,10 +157,13 @@ func (a *app) changeUser(ctx context.Context, username string, fn func(*core.Use
 		if err != nil {
 			return err
 		}
-		if err := fn(u); err != nil {
+		if err := fn(ctx, tx, u); err != nil {
 			return err
 		}
-		return tx.UpdateUser(ctx, u)
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.AppendAudit(ctx, core.NewAudit(nil, action, "user", u.ID, map[string]any{"username": u.Username, "via": "cli"}))
 	}))
 }
 
@@ -181,9 +185,12 @@ func (a *app) userSetPasswordCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			err = a.changeUser(cmd.Context(), args[0], func(u *core.User) error {
+			err = a.changeUser(cmd.Context(), args[0], "user.password_set", func(ctx context.Context, tx core.Tx, u *core.User) error {
 				u.PasswordHash, u.MustChangePassword = hash, generated
-				return nil
+				// A password set from the command line ends the user's sessions, as a
+				// reset through the API does.
+				_, err := tx.DeleteUserSessions(ctx, u.ID, "")
+				return err
 			})
 			if err != nil {
 				return err
@@ -206,12 +213,26 @@ func (a *app) userDisableCmd() *cobra.Command {
 		Short: "Disable a user (it can no longer sign in); --enable reverses it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			err := a.changeUser(cmd.Context(), args[0], func(u *core.User) error {
-				u.Disabled = !enable
-				return nil
-			})
+			ctx := cmd.Context()
+			st, err := a.openStore(ctx, true)
 			if err != nil {
 				return err
+			}
+			defer st.Close()
+			var id string
+			err = st.View(ctx, func(tx core.Tx) error {
+				u, err := tx.UserByUsername(ctx, args[0])
+				if err == nil {
+					id = u.ID
+				}
+				return err
+			})
+			if err == nil {
+				// The service refuses to disable the last enabled administrator.
+				_, err = a.auth(st).SetDisabled(ctx, nil, id, !enable)
+			}
+			if err != nil {
+				return userError(err)
 			}
 			state := "disabled"
 			if enable {
@@ -223,4 +244,11 @@ func (a *app) userDisableCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&enable, "enable", false, "enable the user again")
 	return cmd
+}
+
+// auth returns the account service over st, with the auth block of the configuration.
+func (a *app) auth(st core.Store) *auth.Service {
+	c := a.cfg.Auth
+	return auth.New(st, auth.Policy{SessionTTL: c.SessionTTL, TokenMaxTTL: c.TokenMaxTTL, LoginMaxAttempts: c.LoginMaxAttempts,
+		LoginWindow: c.LoginWindow, PasswordMinLength: c.PasswordMinLength}, nil)
 }

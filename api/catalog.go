@@ -26,6 +26,9 @@ func (s *Server) catalogRoutes() []route {
 			Roles:   everyone, Handler: s.listTemplates, Response: Paged[*core.TestTemplate]{}},
 		{Method: http.MethodGet, Path: "/api/v1/templates/:id", Tag: "catalog",
 			Summary: "One test template", Roles: everyone, Handler: s.getTemplate, Response: core.TestTemplate{}},
+		{Method: http.MethodGet, Path: "/api/v1/templates/:id/detection-rules", Tag: "catalog",
+			Summary: "The detection rules expected to fire on a template (shared technique, compatible platform), most severe first, each with its reason",
+			Roles:   everyone, Handler: s.rulesForTemplate, Response: Paged[*core.LinkedRule]{}},
 		{Method: http.MethodPost, Path: "/api/v1/templates", Tag: "catalog",
 			Summary: "Create a custom test template (source \"custom\")", Roles: curation.TemplateEditors, Handler: s.createTemplate,
 			Request: curation.TemplateInput{}, Response: core.TestTemplate{}},
@@ -43,6 +46,9 @@ func (s *Server) catalogRoutes() []route {
 			Roles:   everyone, Handler: s.listRules, Response: Paged[*core.DetectionRule]{}},
 		{Method: http.MethodGet, Path: "/api/v1/detection-rules/:id", Tag: "catalog",
 			Summary: "One detection rule", Roles: everyone, Handler: s.getRule, Response: core.DetectionRule{}},
+		{Method: http.MethodGet, Path: "/api/v1/detection-rules/:id/templates", Tag: "catalog",
+			Summary: "The test templates a detection rule is expected to fire on, each with its reason",
+			Roles:   everyone, Handler: s.templatesForRule, Response: Paged[*core.LinkedTemplate]{}},
 		{Method: http.MethodPost, Path: "/api/v1/detection-rules", Tag: "catalog",
 			Summary: "Create a custom detection rule (source \"custom\")", Roles: curation.RuleEditors, Handler: s.createRule,
 			Request: curation.RuleInput{}, Response: core.DetectionRule{}},
@@ -367,4 +373,45 @@ func (s *Server) bulkActivateRules(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, res)
+}
+
+func (s *Server) rulesForTemplate(c echo.Context) error {
+	return pagedLinks(c, s, "test template", func(ctx context.Context, tx core.Tx, id string, p core.Page) ([]*core.LinkedRule, int, error) {
+		if _, err := tx.TestTemplateByID(ctx, id); err != nil {
+			return nil, 0, err
+		}
+		return tx.RulesForTemplate(ctx, id, p)
+	})
+}
+
+func (s *Server) templatesForRule(c echo.Context) error {
+	return pagedLinks(c, s, "detection rule", func(ctx context.Context, tx core.Tx, id string, p core.Page) ([]*core.LinkedTemplate, int, error) {
+		if _, err := tx.DetectionRuleByID(ctx, id); err != nil {
+			return nil, 0, err
+		}
+		return tx.TemplatesForRule(ctx, id, p)
+	})
+}
+
+// pagedLinks answers one page of what is linked to the entity named by the :id path
+// parameter (404 when the entity does not exist).
+func pagedLinks[T any](c echo.Context, s *Server, what string, list func(context.Context, core.Tx, string, core.Page) ([]T, int, error)) error {
+	id, err := pathID(c, "id", what)
+	if err != nil {
+		return err
+	}
+	p, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var items []T
+	var total int
+	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
+		items, total, err = list(ctx, tx, id, p)
+		return err
+	}); err != nil {
+		return err
+	}
+	return writePage(c, items, total, p)
 }

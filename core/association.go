@@ -186,3 +186,32 @@ func RecomputeAssociations(ctx context.Context, tx interface{ AssociationRepo })
 	}
 	return len(add), len(remove), nil
 }
+
+// LinkedRule is a detection rule expected to fire on a template, and why.
+type LinkedRule struct {
+	ID         string `db:"id" json:"id"`
+	Source     string `db:"source" json:"source"`
+	ExternalID string `db:"external_id" json:"external_id"`
+	Title      string `db:"title" json:"title"`
+	Format     string `db:"format" json:"format"`
+	Level      string `db:"level" json:"level"`
+	Status     string `db:"status" json:"status"`
+	Reason     string `db:"reason" json:"reason"`
+}
+
+// LinkedTemplate is a test template a detection rule is expected to fire on, and why.
+type LinkedTemplate struct {
+	ID           string  `db:"id" json:"id"`
+	Source       string  `db:"source" json:"source"`
+	ExternalID   string  `db:"external_id" json:"external_id"`
+	Name         string  `db:"name" json:"name"`
+	TemplateType string  `db:"template_type" json:"template_type"`
+	Platforms    Strings `db:"platforms" json:"platforms"`
+	Reason       string  `db:"reason" json:"reason"`
+}
+
+// AssociationQueryRepo reads the template ↔ rule links.
+type AssociationQueryRepo interface {
+	RulesForTemplate(ctx context.Context, templateID string, p Page) ([]*LinkedRule, int, error)
+	TemplatesForRule(ctx context.Context, ruleID string, p Page) ([]*LinkedTemplate, int, error)
+}

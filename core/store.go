@@ -27,6 +27,7 @@ type Tx interface {
 	IntelRepo
 	RemapRepo
 	AssociationRepo
+	AssociationQueryRepo
 	AccountRepo
 	NotificationRepo
 	TestWorkRepo

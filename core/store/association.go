@@ -123,3 +123,40 @@ func (t *Tx) ReplaceAssociations(ctx context.Context, add, remove []core.AssocLi
 	}
 	return nil
 }
+
+// RulesForTemplate returns one page of the rules expected to fire on a template, the
+// most severe first.
+func (t *Tx) RulesForTemplate(ctx context.Context, templateID string, p core.Page) ([]*core.LinkedRule, int, error) {
+	var total int
+	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM test_template_detection_rules WHERE test_template_id = ?`, templateID); err != nil {
+		return nil, 0, fmt.Errorf("store: count rules of template %s: %w", templateID, err)
+	}
+	p = p.Normalize()
+	out := []*core.LinkedRule{}
+	err := t.sel(ctx, &out, `SELECT r.id, r.source, r.external_id, r.title, r.format, r.level, r.status, l.reason
+		FROM test_template_detection_rules l JOIN detection_rules r ON r.id = l.detection_rule_id
+		WHERE l.test_template_id = ?
+		ORDER BY CASE r.level WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, r.title, r.id
+		LIMIT ? OFFSET ?`, templateID, p.Limit, p.Offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: rules of template %s: %w", templateID, err)
+	}
+	return out, total, nil
+}
+
+// TemplatesForRule returns one page of the templates a rule is expected to fire on.
+func (t *Tx) TemplatesForRule(ctx context.Context, ruleID string, p core.Page) ([]*core.LinkedTemplate, int, error) {
+	var total int
+	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM test_template_detection_rules WHERE detection_rule_id = ?`, ruleID); err != nil {
+		return nil, 0, fmt.Errorf("store: count templates of rule %s: %w", ruleID, err)
+	}
+	p = p.Normalize()
+	out := []*core.LinkedTemplate{}
+	err := t.sel(ctx, &out, `SELECT tt.id, tt.source, tt.external_id, tt.name, tt.template_type, tt.platforms, l.reason
+		FROM test_template_detection_rules l JOIN test_templates tt ON tt.id = l.test_template_id
+		WHERE l.detection_rule_id = ? ORDER BY tt.name, tt.id LIMIT ? OFFSET ?`, ruleID, p.Limit, p.Offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: templates of rule %s: %w", ruleID, err)
+	}
+	return out, total, nil
+}

@@ -50,6 +50,18 @@ var statSpecs = []statSpec{
 	{"plugins", "plugins", map[string]string{"enabled": boolText("enabled")}},
 	{"import_runs", "import_runs", map[string]string{"outcome": "outcome", "plugin": "plugin_name"}},
 	{"api_tokens", "api_tokens", nil},
+	{"sessions", "sessions", nil},
+	{"test_votes", "test_votes", map[string]string{"decision": "decision", "lead_role": "lead_role"}},
+	{"technique_mitigations", "technique_mitigations", nil},
+	{"campaign_profiles", "campaign_profiles", map[string]string{"kind": "kind", "source": "source"}},
+	{"technique_reviews", "technique_reviews", map[string]string{"status": "status"}},
+	{"campaign_tests", "campaign_tests", nil},
+	{"detection_rule_techniques", "detection_rule_techniques", nil},
+	{"test_template_techniques", "test_template_techniques", nil},
+	{"technique_tactics", "technique_tactics", nil},
+	{"scoring_configs", "scoring_configs", map[string]string{"active": boolText("active")}},
+	{"snapshot_technique_states", "snapshot_technique_states", nil},
+	{"import_records", "import_records", map[string]string{"kind": "kind", "source": "source", "deprecated": boolText("deprecated")}},
 }
 
 // Stats counts every entity, and each by its dimensions, in one read transaction so the

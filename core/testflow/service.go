@@ -46,6 +46,9 @@ type NewTest struct {
 	Target       string  `json:"target"`
 	AssignedRed  *string `json:"assigned_red"`
 	AssignedBlue *string `json:"assigned_blue"`
+	// Arguments fill the template's input arguments (#{name} in its command); the
+	// template's defaults fill the rest.
+	Arguments map[string]string `json:"arguments,omitempty"`
 }
 
 func stale(t *core.Test, sent int) error {
@@ -146,7 +149,11 @@ func (s *Service) Create(ctx context.Context, actor *core.User, in NewTest) (*co
 			if tpl.Deprecated || !tpl.Active {
 				return core.FieldError("template_id", "template %q is retired or inactive", tpl.Name)
 			}
-			fromTemplate(t, tpl, &in)
+			if err := fromTemplate(t, tpl, &in); err != nil {
+				return err
+			}
+		} else if len(in.Arguments) > 0 {
+			return core.FieldError("arguments", "only a test made from a template takes arguments")
 		}
 		if t.Title == "" {
 			return core.FieldError("title", "is required")
@@ -175,8 +182,10 @@ func (s *Service) Create(ctx context.Context, actor *core.User, in NewTest) (*co
 	return t, nil
 }
 
-// fromTemplate copies a template into the fields the request left empty.
-func fromTemplate(t *core.Test, tpl *core.TestTemplate, in *NewTest) {
+// fromTemplate copies a template into the fields the request left empty: the command
+// for the test's platform with its arguments filled in, and the procedure with the
+// cleanup to run afterwards.
+func fromTemplate(t *core.Test, tpl *core.TestTemplate, in *NewTest) error {
 	id := tpl.ID
 	t.TemplateID = &id
 	if t.Title == "" {
@@ -185,18 +194,23 @@ func fromTemplate(t *core.Test, tpl *core.TestTemplate, in *NewTest) {
 	if t.Description == "" {
 		t.Description = tpl.Description
 	}
-	if t.Procedure == "" {
-		t.Procedure = strings.TrimSpace(strings.Join(nonEmpty(tpl.Description, tpl.ManualSteps), "\n\n"))
-	}
-	if t.Command == "" {
-		t.Command = tpl.Command
-	}
 	if t.Platform == "" && len(tpl.Platforms) > 0 {
 		t.Platform = tpl.Platforms[0]
+	}
+	command, cleanup, err := renderCommand(tpl, t.Platform, in.Arguments)
+	if err != nil {
+		return err
+	}
+	if t.Procedure == "" {
+		t.Procedure = procedureText(tpl, cleanup)
+	}
+	if t.Command == "" {
+		t.Command = command
 	}
 	if in.TechniqueID == "" && len(tpl.TechniqueIDs) > 0 {
 		in.TechniqueID = tpl.TechniqueIDs[0]
 	}
+	return nil
 }
 
 func nonEmpty(ss ...string) []string {

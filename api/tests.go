@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -368,54 +369,35 @@ func pageOf[T any](c echo.Context, all []T) error {
 }
 
 func (s *Server) listVotes(c echo.Context) error {
-	t, err := s.loadTest(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	var votes []*core.Vote
-	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		votes, err = tx.VotesOf(ctx, t.ID, 0)
-		return err
-	}); err != nil {
-		return err
-	}
-	return pageOf(c, votes)
+	return listOfTest(c, s, func(ctx context.Context, tx core.Tx, id string) ([]*core.Vote, error) { return tx.VotesOf(ctx, id, 0) })
 }
 
 func (s *Server) listRetests(c echo.Context) error {
-	t, err := s.loadTest(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	var list []*core.Test
-	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		list, err = tx.RetestsOf(ctx, t.ID)
-		return err
-	}); err != nil {
-		return err
-	}
-	return pageOf(c, list)
+	return listOfTest(c, s, func(ctx context.Context, tx core.Tx, id string) ([]*core.Test, error) { return tx.RetestsOf(ctx, id) })
 }
 
 func (s *Server) listDetections(c echo.Context) error {
+	return listOfTest(c, s, func(ctx context.Context, tx core.Tx, id string) ([]*core.DetectionResult, error) {
+		return tx.DetectionResultsOf(ctx, id)
+	})
+}
+
+// listOfTest answers one page of what belongs to the test named by :id (404 when the
+// test does not exist).
+func listOfTest[T any](c echo.Context, s *Server, list func(context.Context, core.Tx, string) ([]T, error)) error {
 	t, err := s.loadTest(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	var list []*core.DetectionResult
+	var all []T
 	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		list, err = tx.DetectionResultsOf(ctx, t.ID)
+		all, err = list(ctx, tx, t.ID)
 		return err
 	}); err != nil {
 		return err
 	}
-	return pageOf(c, list)
+	return pageOf(c, all)
 }
 
 func (s *Server) putDetection(c echo.Context) error {

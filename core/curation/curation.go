@@ -94,7 +94,13 @@ func readOnly(kind, source string) error {
 	return core.Errorf(core.ECONFLICT, "this %s was imported from %q and is read-only (the next import would overwrite an edit); only its active flag can change", kind, source)
 }
 
-func auditEntry(ctx context.Context, tx core.Tx, actor *core.User, action, kind, id string, d map[string]any) error {
+// recordChange brings the template ↔ rule links up to date and audits the change.
+func recordChange(ctx context.Context, tx core.Tx, actor *core.User, action, kind, id string, d map[string]any) error {
+	// Every change here can add, drop or re-scope a template or a rule, so the links
+	// between them follow in the same transaction, as they do after an import.
+	if _, _, err := core.RecomputeAssociations(ctx, tx); err != nil {
+		return err
+	}
 	if err := tx.AppendAudit(ctx, core.NewAudit(actor, action, kind, id, d)); err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}
@@ -117,7 +123,7 @@ func (s *Service) CreateTemplate(ctx context.Context, actor *core.User, in Templ
 		if err := tx.UpsertTestTemplate(ctx, t); err != nil {
 			return err
 		}
-		return auditEntry(ctx, tx, actor, "template.create", "test_template", t.ID, map[string]any{"name": t.Name})
+		return recordChange(ctx, tx, actor, "template.create", "test_template", t.ID, map[string]any{"name": t.Name})
 	})
 	if err != nil {
 		return nil, err
@@ -160,7 +166,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, actor *core.User, id strin
 		if !in.contentChanged() && in.Active == nil {
 			return core.Errorf(core.EINVALID, "nothing to change")
 		}
-		return auditEntry(ctx, tx, actor, "template.update", "test_template", t.ID, map[string]any{"name": t.Name, "active": t.Active})
+		return recordChange(ctx, tx, actor, "template.update", "test_template", t.ID, map[string]any{"name": t.Name, "active": t.Active})
 	})
 	if err != nil {
 		return nil, err
@@ -193,7 +199,7 @@ func (s *Service) RetireTemplate(ctx context.Context, actor *core.User, id strin
 		if _, err := tx.SetTestTemplatesActive(ctx, []string{id}, false); err != nil {
 			return err
 		}
-		return auditEntry(ctx, tx, actor, "template.retire", "test_template", t.ID, map[string]any{"name": t.Name})
+		return recordChange(ctx, tx, actor, "template.retire", "test_template", t.ID, map[string]any{"name": t.Name})
 	})
 	if err != nil {
 		return nil, err
@@ -253,7 +259,7 @@ func (s *Service) bulk(ctx context.Context, actor *core.User, action, kind strin
 		if res.Updated, err = set(tx); err != nil {
 			return err
 		}
-		return auditEntry(ctx, tx, actor, action, kind, "", map[string]any{"ids": ids, "active": active, "updated": res.Updated})
+		return recordChange(ctx, tx, actor, action, kind, "", map[string]any{"ids": ids, "active": active, "updated": res.Updated})
 	})
 	if err != nil {
 		return nil, err
@@ -361,7 +367,7 @@ func (s *Service) CreateRule(ctx context.Context, actor *core.User, in RuleInput
 		if err := tx.UpsertDetectionRule(ctx, r); err != nil {
 			return err
 		}
-		return auditEntry(ctx, tx, actor, "detection_rule.create", "detection_rule", r.ID, map[string]any{"title": r.Title})
+		return recordChange(ctx, tx, actor, "detection_rule.create", "detection_rule", r.ID, map[string]any{"title": r.Title})
 	})
 	if err != nil {
 		return nil, err
@@ -406,7 +412,7 @@ func (s *Service) UpdateRule(ctx context.Context, actor *core.User, id string, i
 		if !in.contentChanged() && in.Active == nil {
 			return core.Errorf(core.EINVALID, "nothing to change")
 		}
-		return auditEntry(ctx, tx, actor, "detection_rule.update", "detection_rule", r.ID, map[string]any{"title": r.Title, "active": r.Active})
+		return recordChange(ctx, tx, actor, "detection_rule.update", "detection_rule", r.ID, map[string]any{"title": r.Title, "active": r.Active})
 	})
 	if err != nil {
 		return nil, err
@@ -438,7 +444,7 @@ func (s *Service) RetireRule(ctx context.Context, actor *core.User, id string) (
 		if _, err := tx.SetDetectionRulesActive(ctx, []string{id}, false); err != nil {
 			return err
 		}
-		return auditEntry(ctx, tx, actor, "detection_rule.retire", "detection_rule", r.ID, map[string]any{"title": r.Title})
+		return recordChange(ctx, tx, actor, "detection_rule.retire", "detection_rule", r.ID, map[string]any{"title": r.Title})
 	})
 	if err != nil {
 		return nil, err

@@ -94,7 +94,8 @@ func (r *Runner) apply(ctx context.Context, tx *store.Tx, st *runState, sourceRe
 		}
 	}
 	if run.Added+run.Updated+run.Deprecated == 0 {
-		return nil // nothing changed: no audit entry either, so nothing at all is written
+		// Nothing changed: no catalog row is written, only the run's audit entry.
+		return auditRun(ctx, tx, st, sourceRef)
 	}
 	// A release that revokes or deprecates techniques, or a source that links to a
 	// retired one, is followed by the remap: unambiguous moves happen, the rest is queued.
@@ -115,9 +116,17 @@ func (r *Runner) apply(ctx context.Context, tx *store.Tx, st *runState, sourceRe
 	if added+removed > 0 {
 		st.warn(core.ImportWarning{Severity: "info", Summary: fmt.Sprintf("template ↔ detection rule links: %d added, %d removed", added, removed)})
 	}
-	return tx.AppendAudit(ctx, core.NewAudit(st.opts.Actor, "import.apply", "import_run", run.ID, map[string]any{
-		"plugin": source, "importer": run.ImporterType, "source": sourceRef, "dry_run": st.opts.DryRun,
-		"added": run.Added, "updated": run.Updated, "unchanged": run.Unchanged, "deprecated": run.Deprecated,
+	return auditRun(ctx, tx, st, sourceRef)
+}
+
+// auditRun writes the run's audit entry in the transaction that applies it, so the log
+// and the data cannot disagree. (A dry run's transaction is rolled back; its entry is
+// written with the run row instead.)
+func auditRun(ctx context.Context, tx *store.Tx, st *runState, sourceRef string) error {
+	run := st.run
+	return tx.AppendAudit(ctx, core.NewAudit(st.opts.Actor, "import.run", "import_run", run.ID, map[string]any{
+		"plugin": st.opts.Plugin, "importer": run.ImporterType, "source": sourceRef, "triggered_by": run.TriggeredBy,
+		"added": run.Added, "updated": run.Updated, "unchanged": run.Unchanged, "deprecated": run.Deprecated, "rejected": run.Rejected,
 	}))
 }
 

@@ -131,9 +131,18 @@ func (r *Runner) Run(ctx context.Context, o Options) (*core.ImportRun, error) {
 				return err
 			}
 		}
-		if runErr != nil {
+		// A successful run was audited with its data; a failed or dry run changed no
+		// data, and is audited here.
+		switch {
+		case runErr != nil:
 			if err := tx.AppendAudit(fctx, core.NewAudit(o.Actor, "import.failed", "import_run", run.ID,
-				map[string]any{"plugin": o.Plugin, "source": source, "error": run.Error})); err != nil {
+				map[string]any{"plugin": o.Plugin, "source": source, "error": run.Error, "triggered_by": run.TriggeredBy})); err != nil {
+				return err
+			}
+		case o.DryRun:
+			if err := tx.AppendAudit(fctx, core.NewAudit(o.Actor, "import.dry_run", "import_run", run.ID,
+				map[string]any{"plugin": o.Plugin, "source": source, "added": run.Added, "updated": run.Updated,
+					"unchanged": run.Unchanged, "deprecated": run.Deprecated})); err != nil {
 				return err
 			}
 		}

@@ -138,9 +138,17 @@ func TestImportThenReimportChangesNothing(t *testing.T) {
 		if d := storetest.Diff(before, catalog(t, s)); d != "" {
 			t.Fatalf("an unchanged re-import wrote rows:\n%s", d)
 		}
-		if got := storetest.Dump(t, s)["audit_logs"]; len(got) != len(auditBefore) {
-			t.Errorf("an unchanged re-import wrote %d audit entries", len(got)-len(auditBefore))
+		// The run itself is audited, once, even when it changed nothing.
+		if got := storetest.Dump(t, s)["audit_logs"]; len(got) != len(auditBefore)+1 {
+			t.Errorf("an unchanged re-import wrote %d audit entries, want 1", len(got)-len(auditBefore))
 		}
+		s.View(ctx, func(tx core.Tx) error {
+			list, _, _ := tx.ListAudit(ctx, core.AuditFilter{Action: "import.run"})
+			if len(list) != 2 || list[0].EntityID != run.ID {
+				t.Errorf("import.run entries: %d", len(list))
+			}
+			return nil
+		})
 
 		s.View(ctx, func(tx core.Tx) error {
 			runs, total, err := tx.ListImportRuns(ctx, core.ImportRunFilter{Plugin: "mis"})
@@ -199,6 +207,9 @@ func TestFailedRunsLeaveTheStoreAsItWas(t *testing.T) {
 					got, _ := tx.ImportRunByID(ctx, run.ID)
 					if got.Outcome != core.RunFailed || got.Error == "" {
 						t.Errorf("stored run: %+v", got)
+					}
+					if list, _, _ := tx.ListAudit(ctx, core.AuditFilter{Action: "import.failed", EntityID: run.ID}); len(list) != 1 {
+						t.Errorf("the failed run is not audited")
 					}
 					return nil
 				})

@@ -83,12 +83,18 @@ type env struct {
 	Runner *importer.Runner
 }
 
-// newEnv opens a fresh SQLite store (PostgreSQL runs the same pipeline; the
-// store tests prove the dialects agree) and a host for the given plugins, each
-// named after its folder under plugins/ with the given config JSON.
+// newEnv opens a fresh SQLite store and a host for the given plugins, each named
+// after its folder under plugins/ with the given config JSON. (TestUpstreamOnPostgres
+// runs the largest imports on PostgreSQL too.)
 func newEnv(t testing.TB, configs map[string]string) *env {
 	t.Helper()
-	e := &env{Store: storetest.Open(t, store.SQLite)}
+	return newEnvOn(t, store.SQLite, configs)
+}
+
+// newEnvOn is newEnv on a given driver (PostgreSQL skips without AEGIS_TEST_POSTGRES_DSN).
+func newEnvOn(t testing.TB, driver string, configs map[string]string) *env {
+	t.Helper()
+	e := &env{Store: storetest.Open(t, driver)}
 	e.Configure(t, configs)
 	return e
 }

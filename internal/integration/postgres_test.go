@@ -1,0 +1,47 @@
+package integration
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/aegis-sec/aegis/core/store"
+)
+
+// The production database gets the real data too: the same imports on SQLite and
+// PostgreSQL store the same catalog, link for link.
+func TestUpstreamOnPostgres(t *testing.T) {
+	attack := filepath.Join(upstream(t, "mitre-cti"), "enterprise-attack")
+	sigma, atomic := upstream(t, "sigma"), upstream(t, "atomic-red-team")
+	configs := map[string]string{"attack": `{"release_version":"18.1"}`, "cti": "", "sigma": "", "atomic": ""}
+	counts := map[string]map[string]int{}
+	for _, driver := range []string{store.SQLite, store.Postgres} {
+		e := newEnvOn(t, driver, configs)
+		e.Import(t, "attack", attack)
+		e.Import(t, "cti", attack)
+		e.Import(t, "sigma", sigma)
+		e.Import(t, "atomic", atomic)
+		again := e.Import(t, "sigma", sigma)
+		if again.Added+again.Updated+again.Deprecated != 0 {
+			t.Errorf("%s: sigma re-import changed %d records", driver, again.Added+again.Updated+again.Deprecated)
+		}
+		c := map[string]int{}
+		for _, table := range []string{"techniques", "tactics", "technique_tactics", "mitigations", "technique_mitigations",
+			"threat_actors", "threat_actor_techniques", "campaign_profiles", "detection_rules", "detection_rule_techniques",
+			"test_templates", "test_template_techniques", "test_template_detection_rules", "import_records"} {
+			c[table] = e.Count(t, "SELECT COUNT(*) FROM "+table)
+		}
+		c["unknown techniques"] = e.Count(t, "SELECT COUNT(*) FROM techniques WHERE NOT known")
+		counts[driver] = c
+	}
+	lite, pg := counts[store.SQLite], counts[store.Postgres]
+	for k, v := range lite {
+		if pg[k] != v {
+			t.Errorf("%s: %d on SQLite, %d on PostgreSQL", k, v, pg[k])
+		}
+	}
+	if lite["test_template_detection_rules"] == 0 || lite["threat_actor_techniques"] == 0 {
+		t.Fatalf("nothing was linked: %v", lite)
+	}
+	t.Log(fmt.Sprint(lite))
+}

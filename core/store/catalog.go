@@ -58,7 +58,7 @@ func (t *Tx) namedGet(ctx context.Context, dst any, q string, arg any) error {
 	if err != nil {
 		return err
 	}
-	return t.tx.GetContext(ctx, dst, query, args...)
+	return t.get(ctx, dst, query, args...)
 }
 
 func emptyJSON(j *core.JSON, empty string) {

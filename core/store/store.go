@@ -204,6 +204,7 @@ func (s *Store) runTx(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn 
 type Tx struct {
 	tx      *sqlx.Tx
 	dialect string
+	stmts   map[string]*sqlx.Stmt // SQLite only; closed with the transaction
 }
 
 var _ core.Tx = (*Tx)(nil)
@@ -211,16 +212,59 @@ var _ core.Tx = (*Tx)(nil)
 // Dialect returns "sqlite" or "postgres".
 func (t *Tx) Dialect() string { return t.dialect }
 
+// stmt returns the transaction's prepared statement for q (already rebound). SQLite
+// re-parses every statement it is handed; an import runs the same few upserts thousands
+// of times in one transaction, and parsing was most of its CPU. PostgreSQL's driver
+// caches prepared statements per connection itself, so it goes straight through.
+func (t *Tx) stmt(ctx context.Context, q string) (*sqlx.Stmt, error) {
+	if st, ok := t.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := t.tx.PreparexContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sqlx.Stmt{}
+	}
+	t.stmts[q] = st
+	return st, nil
+}
+
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.tx.Rebind(q), args...)
+	q = t.tx.Rebind(q)
+	if t.dialect != SQLite {
+		return t.tx.ExecContext(ctx, q, args...)
+	}
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
 }
 
 func (t *Tx) get(ctx context.Context, dst any, q string, args ...any) error {
-	return t.tx.GetContext(ctx, dst, t.tx.Rebind(q), args...)
+	q = t.tx.Rebind(q)
+	if t.dialect != SQLite {
+		return t.tx.GetContext(ctx, dst, q, args...)
+	}
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return err
+	}
+	return st.GetContext(ctx, dst, args...)
 }
 
 func (t *Tx) sel(ctx context.Context, dst any, q string, args ...any) error {
-	return t.tx.SelectContext(ctx, dst, t.tx.Rebind(q), args...)
+	q = t.tx.Rebind(q)
+	if t.dialect != SQLite {
+		return t.tx.SelectContext(ctx, dst, q, args...)
+	}
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return err
+	}
+	return st.SelectContext(ctx, dst, args...)
 }
 
 // notFound turns sql.ErrNoRows into the domain's ENOTFOUND.

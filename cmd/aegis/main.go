@@ -61,7 +61,7 @@ them into coverage. This binary is the server and its command-line tools.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&a.configPath, "config", "aegis.hcl", "configuration file")
-	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log at the configured level (tools other than serve log only warnings by default)")
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log at the configured level (tools other than serve log only errors by default)")
 	root.AddCommand(
 		a.serveCmd(),
 		a.migrateCmd(),
@@ -85,9 +85,10 @@ func (a *app) load() error {
 	}
 	a.cfg = cfg
 	level := hclog.LevelFromString(cfg.Log.Level)
-	// A command-line tool's output is its answer; the server's is its log.
-	if !a.verbose && !a.serving && level < hclog.Warn {
-		level = hclog.Warn
+	// A command-line tool's output is its answer (warnings are part of it); the
+	// server's is its log.
+	if !a.verbose && !a.serving && level < hclog.Error {
+		level = hclog.Error
 	}
 	a.log = hclog.New(&hclog.LoggerOptions{
 		Name:       "aegis",

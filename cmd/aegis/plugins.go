@@ -67,10 +67,18 @@ func (a *app) runImport(ctx context.Context, st *store.Store, o importer.Options
 		_ = json.Unmarshal(run.Warnings, &ws)
 		for i, w := range ws {
 			if i == 10 {
-				fmt.Fprintf(a.stdout, "  ... %d more warnings: `aegis` keeps the first %d with the run\n", run.WarningCount-10, len(ws))
+				fmt.Fprintf(a.stdout, "  ... %d more warnings (the run keeps the first %d)\n", run.WarningCount-10, len(ws))
 				break
 			}
 			fmt.Fprintf(a.stdout, "  %s: %s\n", w.Severity, formatWarning(w))
+		}
+		if err != nil {
+			// The summary above already says why; the error only sets the exit status
+			// and says where to look again.
+			if !strings.Contains(string(run.Warnings), `"severity":"error"`) {
+				fmt.Fprintf(a.stdout, "  error: %s\n", run.Error)
+			}
+			return fmt.Errorf("import %s failed; the run is %s (GET /api/v1/imports/%s)", run.PluginName, run.ID, run.ID)
 		}
 	}
 	return err

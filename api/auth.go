@@ -127,6 +127,12 @@ func (s *Server) authorize(r route) echo.MiddlewareFunc {
 				!auth.CheckCSRF(p.Session, c.Request().Header.Get(CSRFHeader)) {
 				return core.Errorf(core.EFORBIDDEN, "missing or wrong %s header (the csrf_token from sign-in or GET /api/v1/auth/me)", CSRFHeader)
 			}
+			// A password an administrator set (or the first start printed) is known to
+			// someone else: a browser session gets nothing but the password change until
+			// it is replaced. API tokens, made by the user earlier, keep working.
+			if p.Method == auth.MethodSession && p.User.MustChangePassword && !passwordChangeRoutes[r.Method+" "+r.Path] {
+				return core.Errorf(core.EFORBIDDEN, "change your password first (POST /api/v1/auth/password): it was set by an administrator")
+			}
 			if !allowed[p.User.Role] {
 				return &core.Error{Code: core.EFORBIDDEN,
 					Message: "the " + string(p.User.Role) + " role may not " + method + " " + r.Path,
@@ -141,6 +147,13 @@ func (s *Server) authorize(r route) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// passwordChangeRoutes are what a session whose password must change may still use.
+var passwordChangeRoutes = map[string]bool{
+	"GET /api/v1/auth/me":        true,
+	"POST /api/v1/auth/password": true,
+	"POST /api/v1/auth/logout":   true,
 }
 
 func (s *Server) authRoutes() []route {

@@ -307,13 +307,20 @@ func TestPasswordChange(t *testing.T) {
 				t.Fatalf("%v: %d field %q, want 400 on %s", tc.body, rec.Code, p.Field, tc.field)
 			}
 		}
+		// Until the password an administrator set is replaced, the session gets nothing
+		// else.
+		if rec := a.Do(http.MethodGet, "/api/v1/tests", nil); rec.Code != http.StatusForbidden ||
+			!strings.Contains(apitest.ProblemOf(t, rec).Detail, "change your password first") {
+			t.Fatalf("a session with a password to change listed tests: %d", rec.Code)
+		}
+		a.Want(http.StatusOK, http.MethodGet, "/api/v1/auth/me", nil, nil)
 		var info sessionInfo
 		a.Want(http.StatusOK, http.MethodPost, "/api/v1/auth/password",
 			map[string]string{"current_password": apitest.Password, "new_password": next}, &info)
 		if info.User.MustChangePassword {
 			t.Fatal("must_change_password not cleared")
 		}
-		a.Want(http.StatusOK, http.MethodGet, "/api/v1/auth/me", nil, nil)
+		a.Want(http.StatusOK, http.MethodGet, "/api/v1/tests", nil, nil)
 		if rec := b.Do(http.MethodGet, "/api/v1/auth/me", nil); rec.Code != http.StatusUnauthorized {
 			t.Fatalf("the other session survived the password change: %d", rec.Code)
 		}

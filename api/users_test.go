@@ -140,6 +140,9 @@ func TestUsersAdmin(t *testing.T) {
 		var eve userWithPassword
 		admin.Want(http.StatusCreated, http.MethodPost, "/api/v1/users", map[string]string{"username": "eve", "role": "admin"}, &eve)
 		eveC := apitest.Login(t, e.h, "eve", eve.Password)
+		// An account an administrator made starts with a password to change.
+		eveC.Want(http.StatusOK, http.MethodPost, "/api/v1/auth/password",
+			map[string]string{"current_password": eve.Password, "new_password": "eve's own long passphrase"}, nil)
 		admin.Want(http.StatusOK, http.MethodPatch, "/api/v1/users/"+root.ID, map[string]string{"role": "viewer"}, nil)
 		if rec := admin.Do(http.MethodGet, "/api/v1/users", nil); rec.Code != http.StatusForbidden {
 			t.Fatalf("demoted admin still lists users: %d", rec.Code)

@@ -50,6 +50,8 @@ type EvidenceRepo interface {
 	ListEvidence(ctx context.Context, f EvidenceFilter) ([]*Evidence, int, error)
 	MarkEvidenceVerified(ctx context.Context, id string, at time.Time) error
 	DeleteEvidence(ctx context.Context, id string) error
+	// EvidenceStorageKeys returns the blob key of every evidence row.
+	EvidenceStorageKeys(ctx context.Context) (map[string]bool, error)
 }
 
 // BlobInfo describes a stored blob.
@@ -70,6 +72,9 @@ type BlobStore interface {
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
 	Stat(ctx context.Context, key string) (BlobInfo, error)
 	Delete(ctx context.Context, key string) error
+	// List calls fn for every complete blob whose key starts with prefix (uploads
+	// still being written are not listed).
+	List(ctx context.Context, prefix string, fn func(BlobInfo) error) error
 }
 
 // EvidenceTeamOf returns the team a role uploads evidence for; admins and viewers

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/evidence"
 	"github.com/aegis-sec/aegis/core/importer"
 	"github.com/aegis-sec/aegis/core/schedule"
 	"github.com/aegis-sec/aegis/core/store"
@@ -13,8 +14,9 @@ import (
 
 // jobs lists the background jobs of this configuration: the built-in ones of the
 // scheduler block, and an import per plugin that has a schedule of its own.
-func (a *app) jobs(st *store.Store, imports *importer.Service) []schedule.Job {
+func (a *app) jobs(st *store.Store, imports *importer.Service, blobs core.BlobStore) []schedule.Job {
 	sc := a.cfg.Scheduler
+	sweeper := evidence.NewService(st, blobs, evidence.Limits{}, a.log.Named("evidence"))
 	jobs := []schedule.Job{{
 		Name: "notification_cleanup", Spec: sc.NotificationCleanup,
 		Run: func(ctx context.Context) error {
@@ -27,7 +29,13 @@ func (a *app) jobs(st *store.Store, imports *importer.Service) []schedule.Job {
 				s, err = tx.DeleteExpiredSessions(ctx, time.Now())
 				return err
 			})
-			a.log.Info("cleanup", "notifications", n, "sessions", s)
+			if err != nil {
+				return err
+			}
+			// Blobs of uploads interrupted between blob and row; a day is far longer
+			// than any upload takes.
+			o, err := sweeper.SweepOrphans(ctx, 24*time.Hour)
+			a.log.Info("cleanup", "notifications", n, "sessions", s, "orphan_blobs", o)
 			return err
 		},
 	}}
@@ -59,9 +67,9 @@ func (a *app) jobs(st *store.Store, imports *importer.Service) []schedule.Job {
 }
 
 // startScheduler registers the jobs and starts them; the caller stops it.
-func (a *app) startScheduler(st *store.Store, imports *importer.Service) (*schedule.Scheduler, error) {
+func (a *app) startScheduler(st *store.Store, imports *importer.Service, blobs core.BlobStore) (*schedule.Scheduler, error) {
 	s := schedule.New(st, a.log.Named("scheduler"))
-	for _, j := range a.jobs(st, imports) {
+	for _, j := range a.jobs(st, imports, blobs) {
 		if err := s.Add(j); err != nil {
 			return nil, fmt.Errorf("scheduler: %w", err)
 		}

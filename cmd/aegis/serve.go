@@ -86,7 +86,7 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 	}()
 
 	if a.cfg.Scheduler.Enabled {
-		sched, err := a.startScheduler(st, imports)
+		sched, err := a.startScheduler(st, imports, blobs)
 		if err != nil {
 			return err
 		}

@@ -269,6 +269,27 @@ func conformance(t *testing.T, b backend) {
 			}
 		}
 	})
+	t.Run("list", func(t *testing.T) {
+		dir := "tests/" + core.NewID() + "/"
+		want := map[string]int64{dir + "a": 1, dir + "b/c": 3}
+		for k, n := range want {
+			if err := s.Put(ctx, k, bytes.NewReader(randomBytes(t, int(n)))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Put(ctx, "elsewhere/"+core.NewID(), strings.NewReader("x"))
+		got := map[string]int64{}
+		err := s.List(ctx, dir, func(b core.BlobInfo) error {
+			got[b.Key] = b.Size
+			if b.ModTime.IsZero() {
+				t.Errorf("%s: no time", b.Key)
+			}
+			return nil
+		})
+		if err != nil || len(got) != len(want) || got[dir+"a"] != 1 || got[dir+"b/c"] != 3 {
+			t.Fatalf("list %s: %v %v", dir, got, err)
+		}
+	})
 	t.Run("tamper is visible", func(t *testing.T) {
 		key := "tests/t/" + core.NewID()
 		s.Put(ctx, key, strings.NewReader("original"))

@@ -152,3 +152,32 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// List walks the files under the root in key order, skipping the temporary files of
+// uploads in progress.
+func (d *Disk) List(ctx context.Context, prefix string, fn func(core.BlobInfo) error) error {
+	return filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			return nil
+		}
+		rel, err := filepath.Rel(d.root, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if !strings.HasPrefix(key, prefix) || CheckKey(key) != nil {
+			return nil
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return nil // removed while walking
+		}
+		return fn(core.BlobInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime().UTC()})
+	})
+}

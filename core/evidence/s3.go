@@ -155,3 +155,20 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// List lists the bucket's objects under the store's prefix.
+func (s *S3) List(ctx context.Context, prefix string, fn func(core.BlobInfo) error) error {
+	for obj := range s.client.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return fmt.Errorf("evidence: list %s: %w", prefix, obj.Err)
+		}
+		key := strings.TrimPrefix(obj.Key, s.prefix)
+		if CheckKey(key) != nil {
+			continue
+		}
+		if err := fn(core.BlobInfo{Key: key, Size: obj.Size, ModTime: obj.LastModified.UTC()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

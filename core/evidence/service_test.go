@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/evidence"
@@ -442,4 +443,37 @@ func TestFailuresRollBack(t *testing.T) {
 	if got := strings.Join(f.auditActions(t, e.ID), " "); got != "evidence.upload" {
 		t.Fatalf("a rolled-back delete left an audit entry: %s", got)
 	}
+}
+
+// A blob no row names (an upload that crashed between blob and row) is swept once it
+// is old enough; evidence with a row, and young blobs that may be uploads in flight,
+// stay.
+func TestSweepOrphans(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, diskBackend(t), evidence.Limits{})
+		e, err := f.upload(t, core.RoleRedTech, "", "kept.txt", []byte("kept"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		orphan := "tests/" + f.test.ID + "/" + core.NewID()
+		if err := f.b.store.Put(ctx, orphan, strings.NewReader("lost")); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.svc.SweepOrphans(ctx, time.Hour); err != nil || n != 0 {
+			t.Fatalf("a young orphan was swept: %d %v", n, err)
+		}
+		f.svc.Now = func() time.Time { return core.Now().Add(2 * time.Hour) }
+		if n, err := f.svc.SweepOrphans(ctx, time.Hour); err != nil || n != 1 {
+			t.Fatalf("sweep: %d %v", n, err)
+		}
+		if _, err := f.b.store.Stat(ctx, orphan); core.ErrorCode(err) != core.ENOTFOUND {
+			t.Fatalf("orphan still there: %v", err)
+		}
+		if _, err := f.b.store.Stat(ctx, e.StorageKey); err != nil {
+			t.Fatalf("evidence with a row was swept: %v", err)
+		}
+		if n, _ := f.svc.SweepOrphans(ctx, time.Hour); n != 0 {
+			t.Fatalf("second sweep removed %d", n)
+		}
+	})
 }

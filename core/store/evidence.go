@@ -88,3 +88,16 @@ func (t *Tx) DeleteEvidence(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// EvidenceStorageKeys returns the blob key of every evidence row.
+func (t *Tx) EvidenceStorageKeys(ctx context.Context) (map[string]bool, error) {
+	var keys []string
+	if err := t.sel(ctx, &keys, `SELECT storage_key FROM evidences`); err != nil {
+		return nil, fmt.Errorf("store: evidence keys: %w", err)
+	}
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m, nil
+}

@@ -24,15 +24,17 @@ type Tactic struct {
 	UpdatedAt   time.Time `db:"updated_at" json:"updated_at"`
 }
 
-// CoverageStatus is a technique's standing from its tests.
+// CoverageStatus is a technique's standing from its tests, decided by its most
+// recently validated test (a retest after remediation supersedes the test it repeats; a
+// newer failure is a regression). The store keeps it up to date on every test write.
 type CoverageStatus string
 
 const (
-	StatusNotTested  CoverageStatus = "not_tested"
-	StatusInProgress CoverageStatus = "in_progress"
-	StatusNotCovered CoverageStatus = "not_covered" // validated tests, nothing prevented/detected/logged
-	StatusPartial    CoverageStatus = "partial"
-	StatusCovered    CoverageStatus = "covered"
+	StatusNotTested  CoverageStatus = "not_tested"  // no test at all
+	StatusInProgress CoverageStatus = "in_progress" // tests, none validated yet
+	StatusNotCovered CoverageStatus = "not_covered" // latest validated test: nothing prevented, alerted or logged
+	StatusPartial    CoverageStatus = "partial"     // latest validated test: logged only
+	StatusCovered    CoverageStatus = "covered"     // latest validated test: prevented or alerted
 )
 
 // Technique is an ATT&CK technique or sub-technique. Known is false for ids that other

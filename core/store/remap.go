@@ -97,6 +97,9 @@ func (t *Tx) MoveTechniqueReferences(ctx context.Context, from, to string) (map[
 			return nil, nil, fmt.Errorf("store: move tests from %s: %w", from, err)
 		}
 		moved["tests"] = len(testIDs)
+		if err := t.refreshCoverage(ctx, from, to); err != nil {
+			return nil, nil, err
+		}
 	}
 	for _, ref := range techniqueRefs {
 		var same []string

@@ -359,3 +359,57 @@ func TestStatsCoverEveryTable(t *testing.T) {
 		t.Fatalf("only %d tables", len(tables))
 	}
 }
+
+func TestCoverageStatusFollowsTests(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		exec, sub := seedTechniques(t, s)
+		status := func(id string) core.CoverageStatus {
+			var te *core.Technique
+			s.View(ctx, func(tx core.Tx) error {
+				te, _ = tx.TechniqueByID(ctx, id)
+				return nil
+			})
+			return te.CoverageStatus
+		}
+		if got := status(sub.ID); got != core.StatusNotTested {
+			t.Fatalf("no tests: %s", got)
+		}
+		te := newTest(t, s, sub.ID)
+		if got := status(sub.ID); got != core.StatusInProgress {
+			t.Fatalf("a draft test: %s", got)
+		}
+		yes, no := true, false
+		validate := func(te *core.Test, prevented, alerted, logged *bool, at time.Time) {
+			te.State, te.Prevented, te.Alerted, te.Logged, te.ValidatedAt = core.StateValidated, prevented, alerted, logged, &at
+			mustUpdate(t, s, func(tx core.Tx) error { return tx.UpdateTest(ctx, te) })
+		}
+		base := time.Now().UTC().Truncate(time.Second)
+		validate(te, &no, &no, &no, base)
+		if got := status(sub.ID); got != core.StatusNotCovered {
+			t.Fatalf("validated, nothing seen: %s", got)
+		}
+		retest := newTest(t, s, sub.ID)
+		validate(retest, &no, &no, &yes, base.Add(time.Hour))
+		if got := status(sub.ID); got != core.StatusPartial {
+			t.Fatalf("latest only logged: %s", got)
+		}
+		third := newTest(t, s, sub.ID)
+		validate(third, nil, &yes, &yes, base.Add(2*time.Hour))
+		if got := status(sub.ID); got != core.StatusCovered {
+			t.Fatalf("latest alerted: %s", got)
+		}
+		// Moving the latest test to another technique re-derives both.
+		third.TechniqueID = exec.ID
+		mustUpdate(t, s, func(tx core.Tx) error { return tx.UpdateTest(ctx, third) })
+		if a, b := status(sub.ID), status(exec.ID); a != core.StatusPartial || b != core.StatusCovered {
+			t.Fatalf("after the move: %s and %s", a, b)
+		}
+		s.View(ctx, func(tx core.Tx) error {
+			list, total, err := tx.ListTechniques(ctx, core.TechniqueFilter{Status: core.StatusCovered})
+			if err != nil || total != 1 || list[0].ID != exec.ID {
+				t.Errorf("status filter: %d %v", total, err)
+			}
+			return nil
+		})
+	})
+}

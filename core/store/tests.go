@@ -59,7 +59,7 @@ func (t *Tx) CreateTest(ctx context.Context, te *core.Test) error {
 	if _, err := t.tx.NamedExecContext(ctx, testInsert, te); err != nil {
 		return fmt.Errorf("store: create test %q: %w", te.Title, err)
 	}
-	return nil
+	return t.refreshCoverage(ctx, te.TechniqueID)
 }
 
 // UpdateTest writes te when the stored version still equals te.Version; on success
@@ -70,13 +70,17 @@ func (t *Tx) UpdateTest(ctx context.Context, te *core.Test) error {
 		return err
 	}
 	te.UpdatedAt = core.Now()
+	var before string
+	if err := t.get(ctx, &before, `SELECT technique_id FROM tests WHERE id = ?`, te.ID); err != nil {
+		return notFound(err, "test", te.ID)
+	}
 	res, err := t.tx.NamedExecContext(ctx, testUpdate, te)
 	if err != nil {
 		return fmt.Errorf("store: update test %s: %w", te.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
 		te.Version++
-		return nil
+		return t.refreshCoverage(ctx, before, te.TechniqueID)
 	}
 	var current int
 	if err := t.get(ctx, &current, `SELECT version FROM tests WHERE id=?`, te.ID); err != nil {
@@ -129,4 +133,35 @@ func (t *Tx) ListTests(ctx context.Context, f core.TestFilter) ([]*core.Test, in
 		return nil, 0, fmt.Errorf("store: list tests: %w", err)
 	}
 	return out, total, nil
+}
+
+// coverageExpr derives a technique's coverage status from its tests (core.CoverageStatus
+// says what each means). It is one expression, kept here and applied on every write of
+// a test, so the stored status can never disagree with the tests.
+const coverageExpr = `CASE
+	WHEN NOT EXISTS (SELECT 1 FROM tests x WHERE x.technique_id = techniques.id) THEN 'not_tested'
+	WHEN NOT EXISTS (SELECT 1 FROM tests x WHERE x.technique_id = techniques.id AND x.state = 'validated') THEN 'in_progress'
+	ELSE (SELECT CASE WHEN x.prevented OR x.alerted THEN 'covered' WHEN x.logged THEN 'partial' ELSE 'not_covered' END
+		FROM tests x WHERE x.technique_id = techniques.id AND x.state = 'validated'
+		ORDER BY x.validated_at DESC, x.updated_at DESC, x.id DESC LIMIT 1)
+	END`
+
+// refreshCoverage recomputes the coverage status of the given techniques.
+func (t *Tx) refreshCoverage(ctx context.Context, techniqueIDs ...string) error {
+	ids := make([]any, 0, len(techniqueIDs))
+	seen := map[string]bool{}
+	for _, id := range techniqueIDs {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	q := `UPDATE techniques SET coverage_status = ` + coverageExpr + ` WHERE id IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
+	if _, err := t.exec(ctx, q, ids...); err != nil {
+		return fmt.Errorf("store: coverage of %v: %w", techniqueIDs, err)
+	}
+	return nil
 }

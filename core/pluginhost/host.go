@@ -177,7 +177,7 @@ func (h *Host) start(ctx context.Context, p config.Plugin) (*Instance, error) {
 	cc.SecureConfig = secure
 	cc.SkipHostEnv = true
 	cc.StartTimeout = h.StartTimeout
-	cc.Logger = h.log.Named(p.Name)
+	cc.Logger = quietExits{h.log.Named(p.Name)}
 	cc.Managed = true
 	client := plugin.NewClient(cc)
 

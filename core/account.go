@@ -87,3 +87,13 @@ type AccountRepo interface {
 	// UserIDsByRole returns the ids of the enabled users holding any of roles.
 	UserIDsByRole(ctx context.Context, roles ...Role) ([]string, error)
 }
+
+// ThrottleRepo keeps failed sign-ins for throttling.
+type ThrottleRepo interface {
+	// RecentLoginFailures returns the times of key's failures after since, newest
+	// first, at most limit of them.
+	RecentLoginFailures(ctx context.Context, key string, since time.Time, limit int) ([]time.Time, error)
+	AddLoginFailures(ctx context.Context, at time.Time, keys ...string) error
+	ClearLoginFailures(ctx context.Context, key string) error
+	DeleteLoginFailuresBefore(ctx context.Context, t time.Time) (int, error)
+}

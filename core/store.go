@@ -29,6 +29,7 @@ type Tx interface {
 	AssociationRepo
 	AssociationQueryRepo
 	AccountRepo
+	ThrottleRepo
 	NotificationRepo
 	TestWorkRepo
 	EvidenceRepo

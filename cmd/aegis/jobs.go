@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/auth"
 	"github.com/aegis-sec/aegis/core/evidence"
 	"github.com/aegis-sec/aegis/core/importer"
 	"github.com/aegis-sec/aegis/core/schedule"
@@ -32,10 +33,14 @@ func (a *app) jobs(st *store.Store, imports *importer.Service, blobs core.BlobSt
 			if err != nil {
 				return err
 			}
+			f, err := auth.NewThrottle(st, a.cfg.Auth.LoginMaxAttempts, a.cfg.Auth.LoginWindow).Forget(ctx, time.Now())
+			if err != nil {
+				return err
+			}
 			// Blobs of uploads interrupted between blob and row; a day is far longer
 			// than any upload takes.
 			o, err := sweeper.SweepOrphans(ctx, 24*time.Hour)
-			a.log.Info("cleanup", "notifications", n, "sessions", s, "orphan_blobs", o)
+			a.log.Info("cleanup", "notifications", n, "sessions", s, "login_failures", f, "orphan_blobs", o)
 			return err
 		},
 	}}

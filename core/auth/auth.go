@@ -65,7 +65,7 @@ type Service struct {
 	store   core.Store
 	policy  Policy
 	now     func() time.Time
-	limiter *Limiter
+	limiter *Throttle
 }
 
 // New returns a Service on store. now is the clock (nil for the real one); tests pass
@@ -75,7 +75,7 @@ func New(store core.Store, policy Policy, now func() time.Time) *Service {
 		now = time.Now
 	}
 	return &Service{store: store, policy: policy, now: now,
-		limiter: NewLimiter(policy.LoginMaxAttempts, policy.LoginWindow)}
+		limiter: NewThrottle(store, policy.LoginMaxAttempts, policy.LoginWindow)}
 }
 
 // Policy returns the configuration the service runs with.
@@ -136,11 +136,13 @@ func tooMany(wait time.Duration) error {
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
 	now := s.Now()
 	keys := []string{accountKey(req.Username), addressKey(req.IP)}
-	if wait, blocked := s.limiter.Blocked(now, keys...); blocked {
+	if wait, blocked, err := s.limiter.Blocked(ctx, now, keys...); err != nil {
+		return nil, fmt.Errorf("login: throttle: %w", err)
+	} else if blocked {
 		return nil, tooMany(wait)
 	}
 	if len(req.Password) > 1024 {
-		s.limiter.Fail(now, keys...)
+		s.fail(ctx, now, keys...)
 		return nil, errBadLogin
 	}
 	var u *core.User
@@ -154,7 +156,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 	}
 	if u == nil {
 		_ = password.Check(dummyHash(), req.Password)
-		s.limiter.Fail(now, keys...)
+		s.fail(ctx, now, keys...)
 		return nil, errBadLogin
 	}
 	reason := ""
@@ -167,7 +169,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		reason = "disabled"
 	}
 	if reason != "" {
-		s.limiter.Fail(now, keys...)
+		s.fail(ctx, now, keys...)
 		err := s.store.Update(ctx, func(tx core.Tx) error {
 			return tx.AppendAudit(ctx, core.NewAudit(nil, "auth.login_failed", "user", u.ID,
 				map[string]any{"username": u.Username, "reason": reason, "ip": req.IP}))
@@ -177,7 +179,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		}
 		return nil, errBadLogin
 	}
-	s.limiter.Reset(accountKey(req.Username))
+	if err := s.limiter.Reset(ctx, accountKey(req.Username)); err != nil {
+		return nil, fmt.Errorf("login %q: throttle: %w", req.Username, err)
+	}
 
 	res := &LoginResult{Secret: core.RandomToken(43)}
 	err = s.store.Update(ctx, func(tx core.Tx) error {
@@ -277,7 +281,9 @@ func (s *Service) Logout(ctx context.Context, p *Principal) error {
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string) error {
 	now := s.Now()
 	key := accountKey(p.User.Username)
-	if wait, blocked := s.limiter.Blocked(now, key); blocked {
+	if wait, blocked, err := s.limiter.Blocked(ctx, now, key); err != nil {
+		return fmt.Errorf("change password: throttle: %w", err)
+	} else if blocked {
 		return tooMany(wait)
 	}
 	if err := s.checkNewPassword("new_password", next); err != nil {
@@ -296,7 +302,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	}
 	switch err := password.Check(u.PasswordHash, current); {
 	case errors.Is(err, password.ErrMismatch):
-		s.limiter.Fail(now, key)
+		s.fail(ctx, now, key)
 		return core.FieldError("current_password", "is wrong")
 	case err != nil:
 		return fmt.Errorf("change password of %s: %w", u.Username, err)
@@ -352,3 +358,12 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// fail records a failed attempt. An error recording it is not passed on: the attempt
+// is refused either way.
+func (s *Service) fail(ctx context.Context, now time.Time, keys ...string) {
+	_ = s.limiter.Fail(ctx, now, keys...)
+}
+
+// Throttle returns the sign-in throttle (for the cleanup job).
+func (s *Service) Throttle() *Throttle { return s.limiter }

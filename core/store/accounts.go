@@ -185,3 +185,40 @@ func utcPtr(t *time.Time) *time.Time {
 	u := t.UTC()
 	return &u
 }
+
+// RecentLoginFailures returns the times of key's failures after since, newest first.
+func (t *Tx) RecentLoginFailures(ctx context.Context, key string, since time.Time, limit int) ([]time.Time, error) {
+	var at []time.Time
+	if err := t.sel(ctx, &at, `SELECT at FROM login_failures WHERE throttle_key = ? AND at > ? ORDER BY at DESC LIMIT ?`, key, since.UTC(), limit); err != nil {
+		return nil, fmt.Errorf("store: login failures of %s: %w", key, err)
+	}
+	return at, nil
+}
+
+// AddLoginFailures records one failure for each key.
+func (t *Tx) AddLoginFailures(ctx context.Context, at time.Time, keys ...string) error {
+	for _, k := range keys {
+		if _, err := t.exec(ctx, `INSERT INTO login_failures (id, throttle_key, at) VALUES (?, ?, ?)`, core.NewID(), k, at.UTC()); err != nil {
+			return fmt.Errorf("store: record login failure of %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// ClearLoginFailures forgets a key's failures (an account after a successful sign-in).
+func (t *Tx) ClearLoginFailures(ctx context.Context, key string) error {
+	if _, err := t.exec(ctx, `DELETE FROM login_failures WHERE throttle_key = ?`, key); err != nil {
+		return fmt.Errorf("store: clear login failures of %s: %w", key, err)
+	}
+	return nil
+}
+
+// DeleteLoginFailuresBefore drops failures older than t (a cleanup job).
+func (t *Tx) DeleteLoginFailuresBefore(ctx context.Context, at time.Time) (int, error) {
+	res, err := t.exec(ctx, `DELETE FROM login_failures WHERE at < ?`, at.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("store: delete old login failures: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

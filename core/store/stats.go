@@ -51,6 +51,7 @@ var statSpecs = []statSpec{
 	{"import_runs", "import_runs", map[string]string{"outcome": "outcome", "plugin": "plugin_name"}},
 	{"api_tokens", "api_tokens", nil},
 	{"sessions", "sessions", nil},
+	{"login_failures", "login_failures", nil},
 	{"test_votes", "test_votes", map[string]string{"decision": "decision", "lead_role": "lead_role"}},
 	{"technique_mitigations", "technique_mitigations", nil},
 	{"campaign_profiles", "campaign_profiles", map[string]string{"kind": "kind", "source": "source"}},

@@ -168,6 +168,11 @@ func (a *app) bootstrapAdmin(ctx context.Context, st core.Store) error {
 			fmt.Fprintln(a.stdout, "Created the first administrator \"admin\" with the password from AEGIS_ADMIN_PASSWORD.")
 		} else {
 			fmt.Fprintf(a.stdout, "\nCreated the first administrator (shown once, change it after signing in):\n  username: admin\n  password: %s\n\n", pw)
+			fmt.Fprintf(a.stdout, "The database is empty. Import the reference data with the plugins of %s, for example:\n"+
+				"  aegis import attack          # ATT&CK techniques (add --source PATH to import offline)\n"+
+				"  aegis import atomic          # Atomic Red Team test templates\n"+
+				"  aegis import sigma           # Sigma detection rules\n"+
+				"  aegis plugins list           # every configured plugin\n\n", a.configPath)
 		}
 		return nil
 	})

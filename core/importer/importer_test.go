@@ -156,7 +156,7 @@ func TestImportThenReimportChangesNothing(t *testing.T) {
 				t.Errorf("runs: %d %v", total, err)
 			}
 			ps, _ := tx.ListPlugins(ctx)
-			if len(ps) != 1 || ps[0].Version != "1.0.0" || ps[0].ProtocolVersion != 1 || ps[0].Kinds[0] != "importer" || len(ps[0].SHA256) != 64 {
+			if len(ps) != 1 || ps[0].Version != "1.0.0" || ps[0].ProtocolVersion != 1 || strings.Join(ps[0].Kinds, ",") != "exporter,importer" || len(ps[0].SHA256) != 64 {
 				t.Errorf("plugin row: %+v", ps)
 			}
 			return nil

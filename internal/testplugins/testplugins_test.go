@@ -95,7 +95,7 @@ func TestMisbehave(t *testing.T) {
 		c, _ := start(t, bin)
 		ctx := context.Background()
 		d, err := c.Describe(ctx)
-		if err != nil || d.Name != "misbehave" || d.ProtocolVersion != 1 || len(d.Components) != 1 || d.Components[0].Kind != sdk.ComponentImporter {
+		if err != nil || d.Name != "misbehave" || d.ProtocolVersion != 1 || len(d.Components) != 2 || d.Components[0].Kind != sdk.ComponentImporter || d.Components[1].Kind != sdk.ComponentExporter {
 			t.Fatalf("describe = %+v, %v", d, err)
 		}
 		col, err := runImport(ctx, c, "ok", 3)

@@ -101,11 +101,43 @@ func (misbehave) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	return nil
 }
 
+// jsonl is an exporter that writes every record it receives as one JSON line, with a
+// second artifact past the 1 MiB chunk size, so the host's export path is tested
+// through a real process.
+type jsonl struct{}
+
+func (jsonl) Describe() sdk.Component {
+	return sdk.Component{Description: "records as JSON lines", MediaTypes: []string{"application/x-ndjson"}}
+}
+
+func (jsonl) Export(ctx context.Context, req sdk.ExportRequest, records sdk.RecordIterator, out sdk.ArtifactWriter) error {
+	w, err := out.Begin("records.jsonl", "application/x-ndjson")
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	for r, err := range sdk.Records(records) {
+		if err != nil {
+			return err
+		}
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	big, err := out.Begin("padding.bin", "application/octet-stream")
+	if err != nil {
+		return err
+	}
+	_, err = big.Write(make([]byte, 3<<20/2))
+	return err
+}
+
 func main() {
 	sdk.Serve(sdk.ServeOpts{
 		Name:      "misbehave",
 		Version:   "1.0.0",
 		Importers: map[string]sdk.Importer{"misbehave": misbehave{}},
+		Exporters: map[string]sdk.Exporter{"jsonl": jsonl{}},
 	})
 }
 

@@ -140,6 +140,9 @@ type route struct {
 	// OpenAPI document derives schemas; nil documents no body.
 	Request  any
 	Response any
+	// Form documents a multipart/form-data body instead: field name → description; a
+	// field named "file" is binary.
+	Form map[string]string
 }
 
 // routes is the route table: every feature contributes its group here.

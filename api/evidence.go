@@ -21,7 +21,9 @@ func (s *Server) evidenceRoutes() []route {
 	return []route{
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/evidence", Tag: "evidence",
 			Summary: "Upload evidence as multipart/form-data: optional fields team (red|blue; default the uploader's team) and description, then the part \"file\". Streamed; over evidence.max_upload_size is 413 and nothing is kept; the type is sniffed from the content",
-			Roles:   workers, Handler: s.uploadEvidence, Response: core.Evidence{}},
+			Roles:   workers, Handler: s.uploadEvidence, Response: core.Evidence{},
+			Form: map[string]string{"team": "red or blue (default: the uploader's team); send before the file",
+				"description": "what the file shows; send before the file", "file": "the evidence, streamed"}},
 		{Method: http.MethodGet, Path: "/api/v1/tests/:id/evidence", Tag: "evidence",
 			Summary: "The evidence of a test the caller's role may read (technicians their own team's, leads and admins both)",
 			Roles:   workers, Handler: s.listEvidence, Response: Paged[*core.Evidence]{}},

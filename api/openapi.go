@@ -153,6 +153,23 @@ func buildOpenAPI(routes []route, version string) obj {
 		if parameters != nil {
 			op["parameters"] = parameters
 		}
+		if len(r.Form) > 0 {
+			props := obj{}
+			names := make([]string, 0, len(r.Form))
+			for name := range r.Form {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			for _, name := range names {
+				p := obj{"type": "string", "description": r.Form[name]}
+				if name == "file" {
+					p["format"] = "binary"
+				}
+				props[name] = p
+			}
+			op["requestBody"] = obj{"required": true, "content": obj{"multipart/form-data": obj{"schema": obj{
+				"type": "object", "properties": props, "required": []string{"file"}}}}}
+		}
 		if r.Request != nil {
 			op["requestBody"] = obj{"required": true,
 				"content": obj{"application/json": obj{"schema": sg.schema(reflect.TypeOf(r.Request))}}}

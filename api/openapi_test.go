@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"sort"
@@ -161,5 +162,29 @@ func TestOpenAPIDriftIsCaught(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("drift found:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestOpenAPIDocumentsTheEvidenceUploadForm(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	rec := httptest.NewRecorder()
+	New(Deps{Store: st}).Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil))
+	var doc struct {
+		Paths map[string]map[string]struct {
+			RequestBody struct {
+				Content map[string]struct {
+					Schema struct {
+						Properties map[string]struct{ Format string }
+					}
+				}
+			} `json:"requestBody"`
+		}
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	form, ok := doc.Paths["/api/v1/tests/{id}/evidence"]["post"].RequestBody.Content["multipart/form-data"]
+	if !ok || form.Schema.Properties["file"].Format != "binary" || len(form.Schema.Properties) != 3 {
+		t.Fatalf("upload form: %+v", form)
 	}
 }

@@ -34,8 +34,7 @@ func flagStatus(status string) (cond string, ok bool) {
 func (t *Tx) ListTestTemplates(ctx context.Context, f core.TemplateFilter) ([]*core.TestTemplate, int, error) {
 	w := where{}
 	if f.Search != "" {
-		pat := "%" + escapeLike(f.Search) + "%"
-		w.add("(name "+t.like()+" ? ESCAPE '\\' OR description "+t.like()+" ? ESCAPE '\\' OR external_id "+t.like()+" ? ESCAPE '\\')", pat, pat, pat)
+		w.search(t.like(), f.Search, "name", "description", "external_id", "command")
 	}
 	if f.TechniqueID != "" {
 		if !core.ValidTechniqueID(f.TechniqueID) {
@@ -88,8 +87,9 @@ func (t *Tx) ListTestTemplates(ctx context.Context, f core.TemplateFilter) ([]*c
 func (t *Tx) ListDetectionRules(ctx context.Context, f core.RuleFilter) ([]*core.DetectionRule, int, error) {
 	w := where{}
 	if f.Search != "" {
-		pat := "%" + escapeLike(f.Search) + "%"
-		w.add("(title "+t.like()+" ? ESCAPE '\\' OR description "+t.like()+" ? ESCAPE '\\' OR external_id "+t.like()+" ? ESCAPE '\\')", pat, pat, pat)
+		// raw is the rule as written (a Sigma rule's detection, an Elastic query), so
+		// a search for what a rule looks for finds it.
+		w.search(t.like(), f.Search, "title", "description", "external_id", "query", "raw")
 	}
 	if f.TechniqueID != "" {
 		if !core.ValidTechniqueID(f.TechniqueID) {

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -411,5 +413,50 @@ func TestCoverageStatusFollowsTests(t *testing.T) {
 			}
 			return nil
 		})
+	})
+}
+
+func TestSearchTerms(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		mustUpdate(t, s, func(tx core.Tx) error {
+			for _, r := range []*core.DetectionRule{
+				{Source: "sigma", ExternalID: "r1", Title: "Suspicious PowerShell Download Cradle", Raw: "CommandLine|contains: 'Net.WebClient'"},
+				{Source: "sigma", ExternalID: "r2", Title: "PowerShell Encoded Command", Description: "downloads nothing"},
+				{Source: "sigma", ExternalID: "r3", Title: "Certutil download", Raw: "Image|endswith: '\\\\certutil.exe'"},
+				{Source: "sigma", ExternalID: "r4", Title: "100% CPU miner_process"},
+			} {
+				if err := tx.UpsertDetectionRule(ctx, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		cases := map[string][]string{
+			"powershell download":   {"r1", "r2"}, // both words, any order, any field
+			"download powershell":   {"r1", "r2"},
+			`"download cradle"`:     {"r1"}, // a phrase stays together
+			"net.webclient":         {"r1"}, // what the rule looks for, in its raw text
+			"certutil.exe":          {"r3"},
+			"100%":                  {"r4"}, // LIKE wildcards are literal
+			"miner_":                {"r4"},
+			"powershell kerberoast": nil,
+		}
+		for q, want := range cases {
+			s.View(ctx, func(tx core.Tx) error {
+				list, _, err := tx.ListDetectionRules(ctx, core.RuleFilter{Search: q})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, r := range list {
+					got = append(got, r.ExternalID)
+				}
+				sort.Strings(got)
+				if strings.Join(got, ",") != strings.Join(want, ",") {
+					t.Errorf("search %q: %v, want %v", q, got, want)
+				}
+				return nil
+			})
+		}
 	})
 }

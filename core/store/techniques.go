@@ -156,8 +156,7 @@ func (t *Tx) ListTechniques(ctx context.Context, f core.TechniqueFilter) ([]*cor
 		w.add("CAST(platforms AS TEXT) "+t.like()+" ? ESCAPE '\\'", `%"`+escapeLike(f.Platform)+`"%`)
 	}
 	if f.Search != "" {
-		pat := "%" + escapeLike(f.Search) + "%"
-		w.add("(external_id "+t.like()+" ? ESCAPE '\\' OR name "+t.like()+" ? ESCAPE '\\')", pat, pat)
+		w.search(t.like(), f.Search, "external_id", "name")
 	}
 	var total int
 	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM techniques`+w.sql(), w.args...); err != nil {

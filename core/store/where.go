@@ -19,3 +19,33 @@ func (w *where) sql() string {
 	}
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
+
+// search adds a condition for a search box: every term must appear (as a substring, in
+// any letter case) in at least one of the columns, so "powershell download" finds what
+// mentions both words in any order. "Quoted phrases" stay one term.
+func (w *where) search(like, query string, columns ...string) {
+	for _, term := range searchTerms(query) {
+		pat := "%" + escapeLike(term) + "%"
+		var ors []string
+		for _, c := range columns {
+			ors = append(ors, c+" "+like+" ? ESCAPE '\\'")
+			w.args = append(w.args, pat)
+		}
+		w.conds = append(w.conds, "("+strings.Join(ors, " OR ")+")")
+	}
+}
+
+// searchTerms splits a search box into terms, keeping "quoted phrases" together.
+func searchTerms(q string) []string {
+	var terms []string
+	for i, part := range strings.Split(q, `"`) {
+		if i%2 == 1 { // inside quotes
+			if p := strings.TrimSpace(part); p != "" {
+				terms = append(terms, p)
+			}
+			continue
+		}
+		terms = append(terms, strings.Fields(part)...)
+	}
+	return terms
+}

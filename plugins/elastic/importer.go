@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
+	"github.com/aegis-sec/aegis/plugins/internal/rulefiles"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/aegis-sec/aegis/sdk"
@@ -51,9 +49,6 @@ const configSchema = `{
   }
 }`
 
-// maxFileSize bounds one rule file; the largest upstream rule is ~60 KiB.
-const maxFileSize = 8 << 20
-
 func decodeConfig(raw json.RawMessage) (config, error) {
 	var c config
 	if len(bytes.TrimSpace(raw)) > 0 {
@@ -94,7 +89,7 @@ func (*importer) ValidateConfig(_ context.Context, raw json.RawMessage) sdk.Diag
 		return ds
 	}
 	for i, f := range c.Folders {
-		if err := checkFolder(f); err != nil {
+		if err := rulefiles.CheckFolder(f); err != nil {
 			ds.AddError(err.Error(), "", fmt.Sprintf("folders[%d]", i))
 		}
 	}
@@ -104,14 +99,6 @@ func (*importer) ValidateConfig(_ context.Context, raw json.RawMessage) sdk.Diag
 		}
 	}
 	return ds
-}
-
-func checkFolder(f string) error {
-	clean := path.Clean(filepath.ToSlash(f))
-	if strings.TrimSpace(f) == "" || path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
-		return fmt.Errorf("folder %q must be a path inside the source", f)
-	}
-	return nil
 }
 
 func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emitter) error {
@@ -125,12 +112,12 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	}
 	defer tree.Close()
 
-	files, err := ruleFiles(tree, cfg, out)
+	files, err := rulefiles.Find(tree, cfg.scope(), out)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("no .toml files in %s", describeScope(tree, cfg))
+		return fmt.Errorf("no .toml files in %s", rulefiles.Describe(tree, cfg.scope()))
 	}
 
 	first := map[string]string{} // rule_id → where it was first seen
@@ -142,7 +129,7 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		if i%100 == 0 {
 			out.Progress(int64(i), int64(len(files)), "reading "+f.Rel)
 		}
-		data, err := readFile(f.Path)
+		data, err := rulefiles.Read(f.Path)
 		if err != nil {
 			out.Warn(f.Rel, 0, "", "skipped unreadable file", err.Error())
 			continue
@@ -182,7 +169,7 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		// Importing nothing would mark every rule imported earlier from this
 		// source as deprecated: a source without a single rule file is far
 		// more likely a wrong path than an empty rule set.
-		return fmt.Errorf("no Elastic rules in %s: %d TOML files read, none has a [rule] table", describeScope(tree, cfg), len(files))
+		return fmt.Errorf("no Elastic rules in %s: %d TOML files read, none has a [rule] table", rulefiles.Describe(tree, cfg.scope()), len(files))
 	}
 	msg := fmt.Sprintf("%d rules from %d files", out.Count(), len(files))
 	if leftOut > 0 {
@@ -192,70 +179,7 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	return nil
 }
 
-// ruleFiles lists the TOML files to read, sorted, without the excluded ones.
-func ruleFiles(tree *source.Tree, cfg config, out *sdk.Emitter) ([]source.File, error) {
-	if tree.File() != "" {
-		return []source.File{{Path: tree.File(), Rel: filepath.Base(tree.File())}}, nil
-	}
-	var patterns []string
-	if len(cfg.Folders) == 0 {
-		patterns = []string{"**/*.toml"}
-	}
-	for _, f := range cfg.Folders {
-		if err := checkFolder(f); err != nil {
-			return nil, err
-		}
-		dir := path.Clean(filepath.ToSlash(f))
-		if st, err := os.Stat(tree.Path(dir)); err != nil || !st.IsDir() {
-			out.Warn(dir, 0, "", "configured folder not found in the source", "source: "+tree.Source())
-			continue
-		}
-		patterns = append(patterns, dir+"/**/*.toml")
-	}
-	if len(patterns) == 0 {
-		return nil, nil
-	}
-	found, err := tree.Glob(patterns...)
-	if err != nil {
-		return nil, err
-	}
-	var files []source.File
-	for _, f := range found {
-		if !excluded(f.Rel, cfg.Exclude) {
-			files = append(files, f)
-		}
-	}
-	return files, nil
-}
-
-func excluded(rel string, patterns []string) bool {
-	for _, p := range patterns {
-		if source.Match(p, rel) {
-			return true
-		}
-	}
-	return false
-}
-
-func describeScope(tree *source.Tree, cfg config) string {
-	if len(cfg.Folders) == 0 {
-		return tree.Source()
-	}
-	return fmt.Sprintf("%s (folders %s)", tree.Source(), strings.Join(cfg.Folders, ", "))
-}
-
-func readFile(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("larger than %d MiB", maxFileSize>>20)
-	}
-	return data, nil
+// scope is the part of the source this config reads.
+func (c config) scope() rulefiles.Scope {
+	return rulefiles.Scope{Folders: c.Folders, Exclude: c.Exclude, Extensions: []string{".toml"}}
 }

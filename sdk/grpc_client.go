@@ -48,8 +48,12 @@ func callError(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("%s: %w: %s", op, ErrPluginUnavailable, st.Message())
 	case codes.Unimplemented:
 		return fmt.Errorf("%s: %w: the plugin does not implement this call: %s", op, errors.ErrUnsupported, st.Message())
-	case codes.Canceled, codes.DeadlineExceeded:
-		return fmt.Errorf("%s: %w", op, err)
+	case codes.DeadlineExceeded:
+		// gRPC carries the deadline to the plugin, whose side can end the stream a
+		// moment before the local context's timer fires: same meaning, same error.
+		return fmt.Errorf("%s: %w (%v)", op, context.DeadlineExceeded, err)
+	case codes.Canceled:
+		return fmt.Errorf("%s: %w (%v)", op, context.Canceled, err)
 	}
 	return fmt.Errorf("%s: plugin call failed: %w", op, err)
 }

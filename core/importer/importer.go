@@ -331,24 +331,16 @@ func summarize(ds sdk.Diagnostics) string {
 // callFailure says why a call to the plugin failed: crashed, timed out, or errored.
 func callFailure(ctx context.Context, inst *pluginhost.Instance, op string, err error) error {
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || deadlineNear(ctx):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("the plugin did not finish within its timeout of %s (timeout in aegis.hcl, %s); it was stopped and nothing was imported",
 			inst.Config.Timeout, inst.Config.Range)
-	case errors.Is(ctx.Err(), context.Canceled):
+	case errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled):
 		return fmt.Errorf("the import was cancelled; nothing was imported")
 	case sdk.IsUnavailable(err) || exitedSoon(inst):
 		return fmt.Errorf("the plugin process crashed during %s; nothing was imported (its last log lines are in the server log under plugin %q): %w",
 			op, inst.Name, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// deadlineNear reports whether ctx's deadline has (all but) passed: gRPC propagates the
-// deadline to the plugin, whose side may end the stream a moment before the local timer
-// fires.
-func deadlineNear(ctx context.Context) bool {
-	dl, ok := ctx.Deadline()
-	return ok && time.Until(dl) < 250*time.Millisecond
 }
 
 // exitedSoon reports whether the plugin process has ended or ends within a moment: the

@@ -8,6 +8,9 @@ LDFLAGS  := -X main.version=$(VERSION)
 PLUGINS  := $(patsubst plugins/%/,%,$(sort $(dir $(wildcard plugins/*/main.go))))
 TESTFLAGS ?=
 TESTTIMEOUT ?= 25m
+# The server module (.) and the plugin SDK (sdk/, a module of its own that `./...` at the root
+# does not reach). test, bench and lint run in each; test runs both before it fails.
+MODULES  := . sdk
 
 .PHONY: all build aegis plugins web run test bench generate lint clean
 
@@ -34,10 +37,15 @@ run: build
 	./bin/aegis serve
 
 test:
-	$(GO) test -count=1 -timeout $(TESTTIMEOUT) $(TESTFLAGS) ./...
+	@rc=0; for m in $(MODULES); do \
+		echo "== go test in module $$m"; \
+		(cd $$m && $(GO) test -count=1 -timeout $(TESTTIMEOUT) $(TESTFLAGS) ./...) || rc=1; \
+	done; exit $$rc
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./...
+	@for m in $(MODULES); do \
+		(cd $$m && $(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./...) || exit 1; \
+	done
 
 generate:
 	sh sdk/generate.sh
@@ -45,7 +53,10 @@ generate:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \
 		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+	@for m in $(MODULES); do \
+		(cd $$m && $(GO) mod tidy -diff >/dev/null) || { echo "go.mod/go.sum of module $$m are not tidy (run go mod tidy in $$m)"; exit 1; }; \
+	done
 
 clean:
 	rm -rf bin

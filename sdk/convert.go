@@ -1,15 +1,17 @@
 package sdk
 
-// Conversions between the public Go types and the generated protocol types.
-// They live in package sdk (not sdk/internal) because they need the public
-// types and package sdk needs them: a separate package would be an import
-// cycle. The protocol types still never appear in an exported signature.
+// Conversions from the public Go types to the generated protocol types, for
+// the plugin side. They live in package sdk (not sdk/internal) because they
+// need the public types and package sdk needs them: a separate package would
+// be an import cycle. The host's conversions back are in package host. The
+// protocol types never appear in an exported signature.
 
 import (
 	"encoding/json"
 	"fmt"
 
 	pb "github.com/aegis-sec/aegis/sdk/internal/pb/pluginv1"
+	"github.com/aegis-sec/aegis/sdk/internal/protocol"
 )
 
 func diagnosticToProto(d Diagnostic) *pb.Diagnostic {
@@ -23,27 +25,8 @@ func diagnosticToProto(d Diagnostic) *pb.Diagnostic {
 		Detail:     d.Detail,
 		Attribute:  d.Attribute,
 		File:       d.File,
-		Line:       clampLine(d.Line),
+		Line:       protocol.ClampLine(d.Line),
 		ExternalId: d.ExternalID,
-	}
-}
-
-func diagnosticFromProto(d *pb.Diagnostic) Diagnostic {
-	// An unspecified severity is a plugin bug: fail safe and treat it as an
-	// error. A severity added by a later minor version is below error.
-	sev := SeverityWarning
-	switch d.GetSeverity() {
-	case pb.Severity_SEVERITY_ERROR, pb.Severity_SEVERITY_UNSPECIFIED:
-		sev = SeverityError
-	}
-	return Diagnostic{
-		Severity:   sev,
-		Summary:    d.GetSummary(),
-		Detail:     d.GetDetail(),
-		Attribute:  d.GetAttribute(),
-		File:       d.GetFile(),
-		Line:       int(d.GetLine()),
-		ExternalID: d.GetExternalId(),
 	}
 }
 
@@ -55,34 +38,6 @@ func diagnosticsToProto(ds Diagnostics) []*pb.Diagnostic {
 	return out
 }
 
-func diagnosticsFromProto(ds []*pb.Diagnostic) Diagnostics {
-	var out Diagnostics
-	for _, d := range ds {
-		out = append(out, diagnosticFromProto(d))
-	}
-	return out
-}
-
-func componentKindToProto(k ComponentKind) (pb.ComponentKind, error) {
-	switch k {
-	case ComponentImporter:
-		return pb.ComponentKind_COMPONENT_KIND_IMPORTER, nil
-	case ComponentExporter:
-		return pb.ComponentKind_COMPONENT_KIND_EXPORTER, nil
-	}
-	return pb.ComponentKind_COMPONENT_KIND_UNSPECIFIED, fmt.Errorf("unknown component kind %q (want importer or exporter)", k)
-}
-
-func componentKindFromProto(k pb.ComponentKind) ComponentKind {
-	switch k {
-	case pb.ComponentKind_COMPONENT_KIND_IMPORTER:
-		return ComponentImporter
-	case pb.ComponentKind_COMPONENT_KIND_EXPORTER:
-		return ComponentExporter
-	}
-	return ComponentKind(fmt.Sprintf("unknown(%d)", int32(k)))
-}
-
 func descriptionToProto(d *Description) *pb.DescribeResponse {
 	out := &pb.DescribeResponse{
 		Name:            d.Name,
@@ -92,7 +47,7 @@ func descriptionToProto(d *Description) *pb.DescribeResponse {
 		ProtocolMinor:   uint32(d.ProtocolMinor),
 	}
 	for _, c := range d.Components {
-		kind, _ := componentKindToProto(c.Kind) // validated by BuildDescription
+		kind, _ := protocol.KindToProto(string(c.Kind)) // validated by BuildDescription
 		out.Components = append(out.Components, &pb.Component{
 			Kind:         kind,
 			Type:         c.Type,
@@ -105,51 +60,17 @@ func descriptionToProto(d *Description) *pb.DescribeResponse {
 	return out
 }
 
-func descriptionFromProto(r *pb.DescribeResponse) *Description {
-	d := &Description{
-		Name:            r.GetName(),
-		Version:         r.GetVersion(),
-		SDKVersion:      r.GetSdkVersion(),
-		ProtocolVersion: int(r.GetProtocolVersion()),
-		ProtocolMinor:   int(r.GetProtocolMinor()),
-		Components:      []Component{},
+// decodeSent decodes a record the host sent to an exporter and checks that
+// its id agrees with the envelope.
+func decodeSent(r *pb.Record) (Record, error) {
+	rec, err := DecodeRecord(r.GetKind(), r.GetJson())
+	if err == nil && rec.ID() != r.GetExternalId() {
+		err = fmt.Errorf("record says external id %q but was sent as %q", rec.ID(), r.GetExternalId())
 	}
-	for _, c := range r.GetComponents() {
-		comp := Component{
-			Kind:        componentKindFromProto(c.GetKind()),
-			Type:        c.GetType(),
-			Description: c.GetDescription(),
-			RecordKinds: c.GetRecordKinds(),
-			MediaTypes:  c.GetMediaTypes(),
-		}
-		if len(c.GetConfigSchema()) > 0 {
-			comp.ConfigSchema = json.RawMessage(c.GetConfigSchema())
-		}
-		d.Components = append(d.Components, comp)
-	}
-	return d
-}
-
-func recordToProto(r Record) (*pb.Record, error) {
-	kind, id, data, err := EncodeRecord(r)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s %q: %w", r.GetKind(), r.GetExternalId(), err)
 	}
-	return &pb.Record{Kind: kind, ExternalId: id, Json: data}, nil
-}
-
-func incomingFromProto(r *pb.Record) *IncomingRecord {
-	return &IncomingRecord{
-		Kind:       r.GetKind(),
-		ExternalID: r.GetExternalId(),
-		JSON:       r.GetJson(),
-		File:       r.GetFile(),
-		Line:       int(r.GetLine()),
-	}
-}
-
-func progressFromProto(p *pb.Progress) *Progress {
-	return &Progress{Done: p.GetDone(), Total: p.GetTotal(), Message: p.GetMessage()}
+	return rec, nil
 }
 
 // rawConfig turns absent config into an empty object so that components

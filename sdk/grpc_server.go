@@ -20,19 +20,17 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/aegis-sec/aegis/sdk/internal/pb/pluginv1"
+	"github.com/aegis-sec/aegis/sdk/internal/protocol"
 )
 
-// grpcPlugin is the go-plugin glue for protocol v1. On the plugin side srv is
-// set; on the host side it is nil and only GRPCClient is used.
+// grpcPlugin is the plugin side of the go-plugin glue for protocol v1; the
+// host side lives in package host.
 type grpcPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	srv *server
 }
 
 func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	if p.srv == nil {
-		return errors.New("aegis sdk: host-side plugin set used to serve")
-	}
 	// All three services are always registered so that an unknown type is
 	// answered with a diagnostic naming the types on offer, not with
 	// Unimplemented.
@@ -42,8 +40,8 @@ func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	return nil
 }
 
-func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return newGRPCClient(c), nil
+func (p *grpcPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, errors.New("aegis sdk: the plugin-side plugin set cannot dispense a client (use package host)")
 }
 
 // newGRPCServerFunc builds the plugin's gRPC server: message limits and panic
@@ -51,8 +49,8 @@ func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc
 func newGRPCServerFunc(logger hclog.Logger) func([]grpc.ServerOption) *grpc.Server {
 	return func(opts []grpc.ServerOption) *grpc.Server {
 		opts = append(opts,
-			grpc.MaxRecvMsgSize(MaxMessageSize),
-			grpc.MaxSendMsgSize(MaxMessageSize),
+			grpc.MaxRecvMsgSize(protocol.MaxMessageSize),
+			grpc.MaxSendMsgSize(protocol.MaxMessageSize),
 			grpc.ChainUnaryInterceptor(recoverUnary(logger)),
 			grpc.ChainStreamInterceptor(recoverStream(logger)),
 		)
@@ -107,7 +105,7 @@ func (s *server) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeRes
 
 func (s *server) ValidateConfig(ctx context.Context, req *pb.ValidateConfigRequest) (*pb.ValidateConfigResponse, error) {
 	var impl any
-	kind := componentKindFromProto(req.GetKind())
+	kind := ComponentKind(protocol.KindFromProto(req.GetKind()))
 	switch kind {
 	case ComponentImporter:
 		if imp, ok := s.importers[req.GetType()]; ok {
@@ -303,8 +301,7 @@ func (it *recordIterator) Next() (Record, error) {
 		switch m := msg.GetMessage().(type) {
 		case *pb.ExportMessage_Record:
 			it.n++
-			in := incomingFromProto(m.Record)
-			rec, err := in.Decode()
+			rec, err := decodeSent(m.Record)
 			if err != nil {
 				it.err = fmt.Errorf("record %d: %w", it.n, err)
 				return nil, it.err
@@ -327,7 +324,7 @@ func (it *recordIterator) Next() (Record, error) {
 }
 
 // artifactWriter buffers an artifact's bytes and sends them in chunks of
-// ChunkSize, so many small writes do not become many tiny messages.
+// protocol.ChunkSize, so many small writes do not become many tiny messages.
 type artifactWriter struct {
 	stream    interface{ Send(*pb.ExportChunk) error }
 	mu        sync.Mutex
@@ -374,12 +371,12 @@ func (w *artifactWriter) write(n int, p []byte) (int, error) {
 	}
 	written := 0
 	for len(p) > 0 {
-		room := ChunkSize - w.buf.Len()
+		room := protocol.ChunkSize - w.buf.Len()
 		k := min(room, len(p))
 		w.buf.Write(p[:k])
 		p = p[k:]
 		written += k
-		if w.buf.Len() == ChunkSize {
+		if w.buf.Len() == protocol.ChunkSize {
 			if err := w.flushLocked(); err != nil {
 				return written, err
 			}

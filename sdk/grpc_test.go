@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/host"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
@@ -57,7 +58,7 @@ func TestImportStreamsRecordsDiagnosticsProgress(t *testing.T) {
 	if len(res.Diagnostics) != 1 || res.Diagnostics[0] != want {
 		t.Errorf("diagnostics = %+v", res.Diagnostics)
 	}
-	if len(res.Progress) != 2 || res.Progress[1] != (sdk.Progress{Done: 2, Total: 2, Message: "done"}) {
+	if len(res.Progress) != 2 || res.Progress[1] != (host.Progress{Done: 2, Total: 2, Message: "done"}) {
 		t.Errorf("progress = %+v", res.Progress)
 	}
 }
@@ -77,7 +78,7 @@ func TestImportErrorBecomesErrorDiagnostic(t *testing.T) {
 	if !strings.HasPrefix(res.Err.Error(), "import csv: ") {
 		t.Errorf("error lacks context: %v", res.Err)
 	}
-	if sdk.IsUnavailable(res.Err) {
+	if host.IsUnavailable(res.Err) {
 		t.Errorf("a failed import is not an unavailable plugin")
 	}
 }
@@ -115,7 +116,7 @@ func TestImportPanicIsRecovered(t *testing.T) {
 	if status.Code(errors.Unwrap(res.Err)) != codes.Internal || !strings.Contains(res.Err.Error(), "nil map in parser") {
 		t.Fatalf("err = %v, want Internal naming the panic", res.Err)
 	}
-	if sdk.IsUnavailable(res.Err) {
+	if host.IsUnavailable(res.Err) {
 		t.Errorf("a recovered panic must not look like a crash: %v", res.Err)
 	}
 	// The process (here: the server) survives and serves the next call.
@@ -158,7 +159,7 @@ func TestCancellationStopsImportStream(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	n := 0
-	err := c.Import(ctx, sdk.ImportRequest{Type: "inf"}, func(ev sdk.ImportEvent) error {
+	err := c.Import(ctx, sdk.ImportRequest{Type: "inf"}, func(ev host.ImportEvent) error {
 		if n++; n == 5 {
 			cancel()
 		}
@@ -188,7 +189,7 @@ func TestHandleErrorCancelsImport(t *testing.T) {
 	})
 	c := sdktest.Start(t, sdk.ServeOpts{Name: "p", Version: "1.0.0", Importers: map[string]sdk.Importer{"x": imp}})
 	stop := errors.New("store full")
-	err := c.Import(context.Background(), sdk.ImportRequest{Type: "x"}, func(sdk.ImportEvent) error { return stop })
+	err := c.Import(context.Background(), sdk.ImportRequest{Type: "x"}, func(host.ImportEvent) error { return stop })
 	if !errors.Is(err, stop) || !strings.HasPrefix(err.Error(), "import x: ") {
 		t.Fatalf("err = %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	pb "github.com/aegis-sec/aegis/sdk/internal/pb/pluginv1"
+	"github.com/aegis-sec/aegis/sdk/internal/protocol"
 )
 
 // Importer reads an external source and emits typed records.
@@ -75,7 +76,7 @@ func (e *Emitter) RecordAt(r Record, file string, line int) error {
 		return err
 	}
 	err = e.sendEvent(&pb.ImportEvent{Event: &pb.ImportEvent_Record{Record: &pb.Record{
-		Kind: kind, ExternalId: id, Json: data, File: file, Line: clampLine(line),
+		Kind: kind, ExternalId: id, Json: data, File: file, Line: protocol.ClampLine(line),
 	}}})
 	if err != nil {
 		return fmt.Errorf("send %s %q: %w", kind, id, err)
@@ -124,11 +125,4 @@ func (e *Emitter) sendEvent(ev *pb.ImportEvent) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.send(ev)
-}
-
-func clampLine(line int) int32 {
-	if line < 0 || line > 1<<31-1 {
-		return 0
-	}
-	return int32(line)
 }

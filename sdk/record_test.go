@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/host"
 )
 
 // sampleRecords holds one valid record of every kind.
@@ -209,7 +210,7 @@ func TestSampleRecordsAreValid(t *testing.T) {
 }
 
 func TestIncomingRecordDecodeChecksEnvelope(t *testing.T) {
-	in := sdk.IncomingRecord{Kind: sdk.KindTechnique, ExternalID: "T1003", JSON: []byte(`{"external_id":"T1059","name":"Command"}`), File: "a.json", Line: 7}
+	in := host.IncomingRecord{Kind: sdk.KindTechnique, ExternalID: "T1003", JSON: []byte(`{"external_id":"T1059","name":"Command"}`), File: "a.json", Line: 7}
 	_, err := in.Decode()
 	if err == nil || !strings.Contains(err.Error(), "a.json:7: technique") || !strings.Contains(err.Error(), `"T1059"`) {
 		t.Fatalf("err = %v", err)

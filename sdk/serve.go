@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+
+	"github.com/aegis-sec/aegis/sdk/internal/protocol"
 )
 
 // ServeOpts declares what a plugin binary offers. A binary may hold several
@@ -76,7 +78,7 @@ func Serve(opts ServeOpts) {
 			}
 			os.Exit(0)
 		}
-		if os.Getenv(Handshake.MagicCookieKey) != Handshake.MagicCookieValue {
+		if os.Getenv(protocol.Handshake.MagicCookieKey) != protocol.Handshake.MagicCookieValue {
 			fmt.Fprintf(os.Stderr, "%s %s is an Aegis plugin: Aegis starts it when it is named in aegis.hcl.\n"+
 				"Run %q to see what it offers.\n", desc.Name, desc.Version, os.Args[0]+" describe")
 			os.Exit(1)
@@ -89,9 +91,9 @@ func Serve(opts ServeOpts) {
 		logger:    logger,
 	}
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig: Handshake,
+		HandshakeConfig: protocol.Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{
-			ProtocolVersion: {DispenseName: &grpcPlugin{srv: srv}},
+			ProtocolVersion: {protocol.DispenseName: &grpcPlugin{srv: srv}},
 		},
 		GRPCServer: newGRPCServerFunc(logger),
 		Logger:     logger,

@@ -1,10 +1,6 @@
 package sdk
 
-import (
-	"regexp"
-
-	"github.com/hashicorp/go-plugin"
-)
+import "regexp"
 
 const (
 	// ProtocolVersion is the protocol major version: the go-plugin
@@ -17,18 +13,6 @@ const (
 	// SDKVersion is the version of this Go SDK, reported by Describe.
 	SDKVersion = "1.0.0"
 )
-
-// Handshake is shared by host and plugins. The cookie must never change: it
-// only tells a plugin binary that it was started by Aegis (a UX feature, not a
-// security measure). ProtocolVersion is deliberately 0 because versions are
-// negotiated through VersionedPlugins.
-var Handshake = plugin.HandshakeConfig{
-	MagicCookieKey:   "AEGIS_PLUGIN_MAGIC_COOKIE",
-	MagicCookieValue: "12396961b4bb1602e7849e5495f6e3b50c788bec76ac872f75ef3709ceee32e6",
-}
-
-// DispenseName is the single name under which a v1 plugin set is dispensed.
-const DispenseName = "plugin"
 
 var (
 	typeRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)

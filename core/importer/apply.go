@@ -8,6 +8,7 @@ import (
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/host"
 )
 
 // applier stores one decoded record and returns the id of the entity it became.
@@ -130,7 +131,7 @@ func auditRun(ctx context.Context, tx *store.Tx, st *runState, sourceRef string)
 	}))
 }
 
-func positionPrefix(r *sdk.IncomingRecord) string {
+func positionPrefix(r *host.IncomingRecord) string {
 	if r.File == "" {
 		return ""
 	}

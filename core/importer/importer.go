@@ -21,6 +21,7 @@ import (
 	"github.com/aegis-sec/aegis/core/pluginhost"
 	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/host"
 )
 
 // MaxWarnings bounds how many warnings a run keeps (all are counted).
@@ -62,7 +63,7 @@ type Progress struct {
 
 // pending is one record received from the plugin, not yet applied.
 type pending struct {
-	*sdk.IncomingRecord
+	*host.IncomingRecord
 	rec  sdk.Record
 	hash string
 }
@@ -223,7 +224,7 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 	var errs sdk.Diagnostics
 	st.report(Progress{Phase: "importing"})
 	err = inst.Client.Import(cctx, sdk.ImportRequest{Type: typ, Config: inst.Config.Config, Source: source, RunID: st.run.ID},
-		func(ev sdk.ImportEvent) error {
+		func(ev host.ImportEvent) error {
 			switch {
 			case ev.Record != nil:
 				st.received++
@@ -306,7 +307,7 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 
 type pluginKey struct{ kind, id string }
 
-func position(r *sdk.IncomingRecord) string {
+func position(r *host.IncomingRecord) string {
 	switch {
 	case r.File != "" && r.Line > 0:
 		return fmt.Sprintf("%s:%d", r.File, r.Line)
@@ -336,7 +337,7 @@ func callFailure(ctx context.Context, inst *pluginhost.Instance, op string, err 
 			inst.Config.Timeout, inst.Config.Range)
 	case errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled):
 		return fmt.Errorf("the import was cancelled; nothing was imported")
-	case sdk.IsUnavailable(err) || exitedSoon(inst):
+	case host.IsUnavailable(err) || exitedSoon(inst):
 		return fmt.Errorf("the plugin process crashed during %s; nothing was imported (its last log lines are in the server log under plugin %q): %w",
 			op, inst.Name, err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/config"
 	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/host"
 )
 
 // BinaryPrefix is how plugin binaries in the plugin directory are named.
@@ -101,7 +102,7 @@ func (h *Host) Plugin(name string) (config.Plugin, error) {
 type Instance struct {
 	Name     string
 	Config   config.Plugin
-	Client   sdk.Client
+	Client   host.Client
 	Protocol int
 	Checksum string
 	client   *plugin.Client
@@ -173,7 +174,7 @@ func (h *Host) start(ctx context.Context, p config.Plugin) (*Instance, error) {
 	cmd := exec.Command(p.Path)
 	cmd.Env = pluginEnv()
 	setProcAttr(cmd)
-	cc := sdk.HostClientConfig(cmd)
+	cc := host.ClientConfig(cmd)
 	cc.SecureConfig = secure
 	cc.SkipHostEnv = true
 	cc.StartTimeout = h.StartTimeout
@@ -199,12 +200,12 @@ func (h *Host) start(ctx context.Context, p config.Plugin) (*Instance, error) {
 		client.Kill()
 		return nil, fmt.Errorf("plugin %q: start %s: %w", p.Name, p.Path, explainStartError(err))
 	}
-	raw, err := rpc.Dispense(sdk.DispenseName)
+	raw, err := rpc.Dispense(host.DispenseName)
 	if err != nil {
 		client.Kill()
 		return nil, fmt.Errorf("plugin %q: dispense: %w", p.Name, err)
 	}
-	c, ok := raw.(sdk.Client)
+	c, ok := raw.(host.Client)
 	if !ok {
 		client.Kill()
 		return nil, fmt.Errorf("plugin %q: dispensed %T, not an SDK client", p.Name, raw)
@@ -234,7 +235,7 @@ func explainStartError(err error) error {
 
 func hostVersions() string {
 	var vs []string
-	for v := range sdk.HostPluginSets() {
+	for v := range host.PluginSets() {
 		vs = append(vs, fmt.Sprint(v))
 	}
 	sort.Strings(vs)

@@ -17,6 +17,11 @@ import (
 
 const module = "github.com/aegis-sec/aegis"
 
+// sdkModule is the plugin SDK, a module of its own nested in this repository.
+const sdkModule = module + "/sdk"
+
+func inSDK(path string) bool { return path == sdkModule || strings.HasPrefix(path, sdkModule+"/") }
+
 type pkg struct {
 	ImportPath string
 	Dir        string
@@ -79,8 +84,10 @@ func hasPrefix(dep string, prefixes []string) (string, bool) {
 }
 
 func TestDependencyRule(t *testing.T) {
+	sdkSeen := false
 	for _, p := range listPackages(t) {
 		rel := strings.TrimPrefix(p.ImportPath, module)
+		sdkSeen = sdkSeen || p.ImportPath == sdkModule
 		switch {
 		case isDomain(p.ImportPath):
 			for _, d := range p.Deps {
@@ -93,17 +100,29 @@ func TestDependencyRule(t *testing.T) {
 					t.Errorf("domain package %s depends on database/sql", p.ImportPath)
 				}
 			}
-		case strings.HasPrefix(rel, "/sdk"):
+		case rel == "/sdk" || strings.HasPrefix(rel, "/sdk/"):
+			// sdk/ is a module of its own, so the go command already refuses most of
+			// this; the check names the arrow when someone adds a require or replace.
 			for _, d := range p.Deps {
-				if _, bad := hasPrefix(d, []string{module + "/core", module + "/api", module + "/cmd", module + "/plugins"}); bad {
-					t.Errorf("sdk package %s imports %s: the SDK must not know the core", p.ImportPath, d)
+				if strings.HasPrefix(d, module+"/") && !inSDK(d) {
+					t.Errorf("sdk package %s imports %s: the SDK must not know the server", p.ImportPath, d)
+				}
+			}
+			if p.ImportPath == sdkModule {
+				for _, d := range p.Deps {
+					if d == sdkModule+"/host" {
+						t.Errorf("package sdk imports %s: the author's API must not carry the host side", d)
+					}
 				}
 			}
 		case strings.HasPrefix(rel, "/plugins/"):
 			for _, d := range p.Deps {
-				if strings.HasPrefix(d, module+"/") && !strings.HasPrefix(d, module+"/sdk") && !strings.HasPrefix(d, p.ImportPath) &&
+				if strings.HasPrefix(d, module+"/") && !inSDK(d) && !strings.HasPrefix(d, p.ImportPath) &&
 					!strings.HasPrefix(d, module+"/plugins/internal/") {
 					t.Errorf("plugin %s imports %s: plugins may use only the SDK and shared plugin code under plugins/internal", p.ImportPath, d)
+				}
+				if d == sdkModule+"/host" {
+					t.Errorf("plugin %s imports %s: the host side of the protocol is the core's", p.ImportPath, d)
 				}
 			}
 		case strings.HasPrefix(rel, "/core/"):
@@ -120,6 +139,9 @@ func TestDependencyRule(t *testing.T) {
 			}
 			checkNoSQL(t, p)
 		}
+	}
+	if !sdkSeen {
+		t.Errorf("go list %s/... did not reach the SDK module: its rules were not checked", module)
 	}
 }
 
@@ -159,6 +181,9 @@ func TestRuleCatchesViolations(t *testing.T) {
 	}
 	if sqlRE.MatchString(`// select the rows from the page`) {
 		t.Error("prose taken for SQL")
+	}
+	if !inSDK(sdkModule+"/host") || inSDK(module+"/sdkfoo") || inSDK(module+"/core") {
+		t.Error("SDK module membership is wrong")
 	}
 	if !isDomain(module+"/core") || isDomain(module+"/core/store") {
 		t.Error("domain package list is wrong")

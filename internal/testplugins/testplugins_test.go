@@ -21,18 +21,19 @@ import (
 
 	"github.com/aegis-sec/aegis/internal/testplugins"
 	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/host"
 )
 
 // start launches bin as a real plugin process the way the host does:
 // checksum, AutoMTLS, gRPC only, versioned plugin sets.
-func start(t *testing.T, bin string) (sdk.Client, *plugin.Client) {
+func start(t *testing.T, bin string) (host.Client, *plugin.Client) {
 	t.Helper()
 	data, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(data)
-	cfg := sdk.HostClientConfig(exec.Command(bin))
+	cfg := host.ClientConfig(exec.Command(bin))
 	cfg.SecureConfig = &plugin.SecureConfig{Checksum: sum[:], Hash: sha256.New()}
 	cfg.StartTimeout = 30 * time.Second
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Debug, Output: &testWriter{t: t}})
@@ -42,11 +43,11 @@ func start(t *testing.T, bin string) (sdk.Client, *plugin.Client) {
 	if err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
-	raw, err := rpc.Dispense(sdk.DispenseName)
+	raw, err := rpc.Dispense(host.DispenseName)
 	if err != nil {
 		t.Fatalf("dispense: %v", err)
 	}
-	return raw.(sdk.Client), pc
+	return raw.(host.Client), pc
 }
 
 type testWriter struct {
@@ -68,10 +69,10 @@ type collected struct {
 	diags   sdk.Diagnostics
 }
 
-func runImport(ctx context.Context, c sdk.Client, mode string, n int) (*collected, error) {
+func runImport(ctx context.Context, c host.Client, mode string, n int) (*collected, error) {
 	cfg, _ := json.Marshal(map[string]any{"mode": mode, "n": n})
 	col := &collected{}
-	err := c.Import(ctx, sdk.ImportRequest{Type: "misbehave", Config: cfg, RunID: mode}, func(ev sdk.ImportEvent) error {
+	err := c.Import(ctx, sdk.ImportRequest{Type: "misbehave", Config: cfg, RunID: mode}, func(ev host.ImportEvent) error {
 		switch {
 		case ev.Record != nil:
 			r, err := ev.Record.Decode()
@@ -118,7 +119,7 @@ func TestMisbehave(t *testing.T) {
 	t.Run("crash_after", func(t *testing.T) {
 		c, pc := start(t, bin)
 		col, err := runImport(context.Background(), c, "crash_after", 2)
-		if !sdk.IsUnavailable(err) {
+		if !host.IsUnavailable(err) {
 			t.Fatalf("err = %v, want IsUnavailable", err)
 		}
 		if !strings.Contains(err.Error(), "import misbehave") || !strings.Contains(err.Error(), "crashed") {
@@ -174,7 +175,7 @@ func TestMisbehave(t *testing.T) {
 	t.Run("panic", func(t *testing.T) {
 		c, pc := start(t, bin)
 		_, err := runImport(context.Background(), c, "panic", 1)
-		if status.Code(errors.Unwrap(err)) != codes.Internal || !strings.Contains(err.Error(), "panic on purpose") || sdk.IsUnavailable(err) {
+		if status.Code(errors.Unwrap(err)) != codes.Internal || !strings.Contains(err.Error(), "panic on purpose") || host.IsUnavailable(err) {
 			t.Fatalf("err = %v", err)
 		}
 		if pc.Exited() {
@@ -212,7 +213,7 @@ func TestMisbehave(t *testing.T) {
 
 func TestVersionMismatch(t *testing.T) {
 	bin := testplugins.Build(t, "v2only")
-	cfg := sdk.HostClientConfig(exec.Command(bin))
+	cfg := host.ClientConfig(exec.Command(bin))
 	cfg.Logger = hclog.New(&hclog.LoggerOptions{Output: io.Discard})
 	pc := plugin.NewClient(cfg)
 	defer pc.Kill()

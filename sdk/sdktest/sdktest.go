@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/host"
 )
 
 // ImportResult is everything an import streamed, in order of arrival.
@@ -33,12 +34,12 @@ type ImportResult struct {
 	Records []sdk.Record
 	// Incoming are the records as they arrived, with file and line, in the
 	// same order as Records followed by any that failed to decode.
-	Incoming []sdk.IncomingRecord
+	Incoming []host.IncomingRecord
 	// Invalid holds one error per record that failed to decode or validate;
 	// a real host fails the whole run on the first.
 	Invalid     []error
 	Diagnostics sdk.Diagnostics
-	Progress    []sdk.Progress
+	Progress    []host.Progress
 	// Err is what Client.Import returned: nil, a transport error, or the
 	// ERROR diagnostics as sdk.Diagnostics.
 	Err error
@@ -65,10 +66,10 @@ func RunImport(t testing.TB, imp sdk.Importer, req sdk.ImportRequest) *ImportRes
 
 // Import runs one import through an already started client and collects
 // the result; use it with Start to control the context.
-func Import(ctx context.Context, c sdk.Client, req sdk.ImportRequest) *ImportResult {
+func Import(ctx context.Context, c host.Client, req sdk.ImportRequest) *ImportResult {
 	res := &ImportResult{}
-	var bad []sdk.IncomingRecord
-	res.Err = c.Import(ctx, req, func(ev sdk.ImportEvent) error {
+	var bad []host.IncomingRecord
+	res.Err = c.Import(ctx, req, func(ev host.ImportEvent) error {
 		switch {
 		case ev.Record != nil:
 			rec, err := ev.Record.Decode()
@@ -130,7 +131,7 @@ func RunExport(t testing.TB, exp sdk.Exporter, req sdk.ExportRequest, records []
 }
 
 // Export runs one export through an already started client.
-func Export(ctx context.Context, c sdk.Client, req sdk.ExportRequest, records []sdk.Record) *ExportResult {
+func Export(ctx context.Context, c host.Client, req sdk.ExportRequest, records []sdk.Record) *ExportResult {
 	res := &ExportResult{}
 	produce := func(yield func(sdk.Record) error) error {
 		for _, r := range records {
@@ -172,7 +173,7 @@ func (b *artifactBuffer) Close() error {
 
 // Start serves opts in-process in go-plugin's test mode and returns a
 // connected Client. Everything is torn down when the test ends.
-func Start(t testing.TB, opts sdk.ServeOpts) sdk.Client {
+func Start(t testing.TB, opts sdk.ServeOpts) host.Client {
 	t.Helper()
 	if _, err := sdk.BuildDescription(opts); err != nil {
 		t.Fatalf("sdktest: %v", err)
@@ -201,7 +202,7 @@ func Start(t testing.TB, opts sdk.ServeOpts) sdk.Client {
 			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
 				return (&net.Dialer{}).DialContext(ctx, addr.Network(), addr.String())
 			}),
-		}, sdk.HostDialOptions()...)...)
+		}, host.DialOptions()...)...)
 	if err != nil {
 		cancel()
 		t.Fatalf("sdktest: dial plugin: %v", err)
@@ -211,7 +212,7 @@ func Start(t testing.TB, opts sdk.ServeOpts) sdk.Client {
 		cancel()
 		<-closed
 	})
-	gp, ok := sdk.HostPluginSets()[sdk.ProtocolVersion][sdk.DispenseName].(plugin.GRPCPlugin)
+	gp, ok := host.PluginSets()[sdk.ProtocolVersion][host.DispenseName].(plugin.GRPCPlugin)
 	if !ok {
 		t.Fatalf("sdktest: host plugin set has no gRPC plugin")
 	}
@@ -219,7 +220,7 @@ func Start(t testing.TB, opts sdk.ServeOpts) sdk.Client {
 	if err != nil {
 		t.Fatalf("sdktest: %v", err)
 	}
-	return raw.(sdk.Client)
+	return raw.(host.Client)
 }
 
 // testLogger sends plugin logs to the test log and stops when the test

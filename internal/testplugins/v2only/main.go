@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/host"
 )
 
 type v2Plugin struct {
@@ -25,8 +25,8 @@ func (v2Plugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn
 
 func main() {
 	plugin.Serve(&plugin.ServeConfig{
-		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: map[int]plugin.PluginSet{2: {sdk.DispenseName: v2Plugin{}}},
+		HandshakeConfig:  host.Handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{2: {host.DispenseName: v2Plugin{}}},
 		GRPCServer:       plugin.DefaultGRPCServer,
 	})
 }

@@ -1,4 +1,8 @@
-package sdk
+// Package host is the Aegis side of plugin protocol v1: it starts nothing
+// itself, but gives the core (and sdktest) the go-plugin configuration and
+// the [Client] that talks to a plugin process. Plugin authors do not need
+// it; they use package sdk.
+package host
 
 import (
 	"context"
@@ -12,48 +16,52 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/internal/protocol"
 )
 
-// MaxMessageSize bounds one gRPC message in either direction. gRPC's 4 MiB
-// default is too small for large records; unlimited would let one bad plugin
-// exhaust the host's memory.
-const MaxMessageSize = 64 << 20
+// Handshake is the go-plugin handshake every Aegis plugin answers.
+var Handshake = protocol.Handshake
 
-// ChunkSize is the largest artifact chunk an exporter sends in one message.
-const ChunkSize = 1 << 20
+// DispenseName is the single name under which a v1 plugin set is dispensed.
+const DispenseName = protocol.DispenseName
+
+// MaxMessageSize bounds one gRPC message in either direction.
+const MaxMessageSize = protocol.MaxMessageSize
 
 // Client is what the host gets when it dispenses DispenseName from a plugin
-// started with HostPluginSets. Every protocol major version the host speaks
+// started with PluginSets. Every protocol major version the host speaks
 // dispenses a value implementing Client, so host code does not change when a
 // v2 is added.
 type Client interface {
 	// Describe returns what the plugin offers.
-	Describe(ctx context.Context) (*Description, error)
+	Describe(ctx context.Context) (*sdk.Description, error)
 
 	// ValidateConfig checks a component's config. kind is "importer" or
 	// "exporter". Problems with the config are diagnostics; the error is for
 	// transport failures and unknown kinds.
-	ValidateConfig(ctx context.Context, kind, typ string, config json.RawMessage) ([]Diagnostic, error)
+	ValidateConfig(ctx context.Context, kind, typ string, config json.RawMessage) ([]sdk.Diagnostic, error)
 
 	// Import runs an import and calls handle for every event, in order. An
 	// error from handle cancels the import and is returned. When the plugin
 	// reported ERROR diagnostics, Import returns an error wrapping them as
-	// Diagnostics (errors.As); the caller must then discard the run.
-	Import(ctx context.Context, req ImportRequest, handle func(ImportEvent) error) error
+	// sdk.Diagnostics (errors.As); the caller must then discard the run.
+	Import(ctx context.Context, req sdk.ImportRequest, handle func(ImportEvent) error) error
 
 	// Export sends the records produced by records (which calls yield once
 	// per record; yield returns an error when the export stopped early) and
 	// writes the artifacts the plugin streams back to the writers returned by
 	// out. A writer that also implements io.Closer is closed when its
 	// artifact is complete. It returns all diagnostics, and an error wrapping
-	// the ERROR ones (as Diagnostics) if there were any.
-	Export(ctx context.Context, req ExportRequest, records func(yield func(Record) error) error, out func(name, mediaType string) (io.Writer, error)) ([]Diagnostic, error)
+	// the ERROR ones (as sdk.Diagnostics) if there were any.
+	Export(ctx context.Context, req sdk.ExportRequest, records func(yield func(sdk.Record) error) error, out func(name, mediaType string) (io.Writer, error)) ([]sdk.Diagnostic, error)
 }
 
 // ImportEvent is one message of an import stream: exactly one field is set.
 type ImportEvent struct {
 	Record     *IncomingRecord
-	Diagnostic *Diagnostic
+	Diagnostic *sdk.Diagnostic
 	Progress   *Progress
 }
 
@@ -69,8 +77,8 @@ type IncomingRecord struct {
 
 // Decode decodes and validates the record, and checks that its kind and id
 // agree with the envelope. Errors name the kind, id and position.
-func (r *IncomingRecord) Decode() (Record, error) {
-	rec, err := DecodeRecord(r.Kind, r.JSON)
+func (r *IncomingRecord) Decode() (sdk.Record, error) {
+	rec, err := sdk.DecodeRecord(r.Kind, r.JSON)
 	if err == nil && rec.ID() != r.ExternalID {
 		err = fmt.Errorf("record says external id %q but was sent as %q", rec.ID(), r.ExternalID)
 	}
@@ -97,35 +105,48 @@ type Progress struct {
 	Message string `json:"message,omitempty"`
 }
 
-// HostPluginSets is the go-plugin VersionedPlugins map the host passes in
-// its ClientConfig. Today it holds protocol 1; a v2 will be added beside it,
-// and both dispense a Client under DispenseName.
-func HostPluginSets() map[int]plugin.PluginSet {
+// clientPlugin is the host side of the go-plugin glue: it only dispenses.
+type clientPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+}
+
+func (clientPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("aegis host: the host-side plugin set cannot serve (plugins use sdk.Serve)")
+}
+
+func (clientPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return newGRPCClient(c), nil
+}
+
+// PluginSets is the go-plugin VersionedPlugins map the host passes in its
+// ClientConfig. Today it holds protocol 1; a v2 will be added beside it, and
+// both dispense a Client under DispenseName.
+func PluginSets() map[int]plugin.PluginSet {
 	return map[int]plugin.PluginSet{
-		ProtocolVersion: {DispenseName: &grpcPlugin{}},
+		sdk.ProtocolVersion: {DispenseName: clientPlugin{}},
 	}
 }
 
-// HostDialOptions raise the host's per-call message limits to
-// MaxMessageSize; pass them as ClientConfig.GRPCDialOptions.
-func HostDialOptions() []grpc.DialOption {
+// DialOptions raise the host's per-call message limits to MaxMessageSize;
+// pass them as ClientConfig.GRPCDialOptions.
+func DialOptions() []grpc.DialOption {
 	return []grpc.DialOption{
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
 	}
 }
 
-// HostClientConfig returns the parts of a go-plugin ClientConfig that the
+// ClientConfig returns the parts of a go-plugin ClientConfig that the
 // protocol fixes: handshake, versions, gRPC only, AutoMTLS and message
 // limits. The host adds SecureConfig, Logger, StartTimeout, SkipHostEnv and
 // the command's environment.
-func HostClientConfig(cmd *exec.Cmd) *plugin.ClientConfig {
+func ClientConfig(cmd *exec.Cmd) *plugin.ClientConfig {
 	return &plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
-		VersionedPlugins: HostPluginSets(),
+		VersionedPlugins: PluginSets(),
 		Cmd:              cmd,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
-		GRPCDialOptions:  HostDialOptions(),
+		GRPCDialOptions:  DialOptions(),
 	}
 }
 

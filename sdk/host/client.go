@@ -1,4 +1,4 @@
-package sdk
+package host
 
 import (
 	"context"
@@ -12,7 +12,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/aegis-sec/aegis/sdk"
 	pb "github.com/aegis-sec/aegis/sdk/internal/pb/pluginv1"
+	"github.com/aegis-sec/aegis/sdk/internal/protocol"
 )
 
 // grpcClient is the host side of protocol v1.
@@ -58,7 +60,7 @@ func callError(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("%s: plugin call failed: %w", op, err)
 }
 
-func (c *grpcClient) Describe(ctx context.Context) (*Description, error) {
+func (c *grpcClient) Describe(ctx context.Context) (*sdk.Description, error) {
 	resp, err := c.plugin.Describe(ctx, &pb.DescribeRequest{})
 	if err != nil {
 		return nil, callError(ctx, "describe", err)
@@ -66,9 +68,9 @@ func (c *grpcClient) Describe(ctx context.Context) (*Description, error) {
 	return descriptionFromProto(resp), nil
 }
 
-func (c *grpcClient) ValidateConfig(ctx context.Context, kind, typ string, config json.RawMessage) ([]Diagnostic, error) {
+func (c *grpcClient) ValidateConfig(ctx context.Context, kind, typ string, config json.RawMessage) ([]sdk.Diagnostic, error) {
 	op := fmt.Sprintf("validate %s %s config", kind, typ)
-	pk, err := componentKindToProto(ComponentKind(kind))
+	pk, err := protocol.KindToProto(kind)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -79,7 +81,7 @@ func (c *grpcClient) ValidateConfig(ctx context.Context, kind, typ string, confi
 	return diagnosticsFromProto(resp.GetDiagnostics()), nil
 }
 
-func (c *grpcClient) Import(ctx context.Context, req ImportRequest, handle func(ImportEvent) error) error {
+func (c *grpcClient) Import(ctx context.Context, req sdk.ImportRequest, handle func(ImportEvent) error) error {
 	op := "import " + req.Type
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -92,7 +94,7 @@ func (c *grpcClient) Import(ctx context.Context, req ImportRequest, handle func(
 	if err != nil {
 		return callError(ctx, op, err)
 	}
-	var failed Diagnostics
+	var failed sdk.Diagnostics
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -108,7 +110,7 @@ func (c *grpcClient) Import(ctx context.Context, req ImportRequest, handle func(
 		case *pb.ImportEvent_Diagnostic:
 			d := diagnosticFromProto(e.Diagnostic)
 			ev.Diagnostic = &d
-			if d.Severity == SeverityError {
+			if d.Severity == sdk.SeverityError {
 				failed = append(failed, d)
 			}
 		case *pb.ImportEvent_Progress:
@@ -130,7 +132,7 @@ func (c *grpcClient) Import(ctx context.Context, req ImportRequest, handle func(
 // reading; it is not an error of the export itself.
 var errExportStopped = errors.New("export stopped reading records")
 
-func (c *grpcClient) Export(ctx context.Context, req ExportRequest, records func(yield func(Record) error) error, out func(name, mediaType string) (io.Writer, error)) ([]Diagnostic, error) {
+func (c *grpcClient) Export(ctx context.Context, req sdk.ExportRequest, records func(yield func(sdk.Record) error) error, out func(name, mediaType string) (io.Writer, error)) ([]sdk.Diagnostic, error) {
 	op := "export " + req.Type
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -180,7 +182,7 @@ func (c *grpcClient) Export(ctx context.Context, req ExportRequest, records func
 	return diags, nil
 }
 
-func sendExportRecords(stream grpc.BidiStreamingClient[pb.ExportMessage, pb.ExportChunk], req ExportRequest, records func(yield func(Record) error) error) error {
+func sendExportRecords(stream grpc.BidiStreamingClient[pb.ExportMessage, pb.ExportChunk], req sdk.ExportRequest, records func(yield func(sdk.Record) error) error) error {
 	err := stream.Send(&pb.ExportMessage{Message: &pb.ExportMessage_Header{Header: &pb.ExportHeader{
 		Type:       req.Type,
 		ConfigJson: req.Config,
@@ -194,7 +196,7 @@ func sendExportRecords(stream grpc.BidiStreamingClient[pb.ExportMessage, pb.Expo
 		return fmt.Errorf("send header: %w", err)
 	}
 	var n int64
-	yield := func(r Record) error {
+	yield := func(r sdk.Record) error {
 		pr, err := recordToProto(r)
 		if err != nil {
 			return err
@@ -226,9 +228,9 @@ func sendExportRecords(stream grpc.BidiStreamingClient[pb.ExportMessage, pb.Expo
 	return nil
 }
 
-func receiveArtifacts(stream grpc.BidiStreamingClient[pb.ExportMessage, pb.ExportChunk], out func(name, mediaType string) (io.Writer, error)) (Diagnostics, error) {
+func receiveArtifacts(stream grpc.BidiStreamingClient[pb.ExportMessage, pb.ExportChunk], out func(name, mediaType string) (io.Writer, error)) (sdk.Diagnostics, error) {
 	var (
-		diags Diagnostics
+		diags sdk.Diagnostics
 		w     io.Writer
 		name  string
 	)

@@ -107,7 +107,7 @@ const (
 )
 
 // Rule levels (Sigma's names; Elastic severities are a subset).
-var ruleLevels = []string{"informational", "low", "medium", "high", "critical"}
+var ruleLevels = []string{LevelInformational, LevelLow, LevelMedium, LevelHigh, LevelCritical}
 
 // RelatedRule links rules (Sigma "related": derived, obsolete, merged, renamed, similar).
 type RelatedRule struct {

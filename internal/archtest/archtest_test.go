@@ -1,6 +1,6 @@
 // Package archtest enforces the dependency rule of DESIGN.md §1: the domain imports no
-// framework, the SDK never imports the core, plugins see only the SDK, and the HTTP
-// layer never builds SQL.
+// framework, the SDK never imports the core, plugins see only the SDK (and the shared
+// rule-language packages), and the HTTP layer never builds SQL.
 package archtest
 
 import (
@@ -74,6 +74,12 @@ func isDomain(path string) bool {
 	return false
 }
 
+// sharedLibraries are the packages at the module root that both the core and the
+// plugins may import: each stands on the standard library and its one parser
+// dependency, never on anything else of the module, so importing one brings no core
+// code across the plugin boundary.
+var sharedLibraries = []string{module + "/sigma", module + "/evtx"}
+
 func hasPrefix(dep string, prefixes []string) (string, bool) {
 	for _, p := range prefixes {
 		if dep == p || strings.HasPrefix(dep, p+"/") {
@@ -115,11 +121,17 @@ func TestDependencyRule(t *testing.T) {
 					}
 				}
 			}
+		case isShared(p.ImportPath):
+			for _, d := range p.Deps {
+				if strings.HasPrefix(d, module+"/") && !isShared(d) {
+					t.Errorf("shared package %s imports %s: it may use only the standard library and its parser", p.ImportPath, d)
+				}
+			}
 		case strings.HasPrefix(rel, "/plugins/"):
 			for _, d := range p.Deps {
 				if strings.HasPrefix(d, module+"/") && !inSDK(d) && !strings.HasPrefix(d, p.ImportPath) &&
-					!strings.HasPrefix(d, module+"/plugins/internal/") {
-					t.Errorf("plugin %s imports %s: plugins may use only the SDK and shared plugin code under plugins/internal", p.ImportPath, d)
+					!strings.HasPrefix(d, module+"/plugins/internal/") && !isShared(d) {
+					t.Errorf("plugin %s imports %s: plugins may use only the SDK, shared plugin code under plugins/internal and %v", p.ImportPath, d, sharedLibraries)
 				}
 				if d == sdkModule+"/host" {
 					t.Errorf("plugin %s imports %s: the host side of the protocol is the core's", p.ImportPath, d)
@@ -146,6 +158,11 @@ func TestDependencyRule(t *testing.T) {
 }
 
 var sqlRE = regexp.MustCompile(`\b(SELECT\s+[\w*,\s.]+\s+FROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b`)
+
+func isShared(path string) bool {
+	_, ok := hasPrefix(path, sharedLibraries)
+	return ok
+}
 
 // checkNoSQL looks for SQL statements (written in upper case, as this code base does) in
 // the HTTP layer's source.
@@ -187,5 +204,8 @@ func TestRuleCatchesViolations(t *testing.T) {
 	}
 	if !isDomain(module+"/core") || isDomain(module+"/core/store") {
 		t.Error("domain package list is wrong")
+	}
+	if !isShared(module+"/sigma") || isShared(module+"/sigmax") || isShared(module+"/core") {
+		t.Error("shared library list is wrong")
 	}
 }

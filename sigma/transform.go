@@ -8,8 +8,9 @@ import (
 	"unicode/utf16"
 )
 
-// MaxExpansion bounds how many values one item may expand to (windash and placeholders
-// multiply): a rule that asks for more is an error, not a stall.
+// MaxExpansion bounds how far one item's values may grow (windash and placeholders
+// multiply them): beyond MaxExpansion plus 16 per value written, a rule is an error,
+// not a stall.
 const MaxExpansion = 4096
 
 // windashRe finds the dashes and slashes that start a command-line flag: not preceded by
@@ -84,8 +85,8 @@ func (it *Item) MatchValues(placeholders map[string][]string) ([]Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(vals) > MaxExpansion {
-			return nil, fmt.Errorf("%s: the modifiers expand to more than %d values", it.Field, MaxExpansion)
+		if limit := MaxExpansion + 16*len(it.Values); len(vals) > limit {
+			return nil, fmt.Errorf("%s: the modifiers expand %d values to more than %d", it.Field, len(it.Values), limit)
 		}
 	}
 	return vals, nil

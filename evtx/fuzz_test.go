@@ -37,13 +37,17 @@ func resum(data []byte) {
 func TestDamageIsAnError(t *testing.T) {
 	good := sample(t)
 	cases := map[string]func([]byte) []byte{
-		"truncated":          func(b []byte) []byte { return b[:len(b)-100] },
-		"header checksum":    func(b []byte) []byte { b[60] ^= 1; return b },
-		"records checksum":   func(b []byte) []byte { b[fileHeaderSize+600] ^= 1; return b },
-		"not evtx":           func(b []byte) []byte { b[0] = 'X'; return b },
-		"short":              func(b []byte) []byte { return b[:100] },
-		"bad chunk magic":    func(b []byte) []byte { b[fileHeaderSize] = 'X'; return b },
-		"record size":        func(b []byte) []byte { binary.LittleEndian.PutUint32(b[fileHeaderSize+512+4:], 1<<30); resum(b); return b },
+		"truncated":        func(b []byte) []byte { return b[:len(b)-100] },
+		"header checksum":  func(b []byte) []byte { b[60] ^= 1; return b },
+		"records checksum": func(b []byte) []byte { b[fileHeaderSize+600] ^= 1; return b },
+		"not evtx":         func(b []byte) []byte { b[0] = 'X'; return b },
+		"short":            func(b []byte) []byte { return b[:100] },
+		"bad chunk magic":  func(b []byte) []byte { b[fileHeaderSize] = 'X'; return b },
+		"record size": func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[fileHeaderSize+512+4:], 1<<30)
+			resum(b)
+			return b
+		},
 		"record magic":       func(b []byte) []byte { b[fileHeaderSize+512] = 0; resum(b); return b },
 		"binary XML garbage": func(b []byte) []byte { b[fileHeaderSize+512+24] = 0x3f; resum(b); return b },
 	}

@@ -16,6 +16,10 @@ server {
   # HTTPS: set both, or neither.
   # tls_cert = "tls/aegis.crt"
   # tls_key  = "tls/aegis.key"
+  # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR ranges).
+  # Empty (the default) believes no header: the peer address is the client, for
+  # sign-in throttling, sessions and the audit log.
+  # trusted_proxies = ["10.0.0.0/8"]
 }
 
 # Storage. For production use PostgreSQL 15+:

@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"io/fs"
+	"net"
 	"net/http"
 	"time"
 
@@ -34,6 +35,9 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// Auth is the auth block of aegis.hcl; zero fields get the documented defaults.
 	Auth config.Auth
+	// TrustedProxies are server.trusted_proxies: the peers whose X-Forwarded-For is
+	// believed (none when empty).
+	TrustedProxies []*net.IPNet
 	// TLS says the server serves HTTPS itself (session cookies are then Secure even
 	// when auth.cookie_secure is not set).
 	TLS bool
@@ -71,6 +75,7 @@ func New(d Deps) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = ipExtractor(d.TrustedProxies)
 	s := &Server{deps: d, echo: e, metrics: newHTTPMetrics(d.Registry)}
 	s.auth = auth.New(d.Store, authPolicy(d.Auth), d.Now)
 	s.flow, s.curation = testflow.New(d.Store), curation.New(d.Store)
@@ -79,15 +84,19 @@ func New(d Deps) *Server {
 			AllowedTypes: d.Evidence.AllowedTypes}, d.Log.Named("evidence"))
 	}
 	e.HTTPErrorHandler = s.handleError
+	// The order matters: logRequests runs the error handler, so the metrics around it
+	// see the status the client got (a 401 or a 500, not the 200 an unwritten response
+	// still holds), and Recover inside both turns a panic into a 500 they both record.
+	e.Use(middleware.RequestID())
+	e.Use(s.metrics.middleware)
+	e.Use(s.logRequests)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			d.Log.Error("panic in handler", "path", c.Request().URL.Path, "error", err, "stack", string(stack))
 			return err
 		},
 	}))
-	e.Use(middleware.RequestID())
-	e.Use(s.logRequests)
-	e.Use(s.metrics.middleware)
+	e.Use(checkInput)
 	e.Use(s.authenticate)
 	for _, r := range s.routes() {
 		e.Add(r.Method, r.Path, r.Handler, s.authorize(r))

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -60,11 +61,21 @@ func authPolicy(a config.Auth) auth.Policy {
 	return p
 }
 
-// clientIP is the address sign-in throttling counts against. X-Forwarded-For is
-// believed only when the direct peer is a loopback, link-local or private address (a
-// proxy of our own); otherwise anyone could dodge the per-address limit by sending a
-// new header with every guess.
-var clientIP = echo.ExtractIPFromXFFHeader()
+// ipExtractor says which address a request comes from (sign-in throttling, sessions,
+// the audit log). X-Forwarded-For is believed only when the direct peer is one of
+// server.trusted_proxies, and then the right-most address no trusted proxy added is
+// the client: anyone else could pick their own throttle key and audited address by
+// sending the header. With no trusted proxy the peer address is the client.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
 
 // authenticate resolves the caller (Bearer API token, else session cookie) and puts
 // them in the request context. A missing or bad credential leaves the request
@@ -218,7 +229,7 @@ func (s *Server) login(c echo.Context) error {
 		return core.Errorf(core.EINVALID, "username and password are required")
 	}
 	res, err := s.auth.Login(c.Request().Context(), auth.LoginRequest{Username: in.Username, Password: in.Password,
-		IP: clientIP(c.Request()), UserAgent: c.Request().UserAgent()})
+		IP: c.RealIP(), UserAgent: c.Request().UserAgent()})
 	if err != nil {
 		return withRetryAfter(c, err)
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -218,9 +219,13 @@ func TestLoginRateLimit(t *testing.T) {
 		if rec := try(attacker, "bob", apitest.Password); rec.Code != http.StatusTooManyRequests {
 			t.Fatalf("X-Forwarded-For from a public peer dodged the limit: %d", rec.Code)
 		}
-		// Behind our own (private-address) proxy, the forwarded address is the one counted.
-		proxied := from("10.0.0.2:5555")
-		proxied.Header = http.Header{"X-Forwarded-For": {"203.0.113.5"}}
+		// Behind a proxy listed in server.trusted_proxies, the forwarded address is the
+		// one counted (the same database, so the same failures).
+		_, trusted, _ := net.ParseCIDR("10.0.0.0/8")
+		behindProxy := New(Deps{Store: st, Auth: config.Auth{LoginMaxAttempts: 3, LoginWindow: time.Minute}, Now: e.clock.Now,
+			TrustedProxies: []*net.IPNet{trusted}}).Handler()
+		proxied := &apitest.Client{T: t, H: behindProxy, RemoteAddr: "10.0.0.2:5555",
+			Header: http.Header{"X-Forwarded-For": {"203.0.113.5"}}}
 		if rec := try(proxied, "bob", apitest.Password); rec.Code != http.StatusTooManyRequests {
 			t.Fatalf("the blocked client behind a proxy: %d, want 429", rec.Code)
 		}

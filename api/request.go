@@ -1,13 +1,18 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -22,20 +27,31 @@ const maxJSONBody = 1 << 20
 // application/json, which a cross-site HTML form cannot send without a CORS preflight
 // (that is what protects the unauthenticated login route from login CSRF), refuses
 // unknown fields so a typo is an error instead of a silently ignored setting, and
-// accepts exactly one JSON value.
+// accepts exactly one JSON value. Every string in it must be valid UTF-8 without NUL
+// and at most core.MaxTextBytes long (checkStrings); the core bounds fields further.
 func decodeJSON(c echo.Context, dst any) error {
 	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
 	if err != nil || mt != echo.MIMEApplicationJSON {
 		return core.Errorf(core.EINVALID, "send a JSON body with Content-Type: application/json")
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, maxJSONBody))
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxJSONBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return core.Errorf(core.ETOOLARGE, "the JSON body is larger than %d bytes", maxJSONBody)
+		}
+		return core.Errorf(core.EINVALID, "reading the JSON body: %v", err)
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD: refuse it instead,
+	// naming the field it is in.
+	if !utf8.Valid(body) {
+		return core.FieldError(fieldAt(body, invalidUTF8At(body)), "is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		var mbe *http.MaxBytesError
 		var ute *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &mbe):
-			return core.Errorf(core.ETOOLARGE, "the JSON body is larger than %d bytes", maxJSONBody)
 		case errors.As(err, &ute):
 			return core.FieldError(ute.Field, "must be %s, not a JSON %s", ute.Type, ute.Value)
 		case errors.Is(err, io.EOF):
@@ -46,8 +62,190 @@ func decodeJSON(c echo.Context, dst any) error {
 	if dec.More() {
 		return core.Errorf(core.EINVALID, "the body holds more than one JSON value")
 	}
+	return checkStrings(reflect.ValueOf(dst), "")
+}
+
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// fieldAt names the JSON field (a.b[2].c) whose key or value holds byte offset off
+// of body, "" when it is outside any field.
+func fieldAt(body []byte, off int) string {
+	type frame struct {
+		obj       bool
+		key       string
+		idx       int
+		expectKey bool
+	}
+	var stack []*frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			switch {
+			case f.obj && f.key != "":
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(f.key)
+			case !f.obj && f.idx >= 0:
+				fmt.Fprintf(&b, "[%d]", f.idx)
+			}
+		}
+		return b.String()
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return path()
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && stack[len(stack)-1].obj {
+				stack[len(stack)-1].expectKey = true
+			}
+			continue
+		}
+		if top != nil && top.obj && top.expectKey {
+			top.key, top.expectKey = fmt.Sprint(tok), false
+			if int(dec.InputOffset()) > off {
+				return path()
+			}
+			continue
+		}
+		if top != nil && !top.obj {
+			top.idx++
+		}
+		if d, ok := tok.(json.Delim); ok {
+			stack = append(stack, &frame{obj: d == '{', expectKey: d == '{', idx: -1})
+			continue
+		}
+		if int(dec.InputOffset()) > off {
+			return path()
+		}
+		if top != nil && top.obj {
+			top.expectKey = true
+		}
+	}
+}
+
+var (
+	rawJSONType     = reflect.TypeOf(json.RawMessage(nil))
+	jsonUnmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
+)
+
+// checkStrings walks a decoded request and applies core.CheckText with the ceiling
+// core.MaxTextBytes to every string in it (map keys included), naming the field the
+// way the JSON did. Raw JSON documents may not hold an escaped NUL either: PostgreSQL's
+// jsonb refuses \u0000.
+func checkStrings(v reflect.Value, path string) error {
+	join := func(name string) string {
+		if path == "" {
+			return name
+		}
+		return path + "." + name
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return checkStrings(v.Elem(), path)
+	case reflect.String:
+		return core.CheckText(path, v.String(), core.MaxTextBytes)
+	case reflect.Struct:
+		t := v.Type()
+		// A type that decodes itself (testflow.Opt) is one JSON value: its Go fields
+		// are not JSON fields and add nothing to the name.
+		self := reflect.PointerTo(t).Implements(jsonUnmarshaler)
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				continue
+			}
+			sub := path
+			if self {
+				sub = path
+			} else if name != "" {
+				sub = join(name)
+			} else if !f.Anonymous {
+				sub = join(f.Name)
+			}
+			if err := checkStrings(v.Field(i), sub); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			if bytes.Contains(v.Bytes(), []byte(`\u0000`)) && (v.Type() == rawJSONType || v.Type().ConvertibleTo(rawJSONType)) {
+				return core.FieldError(path, "contains a NUL character (\\u0000), which no field may hold")
+			}
+			return nil
+		}
+		for i := 0; i < v.Len(); i++ {
+			if err := checkStrings(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			k := fmt.Sprint(it.Key().Interface())
+			if err := core.CheckText(join(k), k, core.MaxNameBytes); err != nil {
+				return err
+			}
+			if err := checkStrings(it.Value(), join(k)); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
+
+// checkInput refuses a request whose path or query holds a NUL character, invalid
+// UTF-8 or an over-long value, with 400 naming the parameter, before any handler sees
+// it: PostgreSQL answered such a parameter with a 500, SQLite did not, and both must
+// answer alike.
+func checkInput(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if err := core.CheckText("path", req.URL.Path, 4096); err != nil {
+			var ce *core.Error
+			errors.As(err, &ce)
+			return core.Errorf(core.EINVALID, "the request path %s", ce.Message)
+		}
+		for name, vals := range req.URL.Query() {
+			if err := core.CheckText(name, name, 200); err != nil {
+				return core.Errorf(core.EINVALID, "a query parameter name is not valid: %v", err)
+			}
+			for _, v := range vals {
+				if err := core.CheckText(name, v, maxQueryValue); err != nil {
+					return err
+				}
+			}
+		}
+		return next(c)
+	}
+}
+
+// maxQueryValue bounds one query parameter value (search boxes have tighter limits).
+const maxQueryValue = 4096
 
 // pathID returns the path parameter name, which must be an Aegis id (a UUID). Anything
 // else is "not found" before it reaches the store: PostgreSQL would reject it as a

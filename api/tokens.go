@@ -68,7 +68,7 @@ func (s *Server) createToken(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		req.ExpiresIn = d
+		req.ExpiresIn = &d
 	}
 	tok, secret, err := s.auth.CreateToken(c.Request().Context(), currentPrincipal(c), req)
 	if err != nil {

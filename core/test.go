@@ -95,7 +95,20 @@ func (t *Test) Validate() error {
 	if t.RetestDepth > MaxRetestDepth {
 		return FieldError("retest_of", "a test may be retested at most %d times in a chain", MaxRetestDepth)
 	}
-	return nil
+	return CheckTexts(
+		TextField{"title", t.Title, MaxNameBytes},
+		TextField{"description", t.Description, MaxTextBytes},
+		TextField{"platform", t.Platform, 100},
+		TextField{"procedure", t.Procedure, MaxTextBytes},
+		TextField{"command", t.Command, MaxTextBytes},
+		TextField{"target", t.Target, MaxNameBytes},
+		TextField{"attack_outcome", t.AttackOutcome, MaxNameBytes},
+		TextField{"red_notes", t.RedNotes, MaxTextBytes},
+		TextField{"blue_notes", t.BlueNotes, MaxTextBytes},
+		TextField{"rejection_reason", t.RejectionReason, MaxTextBytes},
+		TextField{"remediation_status", t.RemediationStatus, MaxNameBytes},
+		TextField{"remediation_notes", t.RemediationNotes, MaxTextBytes},
+	)
 }
 
 // TestFilter selects tests in a listing.

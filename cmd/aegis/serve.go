@@ -103,8 +103,10 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 		Registry: prometheus.NewRegistry(),
 		Auth:     a.cfg.Auth,
 		TLS:      a.cfg.Server.TLS(),
-		Blobs:    blobs,
-		Evidence: a.cfg.Evidence,
+
+		TrustedProxies: a.cfg.Server.TrustedProxies,
+		Blobs:          blobs,
+		Evidence:       a.cfg.Evidence,
 	})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -119,7 +118,10 @@ type LoginResult struct {
 	Secret  string
 }
 
-func accountKey(username string) string { return "user:" + strings.ToLower(username) }
+// accountKey is the throttle key of an account. It holds the username exactly as
+// UserByUsername matches it: folding case here made "VICTIM1" and "victim1" (two
+// accounts) share one counter, so signing in to one cleared the other's failures.
+func accountKey(username string) string { return "user:" + username }
 func addressKey(ip string) string       { return "ip:" + ip }
 
 // tooMany is the error of a throttled attempt; Detail carries the wait for Retry-After.
@@ -135,15 +137,19 @@ func tooMany(wait time.Duration) error {
 // has failed too often in the window, attempts are refused before any password check.
 func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
 	now := s.Now()
+	// Bounded before anything is counted or stored: each failure writes its keys, and
+	// an unbounded username made every failed sign-in a free write of any size.
+	if err := core.CheckTexts(core.TextField{Name: "username", Value: req.Username, Max: core.MaxUsernameBytes},
+		core.TextField{Name: "password", Value: req.Password, Max: core.MaxPasswordBytes},
+		core.TextField{Name: "ip", Value: req.IP, Max: 64}); err != nil {
+		return nil, err
+	}
+	req.UserAgent = core.CleanText(req.UserAgent, 512)
 	keys := []string{accountKey(req.Username), addressKey(req.IP)}
 	if wait, blocked, err := s.limiter.Blocked(ctx, now, keys...); err != nil {
 		return nil, fmt.Errorf("login: throttle: %w", err)
 	} else if blocked {
 		return nil, tooMany(wait)
-	}
-	if len(req.Password) > 1024 {
-		s.fail(ctx, now, keys...)
-		return nil, errBadLogin
 	}
 	var u *core.User
 	err := s.store.View(ctx, func(tx core.Tx) error {
@@ -179,7 +185,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 		}
 		return nil, errBadLogin
 	}
-	if err := s.limiter.Reset(ctx, accountKey(req.Username)); err != nil {
+	// Only the account that just proved its password is forgiven; the address keeps
+	// its count, or an attacker could clear it by signing in to their own account.
+	if err := s.limiter.Reset(ctx, accountKey(u.Username)); err != nil {
 		return nil, fmt.Errorf("login %q: throttle: %w", req.Username, err)
 	}
 
@@ -198,7 +206,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest) (*LoginResult, er
 			return err
 		}
 		sess := &core.Session{UserID: cur.ID, TokenHash: HashSecret(res.Secret), CSRFToken: core.RandomToken(43),
-			IP: req.IP, UserAgent: truncate(req.UserAgent, 512), CreatedAt: now, LastSeenAt: now,
+			IP: req.IP, UserAgent: req.UserAgent, CreatedAt: now, LastSeenAt: now,
 			ExpiresAt: now.Add(s.policy.SessionTTL)}
 		if err := tx.CreateSession(ctx, sess); err != nil {
 			return err
@@ -286,6 +294,9 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	} else if blocked {
 		return tooMany(wait)
 	}
+	if err := core.CheckText("current_password", current, core.MaxPasswordBytes); err != nil {
+		return err
+	}
 	if err := s.checkNewPassword("new_password", next); err != nil {
 		return err
 	}
@@ -345,18 +356,7 @@ func (s *Service) checkNewPassword(field, pw string) error {
 	if n := len([]rune(pw)); n < s.policy.PasswordMinLength {
 		return core.FieldError(field, "must be at least %d characters", s.policy.PasswordMinLength)
 	}
-	// argon2 would accept more, but a megabyte "password" is a cheap way to burn CPU.
-	if len(pw) > 1024 {
-		return core.FieldError(field, "must be at most 1024 bytes")
-	}
-	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
+	return core.CheckText(field, pw, core.MaxPasswordBytes)
 }
 
 // fail records a failed attempt. An error recording it is not passed on: the attempt

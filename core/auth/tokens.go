@@ -49,11 +49,13 @@ func (s *Service) Token(ctx context.Context, secret string) (*Principal, error) 
 }
 
 // NewToken asks for a personal API token. Give at most one of ExpiresIn and ExpiresAt;
-// with neither, the token lives as long as the policy allows.
+// with neither, the token lives as long as the policy allows. ExpiresIn is a pointer so
+// that "0s" is told apart from "not given": a zero lifetime is refused, never taken as
+// the longest one.
 type NewToken struct {
 	Name      string
 	Scope     core.TokenScope
-	ExpiresIn time.Duration
+	ExpiresIn *time.Duration
 	ExpiresAt *time.Time
 }
 
@@ -71,12 +73,12 @@ func (s *Service) CreateToken(ctx context.Context, p *Principal, in NewToken) (*
 	max := s.policy.TokenMaxTTL
 	var exp time.Time
 	switch {
-	case in.ExpiresIn != 0 && in.ExpiresAt != nil:
+	case in.ExpiresIn != nil && in.ExpiresAt != nil:
 		return nil, "", core.FieldError("expires_in", "give expires_in or expires_at, not both")
-	case in.ExpiresIn < 0:
-		return nil, "", core.FieldError("expires_in", "must be positive")
-	case in.ExpiresIn > 0:
-		exp = now.Add(in.ExpiresIn)
+	case in.ExpiresIn != nil && *in.ExpiresIn <= 0:
+		return nil, "", core.FieldError("expires_in", "must be more than zero, not %s", *in.ExpiresIn)
+	case in.ExpiresIn != nil:
+		exp = now.Add(*in.ExpiresIn)
 	case in.ExpiresAt != nil:
 		exp = in.ExpiresAt.UTC().Truncate(time.Microsecond)
 		if !exp.After(now) {

@@ -26,10 +26,12 @@ var (
 			{Type: "auth"},
 			{Type: "scheduler"},
 			{Type: "log"},
+			{Type: "import"},
 			{Type: "plugin", LabelNames: []string{"name"}},
 		},
 	}
-	serverSchema = attrs("listen", "base_url", "tls_cert", "tls_key", "shutdown_timeout")
+	serverSchema = attrs("listen", "base_url", "tls_cert", "tls_key", "shutdown_timeout", "trusted_proxies")
+	importSchema = attrs("allowed_paths", "allow_private_networks")
 	dbSchema     = attrs("driver", "dsn", "max_open_conns")
 	evSchema     = &hcl.BodySchema{
 		Attributes: attrs("backend", "path", "max_upload_size", "allowed_types").Attributes,
@@ -96,6 +98,10 @@ func decode(src []byte, filename string, cfg *Config) hcl.Diagnostics {
 		d.enum(lc.Attributes, "format", &cfg.Log.Format, "text", "json")
 	}
 
+	if b := d.single(root.Blocks, "import"); b != nil {
+		d.importBlock(b, cfg)
+	}
+
 	seen := map[string]*hcl.Block{}
 	for _, b := range root.Blocks {
 		if b.Type != "plugin" {
@@ -142,6 +148,49 @@ func (d *decoder) server(b *hcl.Block, cfg *Config) {
 	}
 	s.TLSCert, s.TLSKey = cfg.resolve(s.TLSCert), cfg.resolve(s.TLSKey)
 	d.duration(c.Attributes, "shutdown_timeout", &s.ShutdownTimeout)
+	var proxies []string
+	if a := d.strings(c.Attributes, "trusted_proxies", &proxies); a != nil {
+		for _, p := range proxies {
+			n, err := parseNet(p)
+			if err != nil {
+				d.invalid(a, "\"trusted_proxies\" must hold IP addresses or CIDR ranges such as \"10.0.0.5\" or \"10.0.0.0/8\", got %q.", p)
+				continue
+			}
+			s.TrustedProxies = append(s.TrustedProxies, n)
+		}
+	}
+}
+
+// parseNet reads a CIDR range, or a single address as the range holding only it.
+func parseNet(s string) (*net.IPNet, error) {
+	s = strings.TrimSpace(s)
+	if _, n, err := net.ParseCIDR(s); err == nil {
+		return n, nil
+	}
+	ip := net.ParseIP(s)
+	if ip == nil {
+		return nil, fmt.Errorf("not an address")
+	}
+	bits := 128
+	if ip4 := ip.To4(); ip4 != nil {
+		ip, bits = ip4, 32
+	}
+	return &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}, nil
+}
+
+func (d *decoder) importBlock(b *hcl.Block, cfg *Config) {
+	c := d.content(b.Body, importSchema)
+	im := &cfg.Import
+	if a := d.strings(c.Attributes, "allowed_paths", &im.AllowedPaths); a != nil {
+		for i, p := range im.AllowedPaths {
+			if strings.TrimSpace(p) == "" {
+				d.invalid(a, "\"allowed_paths\" must not hold an empty path (it would allow every file).")
+				continue
+			}
+			im.AllowedPaths[i] = cfg.resolve(p)
+		}
+	}
+	d.boolean(c.Attributes, "allow_private_networks", &im.AllowPrivateNetworks)
 }
 
 func (d *decoder) database(b *hcl.Block, db *Database) {

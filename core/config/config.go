@@ -22,6 +22,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -41,6 +42,7 @@ type Config struct {
 	Auth      Auth
 	Scheduler Scheduler
 	Log       Log
+	Import    Import
 	PluginDir string   // top-level plugin_dir, default "bin" (resolved against Dir)
 	Plugins   []Plugin // one per plugin "NAME" block, in file order
 }
@@ -52,6 +54,21 @@ type Server struct {
 	TLSCert         string        // tls_cert, PEM certificate file; set together with TLSKey
 	TLSKey          string        // tls_key, PEM key file
 	ShutdownTimeout time.Duration // shutdown_timeout, default 15s
+	// TrustedProxies (trusted_proxies) are the addresses and CIDR ranges of reverse
+	// proxies whose X-Forwarded-For is believed; empty (the default) believes none.
+	TrustedProxies []*net.IPNet
+}
+
+// Import is the `import` block: what sources an import started through the API may
+// read. Sources written in aegis.hcl and given on the command line are the operator's
+// own and are not restricted.
+type Import struct {
+	// AllowedPaths (allowed_paths) are the folders under which a local source may lie
+	// (absolute, symlinks resolved); empty means no local source through the API.
+	AllowedPaths []string
+	// AllowPrivateNetworks (allow_private_networks) lets URL sources reach loopback,
+	// private, link-local and other non-public addresses; false by default.
+	AllowPrivateNetworks bool
 }
 
 // TLS reports whether the server is configured to serve HTTPS.

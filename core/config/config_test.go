@@ -287,6 +287,10 @@ func TestBroken(t *testing.T) {
 			[]string{"broken.hcl:2:", "env"}},
 		{"syntax error", "server {\n  listen = \n}\n",
 			[]string{"broken.hcl:2:"}},
+		{"bad trusted proxy", "server {\n  trusted_proxies = [\"10.0.0.0/8\", \"proxy.local\"]\n}\n",
+			[]string{"broken.hcl:2:", `"trusted_proxies"`, `"proxy.local"`}},
+		{"empty allowed path", "import {\n  allowed_paths = [\"\"]\n}\n",
+			[]string{"broken.hcl:2:", `"allowed_paths"`, "empty"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -367,5 +371,35 @@ func TestSQLiteDSNResolution(t *testing.T) {
 		if got := c.resolveSQLite(in); got != want {
 			t.Errorf("resolveSQLite(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestTrustedProxiesAndImportBlock(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "aegis.hcl", `server {
+  trusted_proxies = ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]
+}
+import {
+  allowed_paths          = ["data/imports", "/srv/feeds"]
+  allow_private_networks = true
+}
+`)
+	cfg, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nets []string
+	for _, n := range cfg.Server.TrustedProxies {
+		nets = append(nets, n.String())
+	}
+	if want := []string{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"}; !reflect.DeepEqual(nets, want) {
+		t.Fatalf("trusted_proxies %v, want %v", nets, want)
+	}
+	if want := []string{filepath.Join(dir, "data/imports"), "/srv/feeds"}; !reflect.DeepEqual(cfg.Import.AllowedPaths, want) || !cfg.Import.AllowPrivateNetworks {
+		t.Fatalf("import block %+v", cfg.Import)
+	}
+	def := Default()
+	if len(def.Server.TrustedProxies) != 0 || len(def.Import.AllowedPaths) != 0 || def.Import.AllowPrivateNetworks {
+		t.Fatalf("defaults must trust no proxy and allow no local path or private network: %+v %+v", def.Server, def.Import)
 	}
 }

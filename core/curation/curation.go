@@ -90,6 +90,42 @@ func (in *TemplateInput) apply(t *core.TestTemplate) {
 	}
 }
 
+// deref is the value of an optional input field ("" when absent).
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func derefList(p *[]string) []string {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// check bounds every field (docs/SECURITY.md lists the limits).
+func (in *TemplateInput) check() error {
+	err := core.CheckTexts(
+		core.TextField{Name: "name", Value: deref(in.Name), Max: core.MaxNameBytes},
+		core.TextField{Name: "description", Value: deref(in.Description), Max: core.MaxTextBytes},
+		core.TextField{Name: "template_type", Value: deref(in.TemplateType), Max: 100},
+		core.TextField{Name: "tactic", Value: deref(in.Tactic), Max: core.MaxNameBytes},
+		core.TextField{Name: "executor_name", Value: deref(in.ExecutorName), Max: 100},
+		core.TextField{Name: "command", Value: deref(in.Command), Max: core.MaxTextBytes},
+		core.TextField{Name: "cleanup_command", Value: deref(in.CleanupCommand), Max: core.MaxTextBytes},
+		core.TextField{Name: "manual_steps", Value: deref(in.ManualSteps), Max: core.MaxTextBytes},
+	)
+	if err != nil {
+		return err
+	}
+	if err := core.CheckList("platforms", derefList(in.Platforms), 100, 100); err != nil {
+		return err
+	}
+	return core.CheckList("technique_ids", derefList(in.TechniqueIDs), core.MaxListItems, 100)
+}
+
 func readOnly(kind, source string) error {
 	return core.Errorf(core.ECONFLICT, "this %s was imported from %q and is read-only (the next import would overwrite an edit); only its active flag can change", kind, source)
 }
@@ -110,6 +146,9 @@ func recordChange(ctx context.Context, tx core.Tx, actor *core.User, action, kin
 // CreateTemplate stores a new custom template.
 func (s *Service) CreateTemplate(ctx context.Context, actor *core.User, in TemplateInput) (*core.TestTemplate, error) {
 	if err := allow(actor, TemplateEditors, "write test templates"); err != nil {
+		return nil, err
+	}
+	if err := in.check(); err != nil {
 		return nil, err
 	}
 	t := &core.TestTemplate{ID: core.NewID(), Source: core.SourceCustom, TemplateType: "custom", Active: true, CreatedBy: &actor.ID}
@@ -135,6 +174,9 @@ func (s *Service) CreateTemplate(ctx context.Context, actor *core.User, in Templ
 func (s *Service) UpdateTemplate(ctx context.Context, actor *core.User, id string, in TemplateInput) (*core.TestTemplate, error) {
 	if !core.ValidID(id) {
 		return nil, core.Errorf(core.ENOTFOUND, "test template %q not found", id)
+	}
+	if err := in.check(); err != nil {
+		return nil, err
 	}
 	var t *core.TestTemplate
 	err := s.store.Update(ctx, func(tx core.Tx) error {
@@ -298,6 +340,27 @@ func (in *RuleInput) contentChanged() bool {
 }
 
 func (in *RuleInput) apply(r *core.DetectionRule) error {
+	err := core.CheckTexts(
+		core.TextField{Name: "title", Value: deref(in.Title), Max: core.MaxNameBytes},
+		core.TextField{Name: "description", Value: deref(in.Description), Max: core.MaxTextBytes},
+		core.TextField{Name: "status", Value: deref(in.Status), Max: 100},
+		core.TextField{Name: "level", Value: deref(in.Level), Max: 100},
+		core.TextField{Name: "author", Value: deref(in.Author), Max: core.MaxNameBytes},
+		core.TextField{Name: "language", Value: deref(in.Language), Max: 100},
+		core.TextField{Name: "query", Value: deref(in.Query), Max: core.MaxTextBytes},
+		core.TextField{Name: "raw", Value: deref(in.Raw), Max: core.MaxTextBytes},
+	)
+	if err != nil {
+		return err
+	}
+	for _, l := range []struct {
+		name string
+		list *[]string
+	}{{"tags", in.Tags}, {"false_positives", in.FalsePositives}, {"technique_ids", in.TechniqueIDs}, {"references", in.References}} {
+		if err := core.CheckList(l.name, derefList(l.list), core.MaxListItems, core.MaxNameBytes*4); err != nil {
+			return err
+		}
+	}
 	set := func(dst *string, v *string) {
 		if v != nil {
 			*dst = strings.TrimSpace(*v)

@@ -132,8 +132,8 @@ func (s *Service) Upload(ctx context.Context, actor *core.User, up Upload) (*cor
 	if !core.ValidID(up.TestID) {
 		return nil, core.Errorf(core.ENOTFOUND, "test %q not found", up.TestID)
 	}
-	if len(up.Description) > 2000 {
-		return nil, core.FieldError("description", "is longer than 2000 bytes")
+	if err := core.CheckText("description", up.Description, 2000); err != nil {
+		return nil, err
 	}
 	if up.DeclaredSize > s.limits.MaxBytes {
 		return nil, s.tooLarge()

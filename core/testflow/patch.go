@@ -187,8 +187,8 @@ func (p *Patch) Fields() []string {
 
 // Text limits keep one test row reasonable; evidence is where large material goes.
 const (
-	maxShortText = 500
-	maxLongText  = 100_000
+	maxShortText = core.MaxNameBytes
+	maxLongText  = core.MaxTextBytes
 )
 
 func setText(dst *string, o Opt[string], field string, max int, required bool) error {

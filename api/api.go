@@ -18,8 +18,10 @@ import (
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/auth"
 	"github.com/aegis-sec/aegis/core/config"
+	"github.com/aegis-sec/aegis/core/coverage"
 	"github.com/aegis-sec/aegis/core/curation"
 	"github.com/aegis-sec/aegis/core/evidence"
+	"github.com/aegis-sec/aegis/core/reference"
 	"github.com/aegis-sec/aegis/core/testflow"
 )
 
@@ -63,6 +65,9 @@ type Server struct {
 	flow     *testflow.Service
 	evidence *evidence.Service
 	curation *curation.Service
+	// reference reads imported reference data; coverage computes scores and metrics.
+	reference *reference.Service
+	coverage  *coverage.Service
 }
 
 // New builds the router with every route of the route table.
@@ -79,6 +84,7 @@ func New(d Deps) *Server {
 	s := &Server{deps: d, echo: e, metrics: newHTTPMetrics(d.Registry)}
 	s.auth = auth.New(d.Store, authPolicy(d.Auth), d.Now)
 	s.flow, s.curation = testflow.New(d.Store), curation.New(d.Store)
+	s.reference, s.coverage = reference.New(d.Store), coverage.New(d.Store, d.Now)
 	if d.Blobs != nil {
 		s.evidence = evidence.NewService(d.Store, d.Blobs, evidence.Limits{MaxBytes: d.Evidence.MaxUploadBytes,
 			AllowedTypes: d.Evidence.AllowedTypes}, d.Log.Named("evidence"))
@@ -170,6 +176,8 @@ func (s *Server) routes() []route {
 		s.evidenceRoutes(),
 		s.worklogRoutes(),
 		s.catalogRoutes(),
+		s.referenceRoutes(),
+		s.coverageRoutes(),
 	} {
 		all = append(all, group...)
 	}

@@ -35,6 +35,10 @@ type Tx interface {
 	EvidenceRepo
 	WorklogRepo
 	CatalogQueryRepo
+	ReferenceRepo
+	CoverageRepo
+	CampaignRepo
+	JobRunRepo
 }
 
 // UserRepo stores users.

@@ -63,6 +63,9 @@ var statSpecs = []statSpec{
 	{"scoring_configs", "scoring_configs", map[string]string{"active": boolText("active")}},
 	{"snapshot_technique_states", "snapshot_technique_states", nil},
 	{"import_records", "import_records", map[string]string{"kind": "kind", "source": "source", "deprecated": boolText("deprecated")}},
+	{"snapshot_test_states", "snapshot_test_states", nil},
+	{"campaign_test_dependencies", "campaign_test_dependencies", nil},
+	{"job_runs", "job_runs", map[string]string{"job": "job", "outcome": "outcome"}},
 }
 
 // Stats counts every entity, and each by its dimensions, in one read transaction so the

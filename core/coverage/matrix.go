@@ -1,0 +1,245 @@
+package coverage
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/scoring"
+)
+
+// DefaultDomain is the ATT&CK domain of the matrix when none is asked for.
+const DefaultDomain = "enterprise-attack"
+
+// MatrixQuery selects a matrix: a domain and release, and optional filters.
+type MatrixQuery struct {
+	Domain   string
+	Release  string // ATT&CK release; default the newest imported
+	Platform string // only techniques of this platform, scored from tests on it
+	ActorID  string // only the techniques this actor uses (Aegis or group id)
+	// CampaignID scores from this campaign's tests only, over the techniques it tests.
+	CampaignID string
+	// SnapshotID shows status, score and test counts as the snapshot saw them.
+	SnapshotID string
+}
+
+// Matrix is the ATT&CK matrix with coverage: the SPA's main page in one answer.
+type Matrix struct {
+	Domain         string            `json:"domain"`
+	Release        string            `json:"release"`
+	Releases       []string          `json:"releases"`
+	FormulaVersion int               `json:"formula_version"`
+	Filter         MatrixFilter      `json:"filter"`
+	Score          scoring.Aggregate `json:"score"`
+	StatusCounts   StatusCounts      `json:"status_counts"`
+	Tactics        []*MatrixTactic   `json:"tactics"`
+}
+
+// MatrixFilter echoes what the matrix was narrowed by.
+type MatrixFilter struct {
+	Platform   string `json:"platform,omitempty"`
+	ActorID    string `json:"actor_id,omitempty"`
+	CampaignID string `json:"campaign_id,omitempty"`
+	SnapshotID string `json:"snapshot_id,omitempty"`
+}
+
+// MatrixTactic is one column.
+type MatrixTactic struct {
+	ID          string             `json:"id"`
+	ExternalID  string             `json:"external_id"`
+	Name        string             `json:"name"`
+	Shortname   string             `json:"shortname"`
+	MatrixOrder int                `json:"matrix_order"`
+	Score       scoring.Aggregate  `json:"score"`
+	Techniques  []*MatrixTechnique `json:"techniques"`
+}
+
+// MatrixTechnique is one cell, with its sub-techniques.
+type MatrixTechnique struct {
+	ID            string                   `json:"id"`
+	ExternalID    string                   `json:"external_id"`
+	Name          string                   `json:"name"`
+	Status        core.CoverageStatus      `json:"status"`
+	Score         *float64                 `json:"score"`
+	Counts        core.TechniqueTestCounts `json:"counts"`
+	Templates     int                      `json:"templates"`
+	Subtechniques []*MatrixTechnique       `json:"subtechniques,omitempty"`
+}
+
+func (n *node) cell() *MatrixTechnique {
+	return &MatrixTechnique{ID: n.te.ID, ExternalID: n.te.ExternalID, Name: n.te.Name, Status: n.status, Score: n.score,
+		Counts: n.counts, Templates: n.te.Templates}
+}
+
+func hasPlatform(te *core.CoverageTechnique, p string) bool {
+	for _, x := range te.Platforms {
+		if strings.EqualFold(x, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Matrix computes the matrix for q.
+func (s *Service) Matrix(ctx context.Context, q MatrixQuery) (*Matrix, error) {
+	if q.Domain == "" {
+		q.Domain = DefaultDomain
+	}
+	var out *Matrix
+	err := s.store.View(ctx, func(tx core.Tx) error {
+		scope := core.TestScope{Platform: q.Platform, CampaignID: q.CampaignID}
+		if q.CampaignID != "" {
+			if _, err := tx.CampaignByID(ctx, q.CampaignID); err != nil {
+				return err
+			}
+		}
+		m, err := s.build(ctx, tx, q.Domain, scope)
+		if err != nil {
+			return err
+		}
+		if len(m.nodes) == 0 {
+			return core.Errorf(core.ENOTFOUND, "no techniques of domain %q are imported (import ATT&CK first: aegis import attack)", q.Domain)
+		}
+		release := ""
+		if len(m.releases) > 0 {
+			release = m.releases[len(m.releases)-1]
+		}
+		if q.Release != "" {
+			found := false
+			for _, r := range m.releases {
+				found = found || r == q.Release
+			}
+			if !found {
+				return core.FieldError("release", "ATT&CK release %q is not imported for %s (imported: %s)", q.Release, q.Domain, strings.Join(m.releases, ", "))
+			}
+			release = q.Release
+		}
+		keep := func(n *node) bool {
+			return (release == "" || n.te.LastSeenRelease == release) && (q.Platform == "" || hasPlatform(n.te, q.Platform))
+		}
+		if q.ActorID != "" {
+			uses, err := actorTechniques(ctx, tx, q.ActorID)
+			if err != nil {
+				return err
+			}
+			prev := keep
+			keep = func(n *node) bool { return prev(n) && uses[n.te.ExternalID] > 0 }
+		}
+		if q.CampaignID != "" {
+			prev := keep
+			keep = func(n *node) bool { return prev(n) && n.counts.Tests > 0 }
+		}
+		if q.SnapshotID != "" {
+			if err := applySnapshot(ctx, tx, m, q.SnapshotID); err != nil {
+				return err
+			}
+		}
+		tactics, err := tx.ListTactics(ctx, q.Domain)
+		if err != nil {
+			return err
+		}
+		out = &Matrix{Domain: q.Domain, Release: release, Releases: m.releases, FormulaVersion: m.version,
+			Filter: MatrixFilter{Platform: q.Platform, ActorID: q.ActorID, CampaignID: q.CampaignID, SnapshotID: q.SnapshotID}}
+		if out.Releases == nil {
+			out.Releases = []string{}
+		}
+		byTactic := map[string][]*node{}
+		var shown []*node
+		for _, n := range m.top {
+			subKept := false
+			for _, sub := range n.subs {
+				subKept = subKept || keep(sub)
+			}
+			if !keep(n) && !subKept {
+				continue
+			}
+			shown = append(shown, n)
+			for _, ta := range n.te.TacticIDs {
+				byTactic[ta] = append(byTactic[ta], n)
+			}
+		}
+		for _, ta := range tactics {
+			if ta.Deprecated {
+				continue
+			}
+			ns := byTactic[ta.ID]
+			sort.Slice(ns, func(i, j int) bool { return ns[i].te.Name < ns[j].te.Name })
+			col := &MatrixTactic{ID: ta.ID, ExternalID: ta.ExternalID, Name: ta.Name, Shortname: ta.Shortname, MatrixOrder: ta.MatrixOrder,
+				Score: aggregate(ns), Techniques: make([]*MatrixTechnique, 0, len(ns))}
+			for _, n := range ns {
+				c := n.cell()
+				for _, sub := range n.subs {
+					if keep(sub) {
+						c.Subtechniques = append(c.Subtechniques, sub.cell())
+					}
+				}
+				col.Techniques = append(col.Techniques, c)
+			}
+			out.Tactics = append(out.Tactics, col)
+		}
+		if out.Tactics == nil {
+			out.Tactics = []*MatrixTactic{}
+		}
+		out.Score = aggregate(shown)
+		out.StatusCounts = countStatuses(shown)
+		return nil
+	})
+	return out, err
+}
+
+// actorTechniques returns the ATT&CK ids of the techniques an actor uses, each with its
+// weight (1 + the number of the actor's imported campaigns that used it).
+func actorTechniques(ctx context.Context, tx core.Tx, ref string) (map[string]float64, error) {
+	a, err := actorByRef(ctx, tx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return actorWeights(ctx, tx, a)
+}
+
+func actorByRef(ctx context.Context, tx core.Tx, ref string) (*core.ThreatActor, error) {
+	if core.ValidID(ref) {
+		return tx.ThreatActorByID(ctx, ref)
+	}
+	return tx.ThreatActorByExternalID(ctx, strings.ToUpper(ref))
+}
+
+func actorWeights(ctx context.Context, tx core.Tx, a *core.ThreatActor) (map[string]float64, error) {
+	profiles, _, err := tx.ListCampaignProfiles(ctx, core.ProfileFilter{ActorID: a.ExternalID, Kind: "attack_campaign", Page: core.Page{Limit: 500}})
+	if err != nil {
+		return nil, err
+	}
+	inCampaigns := map[string]int{}
+	for _, p := range profiles {
+		for _, t := range p.TechniqueIDs {
+			inCampaigns[t]++
+		}
+	}
+	out := make(map[string]float64, len(a.Techniques))
+	for _, l := range a.Techniques {
+		out[l.TechniqueID] = 1 + float64(inCampaigns[l.TechniqueID])
+	}
+	return out, nil
+}
+
+// applySnapshot replaces live status, score and counts with a snapshot's.
+func applySnapshot(ctx context.Context, tx core.Tx, m *model, id string) error {
+	if _, err := tx.SnapshotByID(ctx, id); err != nil {
+		return err
+	}
+	states, err := tx.SnapshotTechniqueStates(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, n := range m.nodes {
+		n.status, n.score, n.counts = core.StatusNotTested, nil, core.TechniqueTestCounts{}
+	}
+	for _, st := range states {
+		if n := m.nodes[st.TechniqueID]; n != nil {
+			n.status, n.score = st.Status, st.Score
+			n.counts = core.TechniqueTestCounts{TechniqueID: st.TechniqueID, Tests: st.TestCount, Validated: st.ValidatedCount}
+		}
+	}
+	return nil
+}

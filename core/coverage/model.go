@@ -1,0 +1,256 @@
+// Package coverage turns tests into coverage: the ATT&CK matrix, scores per technique,
+// tactic, threat actor and organisation (core/scoring holds the formula), threat-actor
+// gaps, compliance coverage, metrics, datasets and snapshots. Everything is computed
+// on request from indexed data; nothing is cached, so no answer is ever stale.
+package coverage
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/scoring"
+)
+
+// Service computes coverage.
+type Service struct {
+	store core.Store
+	now   func() time.Time
+}
+
+// New returns the service; now is its clock (nil: the real one).
+func New(st core.Store, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: st, now: now}
+}
+
+// node is one technique in a coverage model.
+type node struct {
+	te     *core.CoverageTechnique
+	own    scoring.TechniqueScore
+	score  *float64 // own score for sub-techniques, the roll-up for parents
+	counts core.TechniqueTestCounts
+	status core.CoverageStatus
+	subs   []*node
+	parent *node
+}
+
+// model is the coverage of every live technique of a domain at one moment.
+type model struct {
+	weights  scoring.Weights
+	version  int
+	now      time.Time
+	domain   string
+	nodes    map[string]*node // by Aegis id
+	byExt    map[string]*node // by ATT&CK id
+	top      []*node          // techniques without a parent, by ATT&CK id
+	releases []string
+}
+
+// live says whether a technique belongs in coverage: imported from ATT&CK (not a
+// placeholder for an id other sources use), neither revoked nor deprecated.
+func live(te *core.CoverageTechnique) bool { return te.Known && !te.Revoked && !te.Deprecated }
+
+// statusRank orders coverage statuses from worst to best.
+func statusRank(s core.CoverageStatus) int {
+	switch s {
+	case core.StatusInProgress:
+		return 1
+	case core.StatusNotCovered:
+		return 2
+	case core.StatusPartial:
+		return 3
+	case core.StatusCovered:
+		return 4
+	}
+	return 0
+}
+
+// statusOf derives a status from scoped tests the way the store does for all tests:
+// the newest validation decides.
+func statusOf(c core.TechniqueTestCounts, latest *core.ScoringRow) core.CoverageStatus {
+	switch {
+	case c.Tests == 0:
+		return core.StatusNotTested
+	case latest == nil:
+		return core.StatusInProgress
+	case latest.Prevented || latest.Alerted:
+		return core.StatusCovered
+	case latest.Logged:
+		return core.StatusPartial
+	}
+	return core.StatusNotCovered
+}
+
+// weights returns the active weights and formula version (the defaults when none were
+// saved).
+func activeWeights(ctx context.Context, tx core.Tx) (scoring.Weights, *core.ScoringConfig, error) {
+	cfg, err := tx.ActiveScoringConfig(ctx)
+	if err != nil || cfg == nil {
+		return scoring.DefaultWeights(), nil, err
+	}
+	w := scoring.DefaultWeights()
+	if err := json.Unmarshal(cfg.Weights, &w); err != nil {
+		return w, nil, core.Errorf(core.EINTERNAL, "stored scoring weights %s are unreadable: %v", cfg.ID, err)
+	}
+	return w, cfg, nil
+}
+
+// build computes the model of a domain ("" for every domain) over the tests in scope.
+func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope core.TestScope) (*model, error) {
+	w, _, err := activeWeights(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	techs, err := tx.CoverageTechniques(ctx, domain)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := tx.Validations(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := tx.TestCounts(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	m := &model{weights: w, version: scoring.FormulaVersion, now: s.now().UTC(), domain: domain,
+		nodes: make(map[string]*node, len(techs)), byExt: make(map[string]*node, len(techs))}
+	rel := map[string]bool{}
+	for _, te := range techs {
+		if !live(te) {
+			continue
+		}
+		n := &node{te: te, status: core.StatusNotTested}
+		m.nodes[te.ID], m.byExt[te.ExternalID] = n, n
+		if te.LastSeenRelease != "" {
+			rel[te.LastSeenRelease] = true
+		}
+	}
+	for r := range rel {
+		m.releases = append(m.releases, r)
+	}
+	sort.Slice(m.releases, func(i, j int) bool { return releaseLess(m.releases[i], m.releases[j]) })
+	for _, c := range counts {
+		if n := m.nodes[c.TechniqueID]; n != nil {
+			n.counts = c
+		}
+	}
+	perTech := map[string][]scoring.Validation{}
+	latest := map[string]*core.ScoringRow{}
+	for i := range vals {
+		v := &vals[i]
+		if m.nodes[v.TechniqueID] == nil {
+			continue
+		}
+		perTech[v.TechniqueID] = append(perTech[v.TechniqueID], scoring.Validation{TestID: v.TestID, Platform: v.Platform,
+			Procedure: v.Procedure, ValidatedAt: v.ValidatedAt, Prevented: v.Prevented, Alerted: v.Alerted, Logged: v.Logged})
+		if cur := latest[v.TechniqueID]; cur == nil || v.ValidatedAt.After(cur.ValidatedAt) ||
+			(v.ValidatedAt.Equal(cur.ValidatedAt) && v.TestID > cur.TestID) {
+			latest[v.TechniqueID] = v
+		}
+	}
+	unscoped := scope == (core.TestScope{})
+	for id, n := range m.nodes {
+		n.own = w.Technique(m.now, scoring.Known{Platforms: n.te.Platforms, Procedures: n.te.Templates}, perTech[id])
+		n.score = n.own.Score
+		if unscoped {
+			// The stored status is the one every other page shows; keep them equal.
+			n.status = n.te.Status
+		} else {
+			n.status = statusOf(n.counts, latest[id])
+		}
+	}
+	for _, n := range m.nodes {
+		if n.te.ParentID != nil {
+			if p := m.nodes[*n.te.ParentID]; p != nil {
+				n.parent = p
+				p.subs = append(p.subs, n)
+				continue
+			}
+		}
+		m.top = append(m.top, n)
+	}
+	sort.Slice(m.top, func(i, j int) bool { return m.top[i].te.ExternalID < m.top[j].te.ExternalID })
+	for _, n := range m.top {
+		if len(n.subs) == 0 {
+			continue
+		}
+		sort.Slice(n.subs, func(i, j int) bool { return n.subs[i].te.ExternalID < n.subs[j].te.ExternalID })
+		subScores := make([]*float64, len(n.subs))
+		for i, sub := range n.subs {
+			subScores[i] = sub.score
+		}
+		n.score = scoring.RollUp(n.own.Score, subScores)
+	}
+	return m, nil
+}
+
+// releaseLess compares ATT&CK release numbers ("9.0" < "17.1" < "18.1").
+func releaseLess(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		x, y := atoi(pa[i]), atoi(pb[i])
+		if x != y {
+			return x < y
+		}
+	}
+	return len(pa) < len(pb)
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// member is a technique as an aggregate counts it: its rolled-up score.
+func (n *node) member(weight float64) scoring.Member { return scoring.Member{Weight: weight, Score: n.score} }
+
+// aggregate combines the given nodes with weight 1.
+func aggregate(ns []*node) scoring.Aggregate {
+	ms := make([]scoring.Member, len(ns))
+	for i, n := range ns {
+		ms[i] = n.member(1)
+	}
+	return scoring.Combine(ms)
+}
+
+// StatusCounts counts techniques by coverage status.
+type StatusCounts map[core.CoverageStatus]int
+
+func countStatuses(ns []*node) StatusCounts {
+	out := StatusCounts{core.StatusNotTested: 0, core.StatusInProgress: 0, core.StatusNotCovered: 0, core.StatusPartial: 0, core.StatusCovered: 0}
+	for _, n := range ns {
+		out[n.status]++
+	}
+	return out
+}
+
+// techniqueByRef finds a live technique of the model by Aegis or ATT&CK id.
+func (m *model) find(ref string) *node {
+	if n := m.nodes[ref]; n != nil {
+		return n
+	}
+	return m.byExt[strings.ToUpper(ref)]
+}
+
+// all returns every node (techniques and sub-techniques) by ATT&CK id.
+func (m *model) all() []*node {
+	out := make([]*node, 0, len(m.nodes))
+	for _, n := range m.top {
+		out = append(out, n)
+		out = append(out, n.subs...)
+	}
+	return out
+}

@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aegis-sec/aegis/core"
+)
+
+const campaignColumns = `id, name, description, status, threat_actor_id, recurrence, next_run_at, parent_campaign_id,
+	start_date, end_date, created_by, source, external_id, created_at, updated_at`
+
+// CreateCampaign inserts a campaign.
+func (t *Tx) CreateCampaign(ctx context.Context, c *core.Campaign) error {
+	if c.ID == "" {
+		c.ID = core.NewID()
+	}
+	now := core.Now()
+	c.CreatedAt, c.UpdatedAt = now, now
+	if _, err := t.tx.NamedExecContext(ctx, `INSERT INTO campaigns (`+campaignColumns+`) VALUES (:id, :name, :description, :status,
+		:threat_actor_id, :recurrence, :next_run_at, :parent_campaign_id, :start_date, :end_date, :created_by, :source, :external_id,
+		:created_at, :updated_at)`, c); err != nil {
+		return fmt.Errorf("store: create campaign %q: %w", c.Name, err)
+	}
+	return nil
+}
+
+// UpdateCampaign writes a campaign's fields.
+func (t *Tx) UpdateCampaign(ctx context.Context, c *core.Campaign) error {
+	c.UpdatedAt = core.Now()
+	res, err := t.tx.NamedExecContext(ctx, `UPDATE campaigns SET name = :name, description = :description, status = :status,
+		threat_actor_id = :threat_actor_id, recurrence = :recurrence, next_run_at = :next_run_at, start_date = :start_date,
+		end_date = :end_date, updated_at = :updated_at WHERE id = :id`, c)
+	if err != nil {
+		return fmt.Errorf("store: update campaign %s: %w", c.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return core.Errorf(core.ENOTFOUND, "campaign %s not found", c.ID)
+	}
+	return nil
+}
+
+// DeleteCampaign deletes a campaign; its tests stay. Campaigns cloned from it keep
+// their history but lose the link.
+func (t *Tx) DeleteCampaign(ctx context.Context, id string) error {
+	if _, err := t.exec(ctx, `UPDATE campaigns SET parent_campaign_id = NULL WHERE parent_campaign_id = ?`, id); err != nil {
+		return fmt.Errorf("store: unlink clones of campaign %s: %w", id, err)
+	}
+	res, err := t.exec(ctx, `DELETE FROM campaigns WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("store: delete campaign %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return core.Errorf(core.ENOTFOUND, "campaign %s not found", id)
+	}
+	return nil
+}
+
+// CampaignByID finds one campaign.
+func (t *Tx) CampaignByID(ctx context.Context, id string) (*core.Campaign, error) {
+	var c core.Campaign
+	if err := t.get(ctx, &c, `SELECT `+campaignColumns+` FROM campaigns WHERE id = ?`, id); err != nil {
+		return nil, notFound(err, "campaign", id)
+	}
+	return &c, nil
+}
+
+// ListCampaigns lists campaigns, newest first.
+func (t *Tx) ListCampaigns(ctx context.Context, f core.CampaignFilter) ([]*core.Campaign, int, error) {
+	w := where{}
+	if f.Status != "" {
+		w.add("status = ?", f.Status)
+	}
+	if f.ThreatActorID != "" {
+		w.add("threat_actor_id = ?", f.ThreatActorID)
+	}
+	if f.ParentID != "" {
+		w.add("parent_campaign_id = ?", f.ParentID)
+	}
+	if f.Search != "" {
+		w.search(t.like(), f.Search, "name", "description")
+	}
+	out := []*core.Campaign{}
+	total, err := t.page(ctx, "campaigns", "campaigns", campaignColumns, w, "created_at DESC, id DESC", f.Page, &out)
+	return out, total, err
+}
+
+// CampaignTests lists a campaign's tests in order, with dependencies and test facts.
+func (t *Tx) CampaignTests(ctx context.Context, campaignID string) ([]*core.CampaignTest, error) {
+	var rows []struct {
+		TestID    string         `db:"test_id"`
+		Position  int            `db:"position"`
+		Title     string         `db:"title"`
+		State     core.TestState `db:"state"`
+		Technique string         `db:"external_id"`
+		Platform  string         `db:"platform"`
+	}
+	if err := t.sel(ctx, &rows, `SELECT ct.test_id, ct.position, x.title, x.state, te.external_id, x.platform
+		FROM campaign_tests ct JOIN tests x ON x.id = ct.test_id JOIN techniques te ON te.id = x.technique_id
+		WHERE ct.campaign_id = ? ORDER BY ct.position, ct.test_id`, campaignID); err != nil {
+		return nil, fmt.Errorf("store: tests of campaign %s: %w", campaignID, err)
+	}
+	var deps []struct {
+		TestID string `db:"test_id"`
+		On     string `db:"depends_on_test_id"`
+	}
+	if err := t.sel(ctx, &deps, `SELECT test_id, depends_on_test_id FROM campaign_test_dependencies WHERE campaign_id = ?
+		ORDER BY test_id, depends_on_test_id`, campaignID); err != nil {
+		return nil, fmt.Errorf("store: dependencies of campaign %s: %w", campaignID, err)
+	}
+	out := make([]*core.CampaignTest, len(rows))
+	byID := map[string]*core.CampaignTest{}
+	for i, r := range rows {
+		out[i] = &core.CampaignTest{TestID: r.TestID, Position: r.Position, DependsOn: []string{}, Title: r.Title, State: r.State,
+			TechniqueID: r.Technique, Platform: r.Platform}
+		byID[r.TestID] = out[i]
+	}
+	for _, d := range deps {
+		if ct := byID[d.TestID]; ct != nil {
+			ct.DependsOn = append(ct.DependsOn, d.On)
+		}
+	}
+	return out, nil
+}
+
+// SetCampaignTests replaces a campaign's tests and their dependencies.
+func (t *Tx) SetCampaignTests(ctx context.Context, campaignID string, tests []*core.CampaignTest) error {
+	if _, err := t.exec(ctx, `DELETE FROM campaign_test_dependencies WHERE campaign_id = ?`, campaignID); err != nil {
+		return fmt.Errorf("store: clear dependencies of campaign %s: %w", campaignID, err)
+	}
+	if _, err := t.exec(ctx, `DELETE FROM campaign_tests WHERE campaign_id = ?`, campaignID); err != nil {
+		return fmt.Errorf("store: clear tests of campaign %s: %w", campaignID, err)
+	}
+	for _, ct := range tests {
+		if _, err := t.exec(ctx, `INSERT INTO campaign_tests (campaign_id, test_id, position) VALUES (?,?,?)`,
+			campaignID, ct.TestID, ct.Position); err != nil {
+			if isUniqueViolation(err) {
+				return core.FieldError("tests", "test %s is listed twice", ct.TestID)
+			}
+			return fmt.Errorf("store: add test %s to campaign %s: %w", ct.TestID, campaignID, err)
+		}
+	}
+	for _, ct := range tests {
+		for _, on := range ct.DependsOn {
+			if _, err := t.exec(ctx, `INSERT INTO campaign_test_dependencies (campaign_id, test_id, depends_on_test_id) VALUES (?,?,?)
+				ON CONFLICT DO NOTHING`, campaignID, ct.TestID, on); err != nil {
+				return fmt.Errorf("store: dependency %s → %s: %w", ct.TestID, on, err)
+			}
+		}
+	}
+	return nil
+}
+
+// DueRecurringCampaigns lists the recurring campaigns due at now, oldest first.
+func (t *Tx) DueRecurringCampaigns(ctx context.Context, now time.Time) ([]*core.Campaign, error) {
+	out := []*core.Campaign{}
+	if err := t.sel(ctx, &out, `SELECT `+campaignColumns+` FROM campaigns WHERE recurrence <> 'none' AND next_run_at IS NOT NULL
+		AND next_run_at <= ? AND status <> 'cancelled' ORDER BY next_run_at, id`, now.UTC()); err != nil {
+		return nil, fmt.Errorf("store: due campaigns: %w", err)
+	}
+	return out, nil
+}

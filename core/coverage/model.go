@@ -215,7 +215,9 @@ func atoi(s string) int {
 }
 
 // member is a technique as an aggregate counts it: its rolled-up score.
-func (n *node) member(weight float64) scoring.Member { return scoring.Member{Weight: weight, Score: n.score} }
+func (n *node) member(weight float64) scoring.Member {
+	return scoring.Member{Weight: weight, Score: n.score}
+}
 
 // aggregate combines the given nodes with weight 1.
 func aggregate(ns []*node) scoring.Aggregate {

@@ -70,6 +70,7 @@ scheduler {
   coverage_snapshot      = "0 0 * * 0" # Sundays 00:00
   recurring_campaigns    = "@daily"
   notification_retention = "720h"      # notifications older than this are deleted
+  snapshot_retention     = 104         # coverage snapshots kept (the newest); older ones are deleted
 }
 
 log {

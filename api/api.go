@@ -178,6 +178,8 @@ func (s *Server) routes() []route {
 		s.catalogRoutes(),
 		s.referenceRoutes(),
 		s.coverageRoutes(),
+		s.metricRoutes(),
+		s.snapshotRoutes(),
 	} {
 		all = append(all, group...)
 	}

@@ -78,4 +78,30 @@ type CampaignRepo interface {
 	SetCampaignTests(ctx context.Context, campaignID string, tests []*CampaignTest) error
 	// DueRecurringCampaigns lists recurring campaigns whose next run is at or before now.
 	DueRecurringCampaigns(ctx context.Context, now time.Time) ([]*Campaign, error)
+	// PendingDependencies lists the tests that testID waits for, in any campaign,
+	// that are not validated yet.
+	PendingDependencies(ctx context.Context, testID string) ([]*CampaignTest, error)
+	// TemplateChoices lists active templates that test the given techniques (ATT&CK
+	// ids), or, with Source and ExternalIDs, the named templates of a source.
+	TemplateChoices(ctx context.Context, q TemplateQuery) ([]TemplateChoice, error)
+}
+
+// TemplateQuery selects templates for building a campaign.
+type TemplateQuery struct {
+	Techniques  []string
+	Source      string
+	ExternalIDs []string
+}
+
+// TemplateChoice is a template that could test a technique, with how many detection
+// rules are expected to fire on it.
+type TemplateChoice struct {
+	TechniqueID string  `db:"technique"` // ATT&CK id
+	TemplateID  string  `db:"id"`
+	ExternalID  string  `db:"external_id"`
+	Name        string  `db:"name"`
+	Description string  `db:"description"`
+	Command     string  `db:"command"`
+	Platforms   Strings `db:"platforms"`
+	Rules       int     `db:"rules"`
 }

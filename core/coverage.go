@@ -115,6 +115,7 @@ type SnapshotTestState struct {
 // MetricTest is the timestamps and facts of a test that the metrics are computed from.
 type MetricTest struct {
 	ID                     string     `db:"id"`
+	Title                  string     `db:"title"`
 	TechniqueID            string     `db:"technique_id"`
 	State                  TestState  `db:"state"`
 	CreatedAt              time.Time  `db:"created_at"`

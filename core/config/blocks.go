@@ -40,7 +40,7 @@ var (
 	s3Schema    = attrs("endpoint", "bucket", "region", "access_key", "secret_key", "prefix", "use_ssl")
 	authSchema  = attrs("session_ttl", "token_max_ttl", "login_max_attempts", "login_window", "cookie_secure", "password_min_length")
 	schedSchema = attrs("enabled", "attack_sync", "intel_scan", "notification_cleanup", "coverage_snapshot",
-		"recurring_campaigns", "notification_retention")
+		"recurring_campaigns", "notification_retention", "snapshot_retention")
 	logSchema    = attrs("level", "format")
 	pluginSchema = &hcl.BodySchema{
 		Attributes: attrs("path", "sha256", "enabled", "timeout", "schedule", "source").Attributes,
@@ -293,6 +293,7 @@ func (d *decoder) scheduler(b *hcl.Block, s *Scheduler) {
 	d.cron(a, "coverage_snapshot", &s.CoverageSnapshot)
 	d.cron(a, "recurring_campaigns", &s.RecurringCampaigns)
 	d.duration(a, "notification_retention", &s.NotificationRetention)
+	d.integer(a, "snapshot_retention", 1, &s.SnapshotRetention)
 }
 
 // plugin decodes one plugin block; ok is false when its name is unusable.

@@ -133,6 +133,7 @@ type Scheduler struct {
 	CoverageSnapshot      string        // coverage_snapshot, default "0 0 * * 0" (Sundays 00:00)
 	RecurringCampaigns    string        // recurring_campaigns, default "@daily"
 	NotificationRetention time.Duration // notification_retention, default 720h
+	SnapshotRetention     int           // snapshot_retention: how many coverage snapshots to keep, default 104 (two years of weeks)
 }
 
 // Log is the `log` block.
@@ -180,6 +181,7 @@ const (
 	DefaultPluginDir         = "bin"
 	DefaultPluginTimeout     = 30 * time.Minute
 	DefaultRetention         = 720 * time.Hour
+	DefaultSnapshotRetention = 104
 )
 
 // Load reads and parses the file at path. A missing or unreadable file is an
@@ -248,6 +250,7 @@ func newDefaults(filename string) *Config {
 			CoverageSnapshot:      "0 0 * * 0",
 			RecurringCampaigns:    "@daily",
 			NotificationRetention: DefaultRetention,
+			SnapshotRetention:     DefaultSnapshotRetention,
 		},
 		Log:       Log{Level: "info", Format: "text"},
 		PluginDir: DefaultPluginDir,

@@ -69,6 +69,7 @@ scheduler {
   coverage_snapshot      = "30 1 * * 1"
   recurring_campaigns    = "@monthly"
   notification_retention = "48h"
+  snapshot_retention     = 10
 }
 
 log {
@@ -127,7 +128,7 @@ func TestParseFull(t *testing.T) {
 			LoginWindow: 10 * time.Minute, CookieSecure: &f, PasswordMinLength: 16},
 		Scheduler: Scheduler{Enabled: false, AttackSync: "0 3 * * *", IntelScan: "@every 6h",
 			NotificationCleanup: "@hourly", CoverageSnapshot: "30 1 * * 1", RecurringCampaigns: "@monthly",
-			NotificationRetention: 48 * time.Hour},
+			NotificationRetention: 48 * time.Hour, SnapshotRetention: 10},
 		Log:       Log{Level: "debug", Format: "json"},
 		PluginDir: filepath.Join(dir, "plugins/bin"),
 	}
@@ -147,7 +148,7 @@ func TestParseFull(t *testing.T) {
 	if a.Path != filepath.Join(dir, "plugins/bin/aegis-plugin-attack") || !a.Enabled || a.Timeout != 45*time.Minute ||
 		a.Schedule != "@weekly" || a.Source != "https://example.com/enterprise-attack.json" ||
 		a.SHA256 != "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789" ||
-		a.Range != filepath.Join(dir, "aegis.hcl")+":57" {
+		a.Range != filepath.Join(dir, "aegis.hcl")+":58" {
 		t.Errorf("attack plugin = %+v", a)
 	}
 	var got map[string]any
@@ -186,7 +187,7 @@ func TestDefaults(t *testing.T) {
 		Database:  Database{Driver: "sqlite", DSN: "/srv/aegis/var/aegis.db", MaxOpenConns: 10},
 		Evidence:  Evidence{Backend: "disk", Path: "/srv/aegis/var/evidence", MaxUploadBytes: 100 << 20, S3: S3{UseSSL: true}},
 		Auth:      Auth{SessionTTL: 12 * time.Hour, TokenMaxTTL: 8760 * time.Hour, LoginMaxAttempts: 10, LoginWindow: 15 * time.Minute, PasswordMinLength: 12},
-		Scheduler: Scheduler{Enabled: true, AttackSync: "@daily", IntelScan: "@weekly", NotificationCleanup: "@daily", CoverageSnapshot: "0 0 * * 0", RecurringCampaigns: "@daily", NotificationRetention: 720 * time.Hour},
+		Scheduler: Scheduler{Enabled: true, AttackSync: "@daily", IntelScan: "@weekly", NotificationCleanup: "@daily", CoverageSnapshot: "0 0 * * 0", RecurringCampaigns: "@daily", NotificationRetention: 720 * time.Hour, SnapshotRetention: 104},
 		Log:       Log{Level: "info", Format: "text"},
 		PluginDir: "/srv/aegis/bin",
 	}

@@ -119,7 +119,7 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 	if err != nil {
 		return nil, err
 	}
-	m := &model{weights: w, version: scoring.FormulaVersion, now: s.now().UTC(), domain: domain,
+	m := &model{weights: w, version: scoring.FormulaVersion, now: s.now().UTC().Truncate(time.Microsecond), domain: domain,
 		nodes: make(map[string]*node, len(techs)), byExt: make(map[string]*node, len(techs))}
 	rel := map[string]bool{}
 	for _, te := range techs {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aegis-sec/aegis/core"
@@ -158,6 +159,54 @@ func (t *Tx) DueRecurringCampaigns(ctx context.Context, now time.Time) ([]*core.
 	if err := t.sel(ctx, &out, `SELECT `+campaignColumns+` FROM campaigns WHERE recurrence <> 'none' AND next_run_at IS NOT NULL
 		AND next_run_at <= ? AND status <> 'cancelled' ORDER BY next_run_at, id`, now.UTC()); err != nil {
 		return nil, fmt.Errorf("store: due campaigns: %w", err)
+	}
+	return out, nil
+}
+
+// PendingDependencies lists the unvalidated tests that testID waits for.
+func (t *Tx) PendingDependencies(ctx context.Context, testID string) ([]*core.CampaignTest, error) {
+	var rows []struct {
+		TestID string         `db:"id"`
+		Title  string         `db:"title"`
+		State  core.TestState `db:"state"`
+	}
+	if err := t.sel(ctx, &rows, `SELECT DISTINCT x.id, x.title, x.state FROM campaign_test_dependencies d JOIN tests x ON x.id = d.depends_on_test_id
+		WHERE d.test_id = ? AND x.state <> 'validated' ORDER BY x.title, x.id`, testID); err != nil {
+		return nil, fmt.Errorf("store: dependencies of test %s: %w", testID, err)
+	}
+	out := make([]*core.CampaignTest, len(rows))
+	for i, r := range rows {
+		out[i] = &core.CampaignTest{TestID: r.TestID, Title: r.Title, State: r.State, DependsOn: []string{}}
+	}
+	return out, nil
+}
+
+// TemplateChoices lists candidate templates with their expected detection rule counts.
+func (t *Tx) TemplateChoices(ctx context.Context, q core.TemplateQuery) ([]core.TemplateChoice, error) {
+	w := where{}
+	w.add("tt.active = TRUE AND tt.deprecated = FALSE")
+	var ids []string
+	col := "te.external_id"
+	if q.Source != "" {
+		w.add("tt.source = ?", q.Source)
+		ids, col = q.ExternalIDs, "tt.external_id"
+	} else {
+		ids = q.Techniques
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	w.add(col+" IN (?"+strings.Repeat(",?", len(ids)-1)+")", args...)
+	var out []core.TemplateChoice
+	if err := t.sel(ctx, &out, `SELECT te.external_id AS technique, tt.id, tt.external_id, tt.name, tt.description, tt.command, tt.platforms,
+		(SELECT COUNT(*) FROM test_template_detection_rules r WHERE r.test_template_id = tt.id) AS rules
+		FROM test_templates tt JOIN test_template_techniques l ON l.test_template_id = tt.id JOIN techniques te ON te.id = l.technique_id`+
+		w.sql()+` ORDER BY te.external_id, tt.name, tt.id`, w.args...); err != nil {
+		return nil, fmt.Errorf("store: template choices: %w", err)
 	}
 	return out, nil
 }

@@ -105,7 +105,7 @@ func (t *Tx) ActorUses(ctx context.Context) ([]core.ActorUse, error) {
 // MetricTests lists every test's timestamps and facts.
 func (t *Tx) MetricTests(ctx context.Context) ([]core.MetricTest, error) {
 	var out []core.MetricTest
-	if err := t.sel(ctx, &out, `SELECT id, technique_id, state, created_at, executed_at, executed_by, assigned_blue, validated_at,
+	if err := t.sel(ctx, &out, `SELECT id, title, technique_id, state, created_at, executed_at, executed_by, assigned_blue, validated_at,
 		alerted_at, prevented, alerted, logged, not_applicable, remediation_status, remediation_completed_at, platform FROM tests`); err != nil {
 		return nil, fmt.Errorf("store: metric tests: %w", err)
 	}

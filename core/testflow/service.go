@@ -334,9 +334,21 @@ func (s *Service) transition(ctx context.Context, actor *core.User, id string, v
 	return t, nil
 }
 
-// Start moves a draft to red_executing.
+// Start moves a draft to red_executing, once every test it waits for in a campaign is
+// validated.
 func (s *Service) Start(ctx context.Context, actor *core.User, id string, version int) (*core.Test, error) {
-	return s.transition(ctx, actor, id, version, ActionStart, step{})
+	return s.transition(ctx, actor, id, version, ActionStart, step{before: func(tx core.Tx, t *core.Test) error {
+		pending, err := tx.PendingDependencies(ctx, t.ID)
+		if err != nil || len(pending) == 0 {
+			return err
+		}
+		names := make([]string, len(pending))
+		for i, p := range pending {
+			names[i] = fmt.Sprintf("%q (%s)", p.Title, p.State)
+		}
+		return &core.Error{Code: core.ECONFLICT, Message: "this test waits for " + strings.Join(names, ", ") + " to be validated first",
+			Detail: map[string]any{"waiting_for": pending}}
+	}})
 }
 
 // HandToBlue moves an executed test to the blue team once the red fields are complete,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/auth"
+	"github.com/aegis-sec/aegis/core/campaign"
 	"github.com/aegis-sec/aegis/core/config"
 	"github.com/aegis-sec/aegis/core/coverage"
 	"github.com/aegis-sec/aegis/core/curation"
@@ -68,6 +69,7 @@ type Server struct {
 	// reference reads imported reference data; coverage computes scores and metrics.
 	reference *reference.Service
 	coverage  *coverage.Service
+	campaigns *campaign.Service
 }
 
 // New builds the router with every route of the route table.
@@ -85,6 +87,7 @@ func New(d Deps) *Server {
 	s.auth = auth.New(d.Store, authPolicy(d.Auth), d.Now)
 	s.flow, s.curation = testflow.New(d.Store), curation.New(d.Store)
 	s.reference, s.coverage = reference.New(d.Store), coverage.New(d.Store, d.Now)
+	s.campaigns = campaign.New(d.Store, d.Now)
 	if d.Blobs != nil {
 		s.evidence = evidence.NewService(d.Store, d.Blobs, evidence.Limits{MaxBytes: d.Evidence.MaxUploadBytes,
 			AllowedTypes: d.Evidence.AllowedTypes}, d.Log.Named("evidence"))
@@ -180,6 +183,7 @@ func (s *Server) routes() []route {
 		s.coverageRoutes(),
 		s.metricRoutes(),
 		s.snapshotRoutes(),
+		s.campaignRoutes(),
 	} {
 		all = append(all, group...)
 	}

@@ -13,7 +13,7 @@ import (
 
 func (s *Server) metricRoutes() []route {
 	return []route{
-		{Method: http.MethodGet, Path: "/api/v1/metrics", Tag: "metrics",
+		{Method: http.MethodGet, Path: "/api/v1/metrics/summary", Tag: "metrics",
 			Summary: "MTTD, MTTR, detection efficacy, alert fidelity, coverage velocity, never-tested techniques, average validation time, tests by state, coverage by tactic (query: domain, window_days for velocity, default 28); definitions in docs/SCORING.md",
 			Roles:   everyone, Handler: s.coverageMetrics, Response: coverage.Metrics{}},
 		{Method: http.MethodGet, Path: "/api/v1/metrics/trends", Tag: "metrics",

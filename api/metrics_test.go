@@ -32,7 +32,7 @@ func TestMetricsAndDatasets(t *testing.T) {
 		c := apitest.Login(t, h, "viewer", "")
 
 		var m coverage.Metrics
-		c.Want(http.StatusOK, http.MethodGet, "/api/v1/metrics", nil, &m)
+		c.Want(http.StatusOK, http.MethodGet, "/api/v1/metrics/summary", nil, &m)
 		is := func(name string, s coverage.Stat, want float64, n int) {
 			t.Helper()
 			if s.Value == nil || math.Abs(*s.Value-want) > 1e-9 || s.Samples != n {
@@ -50,7 +50,7 @@ func TestMetricsAndDatasets(t *testing.T) {
 		if m.NeverTested != 2 || m.TestsByState[core.StateValidated] != 6 || m.TestsByState[core.StateDraft] != 1 || len(m.ByTactic) != 2 {
 			t.Errorf("counts: never tested %d, by state %v, tactics %d", m.NeverTested, m.TestsByState, len(m.ByTactic))
 		}
-		c.Want(http.StatusBadRequest, http.MethodGet, "/api/v1/metrics?window_days=0", nil, nil)
+		c.Want(http.StatusBadRequest, http.MethodGet, "/api/v1/metrics/summary?window_days=0", nil, nil)
 
 		var tr []coverage.TrendPoint
 		c.Want(http.StatusOK, http.MethodGet, "/api/v1/metrics/trends?weeks=2", nil, &tr)

@@ -23,6 +23,7 @@ import (
 	"github.com/aegis-sec/aegis/core/curation"
 	"github.com/aegis-sec/aegis/core/evidence"
 	"github.com/aegis-sec/aegis/core/reference"
+	"github.com/aegis-sec/aegis/core/schedule"
 	"github.com/aegis-sec/aegis/core/testflow"
 )
 
@@ -70,6 +71,7 @@ type Server struct {
 	reference *reference.Service
 	coverage  *coverage.Service
 	campaigns *campaign.Service
+	jobs      *schedule.History
 }
 
 // New builds the router with every route of the route table.
@@ -87,7 +89,7 @@ func New(d Deps) *Server {
 	s.auth = auth.New(d.Store, authPolicy(d.Auth), d.Now)
 	s.flow, s.curation = testflow.New(d.Store), curation.New(d.Store)
 	s.reference, s.coverage = reference.New(d.Store), coverage.New(d.Store, d.Now)
-	s.campaigns = campaign.New(d.Store, d.Now)
+	s.campaigns, s.jobs = campaign.New(d.Store, d.Now), &schedule.History{Store: d.Store}
 	if d.Blobs != nil {
 		s.evidence = evidence.NewService(d.Store, d.Blobs, evidence.Limits{MaxBytes: d.Evidence.MaxUploadBytes,
 			AllowedTypes: d.Evidence.AllowedTypes}, d.Log.Named("evidence"))
@@ -184,6 +186,7 @@ func (s *Server) routes() []route {
 		s.metricRoutes(),
 		s.snapshotRoutes(),
 		s.campaignRoutes(),
+		s.jobRoutes(),
 	} {
 		all = append(all, group...)
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/auth"
+	"github.com/aegis-sec/aegis/core/campaign"
+	"github.com/aegis-sec/aegis/core/coverage"
 	"github.com/aegis-sec/aegis/core/evidence"
 	"github.com/aegis-sec/aegis/core/importer"
 	"github.com/aegis-sec/aegis/core/schedule"
@@ -44,6 +46,29 @@ func (a *app) jobs(st *store.Store, imports *importer.Service, blobs core.BlobSt
 			return err
 		},
 	}}
+	cov, camps := coverage.New(st, nil), campaign.New(st, nil)
+	jobs = append(jobs, schedule.Job{
+		Name: "coverage_snapshot", Spec: sc.CoverageSnapshot,
+		Run: func(ctx context.Context) error {
+			snap, err := cov.CreateSnapshot(ctx, nil, "Weekly snapshot "+time.Now().UTC().Format("2006-01-02"))
+			if err != nil {
+				return err
+			}
+			pruned, err := cov.PruneSnapshots(ctx, sc.SnapshotRetention)
+			a.log.Info("coverage snapshot", "id", snap.ID, "techniques", snap.TechniqueCount, "pruned", pruned)
+			return err
+		},
+	}, schedule.Job{
+		Name: "recurring_campaigns", Spec: sc.RecurringCampaigns,
+		Run: func(ctx context.Context) error {
+			clones, err := camps.RunRecurring(ctx)
+			if err != nil {
+				return err
+			}
+			a.log.Info("recurring campaigns", "cloned", len(clones))
+			return nil
+		},
+	})
 	scheduled := map[string]bool{}
 	importJob := func(name, spec, plugin string) schedule.Job {
 		return schedule.Job{Name: name, Spec: spec, Run: func(ctx context.Context) error {
@@ -74,6 +99,7 @@ func (a *app) jobs(st *store.Store, imports *importer.Service, blobs core.BlobSt
 // startScheduler registers the jobs and starts them; the caller stops it.
 func (a *app) startScheduler(st *store.Store, imports *importer.Service, blobs core.BlobStore) (*schedule.Scheduler, error) {
 	s := schedule.New(st, a.log.Named("scheduler"))
+	s.Recorder = schedule.NewHistory(st)
 	for _, j := range a.jobs(st, imports, blobs) {
 		if err := s.Add(j); err != nil {
 			return nil, fmt.Errorf("scheduler: %w", err)

@@ -39,6 +39,19 @@ type Scheduler struct {
 
 	mu   sync.Mutex
 	runs map[string]Run
+
+	// Recorder, when set, records every run and makes a tick run once across every
+	// instance that shares it (set before Start).
+	Recorder Recorder
+}
+
+// Recorder keeps the history of job runs. ClaimRun records a run of job for its
+// scheduled tick and reports false when one was claimed already (by this instance or
+// another): a job that finishes quickly releases its lock before a slower instance's
+// cron fires for the same tick, so the lock alone would let both run it.
+type Recorder interface {
+	ClaimRun(ctx context.Context, job string, tick time.Time) (id string, ok bool, err error)
+	FinishRun(ctx context.Context, id string, runErr error) error
 }
 
 // Run is the outcome of a job's last run on this instance.
@@ -68,18 +81,34 @@ func New(locker Locker, log hclog.Logger) *Scheduler {
 
 // Add registers a job. A bad spec is an error naming the job.
 func (s *Scheduler) Add(j Job) error {
-	_, err := s.cron.AddFunc(j.Spec, func() { s.RunNow(j) })
+	sched, err := cron.ParseStandard(j.Spec)
 	if err != nil {
 		return fmt.Errorf("schedule %s: bad spec %q: %w", j.Name, j.Spec, err)
 	}
+	s.cron.Schedule(sched, cron.FuncJob(func() { s.RunTick(j, Tick(sched, time.Now())) }))
 	s.mu.Lock()
 	s.runs[j.Name] = Run{Job: j.Name, Spec: j.Spec}
 	s.mu.Unlock()
 	return nil
 }
 
-// RunNow runs a job at once, under its lock (the cron calls this on each tick).
-func (s *Scheduler) RunNow(j Job) {
+// Tick is the scheduled time a cron firing at now stands for: the schedule's latest
+// time at or before now (within a minute), so every instance names the same tick even
+// when their clocks fire a few milliseconds apart. "@every" schedules are relative to
+// each instance's start and have no shared tick: now to the second stands for them.
+func Tick(sched cron.Schedule, now time.Time) time.Time {
+	if t := sched.Next(now.Add(-time.Minute).Truncate(time.Second)); !t.After(now) {
+		return t.UTC()
+	}
+	return now.UTC().Truncate(time.Second)
+}
+
+// RunNow runs a job at once, under its lock, as a tick of its own.
+func (s *Scheduler) RunNow(j Job) { s.RunTick(j, time.Now().UTC().Truncate(time.Microsecond)) }
+
+// RunTick runs a job for a scheduled tick, under its lock, unless the tick was run
+// already (with a Recorder).
+func (s *Scheduler) RunTick(j Job, tick time.Time) {
 	s.wg.Add(1)
 	defer s.wg.Done()
 	start := time.Now()
@@ -95,10 +124,32 @@ func (s *Scheduler) RunNow(j Job) {
 	default:
 		func() {
 			defer unlock()
+			runID := ""
+			if s.Recorder != nil {
+				id, claimed, err := s.Recorder.ClaimRun(s.ctx, j.Name, tick)
+				switch {
+				case err != nil:
+					r.Error = fmt.Sprintf("record run: %v", err)
+					s.log.Error("job run not recorded; not running it", "job", j.Name, "error", err)
+					return
+				case !claimed:
+					r.Skipped = "this tick ran already"
+					s.log.Debug("job skipped: its tick ran already", "job", j.Name, "tick", tick)
+					return
+				}
+				runID = id
+			}
 			s.log.Info("job started", "job", j.Name)
-			if err := j.Run(s.ctx); err != nil {
-				r.Error = err.Error()
-				s.log.Error("job failed", "job", j.Name, "error", err, "duration", time.Since(start))
+			runErr := j.Run(s.ctx)
+			if s.Recorder != nil {
+				// The job's context may be cancelled by Stop; the record is still written.
+				if err := s.Recorder.FinishRun(context.Background(), runID, runErr); err != nil {
+					s.log.Error("job run outcome not recorded", "job", j.Name, "error", err)
+				}
+			}
+			if runErr != nil {
+				r.Error = runErr.Error()
+				s.log.Error("job failed", "job", j.Name, "error", runErr, "duration", time.Since(start))
 				return
 			}
 			s.log.Info("job finished", "job", j.Name, "duration", time.Since(start).Round(time.Millisecond))

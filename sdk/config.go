@@ -76,7 +76,7 @@ func DecodeConfig[T any](raw json.RawMessage, defaults T) (T, error) {
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&out); err != nil {
-		return out, configError(err, trimmed)
+		return out, configError(err, reflect.TypeOf(out))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return out, &ConfigError{Problem: "unexpected data after the config object"}
@@ -85,7 +85,7 @@ func DecodeConfig[T any](raw json.RawMessage, defaults T) (T, error) {
 }
 
 // configError turns encoding/json's errors into ones that name the key.
-func configError(err error, raw []byte) error {
+func configError(err error, t reflect.Type) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
@@ -105,7 +105,7 @@ func configError(err error, raw []byte) error {
 		case k == reflect.Float32 || k == reflect.Float64:
 			want = "a number"
 		}
-		return &ConfigError{Key: te.Field, Problem: fmt.Sprintf("want %s, got %s", want, te.Value)}
+		return &ConfigError{Key: jsonPath(t, te.Field), Problem: fmt.Sprintf("want %s, got %s", want, te.Value)}
 	case errors.As(err, &se):
 		return &ConfigError{Problem: fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, se)}
 	}
@@ -117,6 +117,59 @@ func configError(err error, raw []byte) error {
 		return &ConfigError{Problem: "the JSON object is not closed"}
 	}
 	return &ConfigError{Problem: err.Error()}
+}
+
+// jsonPath drops the Go names of embedded structs that encoding/json puts
+// in an error's field path ("SourceConfig.taxii.url" is "taxii.url" in the
+// config a person writes).
+func jsonPath(t reflect.Type, field string) string {
+	var keep []string
+	for _, seg := range strings.Split(field, ".") {
+		for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map) {
+			t = t.Elem()
+		}
+		if t == nil || t.Kind() != reflect.Struct {
+			keep = append(keep, seg)
+			t = nil
+			continue
+		}
+		if f, ok := t.FieldByName(seg); ok && f.Anonymous && jsonName(f) == "" {
+			t = f.Type
+			continue
+		}
+		keep = append(keep, seg)
+		t = fieldByJSONName(t, seg)
+	}
+	return strings.Join(keep, ".")
+}
+
+// fieldByJSONName returns the type of the field of struct t (or of its
+// embedded structs) that JSON calls name, or nil.
+func fieldByJSONName(t reflect.Type, name string) reflect.Type {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := jsonName(f)
+		switch {
+		case tag == name || (tag == "" && strings.EqualFold(f.Name, name)):
+			return f.Type
+		case f.Anonymous && tag == "":
+			et := f.Type
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				if ft := fieldByJSONName(et, name); ft != nil {
+					return ft
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return name
 }
 
 func jsonKind(b []byte) string {

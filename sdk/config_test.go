@@ -9,7 +9,14 @@ import (
 	"github.com/aegis-sec/aegis/sdk"
 )
 
+type embeddedConfig struct {
+	Source struct {
+		URL string `json:"url"`
+	} `json:"source"`
+}
+
 type testConfig struct {
+	embeddedConfig
 	Files     []string `json:"files"`
 	Delimiter string   `json:"delimiter"`
 	Limit     int      `json:"limit"`
@@ -44,6 +51,7 @@ func TestDecodeConfigErrorsNameTheKey(t *testing.T) {
 		{`{"limit":"ten"}`, "limit", `config key "limit": want a whole number, got string`},
 		{`{"files":"a.csv"}`, "files", `config key "files": want a list, got string`},
 		{`{"auth":{"token":5}}`, "auth.token", `config key "auth.token": want a string, got number`},
+		{`{"source":{"url":1}}`, "source.url", `config key "source.url": want a string, got number`},
 		{`[1,2]`, "", `config: must be a JSON object, got a list`},
 		{`{"limit":1} {"limit":2}`, "", `config: unexpected data after the config object`},
 		{`{"limit":1`, "", `config: the JSON object is not closed`},

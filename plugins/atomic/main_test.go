@@ -208,7 +208,7 @@ func TestFailures(t *testing.T) {
 	cases := []struct{ name, src, cfg, want string }{
 		{"missing source", "testdata/nope", "", "no such file"},
 		{"no technique files", t.TempDir(), "", "no Atomic Red Team technique files"},
-		{"unknown config key", "testdata/ok", `{"file":["x"]}`, `unknown field "file"`},
+		{"unknown config key", "testdata/ok", `{"file":["x"]}`, `config key "file": unknown key`},
 		{"bad glob", "testdata/ok", `{"files":["[x"]}`, "bad glob"},
 		{"empty platform", "testdata/ok", `{"platforms":[" "]}`, "empty platform"},
 	}

@@ -77,8 +77,8 @@ func TestValidateConfig(t *testing.T) {
 		`{"release_version":"v18"}`:           `release_version "v18" is not`,
 		`{"taxii":{"url":"ftp://x"}}`:         `taxii.url "ftp://x" is not an http(s) URL`,
 		`{"taxii":{"page_size":-1}}`:          `taxii.page_size must not be negative`,
-		`{"include_deprecated":false}`:        `unknown field "include_deprecated"`,
-		`{"taxii":{"url":"https://x","x":1}}`: `unknown field "x"`,
+		`{"include_deprecated":false}`:        `config key "include_deprecated": unknown key`,
+		`{"taxii":{"url":"https://x","x":1}}`: `config key "x": unknown key`,
 	} {
 		ds := imp.ValidateConfig(t.Context(), json.RawMessage(cfg))
 		got := ""

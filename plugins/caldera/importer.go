@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,13 +47,9 @@ const configSchema = `{
 }`
 
 func decodeConfig(raw json.RawMessage) (config, error) {
-	var c config
-	if len(bytes.TrimSpace(raw)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return c, err
-		}
+	c, err := sdk.DecodeConfig(raw, config{})
+	if err != nil {
+		return c, err
 	}
 	if c.Abilities == nil {
 		c.Abilities = defaultAbilities
@@ -80,7 +75,7 @@ func (*importer) ValidateConfig(_ context.Context, raw json.RawMessage) sdk.Diag
 	var ds sdk.Diagnostics
 	c, err := decodeConfig(raw)
 	if err != nil {
-		ds.AddError("invalid caldera config", err.Error(), "")
+		ds.AddError("invalid caldera config", err.Error(), sdk.ConfigKey(err))
 		return ds
 	}
 	check := func(attr string, globs []string) {

@@ -225,7 +225,7 @@ func TestFailures(t *testing.T) {
 	cases := []struct{ name, src, cfg, want string }{
 		{"missing source", "testdata/nope", "", "no such file"},
 		{"no files", t.TempDir(), "", "no CALDERA ability or adversary files"},
-		{"unknown config key", "testdata/ok", `{"ability":["x"]}`, `unknown field "ability"`},
+		{"unknown config key", "testdata/ok", `{"ability":["x"]}`, `config key "ability": unknown key`},
 		{"bad glob", "testdata/ok", `{"abilities":["[x"]}`, "bad glob"},
 		{"nothing to import", "testdata/ok", `{"abilities":[],"adversaries":[]}`, "nothing to import"},
 	}

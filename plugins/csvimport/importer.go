@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -36,13 +35,7 @@ const configSchema = `{
 }`
 
 func decodeConfig(raw json.RawMessage) (config, error) {
-	c := config{Delimiter: ",", Templates: "**/templates.csv", Rules: "**/rules.csv"}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return c, err
-	}
-	return c, nil
+	return sdk.DecodeConfig(raw, config{Delimiter: ",", Templates: "**/templates.csv", Rules: "**/rules.csv"})
 }
 
 type importer struct{}
@@ -59,7 +52,7 @@ func (*importer) ValidateConfig(_ context.Context, raw json.RawMessage) sdk.Diag
 	var ds sdk.Diagnostics
 	c, err := decodeConfig(raw)
 	if err != nil {
-		ds.AddError("invalid csv config", err.Error(), "")
+		ds.AddError("invalid csv config", err.Error(), sdk.ConfigKey(err))
 		return ds
 	}
 	if len([]rune(c.Delimiter)) != 1 || c.Delimiter == "\"" || c.Delimiter == "\n" || c.Delimiter == "\r" {

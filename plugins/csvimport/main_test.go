@@ -129,7 +129,7 @@ func TestFailures(t *testing.T) {
 		{"no csv files", t.TempDir(), "", "no CSV files"},
 		{"missing required column", "testdata/missingcol", "", `templates.csv: line 1: templates file lacks the required column "name"`},
 		{"bad delimiter", "testdata/ok", `{"delimiter":";;"}`, "delimiter"},
-		{"unknown config key", "testdata/ok", `{"delimeter":";"}`, `unknown field "delimeter"`},
+		{"unknown config key", "testdata/ok", `{"delimeter":";"}`, `config key "delimeter": unknown key`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

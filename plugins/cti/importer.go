@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,16 +42,7 @@ const configSchema = `{
 }`
 
 func decodeConfig(raw json.RawMessage) (config, error) {
-	var c config
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return c, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return c, err
-	}
-	return c, nil
+	return sdk.DecodeConfig(raw, config{})
 }
 
 type importer struct{}
@@ -70,7 +60,7 @@ func (*importer) ValidateConfig(_ context.Context, raw json.RawMessage) sdk.Diag
 	var ds sdk.Diagnostics
 	c, err := decodeConfig(raw)
 	if err != nil {
-		ds.AddError("invalid cti config", err.Error(), "")
+		ds.AddError("invalid cti config", err.Error(), sdk.ConfigKey(err))
 		return ds
 	}
 	c.Check(&ds)

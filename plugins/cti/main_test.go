@@ -67,8 +67,8 @@ func TestValidateConfig(t *testing.T) {
 		`{}`: "",
 		`{"domains":["ics-attack"],"include_revoked":true,"via_software":false,"via_campaigns":false,"taxii":{"collection":"ICS ATT&CK"}}`: "",
 		`{"domains":["enterprise"]}`: `unknown ATT&CK domain "enterprise"`,
-		`{"via_software":"yes"}`:     "cannot unmarshal",
-		`{"release_version":"18.1"}`: `unknown field "release_version"`,
+		`{"via_software":"yes"}`:     `config key "via_software": want true or false, got string`,
+		`{"release_version":"18.1"}`: `config key "release_version": unknown key`,
 	} {
 		ds := imp.ValidateConfig(t.Context(), json.RawMessage(cfg))
 		got := ""
@@ -78,6 +78,11 @@ func TestValidateConfig(t *testing.T) {
 		if (want == "") != (len(ds) == 0) || !strings.Contains(got, want) {
 			t.Errorf("ValidateConfig(%s) = %v, want %q", cfg, ds, want)
 		}
+	}
+	// A config problem points at its key, so the host can name config.<key>.
+	ds := imp.ValidateConfig(t.Context(), json.RawMessage(`{"taxii":{"collection":7}}`))
+	if len(ds) != 1 || ds[0].Attribute != "taxii.collection" {
+		t.Errorf("ValidateConfig(wrong type) = %+v, want attribute taxii.collection", ds)
 	}
 }
 

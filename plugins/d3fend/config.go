@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"path"
 	"strings"
 
@@ -40,18 +37,10 @@ const configSchema = `{
 }`
 
 func decodeConfig(raw json.RawMessage) (config, error) {
-	c := config{Ontology: "**/d3fend.json", Mitigations: "**/attack-mitigations.json"}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return c, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return c, err
-	}
+	c, err := sdk.DecodeConfig(raw, config{Ontology: "**/d3fend.json", Mitigations: "**/attack-mitigations.json"})
 	c.MitigationsSource = strings.TrimSpace(c.MitigationsSource)
 	c.AttackSource = strings.TrimSpace(c.AttackSource)
-	return c, nil
+	return c, err
 }
 
 func (*importer) Describe() sdk.Component {

@@ -201,7 +201,7 @@ func TestFailures(t *testing.T) {
 		{"no techniques", filepath.Join(dir, "empty"), "", "no D3FEND techniques"},
 		{"unreadable attack source", "testdata/mini", `{"attack_source":"testdata/nope"}`, "attack_source"},
 		{"attack source without mitigations", "testdata/mini", `{"attack_source":"testdata/mini/ontologies"}`, "no ATT&CK mitigations"},
-		{"unknown config key", "testdata/mini", `{"ontologies":"x"}`, `unknown field "ontologies"`},
+		{"unknown config key", "testdata/mini", `{"ontologies":"x"}`, `config key "ontologies": unknown key`},
 		{"bad glob", "testdata/mini", `{"ontology":"[x"}`, "invalid glob"},
 	}
 	for _, tc := range cases {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,13 +49,9 @@ const configSchema = `{
 }`
 
 func decodeConfig(raw json.RawMessage) (config, error) {
-	var c config
-	if len(bytes.TrimSpace(raw)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return c, err
-		}
+	c, err := sdk.DecodeConfig(raw, config{})
+	if err != nil {
+		return c, err
 	}
 	if c.Exclude == nil {
 		c.Exclude = defaultExclude
@@ -85,7 +80,7 @@ func (*importer) ValidateConfig(_ context.Context, raw json.RawMessage) sdk.Diag
 	var ds sdk.Diagnostics
 	c, err := decodeConfig(raw)
 	if err != nil {
-		ds.AddError("invalid elastic config", err.Error(), "")
+		ds.AddError("invalid elastic config", err.Error(), sdk.ConfigKey(err))
 		return ds
 	}
 	for i, f := range c.Folders {

@@ -267,7 +267,7 @@ func TestConfig(t *testing.T) {
 		}
 	})
 	bad := []struct{ name, cfg, want string }{
-		{"unknown key", `{"include_deprecate":false}`, `unknown field "include_deprecate"`},
+		{"unknown key", `{"include_deprecate":false}`, `config key "include_deprecate": unknown key`},
 		{"escaping folder", `{"folders":["/etc"]}`, "folders[0]"},
 		{"bad glob", `{"exclude":["rules/[x"]}`, "exclude[0]"},
 	}

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -41,13 +38,9 @@ const (
 )
 
 func decodeConfig(raw json.RawMessage) (config, error) {
-	c := config{Timeout: defaultTimeout.String(), MaxFeedBytes: defaultMaxBytes}
-	if len(bytes.TrimSpace(raw)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-			return c, err
-		}
+	c, err := sdk.DecodeConfig(raw, config{Timeout: defaultTimeout.String(), MaxFeedBytes: defaultMaxBytes})
+	if err != nil {
+		return c, err
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(c.Timeout))
 	if err != nil || d <= 0 {
@@ -76,7 +69,7 @@ func (*importer) Describe() sdk.Component {
 func (*importer) ValidateConfig(_ context.Context, raw json.RawMessage) sdk.Diagnostics {
 	var ds sdk.Diagnostics
 	if _, err := decodeConfig(raw); err != nil {
-		ds.AddError("invalid intel config", err.Error(), "")
+		ds.AddError("invalid intel config", err.Error(), sdk.ConfigKey(err))
 	}
 	return ds
 }

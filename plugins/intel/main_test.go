@@ -187,7 +187,7 @@ func TestFailures(t *testing.T) {
 		{"bad timeout", srv.URL + "/rss.xml", `{"timeout": "soon"}`, "timeout"},
 		{"negative size", srv.URL + "/rss.xml", `{"max_feed_bytes": -1}`, "max_feed_bytes"},
 		{"empty feed", srv.URL + "/rss.xml", `{"feeds": [" "]}`, "feeds[0] is empty"},
-		{"unknown key", srv.URL + "/rss.xml", `{"feed": []}`, `unknown field "feed"`},
+		{"unknown key", srv.URL + "/rss.xml", `{"feed": []}`, `config key "feed": unknown key`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

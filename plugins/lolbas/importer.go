@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,18 +61,11 @@ const configSchema = `{
 }`
 
 func decodeConfig(raw json.RawMessage) (config, error) {
-	var c config
-	if len(bytes.TrimSpace(raw)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return c, err
-		}
-	}
+	c, err := sdk.DecodeConfig(raw, config{})
 	if c.Layout == "" {
 		c.Layout = layoutAuto
 	}
-	return c, nil
+	return c, err
 }
 
 type importer struct{}
@@ -91,7 +83,7 @@ func (*importer) ValidateConfig(_ context.Context, raw json.RawMessage) sdk.Diag
 	var ds sdk.Diagnostics
 	c, err := decodeConfig(raw)
 	if err != nil {
-		ds.AddError("invalid lolbas config", err.Error(), "")
+		ds.AddError("invalid lolbas config", err.Error(), sdk.ConfigKey(err))
 		return ds
 	}
 	if !slices.Contains([]string{layoutAuto, layoutLOLBAS, layoutGTFOBins}, c.Layout) {

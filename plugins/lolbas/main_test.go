@@ -274,7 +274,7 @@ func TestFailures(t *testing.T) {
 		{"layout gtfobins without GTFOBins", "testdata/ok/lolbas", `{"layout":"gtfobins"}`, "no GTFOBins binaries"},
 		{"single file of neither kind", "testdata/ok/gtfobins/_data/contexts.yml", "", "neither a LOLBAS entry"},
 		{"bad layout", "testdata/ok", `{"layout":"sigma"}`, `layout "sigma"`},
-		{"unknown config key", "testdata/ok", `{"files":["x"]}`, `unknown field "files"`},
+		{"unknown config key", "testdata/ok", `{"files":["x"]}`, `config key "files": unknown key`},
 		{"bad glob", "testdata/ok", `{"gtfobins_files":["[x"]}`, "bad glob"},
 	}
 	for _, tc := range cases {

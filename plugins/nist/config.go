@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"path"
 	"strings"
 
@@ -32,17 +29,9 @@ const configSchema = `{
 }`
 
 func decodeConfig(raw json.RawMessage) (config, error) {
-	c := config{Files: "**/*.json"}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return c, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return c, err
-	}
+	c, err := sdk.DecodeConfig(raw, config{Files: "**/*.json"})
 	c.AttackSource = strings.TrimSpace(c.AttackSource)
-	return c, nil
+	return c, err
 }
 
 func (*importer) Describe() sdk.Component {
@@ -58,7 +47,7 @@ func (*importer) ValidateConfig(_ context.Context, raw json.RawMessage) sdk.Diag
 	var ds sdk.Diagnostics
 	c, err := decodeConfig(raw)
 	if err != nil {
-		ds.AddError("invalid nist config", err.Error(), "")
+		ds.AddError("invalid nist config", err.Error(), sdk.ConfigKey(err))
 		return ds
 	}
 	if strings.TrimSpace(c.Files) == "" {

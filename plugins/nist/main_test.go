@@ -223,7 +223,7 @@ func TestFailures(t *testing.T) {
 		{"only other revisions", "testdata/rev4", "", "no NIST 800-53 rev5 controls or mappings"},
 		{"unreadable attack source", "testdata/stix", `{"attack_source": "testdata/nope"}`, "attack_source"},
 		{"attack source without techniques", "testdata/stix", `{"attack_source": "testdata/mapex"}`, "no ATT&CK techniques"},
-		{"unknown config key", "testdata/mapex", `{"attack": "x"}`, `unknown field "attack"`},
+		{"unknown config key", "testdata/mapex", `{"attack": "x"}`, `config key "attack": unknown key`},
 		{"bad glob", "testdata/mapex", `{"files": "[x"}`, "invalid glob"},
 	}
 	for _, tc := range cases {

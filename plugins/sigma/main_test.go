@@ -282,7 +282,7 @@ func TestConfig(t *testing.T) {
 		}
 	})
 	bad := []struct{ name, cfg, want string }{
-		{"unknown key", `{"folder":["rules"]}`, `unknown field "folder"`},
+		{"unknown key", `{"folder":["rules"]}`, `config key "folder": unknown key`},
 		{"escaping folder", `{"folders":["../etc"]}`, "folders[0]"},
 		{"bad glob", `{"exclude":["[x"]}`, "exclude[0]"},
 		{"wrong type", `{"include_deprecated":"yes"}`, "include_deprecated"},

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/aegis-sec/aegis/core/pluginhost"
 	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/core/store/storetest"
+	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
 type importRun struct {
@@ -28,12 +28,7 @@ type importRun struct {
 
 func TestImportsThroughTheAPI(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "aegis-plugin-csvimport")
-	cmd := exec.Command("go", "build", "-o", bin, "./plugins/csvimport")
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := sdktest.BuildPluginTo(t, "../plugins/csvimport", dir)
 	src := filepath.Join(dir, "src")
 	os.MkdirAll(src, 0o755)
 	os.WriteFile(filepath.Join(src, "templates.csv"), []byte("id,name,description,technique_ids,platforms,executor,command,cleanup\n"+

@@ -95,6 +95,8 @@ func (a *app) load() error {
 		Level:      level,
 		JSONFormat: cfg.Log.Format == "json",
 		Output:     a.stderr,
+		// A plugin block's log_level sets its plugin's logger without moving the host's.
+		IndependentLevels: true,
 	})
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,19 +13,14 @@ import (
 
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/store"
+	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
 // buildCSVPlugin builds the example plugin into dir/bin, where the default plugin path
 // of a config in dir finds it.
 func buildCSVPlugin(t *testing.T, dir string) string {
 	t.Helper()
-	bin := filepath.Join(dir, "bin", "aegis-plugin-csvimport")
-	cmd := exec.Command("go", "build", "-o", bin, "./plugins/csvimport")
-	cmd.Dir = "../.."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build plugin: %v\n%s", err, out)
-	}
-	return bin
+	return sdktest.BuildPluginTo(t, "../../plugins/csvimport", filepath.Join(dir, "bin"))
 }
 
 func TestPluginsListAndImport(t *testing.T) {

@@ -43,7 +43,7 @@ var (
 		"recurring_campaigns", "notification_retention", "snapshot_retention")
 	logSchema    = attrs("level", "format")
 	pluginSchema = &hcl.BodySchema{
-		Attributes: attrs("path", "sha256", "enabled", "timeout", "schedule", "source").Attributes,
+		Attributes: attrs("path", "sha256", "enabled", "timeout", "schedule", "source", "log_level").Attributes,
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "config"}},
 	}
 
@@ -331,6 +331,7 @@ func (d *decoder) plugin(b *hcl.Block, cfg *Config) (p Plugin, ok bool) {
 	d.boolean(a, "enabled", &p.Enabled)
 	d.duration(a, "timeout", &p.Timeout)
 	d.cron(a, "schedule", &p.Schedule)
+	d.enum(a, "log_level", &p.LogLevel, "trace", "debug", "info", "warn", "error")
 	if at := d.str(a, "source", &p.Source); at != nil {
 		src, err := cfg.resolveSource(p.Source)
 		if err != nil {

@@ -151,6 +151,7 @@ type Plugin struct {
 	Timeout  time.Duration   // timeout of one run, default 30m
 	Schedule string          // schedule: optional cron spec for scheduled imports
 	Source   string          // source: default source, an http(s) URL (untouched) or a local path (resolved)
+	LogLevel string          // log_level: the plugin's own log level; "" means the host's
 	Config   json.RawMessage // the config { ... } block as a JSON object; {} when absent
 	Range    string          // "file:line" of the block, for messages
 }

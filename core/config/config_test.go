@@ -80,6 +80,7 @@ log {
 plugin "attack" {
   sha256   = "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
   timeout  = "45m"
+  log_level = "debug"
   schedule = "@weekly"
   source   = "https://example.com/enterprise-attack.json"
   config {
@@ -146,7 +147,7 @@ func TestParseFull(t *testing.T) {
 	}
 	a := plugins[0]
 	if a.Path != filepath.Join(dir, "plugins/bin/aegis-plugin-attack") || !a.Enabled || a.Timeout != 45*time.Minute ||
-		a.Schedule != "@weekly" || a.Source != "https://example.com/enterprise-attack.json" ||
+		a.Schedule != "@weekly" || a.LogLevel != "debug" || a.Source != "https://example.com/enterprise-attack.json" ||
 		a.SHA256 != "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789" ||
 		a.Range != filepath.Join(dir, "aegis.hcl")+":58" {
 		t.Errorf("attack plugin = %+v", a)
@@ -166,7 +167,7 @@ func TestParseFull(t *testing.T) {
 	}
 	s := plugins[1]
 	if s.Enabled || s.Path != filepath.Join(dir, "tools/sigma") || s.Source != filepath.Join(dir, "upstream/sigma") ||
-		s.Timeout != DefaultPluginTimeout || string(s.Config) != "{}" {
+		s.Timeout != DefaultPluginTimeout || string(s.Config) != "{}" || s.LogLevel != "" {
 		t.Errorf("local_sigma plugin = %+v", s)
 	}
 	cfg.Plugins = plugins

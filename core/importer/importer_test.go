@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +19,7 @@ import (
 	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/core/store/storetest"
 	"github.com/aegis-sec/aegis/internal/testplugins"
+	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
 var ctx = context.Background()
@@ -46,12 +46,7 @@ func binary(t testing.TB, name string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p = filepath.Join(dir, "aegis-plugin-"+name)
-		cmd := exec.Command("go", "build", "-o", p, "./plugins/"+name)
-		cmd.Dir = "../.."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", name, err, out)
-		}
+		p = sdktest.BuildPluginTo(t, "../../plugins/"+name, dir)
 	}
 	built[name] = p
 	return p

@@ -171,14 +171,17 @@ func (h *Host) start(ctx context.Context, p config.Plugin) (*Instance, error) {
 		secure = &plugin.SecureConfig{Checksum: want, Hash: sha256.New()}
 	}
 
+	logger, level := h.pluginLogger(p)
 	cmd := exec.Command(p.Path)
-	cmd.Env = pluginEnv()
+	// The plugin filters its own lines at its level (sdk.Serve reads the variable); the
+	// host's logger for it lets them through at the same level.
+	cmd.Env = append(pluginEnv(), "AEGIS_PLUGIN_LOG_LEVEL="+level.String())
 	setProcAttr(cmd)
 	cc := host.ClientConfig(cmd)
 	cc.SecureConfig = secure
 	cc.SkipHostEnv = true
 	cc.StartTimeout = h.StartTimeout
-	cc.Logger = quietExits{h.log.Named(p.Name)}
+	cc.Logger = quietExits{logger}
 	cc.Managed = true
 	client := plugin.NewClient(cc)
 
@@ -213,6 +216,29 @@ func (h *Host) start(ctx context.Context, p config.Plugin) (*Instance, error) {
 	inst.Client = c
 	inst.Protocol = client.NegotiatedVersion()
 	return inst, nil
+}
+
+// pluginLogger is the logger a plugin's lines go through, at the plugin block's
+// log_level or, without one, the host's level. A level of its own needs a host logger
+// made with IndependentLevels (cmd/aegis makes one); on another the plugin keeps the
+// host's level rather than moving it.
+func (h *Host) pluginLogger(p config.Plugin) (hclog.Logger, hclog.Level) {
+	hostLevel := h.log.GetLevel()
+	l := h.log.Named(p.Name)
+	if p.LogLevel == "" {
+		return l, hostLevel
+	}
+	want := hclog.LevelFromString(p.LogLevel)
+	if want == hostLevel {
+		return l, want
+	}
+	l.SetLevel(want)
+	if h.log.GetLevel() != hostLevel {
+		h.log.SetLevel(hostLevel)
+		h.log.Warn("plugin log_level ignored: the host logger does not have independent levels", "plugin", p.Name)
+		return h.log.Named(p.Name), hostLevel
+	}
+	return l, want
 }
 
 var pluginVersionRE = regexp.MustCompile(`Plugin version: (\d+)`)

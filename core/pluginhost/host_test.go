@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/aegis-sec/aegis/core/config"
 	"github.com/aegis-sec/aegis/core/pluginhost"
@@ -64,4 +67,49 @@ func TestExportThroughAPluginProcess(t *testing.T) {
 	if types["records.jsonl"] != "application/x-ndjson" || got["padding.bin"].Len() != 3<<20/2 {
 		t.Fatalf("artifacts: %v, padding %d bytes", types, got["padding.bin"].Len())
 	}
+}
+
+// A plugin block's log_level reaches the plugin process (its own filter) and the host's
+// logger for it, without moving the host's level.
+func TestPluginLogLevel(t *testing.T) {
+	bin := testplugins.Build(t, "misbehave")
+	for _, tc := range []struct {
+		level     string
+		wantDebug bool
+	}{{"debug", true}, {"", false}, {"error", false}} {
+		var out bytes.Buffer
+		var mu sync.Mutex
+		log := hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: &lockedWriter{w: &out, mu: &mu}, IndependentLevels: true})
+		cfg := config.Default()
+		cfg.Plugins = []config.Plugin{{Name: "mis", Path: bin, Enabled: true, Timeout: time.Minute, Config: json.RawMessage(`{}`), LogLevel: tc.level}}
+		inst, err := pluginhost.New(cfg, log).Start(context.Background(), "mis")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := inst.Client.Describe(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		inst.Close()
+		mu.Lock()
+		got := out.String()
+		mu.Unlock()
+		// go-plugin's server logs its address at DEBUG in the plugin process.
+		if hasDebug := strings.Contains(got, "[DEBUG] mis.aegis-plugin-misbehave: plugin address"); hasDebug != tc.wantDebug {
+			t.Errorf("log_level %q: plugin debug lines shown = %v, want %v:\n%s", tc.level, hasDebug, tc.wantDebug, got)
+		}
+		if log.GetLevel() != hclog.Info {
+			t.Errorf("log_level %q moved the host's level to %s", tc.level, log.GetLevel())
+		}
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/aegis-sec/aegis/core/pluginhost"
 	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/core/store/storetest"
+	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
 var ctx = context.Background()
@@ -59,12 +59,7 @@ func pluginBinary(t testing.TB, name string) string {
 		}
 		buildDir = d
 	}
-	p := filepath.Join(buildDir, "aegis-plugin-"+name)
-	cmd := exec.Command("go", "build", "-o", p, "./plugins/"+name)
-	cmd.Dir = filepath.Join("..", "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build plugin %s: %v\n%s", name, err, out)
-	}
+	p := sdktest.BuildPluginTo(t, filepath.Join("..", "..", "plugins", name), buildDir)
 	binaries[name] = p
 	return p
 }

@@ -4,11 +4,11 @@
 package testplugins
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
 // Build compiles the named test plugin ("misbehave" or "v2only") into a
@@ -19,15 +19,5 @@ func Build(t testing.TB, name string) string {
 	if !ok {
 		t.Fatal("testplugins: cannot locate source folder")
 	}
-	out := filepath.Join(t.TempDir(), "aegis-plugin-"+name)
-	if runtime.GOOS == "windows" {
-		out += ".exe"
-	}
-	cmd := exec.Command("go", "build", "-o", out, "./"+name)
-	cmd.Dir = filepath.Dir(self)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("testplugins: build %s: %v\n%s", name, err, b)
-	}
-	return out
+	return sdktest.BuildPlugin(t, filepath.Join(filepath.Dir(self), name))
 }

@@ -3,14 +3,11 @@ package testplugins_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,45 +19,14 @@ import (
 	"github.com/aegis-sec/aegis/internal/testplugins"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/host"
+	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
 // start launches bin as a real plugin process the way the host does:
 // checksum, AutoMTLS, gRPC only, versioned plugin sets.
 func start(t *testing.T, bin string) (host.Client, *plugin.Client) {
 	t.Helper()
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(data)
-	cfg := host.ClientConfig(exec.Command(bin))
-	cfg.SecureConfig = &plugin.SecureConfig{Checksum: sum[:], Hash: sha256.New()}
-	cfg.StartTimeout = 30 * time.Second
-	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Debug, Output: &testWriter{t: t}})
-	pc := plugin.NewClient(cfg)
-	t.Cleanup(pc.Kill)
-	rpc, err := pc.Client()
-	if err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	raw, err := rpc.Dispense(host.DispenseName)
-	if err != nil {
-		t.Fatalf("dispense: %v", err)
-	}
-	return raw.(host.Client), pc
-}
-
-type testWriter struct {
-	mu sync.Mutex
-	t  *testing.T
-}
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	defer func() { _ = recover() }() // t.Log after the test ended panics
-	w.t.Log(string(bytes.TrimRight(p, "\n")))
-	return len(p), nil
+	return sdktest.StartBinaryProcess(t, bin)
 }
 
 type collected struct {

@@ -14,18 +14,11 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-func run(t *testing.T, src, cfg string) *sdktest.ImportResult {
-	t.Helper()
-	req := sdk.ImportRequest{Type: "attack", Source: src, RunID: "t"}
-	if cfg != "" {
-		req.Config = json.RawMessage(cfg)
-	}
-	res := sdktest.RunImport(t, &importer{}, req)
-	if len(res.Invalid) > 0 {
-		t.Fatalf("plugin sent records the host would reject: %v", res.Invalid)
-	}
-	return res
-}
+var runner = &sdktest.Runner{Importer: &importer{}, Type: "attack"}
+
+// run imports strictly (twice, for determinism); runOnce imports once, for
+// tests that count the requests an import makes.
+var run, runOnce = runner.Run, runner.RunOnce
 
 func mustRun(t *testing.T, src, cfg string) *sdktest.ImportResult {
 	t.Helper()
@@ -354,8 +347,8 @@ func TestURLSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	isrv, hits := serveDir(t, dir)
-	res = mustRun(t, isrv.URL+"/index.json", "")
-	if got := ids(res, sdk.KindTechnique); got != "T1404" || hits["/mobile-attack/mobile-attack-18.1.json"] != 1 {
+	res = runOnce(t, isrv.URL+"/index.json", "")
+	if got := ids(res, sdk.KindTechnique); res.Err != nil || got != "T1404" || hits["/mobile-attack/mobile-attack-18.1.json"] != 1 {
 		t.Errorf("index by URL: techniques %s, hits %v", got, hits)
 	}
 	res = run(t, isrv.URL+"/missing.json", "")

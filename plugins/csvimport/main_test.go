@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,18 +12,7 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-func run(t *testing.T, src string, cfg string) *sdktest.ImportResult {
-	t.Helper()
-	req := sdk.ImportRequest{Type: "csv", Source: src, RunID: "t"}
-	if cfg != "" {
-		req.Config = json.RawMessage(cfg)
-	}
-	res := sdktest.RunImport(t, &importer{}, req)
-	if len(res.Invalid) > 0 {
-		t.Fatalf("plugin sent records the host would reject: %v", res.Invalid)
-	}
-	return res
-}
+var run = (&sdktest.Runner{Importer: &importer{}, Type: "csv"}).Run
 
 func TestImportFolder(t *testing.T) {
 	res := run(t, "testdata/ok", "")
@@ -164,14 +152,7 @@ func TestDescribeSubcommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the plugin binary")
 	}
-	bin := filepath.Join(t.TempDir(), "aegis-plugin-csvimport")
-	if b, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, b)
-	}
-	out, err := exec.Command(bin, "describe").Output()
-	if err != nil {
-		t.Fatalf("describe: %v", err)
-	}
+	out := sdktest.Describe(t, sdktest.BuildPlugin(t, "."))
 	var d sdk.Description
 	if err := json.Unmarshal(out, &d); err != nil {
 		t.Fatalf("describe output is not JSON: %v\n%s", err, out)

@@ -14,18 +14,7 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-func run(t *testing.T, src, cfg string) *sdktest.ImportResult {
-	t.Helper()
-	req := sdk.ImportRequest{Type: "feeds", Source: src, RunID: "t"}
-	if cfg != "" {
-		req.Config = json.RawMessage(cfg)
-	}
-	res := sdktest.RunImport(t, &importer{}, req)
-	if len(res.Invalid) > 0 {
-		t.Fatalf("plugin sent records the host would reject: %v", res.Invalid)
-	}
-	return res
-}
+var run = (&sdktest.Runner{Importer: &importer{}, Type: "feeds"}).Run
 
 // feedServer serves testdata/feeds, plus a feed that answers too slowly.
 func feedServer(t *testing.T) *httptest.Server {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,18 +12,7 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-func run(t *testing.T, src, cfg string) *sdktest.ImportResult {
-	t.Helper()
-	req := sdk.ImportRequest{Type: "nist_800_53", Source: src, RunID: "t"}
-	if cfg != "" {
-		req.Config = json.RawMessage(cfg)
-	}
-	res := sdktest.RunImport(t, &importer{}, req)
-	if len(res.Invalid) > 0 {
-		t.Fatalf("plugin sent records the host would reject: %v", res.Invalid)
-	}
-	return res
-}
+var run = (&sdktest.Runner{Importer: &importer{}, Type: "nist_800_53"}).Run
 
 func diags(ds sdk.Diagnostics) string {
 	var out []string

@@ -181,7 +181,8 @@ func Start(t testing.TB, opts sdk.ServeOpts) host.Client {
 	ctx, cancel := context.WithCancel(context.Background())
 	reattach := make(chan *plugin.ReattachConfig, 1)
 	closed := make(chan struct{})
-	opts.Logger = testLogger(t, opts.Name)
+	logs := newTestWriter(t)
+	opts.Logger = hclog.New(&hclog.LoggerOptions{Name: opts.Name, Level: hclog.Debug, Output: logs})
 	opts.Test = &plugin.ServeTestConfig{Context: ctx, ReattachConfigCh: reattach, CloseCh: closed}
 	go sdk.Serve(opts)
 
@@ -208,6 +209,9 @@ func Start(t testing.TB, opts sdk.ServeOpts) host.Client {
 		t.Fatalf("sdktest: dial plugin: %v", err)
 	}
 	t.Cleanup(func() {
+		// Stopping the server closes its listener under the accept loop, which
+		// go-plugin logs as an ERROR; that line is teardown, not a failure.
+		logs.tearingDown()
 		_ = conn.Close()
 		cancel()
 		<-closed
@@ -223,27 +227,35 @@ func Start(t testing.TB, opts sdk.ServeOpts) host.Client {
 	return raw.(host.Client)
 }
 
-// testLogger sends plugin logs to the test log and stops when the test
+// testWriter sends plugin logs to the test log and stops when the test
 // ends, since t.Log panics after that.
-func testLogger(t testing.TB, name string) hclog.Logger {
-	w := &testWriter{t: t}
-	t.Cleanup(w.stop)
-	return hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Debug, Output: w})
+type testWriter struct {
+	mu       sync.Mutex
+	t        testing.TB
+	done     bool
+	teardown bool
 }
 
-type testWriter struct {
-	mu   sync.Mutex
-	t    testing.TB
-	done bool
+func newTestWriter(t testing.TB) *testWriter {
+	w := &testWriter{t: t}
+	t.Cleanup(w.stop)
+	return w
 }
 
 func (w *testWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(string(bytes.TrimRight(p, "\n")))
+	if w.done || (w.teardown && bytes.Contains(p, []byte("use of closed network connection"))) {
+		return len(p), nil
 	}
+	w.t.Log(string(bytes.TrimRight(p, "\n")))
 	return len(p), nil
+}
+
+func (w *testWriter) tearingDown() {
+	w.mu.Lock()
+	w.teardown = true
+	w.mu.Unlock()
 }
 
 func (w *testWriter) stop() {

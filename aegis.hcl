@@ -73,6 +73,17 @@ scheduler {
   snapshot_retention     = 104         # coverage snapshots kept (the newest); older ones are deleted
 }
 
+# What an import started through the API (POST /api/v1/imports with a source) may
+# read. Sources written in this file or given to `aegis import --source` are not
+# restricted. A URL source whose host resolves to a loopback, private, link-local or
+# other non-public address is refused unless allow_private_networks is true; a local
+# path must lie under one of allowed_paths (symbolic links resolved); a URL with
+# credentials is refused (put it in the plugin block: source = env("...")).
+import {
+  allowed_paths          = [] # e.g. ["/srv/aegis/imports"]; empty: no local source through the API
+  allow_private_networks = false
+}
+
 log {
   level  = env("AEGIS_LOG_LEVEL", "info") # trace, debug, info, warn, error
   format = "text"                         # or "json"

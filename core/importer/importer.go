@@ -96,7 +96,10 @@ func (r *Runner) Run(ctx context.Context, o Options) (*core.ImportRun, error) {
 	if source == "" {
 		return nil, fmt.Errorf("import %s: no source: give --source, or set source in the plugin block (%s)", o.Plugin, p.Range)
 	}
-	run := &core.ImportRun{PluginName: o.Plugin, ImporterType: o.Type, SourceLocation: source, DryRun: o.DryRun,
+	// Credentials in a source URL (from an env(...) in the plugin block) reach the
+	// plugin, never the run row, the audit log or the log.
+	shown := pluginhost.MaskSource(source)
+	run := &core.ImportRun{PluginName: o.Plugin, ImporterType: o.Type, SourceLocation: shown, DryRun: o.DryRun,
 		TriggeredBy: o.TriggeredBy, Outcome: core.RunRunning, StartedAt: core.Now()}
 	if err := r.Store.Update(ctx, func(tx core.Tx) error { return tx.CreateImportRun(ctx, run) }); err != nil {
 		return nil, fmt.Errorf("import %s: %w", o.Plugin, err)
@@ -105,11 +108,12 @@ func (r *Runner) Run(ctx context.Context, o Options) (*core.ImportRun, error) {
 		o.OnCreated(run)
 	}
 	log = log.With("plugin", o.Plugin, "run", run.ID)
-	log.Info("import started", "source", source, "dry_run", o.DryRun)
+	log.Info("import started", "source", shown, "dry_run", o.DryRun)
 
 	st := &runState{run: run, opts: o, progress: o.Progress}
 	info, runErr := r.run(ctx, st, source)
 	if runErr != nil {
+		runErr = maskedError{err: runErr, text: pluginhost.MaskIn(runErr.Error(), source)}
 		run.Outcome, run.Error = core.RunFailed, runErr.Error()
 	} else {
 		run.Outcome = core.RunSucceeded
@@ -118,6 +122,10 @@ func (r *Runner) Run(ctx context.Context, o Options) (*core.ImportRun, error) {
 	run.FinishedAt = &fin
 	run.DurationMS = fin.Sub(run.StartedAt).Milliseconds()
 	run.WarningCount = st.warningCount
+	for i := range st.warnings {
+		w := &st.warnings[i]
+		w.Summary, w.Detail, w.File = pluginhost.MaskIn(w.Summary, source), pluginhost.MaskIn(w.Detail, source), pluginhost.MaskIn(w.File, source)
+	}
 	if b, err := json.Marshal(st.warnings); err == nil {
 		run.Warnings = b
 	}
@@ -137,12 +145,12 @@ func (r *Runner) Run(ctx context.Context, o Options) (*core.ImportRun, error) {
 		switch {
 		case runErr != nil:
 			if err := tx.AppendAudit(fctx, core.NewAudit(o.Actor, "import.failed", "import_run", run.ID,
-				map[string]any{"plugin": o.Plugin, "source": source, "error": run.Error, "triggered_by": run.TriggeredBy})); err != nil {
+				map[string]any{"plugin": o.Plugin, "source": shown, "error": run.Error, "triggered_by": run.TriggeredBy})); err != nil {
 				return err
 			}
 		case o.DryRun:
 			if err := tx.AppendAudit(fctx, core.NewAudit(o.Actor, "import.dry_run", "import_run", run.ID,
-				map[string]any{"plugin": o.Plugin, "source": source, "added": run.Added, "updated": run.Updated,
+				map[string]any{"plugin": o.Plugin, "source": shown, "added": run.Added, "updated": run.Updated,
 					"unchanged": run.Unchanged, "deprecated": run.Deprecated})); err != nil {
 				return err
 			}
@@ -164,6 +172,16 @@ func (r *Runner) Run(ctx context.Context, o Options) (*core.ImportRun, error) {
 		"deprecated", run.Deprecated, "warnings", run.WarningCount, "duration", time.Duration(run.DurationMS)*time.Millisecond)
 	return run, nil
 }
+
+// maskedError is a run's error with the source's credentials masked in its text; it
+// still unwraps to the original for errors.Is and errors.As.
+type maskedError struct {
+	err  error
+	text string
+}
+
+func (e maskedError) Error() string { return e.text }
+func (e maskedError) Unwrap() error { return e.err }
 
 type runState struct {
 	run          *core.ImportRun
@@ -291,7 +309,7 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 
 	st.report(Progress{Phase: "applying", Done: 0, Total: int64(len(recs))})
 	err = r.Store.UpdateTx(ctx, func(tx *store.Tx) error {
-		if err := r.apply(ctx, tx, st, source, recs); err != nil {
+		if err := r.apply(ctx, tx, st, st.run.SourceLocation, recs); err != nil {
 			return err
 		}
 		if o.DryRun {

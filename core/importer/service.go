@@ -32,9 +32,16 @@ func NewService(ctx context.Context, r *Runner) *Service {
 }
 
 // StartImport begins a run and returns its row as soon as it exists.
-func (s *Service) StartImport(_ context.Context, req core.ImportRequest, actor *core.User) (*core.ImportRun, error) {
+func (s *Service) StartImport(ctx context.Context, req core.ImportRequest, actor *core.User) (*core.ImportRun, error) {
 	if _, err := s.Runner.Host.Plugin(req.Plugin); err != nil {
 		return nil, core.FieldError("plugin", "%v", err)
+	}
+	// A source given with the request must pass aegis.hcl's import block; the
+	// plugin's configured source is the operator's own.
+	if req.Source != "" {
+		if err := s.Runner.Host.CheckSource(ctx, req.Source); err != nil {
+			return nil, err
+		}
 	}
 	s.mu.Lock()
 	if id, busy := s.running[req.Plugin]; busy {

@@ -12,11 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,14 +40,65 @@ type Host struct {
 	pluginDir    string
 	log          hclog.Logger
 	StartTimeout time.Duration
+	// TempRoot holds one folder per plugin process, its TMPDIR: downloads and archive
+	// extractions land there, and the host removes the folder when the process ends,
+	// however it ends. Default: aegis-plugin-runs in the system's temporary folder.
+	TempRoot string
+	// Import is the import block: what sources a run started through the API may read.
+	Import config.Import
+	// Resolver resolves URL sources' hosts for CheckSource; nil is net.DefaultResolver.
+	Resolver Resolver
 }
 
-// New returns a host for the plugins of cfg.
+// New returns a host for the plugins of cfg. It removes the temporary folders that
+// plugin processes of dead Aegis processes left behind (a crash or a SIGKILL skips the
+// removal after the run; an extraction may hold gigabytes).
 func New(cfg *config.Config, log hclog.Logger) *Host {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Host{plugins: cfg.Plugins, pluginDir: cfg.PluginDir, log: log, StartTimeout: 15 * time.Second}
+	h := &Host{plugins: cfg.Plugins, pluginDir: cfg.PluginDir, log: log, StartTimeout: 15 * time.Second,
+		TempRoot: filepath.Join(os.TempDir(), "aegis-plugin-runs"), Import: cfg.Import}
+	if n, err := h.SweepTemp(); err != nil {
+		log.Warn("removing plugin temporary folders left by dead processes failed", "root", h.TempRoot, "error", err)
+	} else if n > 0 {
+		log.Info("removed plugin temporary folders left by dead processes", "root", h.TempRoot, "folders", n)
+	}
+	return h
+}
+
+// SweepTemp removes the run folders under TempRoot whose Aegis process is gone (each
+// folder is named after the process that made it, so instances sharing a machine
+// never remove each other's live runs). It returns how many it removed.
+func (h *Host) SweepTemp() (int, error) {
+	entries, err := os.ReadDir(h.TempRoot)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		pidText, _, ok := strings.Cut(e.Name(), "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(h.TempRoot, e.Name())); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// runTemp makes the temporary folder of one plugin process.
+func (h *Host) runTemp() (string, error) {
+	if err := os.MkdirAll(h.TempRoot, 0o700); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(h.TempRoot, strconv.Itoa(os.Getpid())+"-")
 }
 
 // Entry is a plugin the host knows of: configured in aegis.hcl, or only found in the
@@ -106,12 +159,20 @@ type Instance struct {
 	Protocol int
 	Checksum string
 	client   *plugin.Client
+	temp     string
 }
 
-// Close kills the plugin process (go-plugin first asks it to exit gracefully).
+// Close kills the plugin process (go-plugin first asks it to exit gracefully) and
+// removes its temporary folder with whatever it downloaded or extracted there.
 func (i *Instance) Close() {
-	if i != nil && i.client != nil {
+	if i == nil {
+		return
+	}
+	if i.client != nil {
 		i.client.Kill()
+	}
+	if i.temp != "" {
+		_ = os.RemoveAll(i.temp)
 	}
 }
 
@@ -171,11 +232,18 @@ func (h *Host) start(ctx context.Context, p config.Plugin) (*Instance, error) {
 		secure = &plugin.SecureConfig{Checksum: want, Hash: sha256.New()}
 	}
 
+	temp, err := h.runTemp()
+	if err != nil {
+		return nil, fmt.Errorf("plugin %q: temporary folder under %s: %w", p.Name, h.TempRoot, err)
+	}
 	logger, level := h.pluginLogger(p)
 	cmd := exec.Command(p.Path)
 	// The plugin filters its own lines at its level (sdk.Serve reads the variable); the
-	// host's logger for it lets them through at the same level.
-	cmd.Env = append(pluginEnv(), "AEGIS_PLUGIN_LOG_LEVEL="+level.String())
+	// host's logger for it lets them through at the same level. go-plugin puts the
+	// plugin's socket in its TMPDIR unless told otherwise; the run folder's path may be
+	// too long for a unix socket (108 bytes), so the socket stays where it always was.
+	cmd.Env = append(pluginEnv(), "AEGIS_PLUGIN_LOG_LEVEL="+level.String(),
+		"TMPDIR="+temp, plugin.EnvUnixSocketDir+"="+os.TempDir())
 	setProcAttr(cmd)
 	cc := host.ClientConfig(cmd)
 	cc.SecureConfig = secure
@@ -185,7 +253,7 @@ func (h *Host) start(ctx context.Context, p config.Plugin) (*Instance, error) {
 	cc.Managed = true
 	client := plugin.NewClient(cc)
 
-	inst := &Instance{Name: p.Name, Config: p, Checksum: sum, client: client}
+	inst := &Instance{Name: p.Name, Config: p, Checksum: sum, client: client, temp: temp}
 	started := make(chan error, 1)
 	var rpc plugin.ClientProtocol
 	go func() {
@@ -196,21 +264,21 @@ func (h *Host) start(ctx context.Context, p config.Plugin) (*Instance, error) {
 	select {
 	case err = <-started:
 	case <-ctx.Done():
-		client.Kill()
+		inst.Close()
 		return nil, fmt.Errorf("plugin %q: start: %w", p.Name, ctx.Err())
 	}
 	if err != nil {
-		client.Kill()
+		inst.Close()
 		return nil, fmt.Errorf("plugin %q: start %s: %w", p.Name, p.Path, explainStartError(err))
 	}
 	raw, err := rpc.Dispense(host.DispenseName)
 	if err != nil {
-		client.Kill()
+		inst.Close()
 		return nil, fmt.Errorf("plugin %q: dispense: %w", p.Name, err)
 	}
 	c, ok := raw.(host.Client)
 	if !ok {
-		client.Kill()
+		inst.Close()
 		return nil, fmt.Errorf("plugin %q: dispensed %T, not an SDK client", p.Name, raw)
 	}
 	inst.Client = c
@@ -269,11 +337,12 @@ func hostVersions() string {
 }
 
 // pluginEnv is the whole environment a plugin gets: enough to run and reach the network
-// through the machine's proxy, and no credential of the server's. What a plugin needs
+// through the machine's proxy, and no credential of the server's. TMPDIR is the
+// process's own folder, added by start. What a plugin needs
 // beyond this it asks for in its config block.
 func pluginEnv() []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+	for _, k := range []string{"PATH", "HOME", "LANG", "LC_ALL", "TZ", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
 		"http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)

@@ -3,6 +3,7 @@
 package pluginhost
 
 import (
+	"errors"
 	"os/exec"
 	"syscall"
 )
@@ -11,4 +12,11 @@ import (
 // dies: a plugin must never outlive the server.
 func setProcAttr(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
+// processAlive reports whether a process with this id exists (signal 0 checks without
+// sending anything; EPERM means it exists under another user).
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -8,6 +8,7 @@
 //	panic          stream n records, then panic in the handler
 //	error_diag     stream n records, then emit an ERROR diagnostic
 //	all_kinds      stream one record of every kind, linked to each other
+//	extract_crash  open the source (extracting an archive into TMPDIR), then exit with status 3
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"os"
 
 	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/source"
 )
 
 type config struct {
@@ -24,7 +26,7 @@ type config struct {
 	N    int    `json:"n"`
 }
 
-var modes = []string{"ok", "crash_after", "hang", "invalid_record", "panic", "error_diag", "all_kinds"}
+var modes = []string{"ok", "crash_after", "hang", "invalid_record", "panic", "error_diag", "all_kinds", "extract_crash"}
 
 type misbehave struct{}
 
@@ -32,7 +34,7 @@ func (misbehave) Describe() sdk.Component {
 	return sdk.Component{
 		Description:  "misbehaves on purpose, for the host's failure tests",
 		RecordKinds:  []string{sdk.KindTechnique},
-		ConfigSchema: json.RawMessage(`{"type":"object","properties":{"mode":{"enum":["ok","crash_after","hang","invalid_record","panic","error_diag","all_kinds"]},"n":{"type":"integer","minimum":0}}}`),
+		ConfigSchema: json.RawMessage(`{"type":"object","properties":{"mode":{"enum":["ok","crash_after","hang","invalid_record","panic","error_diag","all_kinds","extract_crash"]},"n":{"type":"integer","minimum":0}}}`),
 	}
 }
 
@@ -70,6 +72,14 @@ func (misbehave) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	var c config
 	if err := json.Unmarshal(req.Config, &c); err != nil {
 		return fmt.Errorf("decode config: %w", err)
+	}
+	if c.Mode == "extract_crash" {
+		// A crash in the middle of an import, after the source was extracted and
+		// before Close could remove the extraction.
+		if _, err := source.Open(ctx, req.Source, source.Options{}); err != nil {
+			return err
+		}
+		os.Exit(3)
 	}
 	for i := 1; i <= c.N; i++ {
 		t := &sdk.Technique{ExternalID: fmt.Sprintf("T%04d", 9000+i), Name: fmt.Sprintf("Test technique %d", i), Tactics: []string{"execution"}}

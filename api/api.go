@@ -99,6 +99,7 @@ func New(d Deps) *Server {
 	// see the status the client got (a 401 or a 500, not the 200 an unwritten response
 	// still holds), and Recover inside both turns a panic into a 500 they both record.
 	e.Use(middleware.RequestID())
+	e.Use(s.securityHeaders)
 	e.Use(s.metrics.middleware)
 	e.Use(s.logRequests)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{

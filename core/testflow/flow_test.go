@@ -245,7 +245,7 @@ func TestPatchJSON(t *testing.T) {
 	yes := true
 	te := &core.Test{Title: "old", Prevented: &yes, PreventedAt: &now, RedNotes: "keep"}
 	var p Patch
-	err := json.Unmarshal([]byte(`{"title":"new","prevented":null,"alerted":true,"logged":false,
+	err := json.Unmarshal([]byte(`{"title":"new","prevented":null,"alerted":true,"logged":true,
 		"logged_at":"2026-04-30T09:00:00Z","control_outcomes":[{"control":" EDR ","prevented":true}]}`), &p)
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +264,7 @@ func TestPatchJSON(t *testing.T) {
 		t.Errorf("null did not clear prevented: %v %v", te.Prevented, te.PreventedAt)
 	case te.Alerted == nil || !*te.Alerted || te.AlertedAt == nil || !te.AlertedAt.Equal(later):
 		t.Errorf("alerted not stamped now: %v %v", te.Alerted, te.AlertedAt)
-	case te.Logged == nil || *te.Logged || te.LoggedAt == nil || te.LoggedAt.Format(time.RFC3339) != "2026-04-30T09:00:00Z":
+	case te.Logged == nil || !*te.Logged || te.LoggedAt == nil || te.LoggedAt.Format(time.RFC3339) != "2026-04-30T09:00:00Z":
 		t.Errorf("logged_at from the patch not kept: %v %v", te.Logged, te.LoggedAt)
 	}
 	controls, err := ParseControlOutcomes(te.ControlOutcomes)
@@ -280,6 +280,7 @@ func TestPatchJSON(t *testing.T) {
 		`{"control_outcomes":[{"control":"EDR"},{"control":"edr"}]}`,
 		`{"control_outcomes":[{"prevented":true}]}`,
 		`{"executed_at":"2999-01-01T00:00:00Z"}`,
+		`{"logged":false,"logged_at":"2026-04-30T09:00:00Z"}`,
 	}
 	for _, b := range bad {
 		var p Patch

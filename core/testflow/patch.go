@@ -243,7 +243,9 @@ func setTime(dst **time.Time, o Opt[time.Time]) {
 
 // setVerdict applies a prevented/alerted/logged verdict and its time: deciding a
 // verdict stamps it now unless the patch gives the time, clearing it clears the time.
-func setVerdict(v **bool, at **time.Time, ov Opt[bool], oat Opt[time.Time], now time.Time) {
+// The time says when the attack was prevented (alerted on, logged), so only a true
+// verdict has one: a false verdict drops it, and a time sent with one is refused.
+func setVerdict(field string, v **bool, at **time.Time, ov Opt[bool], oat Opt[time.Time], now time.Time) error {
 	if ov.Set {
 		if ov.Value == nil {
 			*v, *at = nil, nil
@@ -258,6 +260,13 @@ func setVerdict(v **bool, at **time.Time, ov Opt[bool], oat Opt[time.Time], now 
 		}
 	}
 	setTime(at, oat)
+	if *v == nil || !**v {
+		if oat.Set && oat.Value != nil {
+			return core.FieldError(field+"_at", "is kept only when %s is true", field)
+		}
+		*at = nil
+	}
+	return nil
 }
 
 // Apply writes the patch into t. It checks values (lengths, enums, id forms); that
@@ -317,9 +326,21 @@ func (p *Patch) Apply(t *core.Test, now time.Time) error {
 		}
 		t.AttackOutcome = v
 	}
-	setVerdict(&t.Prevented, &t.PreventedAt, p.Prevented, p.PreventedAt, now)
-	setVerdict(&t.Alerted, &t.AlertedAt, p.Alerted, p.AlertedAt, now)
-	setVerdict(&t.Logged, &t.LoggedAt, p.Logged, p.LoggedAt, now)
+	for _, f := range []struct {
+		name string
+		v    **bool
+		at   **time.Time
+		ov   Opt[bool]
+		oat  Opt[time.Time]
+	}{
+		{"prevented", &t.Prevented, &t.PreventedAt, p.Prevented, p.PreventedAt},
+		{"alerted", &t.Alerted, &t.AlertedAt, p.Alerted, p.AlertedAt},
+		{"logged", &t.Logged, &t.LoggedAt, p.Logged, p.LoggedAt},
+	} {
+		if err := setVerdict(f.name, f.v, f.at, f.ov, f.oat, now); err != nil {
+			return err
+		}
+	}
 	if p.NotApplicable.Set {
 		t.NotApplicable = p.NotApplicable.Value != nil && *p.NotApplicable.Value
 	}

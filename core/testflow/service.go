@@ -174,7 +174,10 @@ func (s *Service) Create(ctx context.Context, actor *core.User, in NewTest) (*co
 		if err := tx.CreateTest(ctx, t); err != nil {
 			return err
 		}
-		return audit(ctx, tx, actor, "test.create", t, map[string]any{"title": t.Title, "technique_id": t.TechniqueID, "template_id": t.TemplateID})
+		if err := audit(ctx, tx, actor, "test.create", t, map[string]any{"title": t.Title, "technique_id": t.TechniqueID, "template_id": t.TemplateID}); err != nil {
+			return err
+		}
+		return notifyAssigned(ctx, tx, actor, t, nil, nil)
 	})
 	if err != nil {
 		return nil, err
@@ -248,6 +251,7 @@ func (s *Service) Update(ctx context.Context, actor *core.User, id string, versi
 		if err := CheckEdit(actor.Role, t.State, fields); err != nil {
 			return err
 		}
+		before := *t
 		if err := p.Apply(t, s.Now()); err != nil {
 			return err
 		}
@@ -275,7 +279,10 @@ func (s *Service) Update(ctx context.Context, actor *core.User, id string, versi
 		if err := tx.UpdateTest(ctx, t); err != nil {
 			return err
 		}
-		return audit(ctx, tx, actor, "test.update", t, map[string]any{"fields": fields, "version": t.Version})
+		if err := audit(ctx, tx, actor, "test.update", t, map[string]any{"fields": fields, "version": t.Version}); err != nil {
+			return err
+		}
+		return notifyAssigned(ctx, tx, actor, t, before.AssignedRed, before.AssignedBlue)
 	})
 	if err != nil {
 		return nil, err
@@ -687,6 +694,24 @@ func notifyRoles(ctx context.Context, tx core.Tx, actor *core.User, t *core.Test
 	n := core.Notification{Kind: kind, Title: title, EntityType: "test", EntityID: t.ID}
 	if err := core.NotifyRoles(ctx, tx, n, actor.ID, roles...); err != nil {
 		return fmt.Errorf("notify %s of test %s: %w", kind, t.ID, err)
+	}
+	return nil
+}
+
+// notifyAssigned tells a newly assigned red operator or blue analyst (not the actor,
+// who knows) that the test is now theirs.
+func notifyAssigned(ctx context.Context, tx core.Tx, actor *core.User, t *core.Test, prevRed, prevBlue *string) error {
+	for _, a := range []struct {
+		now, prev *string
+		team      string
+	}{{t.AssignedRed, prevRed, "red"}, {t.AssignedBlue, prevBlue, "blue"}} {
+		if a.now == nil || *a.now == actor.ID || (a.prev != nil && *a.prev == *a.now) {
+			continue
+		}
+		n := core.Notification{Kind: "test.assigned", Title: "Test assigned to you (" + a.team + "): " + t.Title, EntityType: "test", EntityID: t.ID}
+		if err := tx.Notify(ctx, []string{*a.now}, n); err != nil {
+			return fmt.Errorf("notify the assignment of test %s: %w", t.ID, err)
+		}
 	}
 	return nil
 }

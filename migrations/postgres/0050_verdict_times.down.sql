@@ -1,0 +1,2 @@
+-- The cleared times were wrong; there is nothing to restore.
+SELECT 1;

@@ -21,6 +21,7 @@ import (
 	"github.com/aegis-sec/aegis/core/config"
 	"github.com/aegis-sec/aegis/core/coverage"
 	"github.com/aegis-sec/aegis/core/curation"
+	"github.com/aegis-sec/aegis/core/detection"
 	"github.com/aegis-sec/aegis/core/evidence"
 	"github.com/aegis-sec/aegis/core/reference"
 	"github.com/aegis-sec/aegis/core/schedule"
@@ -53,6 +54,9 @@ type Deps struct {
 	Blobs core.BlobStore
 	// Evidence is the evidence block of aegis.hcl (upload size and type limits).
 	Evidence config.Evidence
+	// Detections evaluates Sigma rules over a test's telemetry; nil builds one on
+	// Store and Blobs (and answers 503 without Blobs).
+	Detections *detection.Service
 }
 
 // Server is the HTTP API.
@@ -72,6 +76,7 @@ type Server struct {
 	coverage  *coverage.Service
 	campaigns *campaign.Service
 	jobs      *schedule.History
+	detect    *detection.Service
 }
 
 // New builds the router with every route of the route table.
@@ -93,6 +98,10 @@ func New(d Deps) *Server {
 	if d.Blobs != nil {
 		s.evidence = evidence.NewService(d.Store, d.Blobs, evidence.Limits{MaxBytes: d.Evidence.MaxUploadBytes,
 			AllowedTypes: d.Evidence.AllowedTypes}, d.Log.Named("evidence"))
+	}
+	s.detect = d.Detections
+	if s.detect == nil && d.Blobs != nil {
+		s.detect = detection.NewService(d.Store, d.Blobs, d.Log.Named("detection"), detection.ServiceOptions{Now: d.Now})
 	}
 	e.HTTPErrorHandler = s.handleError
 	// The order matters: logRequests runs the error handler, so the metrics around it

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/detection"
 	"github.com/aegis-sec/aegis/core/testflow"
 )
 
@@ -65,6 +66,9 @@ func (s *Server) testRoutes() []route {
 		{Method: http.MethodPut, Path: "/api/v1/tests/:id/detections/:rule_id", Tag: "tests",
 			Summary: "Record whether a detection rule fired during the test (method manual); blue roles while blue_evaluating, admins any time",
 			Roles:   blueSide, Handler: s.putDetection, Request: testflow.DetectionInput{}, Response: core.DetectionResult{}},
+		{Method: http.MethodPost, Path: "/api/v1/tests/:id/detections/evaluate", Tag: "tests",
+			Summary: "Evaluate the imported Sigma rules over the test's blue evidence (EVTX, JSON, NDJSON events) and record evaluated results: triggered with the matching event ids and selections, not triggered for the technique's rules that matched nothing; a person's result on a rule is kept. Blue roles while blue_evaluating, admins any time",
+			Roles:   blueSide, Handler: s.evaluateDetections, Request: detection.EvaluateInput{}, Response: detection.Report{}},
 		{Method: http.MethodDelete, Path: "/api/v1/tests/:id/detections/:rule_id", Tag: "tests",
 			Summary: "Remove a detection result", Roles: blueSide, Handler: s.deleteDetection},
 	}
@@ -398,6 +402,25 @@ func listOfTest[T any](c echo.Context, s *Server, list func(context.Context, cor
 		return err
 	}
 	return pageOf(c, all)
+}
+
+func (s *Server) evaluateDetections(c echo.Context) error {
+	id, err := pathID(c, "id", "test")
+	if err != nil {
+		return err
+	}
+	if s.detect == nil {
+		return core.Errorf(core.EUNAVAILABLE, "no evidence store is configured")
+	}
+	var in detection.EvaluateInput
+	if err := optionalJSON(c, &in); err != nil {
+		return err
+	}
+	rep, err := s.detect.EvaluateTest(c.Request().Context(), currentUser(c), id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rep)
 }
 
 func (s *Server) putDetection(c echo.Context) error {

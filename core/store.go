@@ -39,6 +39,7 @@ type Tx interface {
 	CoverageRepo
 	CampaignRepo
 	JobRunRepo
+	SigmaRuleRepo
 }
 
 // UserRepo stores users.

@@ -60,13 +60,18 @@ const (
 
 // DetectionResult says whether one detection rule fired during one test.
 type DetectionResult struct {
-	ID              string    `db:"id" json:"id"`
-	TestID          string    `db:"test_id" json:"test_id"`
-	DetectionRuleID string    `db:"detection_rule_id" json:"detection_rule_id"`
-	Triggered       bool      `db:"triggered" json:"triggered"`
-	Method          string    `db:"method" json:"method"`
-	EvidenceID      *string   `db:"evidence_id" json:"evidence_id,omitempty"`
-	MatchedEvents   int       `db:"matched_events" json:"matched_events"`
+	ID              string  `db:"id" json:"id"`
+	TestID          string  `db:"test_id" json:"test_id"`
+	DetectionRuleID string  `db:"detection_rule_id" json:"detection_rule_id"`
+	Triggered       bool    `db:"triggered" json:"triggered"`
+	Method          string  `db:"method" json:"method"`
+	EvidenceID      *string `db:"evidence_id" json:"evidence_id,omitempty"`
+	MatchedEvents   int     `db:"matched_events" json:"matched_events"`
+	// MatchedEventIDs and MatchedSearches say, for an evaluated result, which events
+	// matched (EventRecordID or position, prefixed by the evidence file when several
+	// were evaluated) and which of the rule's searches were true for them.
+	MatchedEventIDs Strings   `db:"matched_event_ids" json:"matched_event_ids"`
+	MatchedSearches Strings   `db:"matched_searches" json:"matched_searches"`
 	Notes           string    `db:"notes" json:"notes"`
 	RecordedBy      *string   `db:"recorded_by" json:"recorded_by,omitempty"`
 	RecordedAt      time.Time `db:"recorded_at" json:"recorded_at"`

@@ -68,6 +68,7 @@ them into coverage. This binary is the server and its command-line tools.`,
 		a.userCmd(),
 		a.statsCmd(),
 		a.importCmd(),
+		a.detectCmd(),
 		a.pluginsCmd(),
 		a.versionCmd(),
 	)

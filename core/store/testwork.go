@@ -44,7 +44,7 @@ func (t *Tx) VotesOf(ctx context.Context, testID string, round int) ([]*core.Vot
 	return out, nil
 }
 
-const detectionColumns = `id, test_id, detection_rule_id, triggered, method, evidence_id, matched_events, notes, recorded_by, recorded_at`
+const detectionColumns = `id, test_id, detection_rule_id, triggered, method, evidence_id, matched_events, matched_event_ids, matched_searches, notes, recorded_by, recorded_at`
 
 // PutDetectionResult inserts or replaces the result of one rule on one test; r.ID is
 // set to the stored row's id.
@@ -55,12 +55,20 @@ func (t *Tx) PutDetectionResult(ctx context.Context, r *core.DetectionResult) er
 	if r.RecordedAt.IsZero() {
 		r.RecordedAt = core.Now()
 	}
-	err := t.get(ctx, &r.ID, `INSERT INTO test_detection_results (`+detectionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?)
+	if r.MatchedEventIDs == nil {
+		r.MatchedEventIDs = core.Strings{}
+	}
+	if r.MatchedSearches == nil {
+		r.MatchedSearches = core.Strings{}
+	}
+	err := t.get(ctx, &r.ID, `INSERT INTO test_detection_results (`+detectionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (test_id, detection_rule_id) DO UPDATE SET triggered=excluded.triggered, method=excluded.method,
-		evidence_id=excluded.evidence_id, matched_events=excluded.matched_events, notes=excluded.notes,
+		evidence_id=excluded.evidence_id, matched_events=excluded.matched_events, matched_event_ids=excluded.matched_event_ids,
+		matched_searches=excluded.matched_searches, notes=excluded.notes,
 		recorded_by=excluded.recorded_by, recorded_at=excluded.recorded_at
 		RETURNING id`,
-		r.ID, r.TestID, r.DetectionRuleID, r.Triggered, r.Method, r.EvidenceID, r.MatchedEvents, r.Notes, r.RecordedBy, r.RecordedAt)
+		r.ID, r.TestID, r.DetectionRuleID, r.Triggered, r.Method, r.EvidenceID, r.MatchedEvents, r.MatchedEventIDs, r.MatchedSearches,
+		r.Notes, r.RecordedBy, r.RecordedAt)
 	if err != nil {
 		return fmt.Errorf("store: detection result of rule %s on test %s: %w", r.DetectionRuleID, r.TestID, err)
 	}

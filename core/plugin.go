@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -40,6 +42,27 @@ type ImportWarning struct {
 	File       string `json:"file,omitempty"`
 	Line       int    `json:"line,omitempty"`
 	ExternalID string `json:"external_id,omitempty"`
+}
+
+// String formats the warning as "file:line: summary (id): detail", leaving out the
+// parts that are empty.
+func (w ImportWarning) String() string {
+	var b strings.Builder
+	if w.File != "" {
+		b.WriteString(w.File)
+		if w.Line > 0 {
+			fmt.Fprintf(&b, ":%d", w.Line)
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(w.Summary)
+	if w.ExternalID != "" {
+		fmt.Fprintf(&b, " (%s)", w.ExternalID)
+	}
+	if w.Detail != "" {
+		b.WriteString(": " + w.Detail)
+	}
+	return b.String()
 }
 
 // ImportRun is one run of an importer: what it was asked, what it changed, how it ended.

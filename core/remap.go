@@ -33,6 +33,9 @@ type RemapDecision struct {
 	// Reason explains a review (empty when the move is decided).
 	Reason     string
 	Candidates []string
+	// Chain is every step from the retired technique on (A, B, C when A was revoked by
+	// B and B by C).
+	Chain []string
 }
 
 // TechniqueResolver looks up a technique by ATT&CK id (nil when there is none).
@@ -51,7 +54,8 @@ func PlanRemap(retired []RetiredTechnique, resolve TechniqueResolver) []RemapDec
 		case r.Revoked && r.RevokedBy == "":
 			d.Reason = "revoked without a replacement named in the release"
 		case r.Revoked:
-			target, reason := followRevocations(r.RevokedBy, resolve)
+			target, reason, chain := followRevocations(r.RevokedBy, resolve)
+			d.Chain = append([]string{r.ExternalID}, chain...)
 			if target != nil {
 				d.To, d.ToExternal = target.ID, target.ExternalID
 			} else {
@@ -65,30 +69,32 @@ func PlanRemap(retired []RetiredTechnique, resolve TechniqueResolver) []RemapDec
 	return out
 }
 
-func followRevocations(ext string, resolve TechniqueResolver) (*Technique, string) {
+func followRevocations(ext string, resolve TechniqueResolver) (*Technique, string, []string) {
 	seen := map[string]bool{}
+	var chain []string
 	for hop := 0; hop < maxRevocationHops; hop++ {
 		if seen[ext] {
-			return nil, fmt.Sprintf("revocations form a cycle through %s", ext)
+			return nil, fmt.Sprintf("revocations form a cycle through %s", ext), chain
 		}
 		seen[ext] = true
+		chain = append(chain, ext)
 		t := resolve(ext)
 		switch {
 		case t == nil:
-			return nil, fmt.Sprintf("revoked by %s, which this release does not contain", ext)
+			return nil, fmt.Sprintf("revoked by %s, which this release does not contain", ext), chain
 		case !t.Known:
-			return nil, fmt.Sprintf("revoked by %s, which is not part of an imported ATT&CK release", ext)
+			return nil, fmt.Sprintf("revoked by %s, which is not part of an imported ATT&CK release", ext), chain
 		case t.Revoked && t.RevokedBy != "":
 			ext = t.RevokedBy
 			continue
 		case t.Revoked:
-			return nil, fmt.Sprintf("revoked by %s, which is itself revoked without a replacement", ext)
+			return nil, fmt.Sprintf("revoked by %s, which is itself revoked without a replacement", ext), chain
 		case t.Deprecated:
-			return nil, fmt.Sprintf("revoked by %s, which is deprecated", ext)
+			return nil, fmt.Sprintf("revoked by %s, which is deprecated", ext), chain
 		}
-		return t, ""
+		return t, "", chain
 	}
-	return nil, fmt.Sprintf("the chain of revocations from %s is longer than %d", ext, maxRevocationHops)
+	return nil, fmt.Sprintf("the chain of revocations from %s is longer than %d", ext, maxRevocationHops), chain
 }
 
 // TechniqueReview is one entry of the review queue.
@@ -150,6 +156,8 @@ type RemapMove struct {
 	Moved  map[string]int `json:"moved"`
 	Tests  []string       `json:"tests,omitempty"`
 	Reason string         `json:"reason"`
+	// Chain is every step of a revocation chain longer than one (A, B, C).
+	Chain []string `json:"chain,omitempty"`
 }
 
 // ApplyRemap moves what points at retired techniques to their replacements where that
@@ -190,11 +198,7 @@ func ApplyRemap(ctx context.Context, tx Tx, actor *User) (*RemapReport, error) {
 		case review != nil && review.Status != ReviewOpen:
 			rep.Skipped = append(rep.Skipped, d.From.ExternalID)
 		case d.To != "":
-			reason := fmt.Sprintf("%s was revoked by %s", d.From.ExternalID, d.From.RevokedBy)
-			if d.ToExternal != d.From.RevokedBy {
-				reason += fmt.Sprintf(", itself revoked by %s", d.ToExternal)
-			}
-			if err := move(ctx, tx, actor, rep, d.From, d.To, d.ToExternal, reason); err != nil {
+			if err := move(ctx, tx, actor, rep, d.From, d.To, d.ToExternal, chainReason(d.Chain), d.Chain...); err != nil {
 				return nil, err
 			}
 		default:
@@ -217,22 +221,40 @@ func ApplyRemap(ctx context.Context, tx Tx, actor *User) (*RemapReport, error) {
 	return rep, nil
 }
 
-func move(ctx context.Context, tx Tx, actor *User, rep *RemapReport, from RetiredTechnique, toID, toExt, reason string) error {
+// chainReason says every step of a revocation chain: "T1 was revoked by T2, T2 by T3".
+func chainReason(chain []string) string {
+	if len(chain) < 2 {
+		return ""
+	}
+	reason := fmt.Sprintf("%s was revoked by %s", chain[0], chain[1])
+	for i := 2; i < len(chain); i++ {
+		reason += fmt.Sprintf(", %s by %s", chain[i-1], chain[i])
+	}
+	return reason
+}
+
+func move(ctx context.Context, tx Tx, actor *User, rep *RemapReport, from RetiredTechnique, toID, toExt, reason string, chain ...string) error {
 	moved, tests, err := tx.MoveTechniqueReferences(ctx, from.ID, toID)
 	if err != nil {
 		return fmt.Errorf("remap %s to %s: %w", from.ExternalID, toExt, err)
 	}
 	for _, id := range tests {
-		if err := tx.AppendAudit(ctx, NewAudit(actor, "attack.remap.test", "test", id,
-			map[string]any{"from": from.ExternalID, "to": toExt, "reason": reason})); err != nil {
+		data := map[string]any{"from": from.ExternalID, "to": toExt, "reason": reason}
+		if len(chain) > 2 {
+			data["chain"] = chain
+		}
+		if err := tx.AppendAudit(ctx, NewAudit(actor, "attack.remap.test", "test", id, data)); err != nil {
 			return err
 		}
 	}
-	if err := tx.AppendAudit(ctx, NewAudit(actor, "attack.remap", "technique", from.ExternalID,
-		map[string]any{"to": toExt, "moved": moved, "reason": reason, "release": from.Release})); err != nil {
+	data := map[string]any{"to": toExt, "moved": moved, "reason": reason, "release": from.Release}
+	if len(chain) > 2 {
+		data["chain"] = chain
+	}
+	if err := tx.AppendAudit(ctx, NewAudit(actor, "attack.remap", "technique", from.ExternalID, data)); err != nil {
 		return err
 	}
-	rep.Moves = append(rep.Moves, RemapMove{From: from.ExternalID, To: toExt, Moved: moved, Tests: tests, Reason: reason})
+	rep.Moves = append(rep.Moves, RemapMove{From: from.ExternalID, To: toExt, Moved: moved, Tests: tests, Reason: reason, Chain: chain})
 	return nil
 }
 

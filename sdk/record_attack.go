@@ -136,6 +136,11 @@ type Mitigation struct {
 	Deprecated  bool             `json:"deprecated,omitempty"`
 	Revoked     bool             `json:"revoked,omitempty"`
 	Techniques  []MitigationLink `json:"techniques,omitempty"`
+	// SourceDomains are the ATT&CK domains of the data this record was built
+	// from (the matrices of the source read, not x_mitre_domains). A record
+	// that several domains bring, imported one domain per run, is kept per
+	// domain and merged, so one domain's run never erases another's links.
+	SourceDomains []string `json:"source_domains,omitempty"`
 }
 
 func (r *Mitigation) Kind() string { return KindMitigation }
@@ -175,6 +180,11 @@ type ThreatActor struct {
 	Deprecated  bool        `json:"deprecated,omitempty"`
 	// Techniques the actor uses; the core resolves them to technique records.
 	Techniques []ActorTechnique `json:"techniques,omitempty"`
+	// SourceDomains are the ATT&CK domains of the data this record was built
+	// from (the matrices of the source read, not x_mitre_domains). A record
+	// that several domains bring, imported one domain per run, is kept per
+	// domain and merged, so one domain's run never erases another's links.
+	SourceDomains []string `json:"source_domains,omitempty"`
 }
 
 func (r *ThreatActor) Kind() string { return KindThreatActor }
@@ -216,6 +226,11 @@ type Campaign struct {
 	URL          string      `json:"url,omitempty"`
 	Revoked      bool        `json:"revoked,omitempty"`
 	Deprecated   bool        `json:"deprecated,omitempty"`
+	// SourceDomains are the ATT&CK domains of the data this record was built
+	// from (the matrices of the source read, not x_mitre_domains). A record
+	// that several domains bring, imported one domain per run, is kept per
+	// domain and merged, so one domain's run never erases another's links.
+	SourceDomains []string `json:"source_domains,omitempty"`
 }
 
 func (r *Campaign) Kind() string { return KindCampaign }

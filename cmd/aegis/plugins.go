@@ -70,7 +70,7 @@ func (a *app) runImport(ctx context.Context, st *store.Store, o importer.Options
 				fmt.Fprintf(a.stdout, "  ... %d more warnings (the run keeps the first %d)\n", run.WarningCount-10, len(ws))
 				break
 			}
-			fmt.Fprintf(a.stdout, "  %s: %s\n", w.Severity, formatWarning(w))
+			fmt.Fprintf(a.stdout, "  %s: %s\n", w.Severity, w.String())
 		}
 		if err != nil {
 			// The summary above already says why; the error only sets the exit status
@@ -82,25 +82,6 @@ func (a *app) runImport(ctx context.Context, st *store.Store, o importer.Options
 		}
 	}
 	return err
-}
-
-func formatWarning(w core.ImportWarning) string {
-	var b strings.Builder
-	if w.File != "" {
-		b.WriteString(w.File)
-		if w.Line > 0 {
-			fmt.Fprintf(&b, ":%d", w.Line)
-		}
-		b.WriteString(": ")
-	}
-	b.WriteString(w.Summary)
-	if w.ExternalID != "" {
-		fmt.Fprintf(&b, " (%s)", w.ExternalID)
-	}
-	if w.Detail != "" {
-		b.WriteString(": " + w.Detail)
-	}
-	return b.String()
 }
 
 // progressReporter draws a progress bar on a terminal and prints phase changes

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/store"
@@ -27,15 +29,21 @@ type applyCtx struct {
 	sourceRef string            // source location
 	hash      string            // content hash of the record being applied
 	tactics   map[string]string // domain/shortname → tactic id, loaded on first use
+	// file and line are where the record being applied was read.
+	file string
+	line int
+	// templatesChanged says the run wrote test templates (profiles may name them).
+	templatesChanged bool
 }
 
 func (a *applyCtx) warn(rec sdk.Record, summary string) {
-	a.st.warn(core.ImportWarning{Severity: "warning", Summary: summary, ExternalID: rec.ID()})
+	a.st.warn(core.ImportWarning{Severity: "warning", Summary: summary, ExternalID: rec.ID(), File: a.file, Line: a.line})
 }
 
 // apply writes the run's records: unchanged ones are skipped without a write, new and
-// changed ones upserted, and records of the same source location that did not come
-// this time are marked deprecated.
+// changed ones upserted (merged with what other scopes of the source bring), and
+// records of the run's scope that did not come this time are marked deprecated, unless
+// the plugin said it could not read them.
 func (r *Runner) apply(ctx context.Context, tx *store.Tx, st *runState, sourceRef string, recs []*pending) error {
 	run := st.run
 	source := st.opts.Plugin
@@ -43,23 +51,41 @@ func (r *Runner) apply(ctx context.Context, tx *store.Tx, st *runState, sourceRe
 	if err != nil {
 		return err
 	}
+	scope := runScope(recs, sourceRef)
 	a := &applyCtx{tx: tx, st: st, source: source, sourceRef: sourceRef}
 	seen := make(map[store.ImportRecordKey]bool, len(recs))
 	for i, p := range recs {
 		key := store.ImportRecordKey{Kind: p.Kind, ExternalID: p.ExternalID}
 		seen[key] = true
-		old := existing[key]
-		if old != nil && old.ContentHash == p.hash && !old.Deprecated && old.SourceRef == sourceRef && old.ImporterType == run.ImporterType {
+		rows := existing[key]
+		old := ownRow(rows, run.ImporterType, scope, sourceRef)
+		if old != nil && old.ContentHash == p.hash && !old.Deprecated && old.SourceRef == sourceRef && old.Scope == scope &&
+			old.Data != "" && old.File == p.File {
 			run.Unchanged++
 			continue
 		}
-		a.hash = p.hash
-		entityID, err := appliers[p.Kind](ctx, a, p.rec)
+		data, err := packRecord(p.JSON)
+		if err != nil {
+			return err
+		}
+		rec := &store.ImportRecord{Source: source, ImporterType: run.ImporterType, Scope: scope, SourceRef: sourceRef,
+			File: p.File, Kind: p.Kind, ExternalID: p.ExternalID, ContentHash: p.hash, Data: data,
+			FirstRunID: run.ID, LastRunID: run.ID}
+		versions, err := liveVersions(rows, old)
+		if err != nil {
+			return err
+		}
+		versions = append(versions, scoped{scope: scope, sourceRef: sourceRef, rec: p.rec})
+		a.file, a.line = p.File, p.Line
+		entityID, err := a.applyVersions(ctx, p.Kind, p.hash, versions)
+		a.file, a.line = "", 0
 		if err != nil {
 			return fmt.Errorf("%s%s %q: %w", positionPrefix(p.IncomingRecord), p.Kind, p.ExternalID, err)
 		}
-		rec := &store.ImportRecord{Source: source, ImporterType: run.ImporterType, SourceRef: sourceRef, Kind: p.Kind,
-			ExternalID: p.ExternalID, EntityID: entityID, ContentHash: p.hash, FirstRunID: run.ID, LastRunID: run.ID}
+		rec.EntityID = entityID
+		if p.Kind == sdk.KindTestTemplate {
+			a.templatesChanged = true
+		}
 		if old != nil {
 			rec.ID, rec.FirstRunID = old.ID, old.FirstRunID
 			run.Updated++
@@ -74,25 +100,69 @@ func (r *Runner) apply(ctx context.Context, tx *store.Tx, st *runState, sourceRe
 		}
 	}
 
-	// What vanished from this same source location (same plugin, importer and place)
-	// is deprecated, never deleted: tests that point at it keep their history. Another
-	// location of the same plugin is a different scope and is left alone.
+	// What vanished from this run's scope (same plugin, importer and scope) is
+	// deprecated, never deleted: tests that point at it keep their history. Another
+	// scope of the same plugin is left alone, and a record another scope still brings
+	// stays live with what that scope says. A record of a file the plugin could not
+	// read, or one it skipped with a warning, is kept as it was.
 	gone := map[string][]string{}
-	for key, old := range existing {
-		if seen[key] || old.Deprecated || old.SourceRef != sourceRef || old.ImporterType != run.ImporterType {
+	kept := map[string]int{}
+	keys := make([]store.ImportRecordKey, 0, len(existing))
+	for key := range existing {
+		keys = append(keys, key)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].Kind < keys[j].Kind || keys[i].Kind == keys[j].Kind && keys[i].ExternalID < keys[j].ExternalID
+	})
+	for _, key := range keys {
+		rows := existing[key]
+		old := ownRow(rows, run.ImporterType, scope, sourceRef)
+		if seen[key] || old == nil || old.Deprecated {
 			continue
 		}
-		old.Deprecated, old.LastRunID = true, run.ID
+		if why := st.unread(old); why != "" {
+			kept[why]++
+			continue
+		}
+		old.Deprecated, old.LastRunID, old.Scope = true, run.ID, scope
 		if err := tx.PutImportRecord(ctx, old); err != nil {
 			return err
 		}
-		gone[key.Kind] = append(gone[key.Kind], old.EntityID)
 		run.Deprecated++
+		versions, err := liveVersions(rows, old)
+		if err != nil {
+			return err
+		}
+		if len(versions) == 0 {
+			gone[key.Kind] = append(gone[key.Kind], old.EntityID)
+			continue
+		}
+		// Another scope still brings it: the entity becomes what the others say.
+		if _, err := a.applyVersions(ctx, key.Kind, "", versions); err != nil {
+			return fmt.Errorf("%s %q: %w", key.Kind, key.ExternalID, err)
+		}
 	}
 	for kind, ids := range gone {
 		if err := tx.DeprecateEntities(ctx, kind, ids); err != nil {
 			return err
 		}
+	}
+	if a.templatesChanged {
+		if err := refreshProfiles(ctx, a); err != nil {
+			return err
+		}
+	}
+	if len(kept) > 0 {
+		whys := make([]string, 0, len(kept))
+		total := 0
+		for why, n := range kept {
+			whys = append(whys, fmt.Sprintf("%s (%d)", why, n))
+			total += n
+		}
+		sort.Strings(whys)
+		st.warn(core.ImportWarning{Severity: "warning", Summary: fmt.Sprintf(
+			"%d record(s) imported earlier were not delivered this time but are kept as they were, not deprecated, because the plugin could not read or skipped them: %s",
+			total, strings.Join(whys, ", "))})
 	}
 	if run.Added+run.Updated+run.Deprecated == 0 {
 		// Nothing changed: no catalog row is written, only the run's audit entry.
@@ -129,6 +199,61 @@ func auditRun(ctx context.Context, tx *store.Tx, st *runState, sourceRef string)
 		"plugin": st.opts.Plugin, "importer": run.ImporterType, "source": sourceRef, "triggered_by": run.TriggeredBy,
 		"added": run.Added, "updated": run.Updated, "unchanged": run.Unchanged, "deprecated": run.Deprecated, "rejected": run.Rejected,
 	}))
+}
+
+// ownRow is the bookkeeping row of the run's scope among a record's rows: the row of
+// the scope, or a row written before scopes existed for the same location.
+func ownRow(rows []*store.ImportRecord, importerType, scope, sourceRef string) *store.ImportRecord {
+	var legacy *store.ImportRecord
+	for _, r := range rows {
+		if r.ImporterType != importerType {
+			continue
+		}
+		if r.Scope == scope {
+			return r
+		}
+		if r.Data == "" && r.Scope == sourceRef {
+			legacy = r
+		}
+	}
+	return legacy
+}
+
+// liveVersions decodes what the other scopes (not own) still bring of a record.
+func liveVersions(rows []*store.ImportRecord, own *store.ImportRecord) ([]scoped, error) {
+	var out []scoped
+	for _, r := range rows {
+		if r == own || r.Deprecated {
+			continue
+		}
+		rec, err := unpackRecord(r)
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil {
+			// Written before scopes were kept: nothing to merge with.
+			continue
+		}
+		out = append(out, scoped{scope: r.Scope, sourceRef: r.SourceRef, rec: rec})
+	}
+	return out, nil
+}
+
+// applyVersions stores the merge of a record's versions and returns the entity id.
+// hash is the content hash of a lone version (computed for a merge).
+func (a *applyCtx) applyVersions(ctx context.Context, kind, hash string, versions []scoped) (string, error) {
+	rec, sourceRef := mergeScopes(versions)
+	if len(versions) > 1 || hash == "" {
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return "", err
+		}
+		hash = contentHash(kind, data)
+	}
+	saved := a.sourceRef
+	a.hash, a.sourceRef = hash, sourceRef
+	defer func() { a.sourceRef = saved }()
+	return appliers[kind](ctx, a, rec)
 }
 
 func positionPrefix(r *host.IncomingRecord) string {

@@ -3,6 +3,8 @@ package importer
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aegis-sec/aegis/core"
@@ -57,8 +59,33 @@ func applyThreatActor(ctx context.Context, a *applyCtx, rec sdk.Record) (string,
 
 func applyCampaign(ctx context.Context, a *applyCtx, rec sdk.Record) (string, error) {
 	r := rec.(*sdk.Campaign)
+	techniques := r.TechniqueIDs
+	if r.CampaignKind == sdk.CampaignAdversaryProfile && len(r.TemplateIDs) > 0 {
+		// A profile names abilities; their techniques come from the catalog, whichever
+		// run brought them (this one applied its templates first).
+		byTemplate, err := a.tx.TemplateTechniques(ctx, a.source, r.TemplateIDs)
+		if err != nil {
+			return "", err
+		}
+		var missing []string
+		for _, id := range r.TemplateIDs {
+			ts, ok := byTemplate[id]
+			if !ok {
+				if !slices.Contains(missing, id) {
+					missing = append(missing, id)
+				}
+				continue
+			}
+			techniques = union(techniques, ts)
+		}
+		slices.Sort(techniques)
+		if len(missing) > 0 {
+			a.warn(rec, fmt.Sprintf("adversary profile %s names %d abilit(ies) that no import of %s has provided: %s; they stay in the profile's order and resolve once imported",
+				r.ExternalID, len(missing), a.source, strings.Join(missing, ", ")))
+		}
+	}
 	c := &core.CampaignProfile{Source: a.source, ExternalID: r.ExternalID, Kind: r.CampaignKind, Name: r.Name,
-		Description: r.Description, ActorIDs: strs(r.ActorIDs), TechniqueIDs: strs(r.TechniqueIDs),
+		Description: r.Description, ActorIDs: strs(r.ActorIDs), TechniqueIDs: strs(techniques),
 		TemplateIDs: strs(r.TemplateIDs), FirstSeen: timePtr(r.FirstSeen), LastSeen: timePtr(r.LastSeen),
 		References: mustJSON(r.References, "[]"), Deprecated: r.Deprecated || r.Revoked, SourceRef: a.sourceRef, ContentHash: a.hash}
 	if err := a.tx.UpsertCampaignProfile(ctx, c); err != nil {
@@ -119,4 +146,31 @@ func applyIntelItem(ctx context.Context, a *applyCtx, rec sdk.Record) (string, e
 		return "", err
 	}
 	return i.ID, nil
+}
+
+// refreshProfiles gives the adversary profiles of a source the techniques of the
+// abilities they name, once a run changed that source's templates: a profile imported
+// before its abilities gets their techniques when they arrive.
+func refreshProfiles(ctx context.Context, a *applyCtx) error {
+	profiles, err := a.tx.AdversaryProfiles(ctx, a.source)
+	if err != nil || len(profiles) == 0 {
+		return err
+	}
+	for _, p := range profiles {
+		byTemplate, err := a.tx.TemplateTechniques(ctx, a.source, p.TemplateIDs)
+		if err != nil {
+			return err
+		}
+		techniques := []string(p.TechniqueIDs)
+		for _, id := range p.TemplateIDs {
+			techniques = union(techniques, byTemplate[id])
+		}
+		slices.Sort(techniques)
+		if !slices.Equal(techniques, []string(p.TechniqueIDs)) {
+			if err := a.tx.SetProfileTechniques(ctx, p.ID, techniques); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -191,6 +192,45 @@ type runState struct {
 	warningCount int
 	received     int64
 	last         Progress
+	// unreadFiles and skippedIDs are what the plugin said it could not read or
+	// skipped: their earlier records are kept, not deprecated.
+	unreadFiles map[string]bool
+	skippedIDs  map[string]bool
+}
+
+// noteSkipped remembers what a warning says the plugin could not read or skipped: a
+// file (a warning naming a file without a line, or a line without the record's id)
+// or a record (a warning naming its id).
+func (s *runState) noteSkipped(d sdk.Diagnostic) {
+	if d.Severity != sdk.SeverityWarning && d.Severity != sdk.SeverityError {
+		return
+	}
+	if s.unreadFiles == nil {
+		s.unreadFiles, s.skippedIDs = map[string]bool{}, map[string]bool{}
+	}
+	if d.ExternalID != "" {
+		s.skippedIDs[d.ExternalID] = true
+	}
+	if d.File != "" && (d.Line == 0 || d.ExternalID == "") {
+		s.unreadFiles[strings.TrimSuffix(d.File, "/")] = true
+	}
+}
+
+// unread says why a record that did not come this time must be kept ("" when it
+// simply vanished from the source).
+func (s *runState) unread(r *store.ImportRecord) string {
+	if s.skippedIDs[r.ExternalID] {
+		return "skipped with a warning"
+	}
+	for f := r.File; f != "" && f != "." && f != "/"; f = path.Dir(f) {
+		if s.unreadFiles[f] {
+			return "not read: " + f
+		}
+		if !strings.Contains(f, "/") {
+			break
+		}
+	}
+	return ""
 }
 
 func (s *runState) warn(w core.ImportWarning) {
@@ -263,6 +303,7 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 				d := *ev.Diagnostic
 				st.warn(core.ImportWarning{Severity: d.Severity.String(), Summary: d.Summary, Detail: d.Detail,
 					File: d.File, Line: d.Line, ExternalID: d.ExternalID})
+				st.noteSkipped(d)
 				if d.Severity == sdk.SeverityError {
 					errs = append(errs, d)
 				}
@@ -283,6 +324,10 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 	}
 	if len(errs) > 0 {
 		return info, fmt.Errorf("the plugin reported %d error(s), nothing was imported: %s", len(errs), summarize(errs))
+	}
+
+	if err := yieldedRecords(recs, st); err != nil {
+		return info, err
 	}
 
 	// Validate everything before writing anything: an invalid record is a plugin bug,
@@ -324,6 +369,39 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 }
 
 type pluginKey struct{ kind, id string }
+
+// containerKinds hold other records and mean nothing alone: a run that yields only
+// these imported nothing.
+var containerKinds = map[string]bool{sdk.KindComplianceFramework: true}
+
+// yieldedRecords fails a run whose source gave no records (or only containers, such as a
+// framework without a single control): that is a wrong path or a format the plugin does
+// not read, never success, and applying it would deprecate everything imported before.
+func yieldedRecords(recs []*pending, st *runState) error {
+	for _, p := range recs {
+		if !containerKinds[p.Kind] {
+			return nil
+		}
+	}
+	what := "no records"
+	if len(recs) > 0 {
+		what = fmt.Sprintf("only %d %s record(s) and nothing in them", len(recs), recs[0].Kind)
+	}
+	msg := "the source yielded " + what + ", nothing was changed"
+	if len(st.warnings) > 0 {
+		var ws []string
+		for i, w := range st.warnings {
+			if i == 3 {
+				ws = append(ws, fmt.Sprintf("and %d more", st.warningCount-3))
+				break
+			}
+			ws = append(ws, w.String())
+		}
+		msg += "; the plugin said: " + strings.Join(ws, "; ")
+	}
+	return errors.New(msg)
+}
+
 
 func position(r *host.IncomingRecord) string {
 	switch {

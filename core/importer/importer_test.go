@@ -467,3 +467,27 @@ func TestBadConfigBlock(t *testing.T) {
 		t.Fatalf("plugin list: %+v", list)
 	}
 }
+
+// A run whose source yields nothing fails with the reason and changes nothing: it is a
+// wrong path or a format the plugin does not read, and applying it would deprecate
+// everything imported before.
+func TestRunThatYieldsNothingFails(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		r := runner(t, s, plugin("mis", binary(t, "misbehave"), time.Minute, `{"mode":"ok","n":3}`))
+		if _, err := r.Run(ctx, importer.Options{Plugin: "mis"}); err != nil {
+			t.Fatal(err)
+		}
+		before := catalog(t, s)
+		r = runner(t, s, plugin("mis", binary(t, "misbehave"), time.Minute, `{"mode":"ok","n":0}`))
+		run, err := r.Run(ctx, importer.Options{Plugin: "mis"})
+		if err == nil || !strings.Contains(err.Error(), "yielded no records") {
+			t.Fatalf("empty run: err %v", err)
+		}
+		if run.Outcome != core.RunFailed || run.Deprecated != 0 || !strings.Contains(run.Error, "yielded no records") {
+			t.Errorf("empty run row: %+v", run)
+		}
+		if d := storetest.Diff(before, catalog(t, s)); d != "" {
+			t.Errorf("an empty run changed the catalog:\n%s", d)
+		}
+	})
+}

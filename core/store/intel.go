@@ -173,3 +173,57 @@ func (t *Tx) UpsertIntelItem(ctx context.Context, i *core.IntelItem) error {
 	stamp(&i.ID, &i.CreatedAt, &i.UpdatedAt)
 	return t.upsert(ctx, "intel item", i.ExternalID, intelUpsert, i, &i.ID)
 }
+
+// TemplateTechniques returns, for the templates of a source with the given external
+// ids, the ATT&CK ids each exercises; ids that name no stored template are absent.
+func (t *Tx) TemplateTechniques(ctx context.Context, source string, externalIDs []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for start := 0; start < len(externalIDs); start += 500 {
+		end := min(start+500, len(externalIDs))
+		args := []any{source}
+		for _, id := range externalIDs[start:end] {
+			args = append(args, id)
+		}
+		var rows []struct {
+			Template  string  `db:"template"`
+			Technique *string `db:"technique"`
+		}
+		q := `SELECT t.external_id AS template, te.external_id AS technique FROM test_templates t
+			LEFT JOIN test_template_techniques l ON l.test_template_id = t.id LEFT JOIN techniques te ON te.id = l.technique_id
+			WHERE t.source = ? AND t.external_id IN (?` + strings.Repeat(",?", end-start-1) + `) ORDER BY t.external_id, te.external_id`
+		if err := t.sel(ctx, &rows, q, args...); err != nil {
+			return nil, fmt.Errorf("store: techniques of %s templates: %w", source, err)
+		}
+		for _, r := range rows {
+			if _, ok := out[r.Template]; !ok {
+				out[r.Template] = []string{}
+			}
+			if r.Technique != nil {
+				out[r.Template] = append(out[r.Template], *r.Technique)
+			}
+		}
+	}
+	return out, nil
+}
+
+// AdversaryProfiles returns the adversary profiles of a source.
+func (t *Tx) AdversaryProfiles(ctx context.Context, source string) ([]*core.CampaignProfile, error) {
+	out := []*core.CampaignProfile{}
+	if err := t.sel(ctx, &out, `SELECT `+strings.Join(profileFields, ", ")+` FROM campaign_profiles WHERE source = ? AND kind = 'adversary_profile'
+		ORDER BY external_id`, source); err != nil {
+		return nil, fmt.Errorf("store: adversary profiles of %s: %w", source, err)
+	}
+	return out, nil
+}
+
+// SetProfileTechniques replaces the technique ids of a campaign profile.
+func (t *Tx) SetProfileTechniques(ctx context.Context, id string, techniqueIDs []string) error {
+	if techniqueIDs == nil {
+		techniqueIDs = []string{}
+	}
+	if _, err := t.exec(ctx, `UPDATE campaign_profiles SET technique_ids = ?, updated_at = ? WHERE id = ?`,
+		core.Strings(techniqueIDs), core.Now(), id); err != nil {
+		return fmt.Errorf("store: techniques of profile %s: %w", id, err)
+	}
+	return nil
+}

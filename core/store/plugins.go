@@ -115,35 +115,48 @@ func (t *Tx) ListImportRuns(ctx context.Context, f core.ImportRunFilter) ([]*cor
 	return out, total, nil
 }
 
-// ImportRecord is the bookkeeping row of one imported record.
+// ImportRecord is the bookkeeping row of one imported record in one scope: a record
+// that several scopes of a source bring (ATT&CK domains, two locations) has a row per
+// scope, and the entity is their merge.
 type ImportRecord struct {
 	ID           string `db:"id"`
 	Source       string `db:"source"`
 	ImporterType string `db:"importer_type"`
-	SourceRef    string `db:"source_ref"`
-	Kind         string `db:"kind"`
-	ExternalID   string `db:"external_id"`
-	EntityID     string `db:"entity_id"`
-	ContentHash  string `db:"content_hash"`
-	Deprecated   bool   `db:"deprecated"`
-	FirstRunID   string `db:"first_run_id"`
-	LastRunID    string `db:"last_run_id"`
+	// Scope is the part of the source the record belongs to: an ATT&CK domain set, or
+	// the source location.
+	Scope     string `db:"scope"`
+	SourceRef string `db:"source_ref"`
+	// File is where in the source the record was read ("" when the plugin did not say).
+	File        string `db:"file"`
+	Kind        string `db:"kind"`
+	ExternalID  string `db:"external_id"`
+	EntityID    string `db:"entity_id"`
+	ContentHash string `db:"content_hash"`
+	// Data is the record as the plugin sent it, compressed ("" for rows written before
+	// scopes existed).
+	Data       string `db:"data"`
+	Deprecated bool   `db:"deprecated"`
+	FirstRunID string `db:"first_run_id"`
+	LastRunID  string `db:"last_run_id"`
 }
 
 // ImportRecordKey identifies a record within one source.
 type ImportRecordKey struct{ Kind, ExternalID string }
 
-// ImportRecords loads every bookkeeping row of a source, keyed by kind and id, so a run
-// compares hashes in memory instead of one query per record.
-func (t *Tx) ImportRecords(ctx context.Context, source string) (map[ImportRecordKey]*ImportRecord, error) {
+// ImportRecords loads every bookkeeping row of a source, grouped by kind and id (one row
+// per scope, in scope order), so a run compares hashes in memory instead of one query
+// per record.
+func (t *Tx) ImportRecords(ctx context.Context, source string) (map[ImportRecordKey][]*ImportRecord, error) {
 	var rows []*ImportRecord
-	if err := t.sel(ctx, &rows, `SELECT id, source, importer_type, source_ref, kind, external_id, entity_id,
-		content_hash, deprecated, first_run_id, last_run_id FROM import_records WHERE source = ?`, source); err != nil {
+	if err := t.sel(ctx, &rows, `SELECT id, source, importer_type, scope, source_ref, file, kind, external_id, entity_id,
+		content_hash, data, deprecated, first_run_id, last_run_id FROM import_records WHERE source = ?
+		ORDER BY kind, external_id, importer_type, scope`, source); err != nil {
 		return nil, fmt.Errorf("store: import records of %s: %w", source, err)
 	}
-	m := make(map[ImportRecordKey]*ImportRecord, len(rows))
+	m := make(map[ImportRecordKey][]*ImportRecord, len(rows))
 	for _, r := range rows {
-		m[ImportRecordKey{r.Kind, r.ExternalID}] = r
+		k := ImportRecordKey{r.Kind, r.ExternalID}
+		m[k] = append(m[k], r)
 	}
 	return m, nil
 }
@@ -153,18 +166,18 @@ func (t *Tx) PutImportRecord(ctx context.Context, r *ImportRecord) error {
 	now := core.Now()
 	if r.ID == "" {
 		r.ID = core.NewID()
-		_, err := t.exec(ctx, `INSERT INTO import_records (id, source, importer_type, source_ref, kind, external_id,
-			entity_id, content_hash, deprecated, first_run_id, last_run_id, created_at, updated_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.Source, r.ImporterType, r.SourceRef, r.Kind, r.ExternalID,
-			r.EntityID, r.ContentHash, r.Deprecated, r.FirstRunID, r.LastRunID, now, now)
+		_, err := t.exec(ctx, `INSERT INTO import_records (id, source, importer_type, scope, source_ref, file, kind, external_id,
+			entity_id, content_hash, data, deprecated, first_run_id, last_run_id, created_at, updated_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.Source, r.ImporterType, r.Scope, r.SourceRef, r.File, r.Kind,
+			r.ExternalID, r.EntityID, r.ContentHash, r.Data, r.Deprecated, r.FirstRunID, r.LastRunID, now, now)
 		if err != nil {
 			return fmt.Errorf("store: add import record %s %s: %w", r.Kind, r.ExternalID, err)
 		}
 		return nil
 	}
-	_, err := t.exec(ctx, `UPDATE import_records SET importer_type = ?, source_ref = ?, entity_id = ?, content_hash = ?,
-		deprecated = ?, last_run_id = ?, updated_at = ? WHERE id = ?`,
-		r.ImporterType, r.SourceRef, r.EntityID, r.ContentHash, r.Deprecated, r.LastRunID, now, r.ID)
+	_, err := t.exec(ctx, `UPDATE import_records SET importer_type = ?, scope = ?, source_ref = ?, file = ?, entity_id = ?,
+		content_hash = ?, data = ?, deprecated = ?, last_run_id = ?, updated_at = ? WHERE id = ?`,
+		r.ImporterType, r.Scope, r.SourceRef, r.File, r.EntityID, r.ContentHash, r.Data, r.Deprecated, r.LastRunID, now, r.ID)
 	if err != nil {
 		return fmt.Errorf("store: update import record %s %s: %w", r.Kind, r.ExternalID, err)
 	}

@@ -68,7 +68,8 @@ const techniqueColumns = `id, external_id, stix_id, name, description, parent_id
 	created_at, updated_at`
 
 // UpsertTechnique inserts or updates a technique keyed by its ATT&CK id; te.ID is set to
-// the stored row's id. The coverage status is the core's and is never overwritten here.
+// the stored row's id. The coverage status is the core's and is never overwritten here,
+// and a release that is not known ("") keeps the one stored.
 func (t *Tx) UpsertTechnique(ctx context.Context, te *core.Technique) error {
 	if err := te.Validate(); err != nil {
 		return err
@@ -89,7 +90,8 @@ func (t *Tx) UpsertTechnique(ctx context.Context, te *core.Technique) error {
 		platforms=excluded.platforms, domains=excluded.domains, data_sources=excluded.data_sources,
 		detection=excluded.detection, url=excluded.url, object_version=excluded.object_version,
 		modified_at=excluded.modified_at, revoked=excluded.revoked, revoked_by=excluded.revoked_by,
-		deprecated=excluded.deprecated, known=excluded.known, last_seen_release=excluded.last_seen_release,
+		deprecated=excluded.deprecated, known=excluded.known,
+		last_seen_release=CASE WHEN excluded.last_seen_release = '' THEN techniques.last_seen_release ELSE excluded.last_seen_release END,
 		source=excluded.source, source_ref=excluded.source_ref, content_hash=excluded.content_hash,
 		updated_at=excluded.updated_at
 		RETURNING id`,

@@ -124,9 +124,9 @@ func TestCalderaChangedFile(t *testing.T) {
 	if run.Added != want.abilities+1 {
 		t.Fatalf("added %d, want %d abilities and the profile", run.Added, want.abilities)
 	}
-	if ws := Warnings(run); len(ws) != 1 || ws[0].Line != 6 || ws[0].ExternalID != "aegis-test-profile" ||
+	if ws := Warnings(run); len(ws) != 1 || ws[0].File != "data/adversaries/aegis-test-profile.yml" || ws[0].ExternalID != "aegis-test-profile" ||
 		!strings.Contains(ws[0].Summary, "00000000-0000-0000-0000-000000000000") {
-		t.Errorf("warnings = %+v, want one for the missing ability on line 6", ws)
+		t.Errorf("warnings = %+v, want one for the missing ability, at the profile", ws)
 	}
 	var ids string
 	if err := e.Store.DB().Get(&ids, `SELECT template_ids FROM campaign_profiles WHERE source = 'caldera' AND external_id = 'aegis-test-profile'`); err != nil {

@@ -158,12 +158,31 @@ func (b *builder) techniques() []item {
 				b.warn(o.Pos, ext, "replacement of revoked technique "+ext+" left open",
 					fmt.Sprintf("it is revoked by %s %s, which is not an ATT&CK technique", rep.Type, rep.ID))
 			case rep.ExternalID() != ext:
+				// The direct replacement is kept, not the end of the chain: the core
+				// follows A → B → C itself and says so, so no step is lost.
 				t.RevokedBy = rep.ExternalID()
+				if next := b.directReplacement(o); next != "" && next != ext {
+					t.RevokedBy = next
+				}
 			}
 		}
 		out = append(out, item{pos: o.Pos, rec: t})
 	}
 	return out
+}
+
+// directReplacement is the ATT&CK id of the technique that revoked o (the first
+// step of a chain), or "" when that is not an ATT&CK technique.
+func (b *builder) directReplacement(o *stix.Object) string {
+	rels := b.ds.Out(o.ID, "revoked-by")
+	if len(rels) == 0 {
+		return ""
+	}
+	next := b.ds.Get(rels[0].TargetRef)
+	if next == nil || next.Type != "attack-pattern" || !techniqueIDRe.MatchString(next.ExternalID()) {
+		return ""
+	}
+	return next.ExternalID()
 }
 
 // checkParent compares the id-derived parent with subtechnique-of.
@@ -348,7 +367,8 @@ func (b *builder) mitigations() []item {
 		o := byExt[ext]
 		ref, _ := o.AttackRef()
 		m := &sdk.Mitigation{ExternalID: ext, STIXID: o.ID, Name: o.Name, Description: o.Description,
-			Domains: b.ds.Domains(o), URL: ref.URL, Deprecated: o.Deprecated, Revoked: o.Revoked}
+			Domains: b.ds.Domains(o), URL: ref.URL, Deprecated: o.Deprecated, Revoked: o.Revoked,
+			SourceDomains: b.ds.SourceDomains()}
 		seen := map[string]bool{}
 		for _, r := range b.ds.Out(o.ID, "mitigates") {
 			t := b.ds.Get(r.TargetRef)

@@ -208,16 +208,12 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		advAt[adv.id] = fmt.Sprintf("%s:%d", a.rel, a.line)
 		order := expand(adv, byID, nil, func(r ref, summary string) { out.Warn(a.rel, r.line, adv.id, summary, "") })
 		c := &sdk.Campaign{ExternalID: adv.id, Name: adv.name, Description: adv.description, CampaignKind: sdk.CampaignAdversaryProfile}
-		var missing []string
 		for _, r := range order {
 			c.TemplateIDs = append(c.TemplateIDs, r.id)
 			t, ok := known[r.id]
 			if !ok {
-				if !slices.Contains(missing, r.id) {
-					missing = append(missing, r.id)
-					out.Warn(a.rel, r.line, adv.id, "adversary names ability "+r.id+", which this import does not have",
-						"the id is kept in the profile's order; it resolves once an import provides that ability")
-				}
+				// Not in this source: the core resolves it against the catalog (an
+				// earlier import may hold it) and says so when nothing does.
 				continue
 			}
 			for _, tid := range t.TechniqueIDs {

@@ -130,7 +130,9 @@ func TestImportShapes(t *testing.T) {
 	if p := recs["campaign/5d3e170e-f1b8-49f9-9ee1-c51605552a08"].(*sdk.Campaign); strings.Join(p.TemplateIDs, ",") != whoami+","+firewall+","+stage+","+firewall {
 		t.Errorf("packs = %s", jsonOf(t, p))
 	}
-	if got := diagLines(res); got != "data/adversaries/ef4d997c-a0d1-4067-9efa-87c58682db71.yml:6 ef4d997c-a0d1-4067-9efa-87c58682db71: adversary names ability 43b3754c-def4-4699-a673-1d85648fda6a, which this import does not have" {
+	// An ability the source lacks is not the plugin's to call missing: the core
+	// resolves it against the catalog, which an earlier import may have filled.
+	if got := diagLines(res); got != "" {
 		t.Errorf("diagnostics:\n%s", got)
 	}
 	if last := res.Progress[len(res.Progress)-1]; last.Message != "3 abilities and 3 adversary profiles from 6 files" {
@@ -204,7 +206,7 @@ func TestConfig(t *testing.T) {
 	})
 	t.Run("single adversary file", func(t *testing.T) {
 		res := run(t, "testdata/ok/data/adversaries/packs/1a98b8e6-18ce-4617-8cc5-e65a1a9d490e.yml", "")
-		if res.Err != nil || len(res.Records) != 1 || res.Records[0].Kind() != sdk.KindCampaign || len(res.Warnings()) != 3 {
+		if res.Err != nil || len(res.Records) != 1 || res.Records[0].Kind() != sdk.KindCampaign || len(res.Warnings()) != 0 {
 			t.Fatalf("%v %v\n%s", res.Err, res.Records, diagLines(res))
 		}
 	})

@@ -155,7 +155,7 @@ func (b *builder) actors() []item {
 		ref, _ := o.AttackRef()
 		a := &sdk.ThreatActor{ExternalID: ext, STIXID: o.ID, Name: strings.TrimSpace(o.Name), Description: o.Description,
 			Aliases: aliases(o), References: toRefs(o.Citations()), URL: ref.URL, Modified: o.Modified,
-			Revoked: o.Revoked, Deprecated: o.Deprecated}
+			Revoked: o.Revoked, Deprecated: o.Deprecated, SourceDomains: b.ds.SourceDomains()}
 		a.Country = b.country(o)
 		a.Motivations = motivations(o)
 		a.Targets = b.targets(o)
@@ -322,7 +322,8 @@ func (b *builder) campaigns() []item {
 		ref, _ := o.AttackRef()
 		c := &sdk.Campaign{ExternalID: ext, STIXID: o.ID, Name: strings.TrimSpace(o.Name), Description: o.Description,
 			CampaignKind: sdk.CampaignAttack, FirstSeen: o.FirstSeen, LastSeen: o.LastSeen,
-			References: toRefs(o.Citations()), URL: ref.URL, Revoked: o.Revoked, Deprecated: o.Deprecated}
+			References: toRefs(o.Citations()), URL: ref.URL, Revoked: o.Revoked, Deprecated: o.Deprecated,
+			SourceDomains: b.ds.SourceDomains()}
 		actors := map[string]bool{}
 		for _, r := range b.ds.Out(o.ID, "attributed-to") {
 			a := b.ds.Get(r.TargetRef)

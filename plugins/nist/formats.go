@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"github.com/aegis-sec/aegis/plugins/internal/jsonpos"
 	"regexp"
 	"strings"
@@ -80,20 +81,30 @@ func parseMappingsExplorer(doc *jsonpos.Document) *fileResult {
 		Version   string            `json:"mapping_framework_version"`
 		Groups    map[string]string `json:"capability_groups"`
 	}
-	if raw, ok := doc.Fields["metadata"]; ok {
-		if err := json.Unmarshal(raw, &meta); err != nil {
-			res.Skip = "metadata is not an object of the Mappings Explorer format: " + err.Error()
-			return res
-		}
-		fw := strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(strings.ToLower(meta.Framework))
-		if !strings.Contains(fw, "nist80053") {
-			// Another framework of the same project (VERIS, AWS, CVE, ...): not ours.
-			return &fileResult{}
-		}
-		if !isRev5(meta.Version) {
-			res.Skip = "mapping framework " + meta.Framework + " " + meta.Version + " is not NIST 800-53 rev5"
-			return res
-		}
+	raw, ok := doc.Fields["metadata"]
+	if !ok {
+		// The revision comes from the data, never from a default.
+		res.Skip = "no metadata: the file does not say which framework and revision it maps (metadata.mapping_framework_version)"
+		return res
+	}
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		res.Skip = "metadata is not an object of the Mappings Explorer format: " + err.Error()
+		return res
+	}
+	fw := strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(strings.ToLower(meta.Framework))
+	if !strings.Contains(fw, "nist80053") {
+		// Another framework of the same project (VERIS, AWS, CVE, ...): not this importer's.
+		res.Skip = fmt.Sprintf("mapping framework %q %s is not NIST 800-53 (this importer reads NIST 800-53 rev5 only)", meta.Framework, meta.Version)
+		return res
+	}
+	switch rev := revision(meta.Version); rev {
+	case "5":
+	case "":
+		res.Skip = fmt.Sprintf("metadata.mapping_framework_version %q does not say which revision of NIST 800-53 the file maps", meta.Version)
+		return res
+	default:
+		res.Skip = "mapping framework " + meta.Framework + " " + meta.Version + " is not NIST 800-53 rev5"
+		return res
 	}
 	for _, el := range doc.Arrays["mapping_objects"] {
 		var o struct {
@@ -178,7 +189,12 @@ func parseSTIX(objects []jsonpos.Element) *fileResult {
 			if !nist {
 				continue
 			}
-			if !isRev5(ref.SourceName) {
+			switch revision(ref.SourceName) {
+			case "5":
+			case "":
+				res.Skip = fmt.Sprintf("controls of %q, which does not say which revision of NIST 800-53 they are", ref.SourceName)
+				return res
+			default:
 				res.Skip = "controls of " + ref.SourceName + ", not NIST 800-53 rev5"
 				return res
 			}
@@ -220,16 +236,19 @@ func nistReference(o *stixObject) (ref struct{ SourceName, ExternalID string }, 
 	return ref, false
 }
 
-// isRev5 accepts "rev5", "r5", "5", "Revision 5" and a name that does not
-// say which revision at all; it rejects any other revision.
-func isRev5(s string) bool {
+// revision returns the NIST 800-53 revision a name or version states ("rev5",
+// "r5", "5", "Revision 5" give "5"), or "" when it states none: the revision
+// comes from the data, never from a default.
+func revision(s string) string {
 	s = strings.ToLower(s)
 	if m := revisionRe.FindStringSubmatch(s); m != nil {
-		return m[1] == "5"
+		return m[1]
 	}
 	s = strings.NewReplacer("800-53", "", "800 53", "", "800_53", "", "80053", "").Replace(s)
-	digits := digitsRe.FindAllString(s, -1)
-	return len(digits) == 0 || (len(digits) == 1 && digits[0] == "5")
+	if digits := digitsRe.FindAllString(s, -1); len(digits) == 1 {
+		return digits[0]
+	}
+	return ""
 }
 
 var (

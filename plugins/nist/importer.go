@@ -101,6 +101,9 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 			continue
 		}
 		if res.Format == "" {
+			// Every file of the source is imported or named: this one holds neither
+			// NIST controls nor mappings.
+			out.Warn(f.Rel, 0, "", "skipped file", "neither a Mappings Explorer file nor a STIX bundle with NIST 800-53 controls or mappings")
 			continue
 		}
 		used++

@@ -186,8 +186,16 @@ func TestMalformedFileIsAWarning(t *testing.T) {
 	if _, ids := controls(t, res); strings.Join(ids, ",") != "IA-2" {
 		t.Errorf("controls = %v", ids)
 	}
-	if d := diags(res.Diagnostics); d != "warning broken.json:4 : skipped malformed JSON file" {
+	// Every file is imported or named in a warning: another framework's file too.
+	if d := diags(res.Diagnostics); d != "warning broken.json:4 : skipped malformed JSON file\nwarning package.json:0 : skipped file\nwarning veris-1.3.7_attack-16.1-enterprise.json:0 : skipped file" {
 		t.Errorf("diagnostics:\n%s", d)
+	}
+	var said bool
+	for _, d := range res.Diagnostics {
+		said = said || strings.Contains(d.Detail, `mapping framework "veris"`)
+	}
+	if !said {
+		t.Errorf("the VERIS file is not named with its framework: %+v", res.Diagnostics)
 	}
 }
 
@@ -248,10 +256,11 @@ func TestControlIDs(t *testing.T) {
 			t.Errorf("parseControlID(%q) = %q, want %q", in, got, want)
 		}
 	}
-	for in, want := range map[string]bool{"rev5": true, "r5": true, "5": true, "NIST 800-53 Revision 5": true, "NIST 800-53": true,
-		"": true, "rev4": false, "NIST 800-53 Revision 4": false, "r4": false, "4": false} {
-		if isRev5(in) != want {
-			t.Errorf("isRev5(%q) = %v", in, !want)
+	// A name that states no revision gives none: it is never taken for rev5.
+	for in, want := range map[string]string{"rev5": "5", "r5": "5", "5": "5", "NIST 800-53 Revision 5": "5", "NIST 800-53": "",
+		"": "", "rev4": "4", "NIST 800-53 Revision 4": "4", "r4": "4", "4": "4"} {
+		if got := revision(in); got != want {
+			t.Errorf("revision(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -271,5 +280,36 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A file that does not say which revision it maps is not taken for rev5: the revision
+// comes from the data. With nothing else in the source, the run fails with the reason.
+func TestRevisionComesFromTheData(t *testing.T) {
+	for name, body := range map[string]string{
+		"no-version.json": `{"metadata": {"mapping_framework": "nist_800_53", "capability_groups": {}},
+ "mapping_objects": [{"capability_id": "AC-02", "mapping_type": "mitigates", "attack_object_id": "T1078", "status": "complete"}]}`,
+		"no-metadata.json": `{"mapping_objects": [{"capability_id": "AC-02", "mapping_type": "mitigates", "attack_object_id": "T1078", "status": "complete"}]}`,
+		"stix-no-revision.json": `{"type": "bundle", "id": "bundle--1", "objects": [{"type": "course-of-action", "id": "course-of-action--1",
+ "name": "Account Management", "external_references": [{"source_name": "NIST 800-53", "external_id": "AC-2"}]}]}`,
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res := run(t, dir, "")
+		if res.Err == nil || len(res.Records) != 0 {
+			t.Errorf("%s: err %v, %d records; want a failure and no framework", name, res.Err, len(res.Records))
+		}
+		if d := diags(res.Diagnostics); !strings.Contains(d, name+":0 : skipped file") {
+			t.Errorf("%s: diagnostics %q", name, d)
+		}
+		var said bool
+		for _, d := range res.Diagnostics {
+			said = said || strings.Contains(d.Detail, "which revision") || strings.Contains(d.Detail, "no metadata")
+		}
+		if !said {
+			t.Errorf("%s: the warning does not say the revision is unknown: %+v", name, res.Diagnostics)
+		}
 	}
 }

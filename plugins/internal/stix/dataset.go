@@ -139,6 +139,8 @@ type Dataset struct {
 	out     map[string][]*Object // source id + "\x00" + relationship type
 	in      map[string][]*Object // target id + "\x00" + relationship type
 	matrix  map[string]string    // tactic id -> domain of the matrix listing it
+	// sourceDomains caches SourceDomains.
+	sourceDomains []string
 	// DefaultRelease is the release taken from the source's name, for
 	// objects that no collection or index placed in a release.
 	DefaultRelease string
@@ -210,6 +212,35 @@ func (d *Dataset) finish() {
 			}
 		}
 	}
+}
+
+// SourceDomains returns the ATT&CK domains the source itself holds: those of
+// its matrices and of the collections read, never an object's
+// x_mitre_domains (a group shared by Enterprise and ICS lists both in each
+// domain's bundle). The core keeps what each domain brings apart by it.
+func (d *Dataset) SourceDomains() []string {
+	if d.sourceDomains != nil {
+		return append([]string(nil), d.sourceDomains...)
+	}
+	set := map[string]bool{}
+	for _, dom := range d.matrix {
+		set[dom] = true
+	}
+	for _, o := range d.objects {
+		for _, c := range o.containers {
+			if c.Domain != "" {
+				set[c.Domain] = true
+			}
+		}
+	}
+	out := []string{}
+	for _, dom := range Domains {
+		if set[dom] {
+			out = append(out, dom)
+		}
+	}
+	d.sourceDomains = out
+	return append([]string(nil), out...)
 }
 
 // Len is the number of distinct objects.

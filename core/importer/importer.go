@@ -402,7 +402,6 @@ func yieldedRecords(recs []*pending, st *runState) error {
 	return errors.New(msg)
 }
 
-
 func position(r *host.IncomingRecord) string {
 	switch {
 	case r.File != "" && r.Line > 0:

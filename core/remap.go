@@ -97,6 +97,30 @@ func followRevocations(ext string, resolve TechniqueResolver) (*Technique, strin
 	return nil, fmt.Sprintf("the chain of revocations from %s is longer than %d", ext, maxRevocationHops), chain
 }
 
+// RevokedTechniqueError says why a technique cannot take new work: it is revoked, and
+// the message names where its tests go (every step of the chain, and the current
+// replacement when there is one).
+func RevokedTechniqueError(ctx context.Context, tx Tx, te *Technique, field string) error {
+	if !te.Revoked {
+		return nil
+	}
+	if te.RevokedBy == "" {
+		return FieldError(field, "technique %s is revoked and the release names no replacement: choose a current technique", te.ExternalID)
+	}
+	target, reason, chain := followRevocations(te.RevokedBy, func(ext string) *Technique {
+		t, err := tx.TechniqueByExternalID(ctx, ext)
+		if err != nil {
+			return nil
+		}
+		return t
+	})
+	if target == nil {
+		return FieldError(field, "technique %s is revoked (%s): choose a current technique", te.ExternalID, reason)
+	}
+	return FieldError(field, "technique %s is revoked (%s): create the test on %s instead",
+		te.ExternalID, chainReason(append([]string{te.ExternalID}, chain...)), target.ExternalID)
+}
+
 // TechniqueReview is one entry of the review queue.
 type TechniqueReview struct {
 	ID                string     `db:"id" json:"id"`

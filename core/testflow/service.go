@@ -165,6 +165,14 @@ func (s *Service) Create(ctx context.Context, actor *core.User, in NewTest) (*co
 		if t.TechniqueID, err = resolveTechnique(ctx, tx, in.TechniqueID); err != nil {
 			return err
 		}
+		// New work never lands on a revoked technique: the error names the replacement.
+		te, err := tx.TechniqueByID(ctx, t.TechniqueID)
+		if err != nil {
+			return err
+		}
+		if err := core.RevokedTechniqueError(ctx, tx, te, "technique_id"); err != nil {
+			return err
+		}
 		if err := checkUser(ctx, tx, "assigned_red", t.AssignedRed); err != nil {
 			return err
 		}

@@ -607,3 +607,39 @@ func TestPatchRoundTripsThroughStore(t *testing.T) {
 		}
 	})
 }
+
+// A test is never created on a revoked technique: the refusal names the chain and the
+// current replacement, and no test is stored.
+func TestCreateOnRevokedTechniqueIsRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		err := st.Update(ctx, func(tx core.Tx) error {
+			for _, te := range []*core.Technique{
+				{ExternalID: "T1086", Name: "PowerShell", Known: true, Revoked: true, RevokedBy: "T1500"},
+				{ExternalID: "T1500", Name: "Compile After Delivery", Known: true, Revoked: true, RevokedBy: "T1059"},
+				{ExternalID: "T1099", Name: "Timestomp", Known: true, Revoked: true},
+			} {
+				if err := tx.UpsertTechnique(ctx, te); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tech := e.u[core.RoleRedTech]
+		_, err = e.svc.Create(ctx, tech, testflow.NewTest{Title: "x", TechniqueID: "T1086"})
+		wantCode(t, err, core.EINVALID, "T1086 was revoked by T1500, T1500 by T1059", "create the test on T1059")
+		_, err = e.svc.Create(ctx, tech, testflow.NewTest{Title: "x", TechniqueID: "T1099"})
+		wantCode(t, err, core.EINVALID, "T1099 is revoked", "no replacement")
+		var n int
+		st.View(ctx, func(tx core.Tx) error {
+			_, n, err = tx.ListTests(ctx, core.TestFilter{})
+			return err
+		})
+		if n != 0 {
+			t.Errorf("%d tests stored", n)
+		}
+	})
+}

@@ -104,7 +104,13 @@ func (s *Server) listTechniques(c echo.Context) error {
 	var list []*core.Technique
 	var total int
 	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
+		tactics, err := tx.ListTactics(ctx, "")
+		if err != nil {
+			return err
+		}
+		if err := f.Check(tactics); err != nil {
+			return err
+		}
 		list, total, err = tx.ListTechniques(ctx, f)
 		return err
 	}); err != nil {
@@ -294,6 +300,9 @@ func (s *Server) listRules(c echo.Context) error {
 	f := core.RuleFilter{Search: c.QueryParam("search"), TechniqueID: strings.ToUpper(c.QueryParam("technique")),
 		Platform: c.QueryParam("platform"), Source: c.QueryParam("source"), Level: strings.ToLower(c.QueryParam("level")),
 		Status: c.QueryParam("status"), Page: p}
+	if err := f.Check(); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	var list []*core.DetectionRule
 	var total int

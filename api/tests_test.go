@@ -352,6 +352,11 @@ func TestCatalogHTTP(t *testing.T) {
 		if techs.Total != 0 {
 			t.Fatalf("sub-technique has no tactic of its own here: %+v", techs)
 		}
+		// A filter value nothing can have is a 400 naming the allowed values, never an
+		// empty list that looks like "nothing matched".
+		wantProblem(t, viewer, http.StatusBadRequest, http.MethodGet, "/api/v1/techniques?status=bogus", nil, "not_tested", "covered")
+		wantProblem(t, viewer, http.StatusBadRequest, http.MethodGet, "/api/v1/techniques?tactic=bogus", nil, "execution")
+		viewer.Want(http.StatusOK, http.MethodGet, "/api/v1/techniques?tactic=TA0002&status=not_tested", nil, &techs)
 
 		// Technique detail by ATT&CK id, with what hangs off it.
 		var test testBody
@@ -455,6 +460,7 @@ func TestCatalogHTTP(t *testing.T) {
 				t.Errorf("detection-rules?%s: %d, want %d", q, got, want)
 			}
 		}
+		wantProblem(t, viewer, http.StatusBadRequest, http.MethodGet, "/api/v1/detection-rules?level=bogus", nil, "informational", "critical")
 		wantProblem(t, e.as[core.RoleBlueLead], http.StatusConflict, http.MethodPatch, "/api/v1/detection-rules/"+e.rule.ID, map[string]any{"query": "x"}, "read-only")
 		e.as[core.RoleBlueLead].Want(http.StatusOK, http.MethodPost, "/api/v1/detection-rules/bulk-activate", map[string]any{"ids": []string{e.rule.ID}, "active": false}, &bulk)
 		if bulk.Updated != 1 || listR("status=inactive") != 1 {

@@ -2,6 +2,8 @@ package core
 
 import (
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -36,6 +38,9 @@ const (
 	StatusPartial    CoverageStatus = "partial"     // latest validated test: logged only
 	StatusCovered    CoverageStatus = "covered"     // latest validated test: prevented or alerted
 )
+
+// CoverageStatuses are every coverage status, in order of progress.
+var CoverageStatuses = []CoverageStatus{StatusNotTested, StatusInProgress, StatusNotCovered, StatusPartial, StatusCovered}
 
 // Technique is an ATT&CK technique or sub-technique. Known is false for ids that other
 // sources (Sigma, Atomic) use but the ATT&CK release in use does not have yet.
@@ -102,4 +107,37 @@ type TechniqueFilter struct {
 	Search         string
 	IncludeRevoked bool
 	Page
+}
+
+// Check refuses values no technique can have, naming the allowed ones: a filter with a
+// typo must not answer an empty list as if nothing matched. tactics are the stored ones.
+func (f TechniqueFilter) Check(tactics []*Tactic) error {
+	if f.Status != "" && !slices.Contains(CoverageStatuses, f.Status) {
+		return FieldError("status", "unknown status %q (allowed: %s)", f.Status, joinStrings(CoverageStatuses))
+	}
+	if f.Tactic == "" {
+		return nil
+	}
+	var names []string
+	for _, t := range tactics {
+		if strings.EqualFold(t.Shortname, f.Tactic) || strings.EqualFold(t.ExternalID, f.Tactic) {
+			return nil
+		}
+		if !slices.Contains(names, t.Shortname) {
+			names = append(names, t.Shortname)
+		}
+	}
+	if len(names) == 0 {
+		return FieldError("tactic", "unknown tactic %q: no ATT&CK tactics are imported yet", f.Tactic)
+	}
+	slices.Sort(names)
+	return FieldError("tactic", "unknown tactic %q (allowed: a tactic id such as TA0002, or %s)", f.Tactic, strings.Join(names, ", "))
+}
+
+func joinStrings[T ~string](xs []T) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = string(x)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -1,6 +1,10 @@
 package core
 
-import "context"
+import (
+	"context"
+	"slices"
+	"strings"
+)
 
 // SourceCustom is the source of templates and rules written in Aegis rather than
 // imported: the only ones the app may edit or retire.
@@ -29,6 +33,18 @@ type RuleFilter struct {
 	// "inactive" or "deprecated" for Aegis's flags.
 	Status string
 	Page
+}
+
+// RuleLevels are the levels a detection rule can have (Sigma's; Elastic severities
+// are a subset).
+var RuleLevels = []string{"informational", "low", "medium", "high", "critical"}
+
+// Check refuses a level no rule can have, naming the allowed ones.
+func (f RuleFilter) Check() error {
+	if f.Level != "" && !slices.Contains(RuleLevels, f.Level) {
+		return FieldError("level", "unknown level %q (allowed: %s)", f.Level, strings.Join(RuleLevels, ", "))
+	}
+	return nil
 }
 
 // TechniqueDefense is a D3FEND defensive technique as it maps to one ATT&CK technique.

@@ -352,3 +352,20 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// A folder of rules that is not a SigmaHQ checkout (none of the configured folders) is
+// read as it is, and the run says so.
+func TestPlainFolderOfRules(t *testing.T) {
+	// The folders aegis.hcl ships with.
+	res := run(t, "testdata/collection/rules", `{"folders":["rules", "rules-emerging-threats", "rules-threat-hunting", "deprecated"]}`)
+	if res.Err != nil || len(res.Records) == 0 {
+		t.Fatalf("%v, %d records", res.Err, len(res.Records))
+	}
+	want := run(t, "testdata/collection", `{"folders":["rules"]}`)
+	if len(res.Records) != len(want.Records) {
+		t.Errorf("%d records from the folder itself, %d from it as rules/ of a checkout", len(res.Records), len(want.Records))
+	}
+	if got := strings.Join(diagLines(res.Diagnostics), "\n"); !strings.Contains(got, "the whole source is read as a folder of rules") {
+		t.Errorf("diagnostics = %s", got)
+	}
+}

@@ -39,7 +39,7 @@ func Find(tree *source.Tree, s Scope, out *sdk.Emitter) ([]source.File, error) {
 	if tree.File() != "" {
 		return []source.File{{Path: tree.File(), Rel: filepath.Base(tree.File())}}, nil
 	}
-	var dirs []string
+	var dirs, missing []string
 	if len(s.Folders) == 0 {
 		dirs = []string{"**"}
 	}
@@ -49,10 +49,22 @@ func Find(tree *source.Tree, s Scope, out *sdk.Emitter) ([]source.File, error) {
 		}
 		dir := path.Clean(filepath.ToSlash(f))
 		if st, err := os.Stat(tree.Path(dir)); err != nil || !st.IsDir() {
-			out.Warn(dir, 0, "", "configured folder not found in the source", "source: "+tree.Source())
+			missing = append(missing, dir)
 			continue
 		}
 		dirs = append(dirs, dir+"/**")
+	}
+	switch {
+	case len(s.Folders) > 0 && len(dirs) == 0:
+		// None of the configured folders: the source is itself a folder of rules (any
+		// collection, not a checkout of the project the defaults describe).
+		dirs = []string{"**"}
+		out.Warn("", 0, "", "none of the configured folders is in the source; the whole source is read as a folder of rules",
+			"folders: "+strings.Join(missing, ", ")+"; source: "+tree.Source())
+	default:
+		for _, dir := range missing {
+			out.Warn(dir, 0, "", "configured folder not found in the source", "source: "+tree.Source())
+		}
 	}
 	var patterns []string
 	for _, d := range dirs {

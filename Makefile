@@ -12,7 +12,7 @@ TESTTIMEOUT ?= 25m
 # does not reach). test, bench and lint run in each; test runs both before it fails.
 MODULES  := . sdk
 
-.PHONY: all build aegis plugins web run test bench generate lint clean
+.PHONY: all build aegis plugins web web-test api-types screenshots run test bench generate lint clean
 
 all: build
 
@@ -27,16 +27,31 @@ plugins:
 		$(GO) build -o bin/aegis-plugin-$$p ./plugins/$$p || exit 1; \
 	done
 
-# The SPA is built when it exists (web/package.json); the Go binary embeds web/dist.
+# The SPA (web/, needs Node 20+): npm ci on first use, then the build into web/dist,
+# which the Go binary embeds. The build type-checks against the API's types and fails
+# when the initial JavaScript is over budget (web/scripts/budget.mjs).
 web:
-	@if [ -f web/package.json ]; then \
-		cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build; \
-	fi
+	cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build
+
+# The web app's unit tests (Vitest).
+web-test: web
+	cd web && npm test
+
+# After an API change: rewrite the OpenAPI copy and the TypeScript types generated
+# from it (a Go test and a Vitest test fail until they match the API).
+api-types:
+	$(GO) run ./cmd/aegis openapi > web/openapi.json
+	cd web && npm run gen:api
+
+# Run the browser tests and keep their screenshots in docs/screenshots.
+screenshots: web
+	AEGIS_E2E_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestBrowser -v ./web/
 
 run: build
 	./bin/aegis serve
 
-test:
+# The Go tests include web/e2e_test.go, the browser tests against the embedded build.
+test: web-test
 	@rc=0; for m in $(MODULES); do \
 		echo "== go test in module $$m"; \
 		(cd $$m && $(GO) test -count=1 -timeout $(TESTTIMEOUT) $(TESTFLAGS) ./...) || rc=1; \

@@ -85,4 +85,29 @@ func TestSPA(t *testing.T) {
 	if rec := get(t, h, "/api/v1/nope"); rec.Code != 404 || strings.Contains(rec.Body.String(), "the app") {
 		t.Fatalf("api path fell through to the SPA: %d %s", rec.Code, rec.Body)
 	}
+
+	// Hashed assets are cached for a year, index.html is revalidated on every load, and
+	// every answer carries the CSP.
+	asset, page := get(t, h, "/assets/app.js"), get(t, h, "/tests/123")
+	if cc := asset.Header().Get("Cache-Control"); !strings.Contains(cc, "max-age=31536000") || !strings.Contains(cc, "immutable") {
+		t.Errorf("asset Cache-Control = %q", cc)
+	}
+	if cc := page.Header().Get("Cache-Control"); cc != "no-cache" {
+		t.Errorf("index Cache-Control = %q", cc)
+	}
+	for _, rec := range []*httptest.ResponseRecorder{asset, page, get(t, h, "/")} {
+		if csp := rec.Header().Get("Content-Security-Policy"); csp != api.ContentSecurityPolicy || !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("CSP = %q", csp)
+		}
+	}
+	if ct := page.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("index Content-Type = %q", ct)
+	}
+	// A missing hashed file is 404: a stale page must never get HTML for a script.
+	if rec := get(t, h, "/assets/gone-1234.js"); rec.Code != 404 || strings.Contains(rec.Body.String(), "the app") {
+		t.Errorf("missing asset: %d %s", rec.Code, rec.Body)
+	}
+	if rec := get(t, h, "/assets/../index.html"); !strings.Contains(rec.Body.String(), "the app") {
+		t.Errorf("cleaned path: %d", rec.Code)
+	}
 }

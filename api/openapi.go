@@ -346,3 +346,10 @@ func (g *schemaGen) fields(t reflect.Type, props obj, required *[]string) {
 		}
 	}
 }
+
+// OpenAPIDocument is the OpenAPI document of the route table, indented, without a
+// running server or a database: the web app generates its API types from it.
+func OpenAPIDocument(version string) ([]byte, error) {
+	s := New(Deps{Version: version})
+	return json.MarshalIndent(buildOpenAPI(s.routes(), version), "", "  ")
+}

@@ -1,11 +1,18 @@
 package api
 
 import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
 	"net/http"
+	"path"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/aegis-sec/aegis/core"
 )
 
 const notBuiltPage = `<!doctype html>
@@ -18,18 +25,103 @@ into this binary.</p>
 then start the server again.</p>
 </body></html>`
 
-// mountSPA serves the built SPA with HTML5 fallback (client-side routes get index.html),
-// or a page that says how to build it. /api/ paths never fall through to the SPA.
+// ContentSecurityPolicy is sent with every page of the SPA: scripts, styles, fonts and
+// API calls come from this server only; nothing may frame the app. React sets styles
+// through the CSSOM, which style-src does not govern, so no 'unsafe-inline' is needed.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+
+// Cache lifetimes: Vite names every file under assets/ by its content hash, so a file
+// there never changes and may be cached for a year; index.html names the current
+// hashes and must be revalidated on every load, or a deploy would leave browsers on
+// the old build.
+const (
+	cacheHashed = "public, max-age=31536000, immutable"
+	cacheIndex  = "no-cache"
+	cacheOther  = "public, max-age=3600"
+)
+
+// mountSPA serves the built SPA: files as they are, client-side routes (paths without a
+// file extension) as index.html, and the security headers on every answer. /api/ paths
+// never fall through to the SPA, and a missing hashed asset is a 404, not index.html (a
+// browser holding a stale page must not run HTML as a script).
 func (s *Server) mountSPA() {
-	skipAPI := func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/api/") }
-	if s.deps.WebBuilt && s.deps.Web != nil {
-		s.echo.Use(middleware.StaticWithConfig(middleware.StaticConfig{
-			Root:       ".",
-			Filesystem: http.FS(s.deps.Web),
-			HTML5:      true,
-			Skipper:    skipAPI,
-		}))
+	if !s.deps.WebBuilt || s.deps.Web == nil {
+		s.echo.GET("/", func(c echo.Context) error { return c.HTML(http.StatusOK, notBuiltPage) })
 		return
 	}
-	s.echo.GET("/", func(c echo.Context) error { return c.HTML(http.StatusOK, notBuiltPage) })
+	web := s.deps.Web
+	index, err := fs.ReadFile(web, "index.html")
+	if err != nil {
+		panic("api: web build without index.html: " + err.Error()) // WebBuilt promised it
+	}
+	started := time.Now()
+	serveIndex := func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set(echo.HeaderCacheControl, cacheIndex)
+		http.ServeContent(c.Response(), c.Request(), "index.html", started, bytes.NewReader(index))
+		return nil
+	}
+	handler := func(c echo.Context) error {
+		p := c.Request().URL.Path
+		if strings.HasPrefix(p, "/api/") {
+			return core.Errorf(core.ENOTFOUND, "no route %s %s", c.Request().Method, p)
+		}
+		setSecurityHeaders(c.Response().Header())
+		name := strings.TrimPrefix(path.Clean("/"+p), "/")
+		if name == "" || name == "index.html" {
+			return serveIndex(c)
+		}
+		f, err := web.Open(name)
+		if errors.Is(err, fs.ErrNotExist) || isDir(f) {
+			if f != nil {
+				f.Close()
+			}
+			if path.Ext(name) != "" {
+				return echo.NewHTTPError(http.StatusNotFound, "no file "+name)
+			}
+			return serveIndex(c)
+		}
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		info, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(name, "assets/") {
+			c.Response().Header().Set(echo.HeaderCacheControl, cacheHashed)
+		} else {
+			c.Response().Header().Set(echo.HeaderCacheControl, cacheOther)
+		}
+		rs, ok := f.(io.ReadSeeker)
+		if !ok {
+			data, err := fs.ReadFile(web, name)
+			if err != nil {
+				return err
+			}
+			http.ServeContent(c.Response(), c.Request(), name, info.ModTime(), bytes.NewReader(data))
+			return nil
+		}
+		http.ServeContent(c.Response(), c.Request(), name, info.ModTime(), rs)
+		return nil
+	}
+	s.echo.GET("/*", handler)
+	s.echo.HEAD("/*", handler)
+}
+
+func isDir(f fs.File) bool {
+	if f == nil {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.IsDir()
+}
+
+func setSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", ContentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
 }

@@ -71,6 +71,7 @@ them into coverage. This binary is the server and its command-line tools.`,
 		a.detectCmd(),
 		a.pluginsCmd(),
 		a.versionCmd(),
+		a.openAPICmd(),
 	)
 	return root
 }

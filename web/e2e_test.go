@@ -1,0 +1,180 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBrowser runs web/e2e/run.mjs: Debian's Chromium, driven by playwright-core,
+// against a real `aegis serve` on SQLite holding real upstream data (ATT&CK Enterprise
+// and Atomic Red Team imported here; Sigma imported by the test from the admin page).
+// It signs in as every role, walks a test from draft to validated, opens the matrix
+// and a technique, runs an import and takes screenshots (into docs/screenshots when
+// AEGIS_E2E_SCREENSHOTS says so: `make screenshots`).
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped in -short mode")
+	}
+	chromium := envOr("CHROMIUM", "/usr/bin/chromium")
+	upstream := envOr("AEGIS_UPSTREAM_DIR", "../../shared/upstream")
+	upstream, _ = filepath.Abs(upstream)
+	for _, need := range []struct{ path, why string }{
+		{chromium, "Chromium (apt-get install chromium)"},
+		{filepath.Join(upstream, "mitre-cti", "enterprise-attack"), "the upstream data (AEGIS_UPSTREAM_DIR)"},
+		{"node_modules/playwright-core", "the web dependencies (cd web && npm ci)"},
+		{"dist/index.html", "the built web app (make web)"},
+	} {
+		if _, err := os.Stat(need.path); err != nil {
+			t.Skipf("e2e: needs %s: %s is missing", need.why, need.path)
+		}
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("e2e: needs Node.js (node) on PATH")
+	}
+
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	goBuild(t, filepath.Join(dir, "aegis"), "../cmd/aegis")
+	for _, p := range []string{"attack", "atomic", "sigma"} {
+		goBuild(t, filepath.Join(bin, "aegis-plugin-"+p), "../plugins/"+p)
+	}
+	addr := freeAddr(t)
+	cfg := filepath.Join(dir, "aegis.hcl")
+	writeFile(t, cfg, fmt.Sprintf(`
+server { listen = %q }
+database { dsn = %q }
+evidence { path = %q }
+plugin_dir = %q
+scheduler { enabled = false }
+log { level = "warn" }
+plugin "attack" {
+  timeout = "10m"
+  config {
+    domains         = ["enterprise-attack"]
+    release_version = "18.1"
+  }
+}
+plugin "atomic" { timeout = "10m" }
+plugin "sigma" { timeout = "10m" }
+`, addr, filepath.Join(dir, "aegis.db"), filepath.Join(dir, "evidence"), bin))
+	aegis := func(stdin string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(dir, "aegis"), append([]string{"--config", cfg}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("aegis %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	aegis("", "import", "attack", "--source", filepath.Join(upstream, "mitre-cti", "enterprise-attack"))
+	aegis("", "import", "atomic", "--source", filepath.Join(upstream, "atomic-red-team"))
+	const password = "e2e-first-password-1"
+	for _, role := range []string{"admin", "red_lead", "red_tech", "blue_lead", "blue_tech", "viewer"} {
+		aegis(password+"\n", "user", "create", "e2e_"+role, "--role", role, "--password-stdin")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var serveLog bytes.Buffer
+	serve := exec.CommandContext(ctx, filepath.Join(dir, "aegis"), "--config", cfg, "serve")
+	serve.Stdout, serve.Stderr = &serveLog, &serveLog
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		_ = serve.Wait()
+		if t.Failed() {
+			t.Logf("aegis serve log:\n%s", serveLog.String())
+		}
+	}()
+	base := "http://" + addr
+	waitReady(t, base+"/readyz")
+
+	shots := os.Getenv("AEGIS_E2E_SCREENSHOTS")
+	if shots == "" {
+		shots = filepath.Join(dir, "screenshots")
+	}
+	shots, _ = filepath.Abs(shots)
+	report := filepath.Join(dir, "report.json")
+	run := exec.Command(node, "e2e/run.mjs")
+	run.Env = append(os.Environ(), "AEGIS_URL="+base, "E2E_PASSWORD="+password, "E2E_UPSTREAM="+upstream,
+		"E2E_SCREENSHOTS="+shots, "E2E_REPORT="+report, "E2E_FRESH=1", "CHROMIUM="+chromium)
+	out, err := run.CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("e2e/run.mjs: %v", err)
+	}
+	var rep struct {
+		Checks []string       `json:"checks"`
+		Matrix map[string]any `json:"matrix"`
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Checks) < 25 || rep.Matrix == nil {
+		t.Fatalf("the run passed only %d checks, matrix %v", len(rep.Checks), rep.Matrix)
+	}
+	t.Logf("matrix figures (ms): %v", rep.Matrix)
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func goBuild(t *testing.T, out, pkg string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+}
+
+func writeFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(url); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered 200", url)
+}

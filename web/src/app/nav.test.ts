@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import { navFor } from "./nav";
+
+// The seed design's role table, transcribed independently of nav.ts.
+const TABLE: Record<string, string[]> = {
+  admin: ["Dashboard", "Executive Dashboard", "ATT&CK Matrix", "Tests", "Campaigns", "Threat Actors", "Compliance", "Comparison", "Reports", "System"],
+  red_lead: ["Dashboard", "Executive Dashboard", "ATT&CK Matrix", "Tests", "Campaigns", "Threat Actors", "Compliance", "Comparison", "Reports"],
+  blue_lead: ["Dashboard", "Executive Dashboard", "ATT&CK Matrix", "Tests", "Campaigns", "Threat Actors", "Compliance", "Comparison", "Reports"],
+  red_tech: ["Dashboard", "ATT&CK Matrix", "Tests", "Campaigns", "Threat Actors", "Compliance", "Reports"],
+  blue_tech: ["Dashboard", "ATT&CK Matrix", "Tests", "Campaigns", "Threat Actors", "Compliance", "Reports"],
+  viewer: ["Dashboard", "ATT&CK Matrix", "Tests", "Campaigns", "Threat Actors", "Compliance", "Reports"],
+};
+
+describe("navigation by role", () => {
+  for (const [role, sections] of Object.entries(TABLE)) {
+    it(role, () => {
+      expect(navFor(role as never).map((s) => s.label)).toEqual(sections);
+    });
+  }
+});

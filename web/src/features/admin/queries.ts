@@ -1,0 +1,9 @@
+export const adminKeys = {
+  users: ["admin", "users"] as const,
+  tokens: ["admin", "tokens"] as const,
+  plugins: ["admin", "plugins"] as const,
+  runs: ["admin", "imports", "list"] as const,
+  run: (id: string) => ["admin", "import-run", id] as const,
+  reviews: (status: string) => ["admin", "reviews", status] as const,
+  audit: (f: object) => ["admin", "audit", f] as const,
+};

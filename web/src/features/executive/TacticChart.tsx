@@ -1,0 +1,27 @@
+import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import type { TacticRow } from "./model";
+
+export default function TacticChart({ rows }: { rows: TacticRow[] }) {
+  const data = rows.map((r) => ({
+    tactic: r.tactic,
+    Covered: r.covered,
+    Partial: r.partial,
+    "Tested, not covered": r.tested - r.covered - r.partial,
+    "Not tested": r.techniques - r.tested,
+  }));
+  return (
+    <ResponsiveContainer width="100%" height={420}>
+      <BarChart data={data} layout="vertical" margin={{ left: 40, right: 16 }}>
+        <CartesianGrid stroke="var(--line)" horizontal={false} />
+        <XAxis type="number" tick={{ fill: "var(--muted)", fontSize: 11 }} axisLine={false} tickLine={false} />
+        <YAxis type="category" dataKey="tactic" width={130} tick={{ fill: "var(--fg)", fontSize: 12 }} axisLine={false} tickLine={false} />
+        <Tooltip cursor={{ fill: "var(--panel-2)" }} contentStyle={{ background: "var(--panel)", border: "1px solid var(--line)", borderRadius: 6, fontSize: 12 }} />
+        <Legend wrapperStyle={{ fontSize: 12 }} />
+        <Bar dataKey="Covered" stackId="a" fill="#10b981" />
+        <Bar dataKey="Partial" stackId="a" fill="#f59e0b" />
+        <Bar dataKey="Tested, not covered" stackId="a" fill="#ef4444" />
+        <Bar dataKey="Not tested" stackId="a" fill="#64748b" radius={[0, 3, 3, 0]} />
+      </BarChart>
+    </ResponsiveContainer>
+  );
+}

@@ -118,16 +118,18 @@ export function Empty({ children }: { children: ReactNode }) {
   return <div className="px-4 py-8 text-center text-[13px] text-muted">{children}</div>;
 }
 
-const field = "h-8 w-full rounded-md border border-line bg-panel px-2.5 text-[13px] text-fg placeholder:text-muted focus:border-ring focus:outline-none";
+const field = "h-8 rounded-md border border-line bg-panel px-2.5 text-[13px] text-fg placeholder:text-muted focus:border-ring focus:outline-none";
+// Fields fill their container unless the caller gives a width.
+const fieldClass = (extra?: string) => cx(field, !/(^|\s)(w-|min-w-)/.test(extra ?? "") && "w-full", extra);
 
 export function Input(props: InputHTMLAttributes<HTMLInputElement>) {
-  return <input {...props} className={cx(field, props.className)} />;
+  return <input {...props} className={fieldClass(props.className)} />;
 }
 export function Select(props: SelectHTMLAttributes<HTMLSelectElement>) {
-  return <select {...props} className={cx(field, "pr-7", props.className)} />;
+  return <select {...props} className={fieldClass(cx("pr-7", props.className))} />;
 }
 export function Textarea(props: TextareaHTMLAttributes<HTMLTextAreaElement>) {
-  return <textarea {...props} className={cx(field, "h-auto min-h-20 py-1.5", props.className)} />;
+  return <textarea {...props} className={fieldClass(cx("h-auto min-h-20 py-1.5", props.className))} />;
 }
 
 export function Field({ label, children, hint }: { label: string; children: ReactNode; hint?: string }) {

@@ -1,18 +1,22 @@
 import { useQuery } from "@tanstack/react-query";
-import { lazy, Suspense } from "react";
+import { lazy, Suspense, useMemo } from "react";
 import { Link } from "react-router";
 import { api, ok, withQuery } from "@/api/client";
 import { useSession } from "@/app/session";
 import { stateLabel, STATES, timeAgo } from "@/lib/format";
 import { COVERAGE, coverageOf } from "@/ui/coverage";
 import { Badge, Card, Empty, ErrorNote, PageHeader, Spinner, Stat, stateTone } from "@/ui/primitives";
-import { COVERAGE_ORDER, coverageCounts, dashboardKeys, enterpriseTechniques, stateCounts, weeklyValidated } from "./queries";
+import { COVERAGE_ORDER, coverageCounts, dashboardKeys, isCurrentEnterprise, stateCounts, weeklyValidated } from "./queries";
+import { useTechniqueIndex } from "@/api/lookups";
 
 const TrendChart = lazy(() => import("./TrendChart"));
 
 function CoverageCard() {
-  const q = useQuery({ queryKey: dashboardKeys.techniques(), queryFn: enterpriseTechniques });
-  if (q.isPending) return <Card title="ATT&CK Enterprise coverage"><Spinner /></Card>;
+  // The shared technique list: the matrix and every technique link reuse it.
+  const idx = useTechniqueIndex();
+  const current = useMemo(() => idx.data?.all.filter(isCurrentEnterprise), [idx.data]);
+  const q = { ...idx, data: current };
+  if (q.isPending || !q.data) return <Card title="ATT&CK Enterprise coverage"><Spinner /></Card>;
   if (q.isError) return <Card title="ATT&CK Enterprise coverage"><ErrorNote error={q.error} /></Card>;
   const counts = coverageCounts(q.data);
   const total = q.data.length;

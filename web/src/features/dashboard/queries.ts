@@ -1,10 +1,8 @@
 import { api, ok, withQuery, type Technique, type Test } from "@/api/client";
-import { allPages } from "@/api/pages";
 import { STATES } from "@/lib/format";
 
 export const dashboardKeys = {
   all: ["dashboard"] as const,
-  techniques: () => ["dashboard", "techniques"] as const,
   stateCounts: () => ["dashboard", "state-counts"] as const,
   myWork: () => ["dashboard", "my-work"] as const,
   validated: () => ["dashboard", "validated"] as const,
@@ -14,10 +12,7 @@ export const dashboardKeys = {
 export const COVERAGE_ORDER = ["covered", "partial", "not_covered", "in_progress", "not_tested"] as const;
 
 /** Current Enterprise techniques: the ones a matrix shows (not revoked, not deprecated). */
-export async function enterpriseTechniques(): Promise<Technique[]> {
-  const all = await allPages((offset, limit) => ok(api.GET("/api/v1/techniques", withQuery({ offset, limit }))));
-  return all.filter((t) => !t.revoked && !t.deprecated && (t.domains.length === 0 || t.domains.includes("enterprise-attack")));
-}
+export const isCurrentEnterprise = (t: Technique) => !t.revoked && !t.deprecated && (t.domains.length === 0 || t.domains.includes("enterprise-attack"));
 
 export function coverageCounts(ts: Technique[]): Record<string, number> {
   const out: Record<string, number> = Object.fromEntries(COVERAGE_ORDER.map((s) => [s, 0]));

@@ -88,7 +88,7 @@ export default function MatrixPage() {
         ))}
       </ul>
       <div className="overflow-x-auto rounded-lg border border-line bg-panel" role="grid" aria-label="ATT&CK Enterprise matrix" data-testid="matrix">
-        <div className="grid w-max min-w-full gap-1 p-2" style={{ gridTemplateColumns: `repeat(${columns.length}, minmax(128px, 1fr))` }}>
+        <div className="grid gap-1 p-2" style={{ gridTemplateColumns: `repeat(${columns.length}, minmax(148px, 1fr))` }}>
           {columns.map((c) => (
             <div key={c.tactic.id} role="rowgroup" className="min-w-0">
               <div className="sticky top-0 mb-1 rounded-sm bg-panel-2 px-1.5 py-1.5" title={c.tactic.description}>

@@ -140,6 +140,281 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/campaign-profiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Imported ATT&CK campaigns and adversary profiles (filters: search, kind attack_campaign|adversary_profile, actor (group id), technique, source) */
+        get: operations["getCampaignProfiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaign-profiles/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One imported campaign or adversary profile */
+        get: operations["getCampaignProfilesById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Test campaigns, newest first, with progress (filters: status, threat_actor, parent, search) */
+        get: operations["getCampaigns"];
+        put?: never;
+        /** Plan a campaign: name, description, threat actor, recurrence (none, weekly, monthly, quarterly), dates, ordered tests with dependencies (a cycle is refused with its path) */
+        post: operations["postCampaigns"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/from-actor/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Build a planned campaign against a threat actor (id or group id): its techniques × the best template per platform */
+        post: operations["postCampaignsFromActorById"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/from-profile/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Build a planned campaign from an imported ATT&CK campaign or adversary profile (abilities in order, each waiting for the one before) */
+        post: operations["postCampaignsFromProfileById"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One campaign with its ordered tests, their dependencies and the progress */
+        get: operations["getCampaignsById"];
+        put?: never;
+        post?: never;
+        /** Delete a campaign (its tests stay) */
+        delete: operations["deleteCampaignsById"];
+        options?: never;
+        head?: never;
+        /** Change a planned or active campaign (fields left out stay; tests, when given, replace the list) */
+        patch: operations["patchCampaignsById"];
+        trace?: never;
+    };
+    "/api/v1/campaigns/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move a campaign: planned → active → completed; planned or active → cancelled */
+        post: operations["postCampaignsByIdStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/controls": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Controls with their coverage and gaps (filters: framework (id), family, search, technique) */
+        get: operations["getComplianceControls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/controls/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One control: the techniques it maps to with their coverage, and the ones that make its gaps */
+        get: operations["getComplianceControlsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/frameworks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every imported compliance framework with its coverage roll-up (controls by status, score) */
+        get: operations["getComplianceFrameworks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/compliance/frameworks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One framework's coverage, per control family too */
+        get: operations["getComplianceFrameworksById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dashboard in one answer: metrics, what to test next across actors, recent snapshots, 12-week trend (query: domain) */
+        get: operations["getDashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/executive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The executive summary: score and change since the last snapshot, key metrics, strongest and weakest tactics, top actors, trend (query: domain) */
+        get: operations["getDashboardExecutive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A flat dataset for BI tools: coverage (the coverage CSV: one row per technique), tests, trends or operators; format=json (default) or csv */
+        get: operations["getDatasetsByName"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/defenses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** D3FEND defensive techniques with their ATT&CK mappings (filters: search, tactic, technique: the defences of one ATT&CK technique) */
+        get: operations["getDefenses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/defenses/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One D3FEND technique with the ATT&CK techniques it counters */
+        get: operations["getDefensesById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/detection-rules": {
         parameters: {
             query?: never;
@@ -298,6 +573,142 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/intel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Intel items, newest first (filters: search, technique, actor (group id), source, since, until (RFC 3339 publication times)) */
+        get: operations["getIntel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/intel/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Counts of intel items: total, per source, per month, most mentioned techniques and groups (same filters as the list) */
+        get: operations["getIntelSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/intel/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One intel item */
+        get: operations["getIntelById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/matrix": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The ATT&CK matrix with coverage: tactics in order × techniques and sub-techniques with status, score, test and outcome counts (query: domain (default enterprise-attack), release (default the newest imported), platform, actor (id or group id), campaign, snapshot) */
+        get: operations["getMatrix"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** MTTD, MTTR, detection efficacy, alert fidelity, coverage velocity, never-tested techniques, average validation time, tests by state, coverage by tactic (query: domain, window_days for velocity, default 28); definitions in docs/SCORING.md */
+        get: operations["getMetricsSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics/trends": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Activity per week (tests created, validated, covered, remediations) with the snapshots' organisation scores (query: weeks, default 12) */
+        get: operations["getMetricsTrends"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mitigations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ATT&CK mitigations by id, with the techniques each mitigates (filters: search, technique) */
+        get: operations["getMitigations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mitigations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One mitigation with the techniques it mitigates and how */
+        get: operations["getMitigationsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications": {
         parameters: {
             query?: never;
@@ -375,6 +786,127 @@ export interface paths {
         };
         /** Plugins with version, kinds and protocol (refresh=true starts each to ask again) */
         get: operations["getPlugins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organisation's score and each tactic's (query: domain; default every imported domain) */
+        get: operations["getScores"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scores/techniques/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One technique's score explained (by id or ATT&CK id): outcome, breadth, the sub-techniques of its roll-up */
+        get: operations["getScoresTechniquesById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scoring/weights": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The scoring weights in force and the formula version */
+        get: operations["getScoringWeights"];
+        /** Replace the scoring weights (non-negative; outcome weights and composition weights each sum to 100); audited */
+        put: operations["putScoringWeights"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scoring/weights/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every saved set of weights, newest first */
+        get: operations["getScoringWeightsHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Coverage snapshots, newest first */
+        get: operations["getSnapshots"];
+        put?: never;
+        /** Take a coverage snapshot now: every technique's status and score, every test's state and outcome, the metrics and the formula version */
+        post: operations["postSnapshots"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/snapshots/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Compare two snapshots (query: from, to): techniques improved, regressed, new and removed, each with the tests that changed state or outcome */
+        get: operations["getSnapshotsCompare"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/snapshots/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One snapshot with every technique's status and score */
+        get: operations["getSnapshotsById"];
         put?: never;
         post?: never;
         delete?: never;
@@ -765,6 +1297,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/threat-actors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Threat actors by name (filters: search (every word, in name, aliases, group id, description), technique (ATT&CK id, includes sub-techniques), source, country, include_deprecated) */
+        get: operations["getThreatActors"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/threat-actors/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Actors side by side (query: ids, 2 to 10 ids or group ids separated by commas): each one's score and every technique any of them uses, shared ones first */
+        get: operations["getThreatActorsCompare"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/threat-actors/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One threat actor (by id or group id such as G0016) with aliases, techniques and their procedure texts, and its imported campaigns */
+        get: operations["getThreatActorsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/threat-actors/{id}/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Coverage against an actor: its weighted score and its techniques grouped as untested, not covered and covered, heaviest first */
+        get: operations["getThreatActorsByIdCoverage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/threat-actors/{id}/next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What to test next against an actor: its techniques ranked by gap × actors using them × templates available, with suggested templates (query: limit, default 20) */
+        get: operations["getThreatActorsByIdNext"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tokens": {
         parameters: {
             query?: never;
@@ -995,6 +1612,82 @@ export interface components {
         ActionBody: {
             version?: number;
         };
+        ActorCampaign: {
+            external_id: string;
+            /** Format: date-time */
+            first_seen?: string | null;
+            id: string;
+            /** Format: date-time */
+            last_seen?: string | null;
+            name: string;
+        };
+        ActorCoverage: {
+            aliases: string[];
+            covered: components["schemas"]["ActorTechnique"][];
+            external_id: string;
+            id: string;
+            name: string;
+            not_covered: components["schemas"]["ActorTechnique"][];
+            score: components["schemas"]["Aggregate"];
+            status_counts: {
+                [key: string]: number;
+            };
+            techniques: number;
+            untested: components["schemas"]["ActorTechnique"][];
+        };
+        ActorDetail: {
+            aliases: string[];
+            campaigns: components["schemas"]["ActorCampaign"][];
+            country: string;
+            /** Format: date-time */
+            created_at: string;
+            deprecated: boolean;
+            description: string;
+            external_id: string;
+            id: string;
+            motivations: string[];
+            name: string;
+            /** @description any JSON value */
+            references: unknown;
+            revoked: boolean;
+            source: string;
+            stix_id: string;
+            targets: string[];
+            techniques: components["schemas"]["TechniqueLink"][];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ActorLine: {
+            external_id: string;
+            name: string;
+            score: components["schemas"]["Aggregate"];
+            techniques: number;
+        };
+        ActorSummary: {
+            external_id: string;
+            id: string;
+            name: string;
+            score: components["schemas"]["Aggregate"];
+            status_counts: {
+                [key: string]: number;
+            };
+            techniques: number;
+        };
+        ActorTechnique: {
+            name: string;
+            procedure?: string;
+            retired?: boolean;
+            score?: number | null;
+            status: string;
+            technique_id: string;
+            weight: number;
+        };
+        Aggregate: {
+            score?: number | null;
+            scored: number;
+            techniques: number;
+            tested_score?: number | null;
+        };
         AuditEntry: {
             action: string;
             actor_id?: string | null;
@@ -1017,6 +1710,35 @@ export interface components {
             ok: boolean;
             reason?: string;
         };
+        BuildInput: {
+            name: string;
+            platforms: string[];
+        };
+        Built: {
+            /** Format: date-time */
+            created_at: string;
+            created_by?: string | null;
+            description: string;
+            /** Format: date-time */
+            end_date?: string | null;
+            external_id: string;
+            id: string;
+            name: string;
+            /** Format: date-time */
+            next_run_at?: string | null;
+            parent_campaign_id?: string | null;
+            progress: components["schemas"]["Progress"];
+            recurrence: string;
+            source: string;
+            /** Format: date-time */
+            start_date?: string | null;
+            status: string;
+            tests: components["schemas"]["CampaignTest"][];
+            threat_actor_id?: string | null;
+            untestable: string[];
+            /** Format: date-time */
+            updated_at: string;
+        };
         BulkActivate: {
             active?: boolean | null;
             ids: string[];
@@ -1026,9 +1748,62 @@ export interface components {
             requested: number;
             updated: number;
         };
+        CampaignProfile: {
+            actor_ids: string[];
+            /** Format: date-time */
+            created_at: string;
+            deprecated: boolean;
+            description: string;
+            external_id: string;
+            /** Format: date-time */
+            first_seen?: string | null;
+            id: string;
+            kind: string;
+            /** Format: date-time */
+            last_seen?: string | null;
+            name: string;
+            /** @description any JSON value */
+            references: unknown;
+            source: string;
+            technique_ids: string[];
+            template_ids: string[];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        CampaignTest: {
+            depends_on: string[];
+            platform?: string;
+            position: number;
+            state?: string;
+            technique_id?: string;
+            test_id: string;
+            title?: string;
+        };
+        ComparedTechnique: {
+            name: string;
+            score?: number | null;
+            status: string;
+            technique_id: string;
+            used_by: string[];
+        };
+        Comparison: {
+            actors: components["schemas"]["ActorSummary"][];
+            techniques: components["schemas"]["ComparedTechnique"][];
+        };
         CompleteBody: {
             notes?: string;
             version?: number;
+        };
+        ControlCoverage: {
+            external_id: string;
+            family: string;
+            framework_id: string;
+            gaps: components["schemas"]["ControlTechnique"][];
+            id: string;
+            score: components["schemas"]["Aggregate"];
+            status: string;
+            techniques: components["schemas"]["ControlTechnique"][];
+            title: string;
         };
         ControlOutcome: {
             alerted?: boolean | null;
@@ -1038,6 +1813,14 @@ export interface components {
             logged?: boolean | null;
             notes?: string;
             prevented?: boolean | null;
+        };
+        ControlTechnique: {
+            mapping_type: string;
+            name: string;
+            retired?: boolean;
+            score?: number | null;
+            status: string;
+            technique_id: string;
         };
         CreatedToken: {
             /** Format: date-time */
@@ -1055,6 +1838,79 @@ export interface components {
             scope: "read" | "read_write";
             token: string;
             user_id: string;
+        };
+        Dashboard: {
+            alert_fidelity: components["schemas"]["Stat"];
+            avg_validation_time: components["schemas"]["Stat"];
+            by_tactic: components["schemas"]["TacticScore"][];
+            coverage_velocity: components["schemas"]["Stat"];
+            detection_efficacy: components["schemas"]["Stat"];
+            domain: string;
+            formula_version: number;
+            /** Format: date-time */
+            generated_at: string;
+            mttd: components["schemas"]["Stat"];
+            mttr: components["schemas"]["Stat"];
+            never_tested: number;
+            newly_covered_in_window: number;
+            next: components["schemas"]["Ranked"][];
+            organisation: components["schemas"]["Aggregate"];
+            recent_snapshots: components["schemas"]["Snapshot"][];
+            status_counts: {
+                [key: string]: number;
+            };
+            tests_by_state: {
+                [key: string]: number;
+            };
+            trend: components["schemas"]["TrendPoint"][];
+            window_days: number;
+        };
+        DatasetBody: {
+            columns: string[];
+            name: string;
+            rows: {
+                [key: string]: unknown;
+            }[];
+        };
+        DefensiveTechnique: {
+            /** Format: date-time */
+            created_at: string;
+            definition: string;
+            deprecated: boolean;
+            external_id: string;
+            id: string;
+            mappings: components["schemas"]["TechniqueLink"][];
+            name: string;
+            parent_external_id: string;
+            source: string;
+            tactic: string;
+            /** Format: date-time */
+            updated_at: string;
+            uri: string;
+        };
+        Detail: {
+            /** Format: date-time */
+            created_at: string;
+            created_by?: string | null;
+            description: string;
+            /** Format: date-time */
+            end_date?: string | null;
+            external_id: string;
+            id: string;
+            name: string;
+            /** Format: date-time */
+            next_run_at?: string | null;
+            parent_campaign_id?: string | null;
+            progress: components["schemas"]["Progress"];
+            recurrence: string;
+            source: string;
+            /** Format: date-time */
+            start_date?: string | null;
+            status: string;
+            tests: components["schemas"]["CampaignTest"][];
+            threat_actor_id?: string | null;
+            /** Format: date-time */
+            updated_at: string;
         };
         DetectionInput: {
             evidence_id?: string | null;
@@ -1131,6 +1987,53 @@ export interface components {
             /** Format: date-time */
             verified_at?: string | null;
         };
+        Executive: {
+            change?: number | null;
+            coverage_velocity: components["schemas"]["Stat"];
+            covered_percent?: number | null;
+            detection_efficacy: components["schemas"]["Stat"];
+            domain: string;
+            /** Format: date-time */
+            generated_at: string;
+            mttd: components["schemas"]["Stat"];
+            mttr: components["schemas"]["Stat"];
+            never_tested: number;
+            previous_score?: number | null;
+            /** Format: date-time */
+            previous_taken_at?: string | null;
+            score: components["schemas"]["Aggregate"];
+            strongest_tactics: components["schemas"]["TacticScore"][];
+            top_actors: components["schemas"]["ActorLine"][];
+            trend: components["schemas"]["TrendPoint"][];
+            weakest_tactics: components["schemas"]["TacticScore"][];
+        };
+        FamilyCoverage: {
+            control_statuses: {
+                [key: string]: number;
+            };
+            controls: number;
+            family: string;
+            score: components["schemas"]["Aggregate"];
+        };
+        FrameworkCoverage: {
+            control_statuses: {
+                [key: string]: number;
+            };
+            controls: number;
+            /** Format: date-time */
+            created_at: string;
+            description: string;
+            external_id: string;
+            families?: components["schemas"]["FamilyCoverage"][];
+            id: string;
+            mapped_controls: number;
+            name: string;
+            score: components["schemas"]["Aggregate"];
+            source: string;
+            /** Format: date-time */
+            updated_at: string;
+            version: string;
+        };
         ImportProgress: {
             done: number;
             message?: string;
@@ -1192,6 +2095,53 @@ export interface components {
             /** @description any JSON value */
             warnings: unknown;
         };
+        Input: {
+            description?: string | null;
+            /** Format: date-time */
+            end_date?: string | null;
+            name?: string | null;
+            recurrence?: string | null;
+            /** Format: date-time */
+            start_date?: string | null;
+            tests?: components["schemas"]["TestInput"][] | null;
+            threat_actor_id?: string | null;
+        };
+        IntelFilterIn: {
+            actor?: string;
+            /** Format: date-time */
+            since?: string | null;
+            source?: string;
+            technique?: string;
+            /** Format: date-time */
+            until?: string | null;
+        };
+        IntelItem: {
+            /** Format: date-time */
+            created_at: string;
+            external_id: string;
+            feed_url: string;
+            group_ids: string[];
+            id: string;
+            link: string;
+            /** Format: date-time */
+            published_at?: string | null;
+            source: string;
+            summary: string;
+            technique_ids: string[];
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        IntelSummary: {
+            by_month: components["schemas"]["NamedCount"][];
+            by_source: components["schemas"]["NamedCount"][];
+            filter: components["schemas"]["IntelFilterIn"];
+            /** Format: date-time */
+            latest_published_at?: string | null;
+            top_groups: components["schemas"]["NamedCount"][];
+            top_techniques: components["schemas"]["NamedCount"][];
+            total: number;
+        };
         LinkedRule: {
             external_id: string;
             format: string;
@@ -1218,6 +2168,84 @@ export interface components {
         MarkedRead: {
             marked: number;
         };
+        Matrix: {
+            domain: string;
+            filter: components["schemas"]["MatrixFilter"];
+            formula_version: number;
+            release: string;
+            releases: string[];
+            score: components["schemas"]["Aggregate"];
+            status_counts: {
+                [key: string]: number;
+            };
+            tactics: components["schemas"]["MatrixTactic"][];
+        };
+        MatrixFilter: {
+            actor_id?: string;
+            campaign_id?: string;
+            platform?: string;
+            snapshot_id?: string;
+        };
+        MatrixTactic: {
+            external_id: string;
+            id: string;
+            matrix_order: number;
+            name: string;
+            score: components["schemas"]["Aggregate"];
+            shortname: string;
+            techniques: components["schemas"]["MatrixTechnique"][];
+        };
+        MatrixTechnique: {
+            counts: components["schemas"]["TechniqueTestCounts"];
+            external_id: string;
+            id: string;
+            name: string;
+            score?: number | null;
+            status: string;
+            subtechniques?: components["schemas"]["MatrixTechnique"][];
+            templates: number;
+        };
+        Metrics: {
+            alert_fidelity: components["schemas"]["Stat"];
+            avg_validation_time: components["schemas"]["Stat"];
+            by_tactic: components["schemas"]["TacticScore"][];
+            coverage_velocity: components["schemas"]["Stat"];
+            detection_efficacy: components["schemas"]["Stat"];
+            domain: string;
+            formula_version: number;
+            /** Format: date-time */
+            generated_at: string;
+            mttd: components["schemas"]["Stat"];
+            mttr: components["schemas"]["Stat"];
+            never_tested: number;
+            newly_covered_in_window: number;
+            organisation: components["schemas"]["Aggregate"];
+            status_counts: {
+                [key: string]: number;
+            };
+            tests_by_state: {
+                [key: string]: number;
+            };
+            window_days: number;
+        };
+        Mitigation: {
+            /** Format: date-time */
+            created_at: string;
+            deprecated: boolean;
+            description: string;
+            external_id: string;
+            id: string;
+            name: string;
+            source: string;
+            stix_id: string;
+            techniques: components["schemas"]["TechniqueLink"][];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        NamedCount: {
+            count: number;
+            name: string;
+        };
         NewTest: {
             arguments?: {
                 [key: string]: string;
@@ -1232,6 +2260,17 @@ export interface components {
             technique_id: string;
             template_id?: string | null;
             title: string;
+        };
+        NextTest: {
+            actors: number;
+            gap: number;
+            name: string;
+            priority: number;
+            score?: number | null;
+            status: string;
+            suggested_templates: components["schemas"]["SuggestedTemplate"][];
+            technique_id: string;
+            templates: number;
         };
         Notification: {
             body: string;
@@ -1267,6 +2306,24 @@ export interface components {
             offset: number;
             total: number;
         };
+        PagedCampaignProfile: {
+            items: components["schemas"]["CampaignProfile"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        PagedControlCoverage: {
+            items: components["schemas"]["ControlCoverage"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        PagedDefensiveTechnique: {
+            items: components["schemas"]["DefensiveTechnique"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
         PagedDetectionResult: {
             items: components["schemas"]["DetectionResult"][];
             limit: number;
@@ -1291,6 +2348,12 @@ export interface components {
             offset: number;
             total: number;
         };
+        PagedIntelItem: {
+            items: components["schemas"]["IntelItem"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
         PagedLinkedRule: {
             items: components["schemas"]["LinkedRule"][];
             limit: number;
@@ -1303,8 +2366,32 @@ export interface components {
             offset: number;
             total: number;
         };
+        PagedMitigation: {
+            items: components["schemas"]["Mitigation"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
         PagedNotification: {
             items: components["schemas"]["Notification"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        PagedScoringConfig: {
+            items: components["schemas"]["ScoringConfig"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        PagedSnapshot: {
+            items: components["schemas"]["Snapshot"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        PagedSummary: {
+            items: components["schemas"]["Summary"][];
             limit: number;
             offset: number;
             total: number;
@@ -1341,6 +2428,12 @@ export interface components {
         };
         PagedTestTemplate: {
             items: components["schemas"]["TestTemplate"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        PagedThreatActor: {
+            items: components["schemas"]["ThreatActor"][];
             limit: number;
             offset: number;
             total: number;
@@ -1402,6 +2495,22 @@ export interface components {
             status: number;
             title: string;
             type: string;
+        };
+        Progress: {
+            done: number;
+            in_progress: number;
+            percent: number;
+            ready: number;
+            rejected: number;
+            total: number;
+            waiting: number;
+        };
+        Ranked: {
+            actors: number;
+            gap: number;
+            priority: number;
+            technique_id: string;
+            templates: number;
         };
         RemapMove: {
             from: string;
@@ -1465,6 +2574,25 @@ export interface components {
             technique_ids?: string[] | null;
             title?: string | null;
         };
+        Scores: {
+            domain: string;
+            formula_version: number;
+            organisation: components["schemas"]["Aggregate"];
+            status_counts: {
+                [key: string]: number;
+            };
+            tactics: components["schemas"]["TacticScore"][];
+        };
+        ScoringConfig: {
+            active: boolean;
+            /** Format: date-time */
+            created_at: string;
+            created_by?: string | null;
+            formula_version: number;
+            id: string;
+            /** @description any JSON value */
+            weights: unknown;
+        };
         SessionInfo: {
             auth_method: string;
             csrf_token?: string;
@@ -1473,6 +2601,103 @@ export interface components {
             /** @enum {string} */
             token_scope?: "read" | "read_write";
             user?: components["schemas"]["User"];
+        };
+        Snapshot: {
+            /** Format: date-time */
+            created_at: string;
+            created_by?: string | null;
+            formula_version: number;
+            id: string;
+            /** @description any JSON value */
+            metrics: unknown;
+            name: string;
+            org_score?: number | null;
+            /** Format: date-time */
+            taken_at: string;
+            technique_count: number;
+            tested_count: number;
+        };
+        SnapshotComparison: {
+            from?: components["schemas"]["Snapshot"];
+            improved: components["schemas"]["TechniqueChange"][];
+            new: components["schemas"]["TechniqueChange"][];
+            regressed: components["schemas"]["TechniqueChange"][];
+            removed: components["schemas"]["TechniqueChange"][];
+            same_formula: boolean;
+            score_change?: number | null;
+            tests_changed: components["schemas"]["TestChange"][];
+            to?: components["schemas"]["Snapshot"];
+            unchanged: number;
+        };
+        SnapshotDetail: {
+            /** Format: date-time */
+            created_at: string;
+            created_by?: string | null;
+            formula_version: number;
+            id: string;
+            /** @description any JSON value */
+            metrics: unknown;
+            name: string;
+            org_score?: number | null;
+            /** Format: date-time */
+            taken_at: string;
+            technique_count: number;
+            techniques: components["schemas"]["SnapshotTechniqueState"][];
+            tested_count: number;
+        };
+        SnapshotInput: {
+            name: string;
+        };
+        SnapshotTechniqueState: {
+            name: string;
+            score?: number | null;
+            status: string;
+            technique_id: string;
+            test_count: number;
+            validated_count: number;
+        };
+        Stat: {
+            samples: number;
+            unit: string;
+            value?: number | null;
+        };
+        StatusInput: {
+            status: string;
+        };
+        SubScore: {
+            name: string;
+            score?: number | null;
+            status: string;
+            technique_id: string;
+        };
+        SuggestedTemplate: {
+            id: string;
+            name: string;
+            platforms: string[];
+            source: string;
+        };
+        Summary: {
+            /** Format: date-time */
+            created_at: string;
+            created_by?: string | null;
+            description: string;
+            /** Format: date-time */
+            end_date?: string | null;
+            external_id: string;
+            id: string;
+            name: string;
+            /** Format: date-time */
+            next_run_at?: string | null;
+            parent_campaign_id?: string | null;
+            progress: components["schemas"]["Progress"];
+            recurrence: string;
+            source: string;
+            /** Format: date-time */
+            start_date?: string | null;
+            status: string;
+            threat_actor_id?: string | null;
+            /** Format: date-time */
+            updated_at: string;
         };
         Tactic: {
             /** Format: date-time */
@@ -1490,6 +2715,13 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             url: string;
+        };
+        TacticScore: {
+            domain: string;
+            external_id: string;
+            name: string;
+            score: components["schemas"]["Aggregate"];
+            shortname: string;
         };
         Technique: {
             coverage_status: string;
@@ -1519,6 +2751,15 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             url: string;
+        };
+        TechniqueChange: {
+            after_score?: number | null;
+            after_status?: string;
+            before_score?: number | null;
+            before_status?: string;
+            name: string;
+            technique_id: string;
+            tests: components["schemas"]["TestChange"][];
         };
         TechniqueDefense: {
             definition: string;
@@ -1564,6 +2805,12 @@ export interface components {
             updated_at: string;
             url: string;
         };
+        TechniqueLink: {
+            note?: string;
+            relation?: string;
+            technique_id: string;
+            via?: string;
+        };
         TechniqueReview: {
             candidates: string[];
             /** Format: date-time */
@@ -1583,6 +2830,35 @@ export interface components {
             technique_id: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        TechniqueScore: {
+            counts: components["schemas"]["TechniqueTestCounts"];
+            formula_version: number;
+            name: string;
+            own: components["schemas"]["TechniqueScore2"];
+            platforms: string[];
+            score?: number | null;
+            status: string;
+            subtechniques: components["schemas"]["SubScore"][];
+            technique_id: string;
+            templates: number;
+        };
+        TechniqueScore2: {
+            cells: number;
+            outcome: number;
+            platform_breadth: number;
+            procedure_breadth: number;
+            score?: number | null;
+        };
+        TechniqueTestCounts: {
+            alerted: number;
+            in_progress: number;
+            logged: number;
+            none: number;
+            prevented: number;
+            rejected: number;
+            tests: number;
+            validated: number;
         };
         TemplateInput: {
             active?: boolean | null;
@@ -1649,6 +2925,16 @@ export interface components {
             validated_at?: string | null;
             version: number;
         };
+        TestChange: {
+            after_outcome?: string;
+            after_state?: string;
+            before_outcome?: string;
+            before_state?: string;
+            change: string;
+            technique_id: string;
+            test_id: string;
+            title: string;
+        };
         TestDetail: {
             alerted?: boolean | null;
             /** Format: date-time */
@@ -1701,6 +2987,10 @@ export interface components {
             validated_at?: string | null;
             version: number;
             votes: components["schemas"]["Vote"][];
+        };
+        TestInput: {
+            depends_on: string[];
+            test_id: string;
         };
         TestPatchDoc: {
             alerted?: boolean | null;
@@ -1767,6 +3057,27 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        ThreatActor: {
+            aliases: string[];
+            country: string;
+            /** Format: date-time */
+            created_at: string;
+            deprecated: boolean;
+            description: string;
+            external_id: string;
+            id: string;
+            motivations: string[];
+            name: string;
+            /** @description any JSON value */
+            references: unknown;
+            revoked: boolean;
+            source: string;
+            stix_id: string;
+            targets: string[];
+            techniques: components["schemas"]["TechniqueLink"][];
+            /** Format: date-time */
+            updated_at: string;
+        };
         TokenRequest: {
             /** Format: date-time */
             expires_at?: string | null;
@@ -1774,6 +3085,16 @@ export interface components {
             name: string;
             /** @enum {string} */
             scope: "read" | "read_write";
+        };
+        TrendPoint: {
+            covered_validations: number;
+            org_score?: number | null;
+            remediations_completed: number;
+            snapshot_id?: string;
+            tests_created: number;
+            tests_validated: number;
+            /** Format: date-time */
+            week_start: string;
         };
         User: {
             /** Format: date-time */
@@ -1843,6 +3164,23 @@ export interface components {
             test?: components["schemas"]["Test"];
             vote?: components["schemas"]["Vote"];
             votes: components["schemas"]["Vote"][];
+        };
+        Weights: {
+            alerted: number;
+            half_life_days: number;
+            logged: number;
+            min_recency_percent: number;
+            none: number;
+            outcome: number;
+            platform_breadth: number;
+            prevented: number;
+            procedure_breadth: number;
+        };
+        WeightsView: {
+            config?: components["schemas"]["ScoringConfig"];
+            default: boolean;
+            formula_version: number;
+            weights: components["schemas"]["Weights"];
         };
         Worklog: {
             activity: string;
@@ -2122,6 +3460,615 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionInfo"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCampaignProfiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagedCampaignProfile"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCampaignProfilesById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignProfile"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCampaigns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagedSummary"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postCampaigns: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with the session cookie (the csrf_token from sign-in); not used with a Bearer token */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Input"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postCampaignsFromActorById: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with the session cookie (the csrf_token from sign-in); not used with a Bearer token */
+                "X-CSRF-Token"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BuildInput"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Built"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postCampaignsFromProfileById: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with the session cookie (the csrf_token from sign-in); not used with a Bearer token */
+                "X-CSRF-Token"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BuildInput"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Built"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCampaignsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteCampaignsById: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with the session cookie (the csrf_token from sign-in); not used with a Bearer token */
+                "X-CSRF-Token"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patchCampaignsById: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with the session cookie (the csrf_token from sign-in); not used with a Bearer token */
+                "X-CSRF-Token"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Input"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postCampaignsByIdStatus: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with the session cookie (the csrf_token from sign-in); not used with a Bearer token */
+                "X-CSRF-Token"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusInput"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Detail"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getComplianceControls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagedControlCoverage"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getComplianceControlsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ControlCoverage"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getComplianceFrameworks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FrameworkCoverage"][];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getComplianceFrameworksById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FrameworkCoverage"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dashboard"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDashboardExecutive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Executive"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDatasetsByName: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetBody"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDefenses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagedDefensiveTechnique"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDefensesById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DefensiveTechnique"];
                 };
             };
             /** @description Error (RFC 9457 problem document) */
@@ -2592,6 +4539,242 @@ export interface operations {
             };
         };
     };
+    getIntel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagedIntelItem"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getIntelSummary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntelSummary"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getIntelById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntelItem"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMatrix: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Matrix"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMetricsSummary: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Metrics"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMetricsTrends: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrendPoint"][];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMitigations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagedMitigation"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMitigationsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Mitigation"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getNotifications: {
         parameters: {
             query?: never;
@@ -2728,6 +4911,285 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PluginStatus"][];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getScores: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Scores"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getScoresTechniquesById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TechniqueScore"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getScoringWeights: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WeightsView"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putScoringWeights: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with the session cookie (the csrf_token from sign-in); not used with a Bearer token */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Weights"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WeightsView"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getScoringWeightsHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagedScoringConfig"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSnapshots: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagedSnapshot"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postSnapshots: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with the session cookie (the csrf_token from sign-in); not used with a Bearer token */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SnapshotInput"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Snapshot"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSnapshotsCompare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotComparison"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSnapshotsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotDetail"];
                 };
             };
             /** @description Error (RFC 9457 problem document) */
@@ -3765,6 +6227,157 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Worklog"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getThreatActors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagedThreatActor"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getThreatActorsCompare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comparison"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getThreatActorsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActorDetail"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getThreatActorsByIdCoverage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActorCoverage"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getThreatActorsByIdNext: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NextTest"][];
                 };
             };
             /** @description Error (RFC 9457 problem document) */

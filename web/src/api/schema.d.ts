@@ -624,6 +624,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runs of the scheduled jobs on every instance, newest first: tick, instance, start, end, outcome, error (filters: job, outcome running|succeeded|failed) */
+        get: operations["getJobsRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/matrix": {
         parameters: {
             query?: never;
@@ -2142,6 +2159,20 @@ export interface components {
             top_techniques: components["schemas"]["NamedCount"][];
             total: number;
         };
+        JobRun: {
+            error: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            id: string;
+            instance: string;
+            job: string;
+            outcome: string;
+            /** Format: date-time */
+            started_at: string;
+            summary: string;
+            /** Format: date-time */
+            tick_at: string;
+        };
         LinkedRule: {
             external_id: string;
             format: string;
@@ -2350,6 +2381,12 @@ export interface components {
         };
         PagedIntelItem: {
             items: components["schemas"]["IntelItem"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        PagedJobRun: {
+            items: components["schemas"]["JobRun"][];
             limit: number;
             offset: number;
             total: number;
@@ -4615,6 +4652,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["IntelItem"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJobsRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagedJobRun"];
                 };
             };
             /** @description Error (RFC 9457 problem document) */

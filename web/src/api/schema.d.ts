@@ -1107,6 +1107,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tests/{id}/detections/evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Evaluate the imported Sigma rules over the test's blue evidence (EVTX, JSON, NDJSON events) and record evaluated results: triggered with the matching event ids and selections, not triggered for the technique's rules that matched nothing; a person's result on a rule is kept. Blue roles while blue_evaluating, admins any time */
+        post: operations["postTestsByIdDetectionsEvaluate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tests/{id}/detections/{rule_id}": {
         parameters: {
             query?: never;
@@ -1939,7 +1956,9 @@ export interface components {
             detection_rule_id: string;
             evidence_id?: string | null;
             id: string;
+            matched_event_ids: string[];
             matched_events: number;
+            matched_searches: string[];
             method: string;
             notes: string;
             /** Format: date-time */
@@ -1989,6 +2008,11 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        EvaluateInput: {
+            evidence_ids?: string[];
+            mapping?: string;
+            source?: string;
+        };
         Evidence: {
             content_type: string;
             description: string;
@@ -2003,6 +2027,12 @@ export interface components {
             uploaded_by?: string | null;
             /** Format: date-time */
             verified_at?: string | null;
+        };
+        EvidenceReport: {
+            events: number;
+            file_name: string;
+            id: string;
+            skipped?: string;
         };
         Executive: {
             change?: number | null;
@@ -2550,6 +2580,7 @@ export interface components {
             templates: number;
         };
         RemapMove: {
+            chain?: string[];
             from: string;
             moved: {
                 [key: string]: number;
@@ -2574,6 +2605,16 @@ export interface components {
             retest?: components["schemas"]["Test"];
             retest_skipped?: string;
             test?: components["schemas"]["Test"];
+        };
+        Report: {
+            differing?: string[];
+            events: number;
+            evidence: components["schemas"]["EvidenceReport"][];
+            kept_manual?: string[];
+            results: components["schemas"]["DetectionResult"][];
+            rules_evaluated: number;
+            test_id: string;
+            unsupported?: components["schemas"]["Unsupported"][];
         };
         ResolveReviewRequest: {
             dismiss?: boolean;
@@ -3132,6 +3173,12 @@ export interface components {
             tests_validated: number;
             /** Format: date-time */
             week_start: string;
+        };
+        Unsupported: {
+            id?: string;
+            key: string;
+            reason: string;
+            title?: string;
         };
         User: {
             /** Format: date-time */
@@ -5745,6 +5792,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PagedDetectionResult"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postTestsByIdDetectionsEvaluate: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with the session cookie (the csrf_token from sign-in); not used with a Bearer token */
+                "X-CSRF-Token"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvaluateInput"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
                 };
             };
             /** @description Error (RFC 9457 problem document) */

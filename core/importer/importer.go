@@ -468,6 +468,16 @@ func chooseImporter(d *sdk.Description, want string) (string, error) {
 	}
 	switch len(types) {
 	case 0:
+		var exporters []string
+		for _, c := range d.Components {
+			if c.Kind == sdk.ComponentExporter {
+				exporters = append(exporters, c.Type)
+			}
+		}
+		if len(exporters) > 0 {
+			return "", fmt.Errorf("plugin %s has no importer: it only exports (exporters: %s); use `aegis export %s --out FILE`",
+				d.Name, strings.Join(exporters, ", "), d.Name)
+		}
 		return "", fmt.Errorf("plugin %s has no importer", d.Name)
 	case 1:
 		return types[0], nil

@@ -50,6 +50,8 @@ type Deps struct {
 	Now func() time.Time
 	// Imports runs import plugins; nil answers the import routes with 503.
 	Imports core.ImportService
+	// Exports runs exporter plugins; nil answers the export routes with 503.
+	Exports core.ExportService
 	// Blobs keeps evidence files; nil answers the evidence routes with 503.
 	Blobs core.BlobStore
 	// Evidence is the evidence block of aegis.hcl (upload size and type limits).
@@ -187,6 +189,7 @@ func (s *Server) routes() []route {
 		s.notificationRoutes(),
 		s.openAPIRoutes(),
 		s.importRoutes(),
+		s.exportRoutes(),
 		s.testRoutes(),
 		s.evidenceRoutes(),
 		s.worklogRoutes(),

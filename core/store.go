@@ -40,6 +40,7 @@ type Tx interface {
 	CampaignRepo
 	JobRunRepo
 	SigmaRuleRepo
+	ExportRepo
 }
 
 // UserRepo stores users.

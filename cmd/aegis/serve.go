@@ -15,6 +15,7 @@ import (
 	"github.com/aegis-sec/aegis/api"
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/evidence"
+	"github.com/aegis-sec/aegis/core/exporter"
 	"github.com/aegis-sec/aegis/core/importer"
 	"github.com/aegis-sec/aegis/core/password"
 	"github.com/aegis-sec/aegis/core/pluginhost"
@@ -68,6 +69,7 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 	defer pluginhost.Shutdown()
 	defer stopBG()
 	imports := importer.NewService(bg, &importer.Runner{Store: st, Host: a.host(), Log: a.log.Named("import")})
+	exports := exporter.NewService(bg, a.exportRunner(st))
 	go func() {
 		// Check every configured plugin once at start, so the plugin list shows what each
 		// one is (or why it does not start) without waiting for its first import.
@@ -95,6 +97,7 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 
 	srv := api.New(api.Deps{
 		Imports:  imports,
+		Exports:  exports,
 		Store:    st,
 		Log:      a.log.Named("http"),
 		Version:  version,
@@ -140,6 +143,7 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 	}
 	stopBG()
 	imports.Wait()
+	exports.Wait()
 	a.log.Info("stopped")
 	return nil
 }

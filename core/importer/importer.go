@@ -265,10 +265,10 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 	defer cancel()
 	desc, err := inst.Client.Describe(cctx)
 	if err != nil {
-		return nil, callFailure(cctx, inst, "describe", err)
+		return nil, inst.CallFailure(cctx, "describe", "nothing was imported", err)
 	}
 	info := pluginhost.Info(inst, desc)
-	typ, err := chooseImporter(desc, o.Type)
+	typ, err := pluginhost.ChooseComponent(desc, sdk.ComponentImporter, o.Type)
 	if err != nil {
 		return info, err
 	}
@@ -318,12 +318,12 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 			if len(errs) == 0 {
 				errs = diags.Errors()
 			}
-			return info, fmt.Errorf("the plugin reported %d error(s), nothing was imported: %s", len(errs), summarize(errs))
+			return info, fmt.Errorf("the plugin reported %d error(s), nothing was imported: %s", len(errs), pluginhost.SummarizeDiagnostics(errs))
 		}
-		return info, callFailure(cctx, inst, "import", err)
+		return info, inst.CallFailure(cctx, "import", "nothing was imported", err)
 	}
 	if len(errs) > 0 {
-		return info, fmt.Errorf("the plugin reported %d error(s), nothing was imported: %s", len(errs), summarize(errs))
+		return info, fmt.Errorf("the plugin reported %d error(s), nothing was imported: %s", len(errs), pluginhost.SummarizeDiagnostics(errs))
 	}
 
 	if err := yieldedRecords(recs, st); err != nil {
@@ -410,79 +410,6 @@ func position(r *host.IncomingRecord) string {
 		return r.File
 	}
 	return "earlier in the stream"
-}
-
-func summarize(ds sdk.Diagnostics) string {
-	var parts []string
-	for i, d := range ds {
-		if i == 3 {
-			parts = append(parts, fmt.Sprintf("and %d more", len(ds)-3))
-			break
-		}
-		parts = append(parts, d.String())
-	}
-	return strings.Join(parts, "; ")
-}
-
-// callFailure says why a call to the plugin failed: crashed, timed out, or errored.
-func callFailure(ctx context.Context, inst *pluginhost.Instance, op string, err error) error {
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("the plugin did not finish within its timeout of %s (timeout in aegis.hcl, %s); it was stopped and nothing was imported",
-			inst.Config.Timeout, inst.Config.Range)
-	case errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled):
-		return fmt.Errorf("the import was cancelled; nothing was imported")
-	case host.IsUnavailable(err) || exitedSoon(inst):
-		return fmt.Errorf("the plugin process crashed during %s; nothing was imported (its last log lines are in the server log under plugin %q): %w",
-			op, inst.Name, err)
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
-
-// exitedSoon reports whether the plugin process has ended or ends within a moment: the
-// stream can break a little before go-plugin has reaped a crashed process.
-func exitedSoon(inst *pluginhost.Instance) bool {
-	for i := 0; i < 20; i++ {
-		if inst.Exited() {
-			return true
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return false
-}
-
-func chooseImporter(d *sdk.Description, want string) (string, error) {
-	var types []string
-	for _, c := range d.Components {
-		if c.Kind == sdk.ComponentImporter {
-			types = append(types, c.Type)
-		}
-	}
-	if want != "" {
-		for _, t := range types {
-			if t == want {
-				return t, nil
-			}
-		}
-		return "", fmt.Errorf("plugin %s has no importer %q (it has: %s)", d.Name, want, strings.Join(types, ", "))
-	}
-	switch len(types) {
-	case 0:
-		var exporters []string
-		for _, c := range d.Components {
-			if c.Kind == sdk.ComponentExporter {
-				exporters = append(exporters, c.Type)
-			}
-		}
-		if len(exporters) > 0 {
-			return "", fmt.Errorf("plugin %s has no importer: it only exports (exporters: %s); use `aegis export %s --out FILE`",
-				d.Name, strings.Join(exporters, ", "), d.Name)
-		}
-		return "", fmt.Errorf("plugin %s has no importer", d.Name)
-	case 1:
-		return types[0], nil
-	}
-	return "", fmt.Errorf("plugin %s has several importers (%s): choose one with --type", d.Name, strings.Join(types, ", "))
 }
 
 // contentHash identifies a record's content: the plugin's JSON encoding is

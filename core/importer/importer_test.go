@@ -195,7 +195,7 @@ func TestFailedRunsLeaveTheStoreAsItWas(t *testing.T) {
 				if c.mode == "hang" && time.Since(start) > 20*time.Second {
 					t.Errorf("the hanging plugin held the run for %s", time.Since(start))
 				}
-				if n := processesOf(t, bin); n > 0 {
+				if n := testplugins.ProcessesOf(bin); n > 0 {
 					t.Errorf("%d plugin process(es) outlived the run", n)
 				}
 				s.View(ctx, func(tx core.Tx) error {
@@ -213,29 +213,6 @@ func TestFailedRunsLeaveTheStoreAsItWas(t *testing.T) {
 	})
 }
 
-// processesOf counts live processes running the binary at path.
-func processesOf(t *testing.T, path string) int {
-	t.Helper()
-	n := 0
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		n = 0
-		entries, _ := os.ReadDir("/proc")
-		for _, e := range entries {
-			exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-			if err == nil && exe == path {
-				if st, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); !strings.Contains(string(st), ") Z ") {
-					n++
-				}
-			}
-		}
-		if n == 0 || time.Now().After(deadline) {
-			return n
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func TestChecksumAndProtocol(t *testing.T) {
 	s := storetest.Open(t, store.SQLite)
 	bin := binary(t, "misbehave")
@@ -249,7 +226,7 @@ func TestChecksumAndProtocol(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "checksum mismatch") || !strings.Contains(err.Error(), sum) || !strings.Contains(err.Error(), "refusing") {
 		t.Fatalf("wrong sha256: %v", err)
 	}
-	if n := processesOf(t, bin); n > 0 {
+	if n := testplugins.ProcessesOf(bin); n > 0 {
 		t.Fatal("a plugin with a wrong checksum was started")
 	}
 	right := wrong

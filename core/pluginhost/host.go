@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -408,4 +409,83 @@ func (i *Instance) ValidateConfig(ctx context.Context, kind sdk.ComponentKind, t
 		return fmt.Errorf("plugin %q: its config block (%s) is not valid for %s %s: %s", i.Name, i.Config.Range, kind, typ, strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// CallFailure says why a call to the plugin failed: it crashed, timed out, was
+// cancelled, or answered with an error. nothing completes the sentence "...; nothing
+// was imported" (or "exported") so the user knows the data is as it was.
+func (i *Instance) CallFailure(ctx context.Context, op, nothing string, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("the plugin did not finish within its timeout of %s (timeout in aegis.hcl, %s); it was stopped and %s",
+			i.Config.Timeout, i.Config.Range, nothing)
+	case errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled):
+		return fmt.Errorf("the %s was cancelled; %s", op, nothing)
+	case host.IsUnavailable(err) || i.exitedSoon():
+		return fmt.Errorf("the plugin process crashed during %s; %s (its last log lines are in the server log under plugin %q): %w",
+			op, nothing, i.Name, err)
+	}
+	return fmt.Errorf("%s: %w; %s", op, err, nothing)
+}
+
+// exitedSoon reports whether the plugin process has ended or ends within a moment: the
+// stream can break a little before go-plugin has reaped a crashed process.
+func (i *Instance) exitedSoon() bool {
+	for n := 0; n < 20; n++ {
+		if i.Exited() {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// ChooseComponent picks the component of a kind a run asked for (by type), or the
+// plugin's only one of that kind when none was asked for.
+func ChooseComponent(d *sdk.Description, kind sdk.ComponentKind, want string) (string, error) {
+	var types []string
+	for _, c := range d.Components {
+		if c.Kind == kind {
+			types = append(types, c.Type)
+		}
+	}
+	if want != "" {
+		if slices.Contains(types, want) {
+			return want, nil
+		}
+		return "", fmt.Errorf("plugin %s has no %s %q (it has: %s)", d.Name, kind, want, strings.Join(types, ", "))
+	}
+	switch len(types) {
+	case 0:
+		if kind == sdk.ComponentImporter {
+			var exporters []string
+			for _, c := range d.Components {
+				if c.Kind == sdk.ComponentExporter {
+					exporters = append(exporters, c.Type)
+				}
+			}
+			if len(exporters) > 0 {
+				return "", fmt.Errorf("plugin %s has no importer: it only exports (exporters: %s); use `aegis export %s --out FILE`",
+					d.Name, strings.Join(exporters, ", "), d.Name)
+			}
+		}
+		return "", fmt.Errorf("plugin %s has no %s", d.Name, kind)
+	case 1:
+		return types[0], nil
+	}
+	return "", fmt.Errorf("plugin %s has several %ss (%s): choose one with --type", d.Name, kind, strings.Join(types, ", "))
+}
+
+// SummarizeDiagnostics joins the first three diagnostics into one line and counts the
+// rest, for run errors that must stay readable.
+func SummarizeDiagnostics(ds sdk.Diagnostics) string {
+	var parts []string
+	for i, d := range ds {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ds)-3))
+			break
+		}
+		parts = append(parts, d.String())
+	}
+	return strings.Join(parts, "; ")
 }

@@ -49,6 +49,8 @@ var statSpecs = []statSpec{
 	{"notifications", "notifications", map[string]string{"read": "CASE WHEN read_at IS NULL THEN 'unread' ELSE 'read' END"}},
 	{"plugins", "plugins", map[string]string{"enabled": boolText("enabled")}},
 	{"import_runs", "import_runs", map[string]string{"outcome": "outcome", "plugin": "plugin_name"}},
+	{"export_runs", "export_runs", map[string]string{"outcome": "outcome", "plugin": "plugin_name"}},
+	{"export_artifacts", "export_artifacts", nil},
 	{"api_tokens", "api_tokens", nil},
 	{"sessions", "sessions", nil},
 	{"login_failures", "login_failures", nil},

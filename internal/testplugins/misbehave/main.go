@@ -9,6 +9,9 @@
 //	error_diag     stream n records, then emit an ERROR diagnostic
 //	all_kinds      stream one record of every kind, linked to each other
 //	extract_crash  open the source (extracting an archive into TMPDIR), then exit with status 3
+//
+// Its exporter "misbehave" reads the same config and writes the records it receives as
+// JSON lines in "ok" mode; the export_* modes fail in one way each (see exportModes).
 package main
 
 import (
@@ -26,7 +29,9 @@ type config struct {
 	N    int    `json:"n"`
 }
 
-var modes = []string{"ok", "crash_after", "hang", "invalid_record", "panic", "error_diag", "all_kinds", "extract_crash"}
+var modes = []string{"ok", "crash_after", "hang", "invalid_record", "panic", "error_diag", "all_kinds", "extract_crash",
+	"export_crash", "export_hang", "export_panic", "export_error", "export_bad_name", "export_bad_json", "export_none",
+	"export_two"}
 
 type misbehave struct{}
 
@@ -34,7 +39,7 @@ func (misbehave) Describe() sdk.Component {
 	return sdk.Component{
 		Description:  "misbehaves on purpose, for the host's failure tests",
 		RecordKinds:  []string{sdk.KindTechnique},
-		ConfigSchema: json.RawMessage(`{"type":"object","properties":{"mode":{"enum":["ok","crash_after","hang","invalid_record","panic","error_diag","all_kinds","extract_crash"]},"n":{"type":"integer","minimum":0}}}`),
+		ConfigSchema: json.RawMessage(`{"type":"object","properties":{"mode":{"type":"string"},"n":{"type":"integer","minimum":0}}}`),
 	}
 }
 
@@ -142,12 +147,79 @@ func (jsonl) Export(ctx context.Context, req sdk.ExportRequest, records sdk.Reco
 	return err
 }
 
+// exportModes: after writing part of an artifact, export_crash exits the process,
+// export_hang blocks ignoring cancellation, export_panic panics, export_error returns an
+// error; export_bad_name names its artifact "../escape.json", export_bad_json sends
+// application/json that does not parse, export_none produces nothing, export_two
+// produces two artifacts.
+type misbehaveExporter struct{}
+
+func (misbehaveExporter) Describe() sdk.Component {
+	return sdk.Component{Description: "misbehaves on purpose, for the host's export failure tests",
+		MediaTypes: []string{"application/x-ndjson"}}
+}
+
+func (misbehaveExporter) Export(ctx context.Context, req sdk.ExportRequest, records sdk.RecordIterator, out sdk.ArtifactWriter) error {
+	var c config
+	if err := json.Unmarshal(req.Config, &c); err != nil {
+		return fmt.Errorf("decode config: %w", err)
+	}
+	if c.Mode == "export_none" {
+		return nil
+	}
+	name, media := "records.jsonl", "application/x-ndjson"
+	switch c.Mode {
+	case "export_bad_name":
+		name = "../escape.json"
+	case "export_bad_json":
+		name, media = "layer.json", "application/json"
+	}
+	w, err := out.Begin(name, media)
+	if err != nil {
+		return err
+	}
+	if c.Mode == "export_bad_json" {
+		_, err := w.Write([]byte(`{"name": "half a layer", "techniques": [`))
+		return err
+	}
+	enc := json.NewEncoder(w)
+	n := 0
+	for r, err := range sdk.Records(records) {
+		if err != nil {
+			return err
+		}
+		if err := enc.Encode(map[string]any{"kind": r.Kind(), "id": r.ID()}); err != nil {
+			return err
+		}
+		n++
+		out.Progress(int64(n), 0, "")
+	}
+	switch c.Mode {
+	case "export_crash":
+		os.Exit(3)
+	case "export_hang":
+		select {}
+	case "export_panic":
+		panic("misbehave: export panic on purpose")
+	case "export_error":
+		return fmt.Errorf("misbehave: export failing on purpose")
+	case "export_two":
+		w2, err := out.Begin("scope.json", "application/json")
+		if err != nil {
+			return err
+		}
+		_, err = w2.Write(req.Scope)
+		return err
+	}
+	return nil
+}
+
 func main() {
 	sdk.Serve(sdk.ServeOpts{
 		Name:      "misbehave",
 		Version:   "1.0.0",
 		Importers: map[string]sdk.Importer{"misbehave": misbehave{}},
-		Exporters: map[string]sdk.Exporter{"jsonl": jsonl{}},
+		Exporters: map[string]sdk.Exporter{"jsonl": jsonl{}, "misbehave": misbehaveExporter{}},
 	})
 }
 

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS export_artifacts;
+DROP TABLE IF EXISTS export_runs;

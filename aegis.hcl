@@ -209,3 +209,22 @@ plugin "csvimport" {
   enabled = true
   timeout = "10m"
 }
+
+# Exporters: Sigma rule converters. `aegis convert splunk rules/` or `aegis export splunk
+# --scope rules:level=high --out high.ndjson`. A converter's config may set
+# field_mapping = "sysmon_ecs" (or "ecs_sysmon"), fields = { Image = "..." } and
+# placeholders = { admins = ["..."] } for the expand modifier.
+plugin "splunk" {
+  timeout = "10m"
+}
+
+plugin "lucene" {
+  timeout = "10m"
+  config {
+    field_mapping = "sysmon_ecs"
+  }
+}
+
+plugin "kql" {
+  timeout = "10m"
+}

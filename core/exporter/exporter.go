@@ -199,9 +199,24 @@ func (r *Runner) run(ctx context.Context, st *runState, o Options) (*core.Plugin
 	st.run.Scope = core.JSON(resolved.ScopeJSON)
 	st.run.Records = len(resolved.Records)
 	st.total = int64(len(resolved.Records))
+	return stream(ctx, r.Host, st, o.Plugin, o.Type, resolved)
+}
 
+// Convert runs an exporter over records the caller made, without a store or a run
+// row (aegis convert): the same plugin start, checks and artifact rules as a run.
+func Convert(ctx context.Context, h *pluginhost.Host, plugin, typ string, resolved *Resolved) ([]*core.ExportArtifact, []core.ImportWarning, error) {
+	st := &runState{run: &core.ExportRun{ID: core.NewID()}, total: int64(len(resolved.Records))}
+	_, arts, err := stream(ctx, h, st, plugin, typ, resolved)
+	if err != nil {
+		return nil, st.warnings, fmt.Errorf("%s: %w", plugin, err)
+	}
+	return arts, st.warnings, nil
+}
+
+// stream starts the plugin, sends the resolved records and collects the artifacts.
+func stream(ctx context.Context, h *pluginhost.Host, st *runState, plugin, wantType string, resolved *Resolved) (*core.PluginInfo, []*core.ExportArtifact, error) {
 	st.report(core.ExportProgress{Phase: "starting"})
-	inst, err := r.Host.Start(ctx, o.Plugin)
+	inst, err := h.Start(ctx, plugin)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -214,7 +229,7 @@ func (r *Runner) run(ctx context.Context, st *runState, o Options) (*core.Plugin
 		return nil, nil, inst.CallFailure(cctx, "describe", nothing, err)
 	}
 	info := pluginhost.Info(inst, desc)
-	typ, err := pluginhost.ChooseComponent(desc, sdk.ComponentExporter, o.Type)
+	typ, err := pluginhost.ChooseComponent(desc, sdk.ComponentExporter, wantType)
 	if err != nil {
 		return info, nil, err
 	}

@@ -93,7 +93,7 @@ func luceneDialect() *dialect {
 			if strings.ContainsAny(l.flags, "im") {
 				return "", "", unsupported("Lucene: regular expressions have no case-insensitive or multi-line flag (re|%s on %s)", l.flags, l.field)
 			}
-			return neg(f + ":/" + strings.ReplaceAll(l.text, "/", `\/`) + "/"), "", nil
+			return neg(f + ":/" + escapeSlashes(l.text) + "/"), "", nil
 		case leafCIDR:
 			p, err := netip.ParsePrefix(l.text)
 			if err != nil {
@@ -120,4 +120,25 @@ func luceneDialect() *dialect {
 	}
 	d.finish = func(main string, deferred []string, _ *sigma.Rule) string { return main }
 	return d
+}
+
+// escapeSlashes escapes the '/' that would end a /regex/, leaving those the rule
+// already escaped as they are.
+func escapeSlashes(re string) string {
+	var b strings.Builder
+	for i := 0; i < len(re); i++ {
+		switch re[i] {
+		case '\\':
+			b.WriteByte('\\')
+			if i+1 < len(re) {
+				i++
+				b.WriteByte(re[i])
+			}
+		case '/':
+			b.WriteString(`\/`)
+		default:
+			b.WriteByte(re[i])
+		}
+	}
+	return b.String()
 }

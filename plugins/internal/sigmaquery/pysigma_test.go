@@ -259,3 +259,23 @@ func TestUnsupportedSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckSyntaxCatchesBrokenQueries(t *testing.T) {
+	bad := map[*Backend][]string{
+		Splunk: {`a="x" OR`, `(a="x"`, `a="x`, "a=1\n| eval x=1", `NOT`},
+		Lucene: {`a:x AND`, `a:(x OR y`, `a:x{y}`, `a:/x`, `OR a:x`, `a:"x`},
+		KQL:    {`a =~ "x" and`, `(a =~ "x"`, `a =~ "x`, `a =~ "x" or or b =~ "y"`},
+	}
+	for b, qs := range bad {
+		for _, q := range qs {
+			if err := b.CheckSyntax(q); err == nil {
+				t.Errorf("%s accepted %q", b.Name, q)
+			}
+		}
+	}
+	for b, q := range map[*Backend]string{Splunk: `a="x" NOT (b="y" OR c=1)`, Lucene: `c-uri:x AND (NOT a:\(y\))`, KQL: `not((a =~ "x" or b == 1))`} {
+		if err := b.CheckSyntax(q); err != nil {
+			t.Errorf("%s refused %q: %v", b.Name, q, err)
+		}
+	}
+}

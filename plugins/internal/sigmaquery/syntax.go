@@ -92,7 +92,9 @@ func checkBoolean(q string, ops []string, lucene bool) error {
 		case c == ' ' || c == '\n' || c == '\t':
 			flush()
 		default:
-			if lucene && strings.IndexByte(`+-=&|!{}[]^"~/`, c) >= 0 {
+			// '+' and '-' are operators only where a term starts (field names such as
+			// c-uri hold them).
+			if lucene && strings.IndexByte(`+-=&|!{}[]^"~/`, c) >= 0 && !((c == '-' || c == '+') && cur.Len() > 0) {
 				if !(c == '=' && i > 0 && (q[i-1] == '>' || q[i-1] == '<')) {
 					return fmt.Errorf("unescaped %q at %d", c, i)
 				}

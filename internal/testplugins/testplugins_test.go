@@ -62,7 +62,7 @@ func TestMisbehave(t *testing.T) {
 		c, _ := start(t, bin)
 		ctx := context.Background()
 		d, err := c.Describe(ctx)
-		if err != nil || d.Name != "misbehave" || d.ProtocolVersion != 1 || len(d.Components) != 2 || d.Components[0].Kind != sdk.ComponentImporter || d.Components[1].Kind != sdk.ComponentExporter {
+		if err != nil || d.Name != "misbehave" || d.ProtocolVersion != 1 || len(d.Components) != 3 || d.Components[0].Kind != sdk.ComponentImporter || d.Components[1].Kind != sdk.ComponentExporter || d.Components[2].Kind != sdk.ComponentExporter {
 			t.Fatalf("describe = %+v, %v", d, err)
 		}
 		col, err := runImport(ctx, c, "ok", 3)

@@ -60,7 +60,7 @@ converted is a line, not a failure.`,
 				return fmt.Errorf("convert: %w", err)
 			}
 			for _, w := range warnings {
-				fmt.Fprintf(a.stderr, "%s: %s\n", w.Severity, formatWarning(w))
+				fmt.Fprintf(a.stderr, "%s: %s\n", w.Severity, w.String())
 			}
 			for _, art := range arts {
 				if !bytes.HasSuffix(art.Data, []byte("\n")) && len(art.Data) > 0 {

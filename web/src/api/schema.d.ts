@@ -538,6 +538,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export runs, newest first (filters: plugin, outcome) */
+        get: operations["getExports"];
+        put?: never;
+        /** Start an export; answers 202 with the run, whose progress GET /api/v1/exports/{id} shows */
+        post: operations["postExports"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One export run with its artifacts and, while it runs, its progress */
+        get: operations["getExportsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{id}/artifact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download an artifact of a succeeded export (name=FILE when it produced several) */
+        get: operations["getExportsByIdArtifact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/imports": {
         parameters: {
             query?: never;
@@ -2054,6 +2106,79 @@ export interface components {
             trend: components["schemas"]["TrendPoint"][];
             weakest_tactics: components["schemas"]["TacticScore"][];
         };
+        ExportArtifact: {
+            media_type: string;
+            name: string;
+            sha256: string;
+            size_bytes: number;
+        };
+        ExportProgress: {
+            bytes: number;
+            message?: string;
+            phase: string;
+            records: number;
+            total: number;
+        };
+        ExportRequest: {
+            plugin: string;
+            scope: components["schemas"]["ExportScope"];
+            type?: string;
+        };
+        ExportRun: {
+            artifacts: number;
+            duration_ms: number;
+            error?: string;
+            exporter_type: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            id: string;
+            outcome: string;
+            plugin: string;
+            records: number;
+            /** @description any JSON value */
+            scope: unknown;
+            sha256?: string;
+            size_bytes: number;
+            /** Format: date-time */
+            started_at: string;
+            triggered_by: string;
+            user_id?: string | null;
+            warning_count: number;
+            /** @description any JSON value */
+            warnings: unknown;
+        };
+        ExportRunView: {
+            artifact_list: components["schemas"]["ExportArtifact"][];
+            artifacts: number;
+            duration_ms: number;
+            error?: string;
+            exporter_type: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            id: string;
+            outcome: string;
+            plugin: string;
+            progress?: components["schemas"]["ExportProgress"];
+            records: number;
+            /** @description any JSON value */
+            scope: unknown;
+            sha256?: string;
+            size_bytes: number;
+            /** Format: date-time */
+            started_at: string;
+            triggered_by: string;
+            user_id?: string | null;
+            warning_count: number;
+            /** @description any JSON value */
+            warnings: unknown;
+        };
+        ExportScope: {
+            base?: string;
+            domain?: string;
+            id?: string;
+            kind: string;
+            rules?: components["schemas"]["RuleQuery"];
+        };
         FamilyCoverage: {
             control_statuses: {
                 [key: string]: number;
@@ -2403,6 +2528,12 @@ export interface components {
             offset: number;
             total: number;
         };
+        PagedExportRun: {
+            items: components["schemas"]["ExportRun"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
         PagedImportRun: {
             items: components["schemas"]["ImportRun"][];
             limit: number;
@@ -2651,6 +2782,15 @@ export interface components {
             tags?: string[] | null;
             technique_ids?: string[] | null;
             title?: string | null;
+        };
+        RuleQuery: {
+            format?: string;
+            level?: string;
+            platform?: string;
+            search?: string;
+            source?: string;
+            status?: string;
+            technique?: string;
         };
         Scores: {
             domain: string;
@@ -4515,6 +4655,131 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Verification"];
                 };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getExports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagedExportRun"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postExports: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with the session cookie (the csrf_token from sign-in); not used with a Bearer token */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportRunView"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getExportsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportRunView"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getExportsByIdArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error (RFC 9457 problem document) */
             default: {

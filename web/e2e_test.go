@@ -67,7 +67,10 @@ plugin "attack" {
 }
 plugin "atomic" { timeout = "10m" }
 plugin "sigma" { timeout = "10m" }
-`, addr, filepath.Join(dir, "aegis.db"), filepath.Join(dir, "evidence"), bin))
+# The admin page imports from the upstream folder through the API, which reads only
+# local sources under allowed_paths.
+import { allowed_paths = [%q] }
+`, addr, filepath.Join(dir, "aegis.db"), filepath.Join(dir, "evidence"), bin, upstream))
 	aegis := func(stdin string, args ...string) {
 		t.Helper()
 		cmd := exec.Command(filepath.Join(dir, "aegis"), append([]string{"--config", cfg}, args...)...)

@@ -70,7 +70,7 @@ plugin "sigma" { timeout = "10m" }
 # The admin page imports from the upstream folder through the API, which reads only
 # local sources under allowed_paths.
 import { allowed_paths = [%q] }
-`, addr, filepath.Join(dir, "aegis.db"), filepath.Join(dir, "evidence"), bin, upstream))
+`, addr, filepath.Join(dir, "aegis.db"), filepath.Join(dir, "evidence"), bin, absPath(t, upstream)))
 	aegis := func(stdin string, args ...string) {
 		t.Helper()
 		cmd := exec.Command(filepath.Join(dir, "aegis"), append([]string{"--config", cfg}, args...)...)
@@ -180,4 +180,14 @@ func waitReady(t *testing.T, url string) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("%s never answered 200", url)
+}
+
+// absPath makes a configured path absolute, as aegis.hcl's allowed_paths requires.
+func absPath(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -16,21 +16,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/auditlog"
 	"github.com/aegis-sec/aegis/core/auth"
 	"github.com/aegis-sec/aegis/core/campaign"
-	"github.com/aegis-sec/aegis/core/config"
+	"github.com/aegis-sec/aegis/core/catalog"
 	"github.com/aegis-sec/aegis/core/coverage"
 	"github.com/aegis-sec/aegis/core/curation"
 	"github.com/aegis-sec/aegis/core/detection"
 	"github.com/aegis-sec/aegis/core/evidence"
+	"github.com/aegis-sec/aegis/core/inbox"
 	"github.com/aegis-sec/aegis/core/reference"
-	"github.com/aegis-sec/aegis/core/schedule"
 	"github.com/aegis-sec/aegis/core/testflow"
 )
 
-// Deps is everything the HTTP layer needs from the rest of the program.
+// Deps is everything the HTTP layer needs from the rest of the program: the core's
+// services, built by cmd/aegis (or a test). Handlers reach the core only through them,
+// so each rule lives in one service and not again in a handler.
 type Deps struct {
-	Store   core.Store
 	Log     hclog.Logger
 	Version string
 	// Web is the built SPA; WebBuilt says whether it holds an index.html.
@@ -38,27 +40,53 @@ type Deps struct {
 	WebBuilt bool
 	// Registry receives the HTTP metrics; nil means a fresh one (tests).
 	Registry *prometheus.Registry
-	// Auth is the auth block of aegis.hcl; zero fields get the documented defaults.
-	Auth config.Auth
+	// Ready reports whether the database answers (GET /readyz).
+	Ready func(context.Context) error
+	// CookieSecure is auth.cookie_secure: nil means Secure exactly when the server or
+	// the request is HTTPS.
+	CookieSecure *bool
 	// TrustedProxies are server.trusted_proxies: the peers whose X-Forwarded-For is
 	// believed (none when empty).
 	TrustedProxies []*net.IPNet
 	// TLS says the server serves HTTPS itself (session cookies are then Secure even
 	// when auth.cookie_secure is not set).
 	TLS bool
-	// Now is the clock of sessions, tokens and sign-in throttling; nil is the real one.
-	Now func() time.Time
-	// Imports runs import plugins; nil answers the import routes with 503.
+
+	// Auth signs people in and manages accounts and tokens.
+	Auth *auth.Service
+	// Tests runs the test lifecycle and reads tests.
+	Tests *testflow.Service
+	// Catalog reads the reference catalog, import runs and technique reviews.
+	Catalog *catalog.Service
+	// Curation writes custom templates and rules.
+	Curation *curation.Service
+	// Audit reads the audit log.
+	Audit *auditlog.Service
+	// Inbox is each user's notifications.
+	Inbox *inbox.Service
+	// Imports runs import plugins; nil answers the import-starting routes with 503.
 	Imports core.ImportService
 	// Exports runs exporter plugins; nil answers the export routes with 503.
 	Exports core.ExportService
-	// Blobs keeps evidence files; nil answers the evidence routes with 503.
-	Blobs core.BlobStore
-	// Evidence is the evidence block of aegis.hcl (upload size and type limits).
-	Evidence config.Evidence
-	// Detections evaluates Sigma rules over a test's telemetry; nil builds one on
-	// Store and Blobs (and answers 503 without Blobs).
+	// Evidence keeps evidence files; nil answers the evidence routes with 503.
+	Evidence *evidence.Service
+	// Reference reads imported reference data (actors, mitigations, compliance, ...).
+	Reference *reference.Service
+	// Coverage computes scores, metrics, dashboards and snapshots.
+	Coverage *coverage.Service
+	// Campaigns plans and runs campaigns.
+	Campaigns *campaign.Service
+	// Jobs lists the scheduler's recorded runs.
+	Jobs JobRuns
+	// Detections evaluates Sigma rules over a test's telemetry; nil answers the
+	// evaluation route with 503.
 	Detections *detection.Service
+}
+
+// JobRuns lists the scheduler's recorded job runs, newest first (the scheduler's
+// history, core/schedule, is an adapter: the API sees only this).
+type JobRuns interface {
+	List(ctx context.Context, f core.JobRunFilter) ([]*core.JobRun, int, error)
 }
 
 // Server is the HTTP API.
@@ -66,22 +94,22 @@ type Server struct {
 	deps    Deps
 	echo    *echo.Echo
 	metrics *httpMetrics
-	auth    *auth.Service
 	openAPICache
-	// flow runs the test lifecycle, evidence the evidence files (nil without Blobs),
-	// curation the custom catalog entries.
+	auth     *auth.Service
 	flow     *testflow.Service
-	evidence *evidence.Service
+	catalog  *catalog.Service
 	curation *curation.Service
+	evidence *evidence.Service
 	// reference reads imported reference data; coverage computes scores and metrics.
 	reference *reference.Service
 	coverage  *coverage.Service
 	campaigns *campaign.Service
-	jobs      *schedule.History
+	jobs      JobRuns
 	detect    *detection.Service
 }
 
-// New builds the router with every route of the route table.
+// New builds the router with every route of the route table. Every service but
+// Imports and Evidence is required.
 func New(d Deps) *Server {
 	if d.Log == nil {
 		d.Log = hclog.NewNullLogger()
@@ -92,19 +120,10 @@ func New(d Deps) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = ipExtractor(d.TrustedProxies)
-	s := &Server{deps: d, echo: e, metrics: newHTTPMetrics(d.Registry)}
-	s.auth = auth.New(d.Store, authPolicy(d.Auth), d.Now)
-	s.flow, s.curation = testflow.New(d.Store), curation.New(d.Store)
-	s.reference, s.coverage = reference.New(d.Store), coverage.New(d.Store, d.Now)
-	s.campaigns, s.jobs = campaign.New(d.Store, d.Now), &schedule.History{Store: d.Store}
-	if d.Blobs != nil {
-		s.evidence = evidence.NewService(d.Store, d.Blobs, evidence.Limits{MaxBytes: d.Evidence.MaxUploadBytes,
-			AllowedTypes: d.Evidence.AllowedTypes}, d.Log.Named("evidence"))
-	}
-	s.detect = d.Detections
-	if s.detect == nil && d.Blobs != nil {
-		s.detect = detection.NewService(d.Store, d.Blobs, d.Log.Named("detection"), detection.ServiceOptions{Now: d.Now})
-	}
+	s := &Server{deps: d, echo: e, metrics: newHTTPMetrics(d.Registry),
+		auth: d.Auth, flow: d.Tests, catalog: d.Catalog, curation: d.Curation, evidence: d.Evidence,
+		reference: d.Reference, coverage: d.Coverage, campaigns: d.Campaigns, jobs: d.Jobs,
+		detect: d.Detections}
 	e.HTTPErrorHandler = s.handleError
 	// The order matters: logRequests runs the error handler, so the metrics around it
 	// see the status the client got (a 401 or a 500, not the 200 an unwritten response
@@ -222,7 +241,7 @@ func (s *Server) healthz(c echo.Context) error {
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := s.deps.Store.Ping(ctx); err != nil {
+	if err := s.deps.Ready(ctx); err != nil {
 		s.deps.Log.Warn("readiness check failed", "error", err)
 		return &core.Error{Code: core.EUNAVAILABLE, Message: "database unavailable"}
 	}

@@ -22,7 +22,7 @@ func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
 
 func TestHealthAndReadiness(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
-	srv := api.New(api.Deps{Store: st, Version: "1.2.3"})
+	srv := api.New(api.ServicesFor(st, api.Deps{Version: "1.2.3"}))
 	h := srv.Handler()
 
 	if rec := get(t, h, "/healthz"); rec.Code != 200 {
@@ -56,7 +56,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestUnknownAPIRouteIsProblem(t *testing.T) {
-	srv := api.New(api.Deps{Store: storetest.Open(t, store.SQLite)})
+	srv := api.New(api.ServicesFor(storetest.Open(t, store.SQLite), api.Deps{}))
 	rec := get(t, srv.Handler(), "/api/v1/nope")
 	if rec.Code != 404 || rec.Header().Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("got %d %q", rec.Code, rec.Header().Get("Content-Type"))
@@ -66,7 +66,7 @@ func TestUnknownAPIRouteIsProblem(t *testing.T) {
 func TestSPA(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
 	// Not built: the root says how to build it.
-	rec := get(t, api.New(api.Deps{Store: st}).Handler(), "/")
+	rec := get(t, api.New(api.ServicesFor(st, api.Deps{})).Handler(), "/")
 	if !strings.Contains(rec.Body.String(), "make build") {
 		t.Fatalf("placeholder page: %s", rec.Body)
 	}
@@ -75,7 +75,7 @@ func TestSPA(t *testing.T) {
 		"index.html":    {Data: []byte("<html>the app</html>")},
 		"assets/app.js": {Data: []byte("console.log(1)")},
 	}
-	h := api.New(api.Deps{Store: st, Web: dist, WebBuilt: true}).Handler()
+	h := api.New(api.ServicesFor(st, api.Deps{Web: dist, WebBuilt: true})).Handler()
 	if rec := get(t, h, "/assets/app.js"); rec.Body.String() != "console.log(1)" {
 		t.Fatalf("asset: %d %s", rec.Code, rec.Body)
 	}

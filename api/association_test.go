@@ -40,7 +40,7 @@ func TestTemplateRuleLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := api.New(api.Deps{Store: st}).Handler()
+	h := api.New(api.ServicesFor(st, api.Deps{})).Handler()
 	apitest.CreateUser(t, st, "tech", core.RoleBlueTech, "a long technician password")
 	c := apitest.Login(t, h, "tech", "a long technician password")
 

@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/aegis-sec/aegis/core"
@@ -35,29 +34,7 @@ func (s *Server) listAudit(c echo.Context) error {
 	if f.Until, err = queryTime(c, "until"); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var list []*core.AuditEntry
-	var total int
-	err = s.deps.Store.View(ctx, func(tx core.Tx) error {
-		if actor := c.QueryParam("actor"); actor != "" {
-			if _, err := uuid.Parse(actor); err == nil {
-				f.ActorID = actor
-			} else {
-				u, err := tx.UserByUsername(ctx, actor)
-				if core.ErrorCode(err) == core.ENOTFOUND {
-					list = []*core.AuditEntry{} // nobody by that name acted
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				f.ActorID = u.ID
-			}
-		}
-		var err error
-		list, total, err = tx.ListAudit(ctx, f)
-		return err
-	})
+	list, total, err := s.deps.Audit.List(c.Request().Context(), f, c.QueryParam("actor"))
 	if err != nil {
 		return err
 	}
@@ -65,13 +42,7 @@ func (s *Server) listAudit(c echo.Context) error {
 }
 
 func (s *Server) verifyAudit(c echo.Context) error {
-	ctx := c.Request().Context()
-	var v *core.AuditVerification
-	err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		v, err = tx.VerifyAudit(ctx)
-		return err
-	})
+	v, err := s.deps.Audit.Verify(c.Request().Context())
 	if err != nil {
 		return err
 	}

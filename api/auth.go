@@ -12,7 +12,6 @@ import (
 
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/auth"
-	"github.com/aegis-sec/aegis/core/config"
 )
 
 const (
@@ -35,29 +34,6 @@ func currentUser(c echo.Context) *core.User {
 // currentPrincipal returns the caller and the credential they used, or nil.
 func currentPrincipal(c echo.Context) *auth.Principal {
 	p, _ := c.Get(principalKey).(*auth.Principal)
-	return p
-}
-
-// authPolicy fills what the configuration left at zero (a Deps built by a test) with
-// the documented defaults.
-func authPolicy(a config.Auth) auth.Policy {
-	p := auth.Policy{SessionTTL: a.SessionTTL, TokenMaxTTL: a.TokenMaxTTL, LoginMaxAttempts: a.LoginMaxAttempts,
-		LoginWindow: a.LoginWindow, PasswordMinLength: a.PasswordMinLength}
-	if p.SessionTTL <= 0 {
-		p.SessionTTL = config.DefaultSessionTTL
-	}
-	if p.TokenMaxTTL <= 0 {
-		p.TokenMaxTTL = config.DefaultTokenMaxTTL
-	}
-	if p.LoginMaxAttempts <= 0 {
-		p.LoginMaxAttempts = config.DefaultLoginMaxAttempts
-	}
-	if p.LoginWindow <= 0 {
-		p.LoginWindow = config.DefaultLoginWindow
-	}
-	if p.PasswordMinLength <= 0 {
-		p.PasswordMinLength = config.DefaultPasswordMinLength
-	}
 	return p
 }
 
@@ -207,7 +183,7 @@ func infoOf(p *auth.Principal) sessionInfo {
 }
 
 func (s *Server) cookieSecure(c echo.Context) bool {
-	if v := s.deps.Auth.CookieSecure; v != nil {
+	if v := s.deps.CookieSecure; v != nil {
 		return *v
 	}
 	return s.deps.TLS || c.Request().TLS != nil

@@ -12,7 +12,9 @@ import (
 
 	"github.com/aegis-sec/aegis/api/apitest"
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/auth"
 	"github.com/aegis-sec/aegis/core/config"
+	"github.com/aegis-sec/aegis/core/inbox"
 	"github.com/aegis-sec/aegis/core/store"
 )
 
@@ -47,7 +49,9 @@ type authEnv struct {
 func newAuthEnv(t *testing.T, st *store.Store, a config.Auth) *authEnv {
 	t.Helper()
 	clock := &authClock{t: time.Now().UTC()}
-	srv := New(Deps{Store: st, Auth: a, Now: clock.Now})
+	srv := New(ServicesFor(st, Deps{Auth: auth.New(st, auth.Policy{SessionTTL: a.SessionTTL, TokenMaxTTL: a.TokenMaxTTL,
+		LoginMaxAttempts: a.LoginMaxAttempts, LoginWindow: a.LoginWindow, PasswordMinLength: a.PasswordMinLength}, clock.Now),
+		Inbox: inbox.New(st, clock.Now)}))
 	return &authEnv{t: t, st: st, srv: srv, h: srv.Handler(), clock: clock}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aegis-sec/aegis/api/apitest"
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/auth"
 	"github.com/aegis-sec/aegis/core/config"
 	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/core/store/storetest"
@@ -119,16 +120,16 @@ func TestLoginCookieSecure(t *testing.T) {
 		return sessionCookie(t, rec)
 	}
 	apitest.CreateUser(t, st, "alice", core.RoleViewer, "")
-	if ck := login(New(Deps{Store: st}).Handler(), true); !ck.Secure {
+	if ck := login(New(ServicesFor(st, Deps{})).Handler(), true); !ck.Secure {
 		t.Error("cookie over TLS is not Secure")
 	}
-	if ck := login(New(Deps{Store: st, TLS: true}).Handler(), false); !ck.Secure {
+	if ck := login(New(ServicesFor(st, Deps{TLS: true})).Handler(), false); !ck.Secure {
 		t.Error("cookie of a TLS server (seen in plain HTTP behind a proxy) is not Secure")
 	}
-	if ck := login(New(Deps{Store: st, Auth: config.Auth{CookieSecure: ptr(true)}}).Handler(), false); !ck.Secure {
+	if ck := login(New(ServicesFor(st, Deps{CookieSecure: ptr(true)})).Handler(), false); !ck.Secure {
 		t.Error("auth.cookie_secure = true did not make the cookie Secure")
 	}
-	if ck := login(New(Deps{Store: st, TLS: true, Auth: config.Auth{CookieSecure: ptr(false)}}).Handler(), true); ck.Secure {
+	if ck := login(New(ServicesFor(st, Deps{TLS: true, CookieSecure: ptr(false)})).Handler(), true); ck.Secure {
 		t.Error("auth.cookie_secure = false was overridden")
 	}
 }
@@ -222,8 +223,8 @@ func TestLoginRateLimit(t *testing.T) {
 		// Behind a proxy listed in server.trusted_proxies, the forwarded address is the
 		// one counted (the same database, so the same failures).
 		_, trusted, _ := net.ParseCIDR("10.0.0.0/8")
-		behindProxy := New(Deps{Store: st, Auth: config.Auth{LoginMaxAttempts: 3, LoginWindow: time.Minute}, Now: e.clock.Now,
-			TrustedProxies: []*net.IPNet{trusted}}).Handler()
+		behindProxy := New(ServicesFor(st, Deps{Auth: auth.New(st, auth.Policy{LoginMaxAttempts: 3, LoginWindow: time.Minute}, e.clock.Now),
+			TrustedProxies: []*net.IPNet{trusted}})).Handler()
 		proxied := &apitest.Client{T: t, H: behindProxy, RemoteAddr: "10.0.0.2:5555",
 			Header: http.Header{"X-Forwarded-For": {"203.0.113.5"}}}
 		if rec := try(proxied, "bob", apitest.Password); rec.Code != http.StatusTooManyRequests {

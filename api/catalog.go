@@ -3,11 +3,11 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/catalog"
 	"github.com/aegis-sec/aegis/core/curation"
 )
 
@@ -64,25 +64,9 @@ func (s *Server) catalogRoutes() []route {
 	}
 }
 
-// techniqueByRef finds a technique by its Aegis id or its ATT&CK id.
-func techniqueByRef(ctx context.Context, tx core.Tx, ref string) (*core.Technique, error) {
-	switch {
-	case core.ValidID(ref):
-		return tx.TechniqueByID(ctx, ref)
-	case core.ValidTechniqueID(strings.ToUpper(ref)):
-		return tx.TechniqueByExternalID(ctx, strings.ToUpper(ref))
-	}
-	return nil, core.Errorf(core.ENOTFOUND, "technique %q not found", ref)
-}
-
 func (s *Server) listTactics(c echo.Context) error {
-	ctx := c.Request().Context()
-	var list []*core.Tactic
-	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		list, err = tx.ListTactics(ctx, c.QueryParam("domain"))
-		return err
-	}); err != nil {
+	list, err := s.catalog.Tactics(c.Request().Context(), c.QueryParam("domain"))
+	if err != nil {
 		return err
 	}
 	return pageOf(c, list)
@@ -100,20 +84,8 @@ func (s *Server) listTechniques(c echo.Context) error {
 	} else if rev != nil {
 		f.IncludeRevoked = *rev
 	}
-	ctx := c.Request().Context()
-	var list []*core.Technique
-	var total int
-	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		tactics, err := tx.ListTactics(ctx, "")
-		if err != nil {
-			return err
-		}
-		if err := f.Check(tactics); err != nil {
-			return err
-		}
-		list, total, err = tx.ListTechniques(ctx, f)
-		return err
-	}); err != nil {
+	list, total, err := s.catalog.Techniques(c.Request().Context(), f)
+	if err != nil {
 		return err
 	}
 	return writePage(c, list, total, p)
@@ -130,62 +102,19 @@ type techniqueDetail struct {
 	Subs      Paged[*core.Technique]        `json:"sub_techniques"`
 }
 
-func paged[T any](items []T, total int, p core.Page) Paged[T] {
-	if items == nil {
-		items = []T{}
-	}
-	return Paged[T]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset}
+func paged[T any](l catalog.List[T], p core.Page) Paged[T] {
+	return Paged[T]{Items: l.Items, Total: l.Total, Limit: p.Limit, Offset: p.Offset}
 }
 
 func (s *Server) getTechnique(c echo.Context) error {
-	ctx := c.Request().Context()
 	first := core.Page{}.Normalize()
-	var d techniqueDetail
-	err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		te, err := techniqueByRef(ctx, tx, c.Param("id"))
-		if err != nil {
-			return err
-		}
-		d.Technique = te
-		tests, n, err := tx.ListTests(ctx, core.TestFilter{TechniqueID: te.ID, Page: first})
-		if err != nil {
-			return err
-		}
-		d.Tests = paged(tests, n, first)
-		tpls, n, err := tx.ListTestTemplates(ctx, core.TemplateFilter{TechniqueID: te.ExternalID, Page: first})
-		if err != nil {
-			return err
-		}
-		d.Templates = paged(tpls, n, first)
-		rules, n, err := tx.ListDetectionRules(ctx, core.RuleFilter{TechniqueID: te.ExternalID, Page: first})
-		if err != nil {
-			return err
-		}
-		d.Rules = paged(rules, n, first)
-		defs, err := tx.DefensesOfTechnique(ctx, te.ID)
-		if err != nil {
-			return err
-		}
-		d.Defenses = paged(defs[:min(len(defs), first.Limit)], len(defs), first)
-		subs := []*core.Technique{}
-		if !te.IsSubtechnique {
-			all, _, err := tx.ListTechniques(ctx, core.TechniqueFilter{Search: te.ExternalID + ".", Page: core.Page{Limit: 500}})
-			if err != nil {
-				return err
-			}
-			for _, x := range all {
-				if x.ParentID != nil && *x.ParentID == te.ID {
-					subs = append(subs, x)
-				}
-			}
-		}
-		d.Subs = paged(subs, len(subs), core.Page{Limit: 500})
-		return nil
-	})
+	d, err := s.catalog.TechniqueDetail(c.Request().Context(), c.Param("id"), first)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, d)
+	return c.JSON(http.StatusOK, techniqueDetail{Technique: d.Technique,
+		Tests: paged(d.Tests, first), Templates: paged(d.Templates, first), Rules: paged(d.Rules, first),
+		Defenses: paged(d.Defenses, first), Subs: paged(d.Subs, core.Page{Limit: catalog.MaxSubs})})
 }
 
 func (s *Server) listTemplates(c echo.Context) error {
@@ -193,17 +122,11 @@ func (s *Server) listTemplates(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := core.TemplateFilter{Search: c.QueryParam("search"), TechniqueID: strings.ToUpper(c.QueryParam("technique")),
+	f := core.TemplateFilter{Search: c.QueryParam("search"), TechniqueID: c.QueryParam("technique"),
 		Platform: c.QueryParam("platform"), Source: c.QueryParam("source"), TemplateType: c.QueryParam("type"),
 		Status: c.QueryParam("status"), Page: p}
-	ctx := c.Request().Context()
-	var list []*core.TestTemplate
-	var total int
-	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		list, total, err = tx.ListTestTemplates(ctx, f)
-		return err
-	}); err != nil {
+	list, total, err := s.catalog.Templates(c.Request().Context(), f)
+	if err != nil {
 		return err
 	}
 	return writePage(c, list, total, p)
@@ -214,12 +137,8 @@ func (s *Server) getTemplate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var t *core.TestTemplate
-	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		t, err = tx.TestTemplateByID(ctx, id)
-		return err
-	}); err != nil {
+	t, err := s.catalog.Template(c.Request().Context(), id)
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, t)
@@ -297,20 +216,11 @@ func (s *Server) listRules(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := core.RuleFilter{Search: c.QueryParam("search"), TechniqueID: strings.ToUpper(c.QueryParam("technique")),
-		Platform: c.QueryParam("platform"), Source: c.QueryParam("source"), Level: strings.ToLower(c.QueryParam("level")),
+	f := core.RuleFilter{Search: c.QueryParam("search"), TechniqueID: c.QueryParam("technique"),
+		Platform: c.QueryParam("platform"), Source: c.QueryParam("source"), Level: c.QueryParam("level"),
 		Status: c.QueryParam("status"), Page: p}
-	if err := f.Check(); err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	var list []*core.DetectionRule
-	var total int
-	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		list, total, err = tx.ListDetectionRules(ctx, f)
-		return err
-	}); err != nil {
+	list, total, err := s.catalog.Rules(c.Request().Context(), f)
+	if err != nil {
 		return err
 	}
 	return writePage(c, list, total, p)
@@ -321,12 +231,8 @@ func (s *Server) getRule(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var r *core.DetectionRule
-	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		r, err = tx.DetectionRuleByID(ctx, id)
-		return err
-	}); err != nil {
+	r, err := s.catalog.Rule(c.Request().Context(), id)
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, r)
@@ -385,26 +291,16 @@ func (s *Server) bulkActivateRules(c echo.Context) error {
 }
 
 func (s *Server) rulesForTemplate(c echo.Context) error {
-	return pagedLinks(c, s, "test template", func(ctx context.Context, tx core.Tx, id string, p core.Page) ([]*core.LinkedRule, int, error) {
-		if _, err := tx.TestTemplateByID(ctx, id); err != nil {
-			return nil, 0, err
-		}
-		return tx.RulesForTemplate(ctx, id, p)
-	})
+	return pagedLinks(c, "test template", s.catalog.RulesForTemplate)
 }
 
 func (s *Server) templatesForRule(c echo.Context) error {
-	return pagedLinks(c, s, "detection rule", func(ctx context.Context, tx core.Tx, id string, p core.Page) ([]*core.LinkedTemplate, int, error) {
-		if _, err := tx.DetectionRuleByID(ctx, id); err != nil {
-			return nil, 0, err
-		}
-		return tx.TemplatesForRule(ctx, id, p)
-	})
+	return pagedLinks(c, "detection rule", s.catalog.TemplatesForRule)
 }
 
 // pagedLinks answers one page of what is linked to the entity named by the :id path
 // parameter (404 when the entity does not exist).
-func pagedLinks[T any](c echo.Context, s *Server, what string, list func(context.Context, core.Tx, string, core.Page) ([]T, int, error)) error {
+func pagedLinks[T any](c echo.Context, what string, list func(context.Context, string, core.Page) ([]T, int, error)) error {
 	id, err := pathID(c, "id", what)
 	if err != nil {
 		return err
@@ -413,13 +309,8 @@ func pagedLinks[T any](c echo.Context, s *Server, what string, list func(context
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var items []T
-	var total int
-	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		items, total, err = list(ctx, tx, id, p)
-		return err
-	}); err != nil {
+	items, total, err := list(c.Request().Context(), id, p)
+	if err != nil {
 		return err
 	}
 	return writePage(c, items, total, p)

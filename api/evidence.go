@@ -21,23 +21,23 @@ func (s *Server) evidenceRoutes() []route {
 	return []route{
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/evidence", Tag: "evidence",
 			Summary: "Upload evidence as multipart/form-data: optional fields team (red|blue; default the uploader's team) and description, then the part \"file\". Streamed; over evidence.max_upload_size is 413 and nothing is kept; the type is sniffed from the content",
-			Roles:   workers, Handler: s.uploadEvidence, Response: core.Evidence{},
+			Roles:   core.EvidenceRoles(), Handler: s.uploadEvidence, Response: core.Evidence{},
 			Form: map[string]string{"team": "red or blue (default: the uploader's team); send before the file",
 				"description": "what the file shows; send before the file", "file": "the evidence, streamed"}},
 		{Method: http.MethodGet, Path: "/api/v1/tests/:id/evidence", Tag: "evidence",
 			Summary: "The evidence of a test the caller's role may read (technicians their own team's, leads and admins both)",
-			Roles:   workers, Handler: s.listEvidence, Response: Paged[*core.Evidence]{}},
+			Roles:   core.EvidenceRoles(), Handler: s.listEvidence, Response: Paged[*core.Evidence]{}},
 		{Method: http.MethodGet, Path: "/api/v1/evidence/:id", Tag: "evidence",
-			Summary: "Metadata of one piece of evidence", Roles: workers, Handler: s.getEvidence, Response: core.Evidence{}},
+			Summary: "Metadata of one piece of evidence", Roles: core.EvidenceRoles(), Handler: s.getEvidence, Response: core.Evidence{}},
 		{Method: http.MethodGet, Path: "/api/v1/evidence/:id/content", Tag: "evidence",
 			Summary: "Download the file, verified against its SHA-256 before the first byte is sent; a corrupted file is answered 500 and never served",
-			Roles:   workers, Handler: s.downloadEvidence},
+			Roles:   core.EvidenceRoles(), Handler: s.downloadEvidence},
 		{Method: http.MethodPost, Path: "/api/v1/evidence/:id/verify", Tag: "evidence",
 			Summary: "Integrity check: re-read the stored file and compare size and SHA-256 with the upload's; recorded in the audit log",
-			Roles:   workers, Handler: s.verifyEvidence, Response: evidence.Verification{}},
+			Roles:   core.EvidenceRoles(), Handler: s.verifyEvidence, Response: evidence.Verification{}},
 		{Method: http.MethodDelete, Path: "/api/v1/evidence/:id", Tag: "evidence",
 			Summary: "Delete a piece of evidence and its file (admins, the team's lead, the uploader); the audit log keeps its name, size and SHA-256",
-			Roles:   workers, Handler: s.deleteEvidence},
+			Roles:   core.EvidenceRoles(), Handler: s.deleteEvidence},
 	}
 }
 
@@ -50,7 +50,7 @@ func (s *Server) worklogRoutes() []route {
 			Roles:   testflow.WorklogRoles, Handler: s.addWorklog, Request: testflow.WorklogInput{}, Response: core.Worklog{}},
 		{Method: http.MethodGet, Path: "/api/v1/worklogs/verify", Tag: "worklogs",
 			Summary: "Walk the worklog hash chain and name the first entry that does not match",
-			Roles:   leads, Handler: s.verifyWorklogs, Response: core.WorklogVerification{}},
+			Roles:   testflow.WorklogVerifiers, Handler: s.verifyWorklogs, Response: core.WorklogVerification{}},
 	}
 }
 
@@ -258,7 +258,7 @@ func (s *Server) deleteEvidence(c echo.Context) error {
 }
 
 func (s *Server) listWorklogs(c echo.Context) error {
-	t, err := s.loadTest(c)
+	id, err := pathID(c, "id", "test")
 	if err != nil {
 		return err
 	}
@@ -266,14 +266,8 @@ func (s *Server) listWorklogs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var list []*core.Worklog
-	var total int
-	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		list, total, err = tx.ListWorklogs(ctx, core.WorklogFilter{TestID: t.ID, Page: p})
-		return err
-	}); err != nil {
+	list, total, err := s.flow.Worklogs(c.Request().Context(), id, p)
+	if err != nil {
 		return err
 	}
 	return writePage(c, list, total, p)
@@ -296,13 +290,8 @@ func (s *Server) addWorklog(c echo.Context) error {
 }
 
 func (s *Server) verifyWorklogs(c echo.Context) error {
-	ctx := c.Request().Context()
-	var v *core.WorklogVerification
-	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		v, err = tx.VerifyWorklogs(ctx)
-		return err
-	}); err != nil {
+	v, err := s.flow.VerifyWorklogs(c.Request().Context())
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, v)

@@ -38,7 +38,7 @@ func TestExportsThroughTheAPI(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	svc := exporter.NewService(ctx, &exporter.Runner{Store: st, Host: pluginhost.New(cfg, nil)})
-	h := api.New(api.Deps{Store: st, Exports: svc}).Handler()
+	h := api.New(api.ServicesFor(st, api.Deps{Exports: svc})).Handler()
 	apitest.CreateUser(t, st, "exec", core.RoleViewer, "a long viewer password")
 	viewer := apitest.Login(t, h, "exec", "a long viewer password")
 

@@ -77,13 +77,8 @@ func (s *Server) listImports(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var list []*core.ImportRun
-	var total int
-	err = s.deps.Store.View(ctx, func(tx core.Tx) error {
-		list, total, err = tx.ListImportRuns(ctx, core.ImportRunFilter{Plugin: c.QueryParam("plugin"), Outcome: c.QueryParam("outcome"), Page: p})
-		return err
-	})
+	list, total, err := s.catalog.ImportRuns(c.Request().Context(),
+		core.ImportRunFilter{Plugin: c.QueryParam("plugin"), Outcome: c.QueryParam("outcome"), Page: p})
 	if err != nil {
 		return err
 	}
@@ -116,12 +111,7 @@ func (s *Server) getImport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var run *core.ImportRun
-	err = s.deps.Store.View(ctx, func(tx core.Tx) error {
-		run, err = tx.ImportRunByID(ctx, id)
-		return err
-	})
+	run, err := s.catalog.ImportRun(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -143,13 +133,7 @@ func (s *Server) listReviews(c echo.Context) error {
 	default:
 		return core.FieldError("status", "must be open, resolved or dismissed, not %q", status)
 	}
-	ctx := c.Request().Context()
-	var list []*core.TechniqueReview
-	var total int
-	err = s.deps.Store.View(ctx, func(tx core.Tx) error {
-		list, total, err = tx.ListTechniqueReviews(ctx, core.ReviewFilter{Status: status, Page: p})
-		return err
-	})
+	list, total, err := s.catalog.Reviews(c.Request().Context(), core.ReviewFilter{Status: status, Page: p})
 	if err != nil {
 		return err
 	}
@@ -165,12 +149,8 @@ func (s *Server) resolveReview(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
 	var out resolveReviewResponse
-	err = s.deps.Store.Update(ctx, func(tx core.Tx) error {
-		out.Review, out.Remap, err = core.ResolveTechniqueReview(ctx, tx, currentUser(c), id, req.Target, req.Dismiss, req.Note)
-		return err
-	})
+	out.Review, out.Remap, err = s.catalog.ResolveReview(c.Request().Context(), currentUser(c), id, req.Target, req.Dismiss, req.Note)
 	if err != nil {
 		return err
 	}

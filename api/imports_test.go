@@ -40,7 +40,7 @@ func TestImportsThroughTheAPI(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	svc := importer.NewService(ctx, &importer.Runner{Store: st, Host: pluginhost.New(cfg, nil)})
-	h := api.New(api.Deps{Store: st, Imports: svc}).Handler()
+	h := api.New(api.ServicesFor(st, api.Deps{Imports: svc})).Handler()
 	apitest.CreateUser(t, st, "root", core.RoleAdmin, "a long admin password")
 	apitest.CreateUser(t, st, "rl", core.RoleRedLead, "a long lead password!")
 	admin := apitest.Login(t, h, "root", "a long admin password")
@@ -111,7 +111,7 @@ func TestReviewQueueThroughTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := api.New(api.Deps{Store: st}).Handler()
+	h := api.New(api.ServicesFor(st, api.Deps{})).Handler()
 	apitest.CreateUser(t, st, "bl", core.RoleBlueLead, "a long lead password!")
 	lead := apitest.Login(t, h, "bl", "a long lead password!")
 	var page struct {

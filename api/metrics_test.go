@@ -27,7 +27,7 @@ func TestMetricsAndDatasets(t *testing.T) {
 			done := te.ValidatedAt.Add(48 * time.Hour)
 			te.RemediationStatus, te.RemediationCompletedAt = "completed", &done
 		})
-		h := api.New(api.Deps{Store: st, Now: func() time.Time { return coveragetest.Now }}).Handler()
+		h := api.New(api.ServicesAt(st, func() time.Time { return coveragetest.Now }, api.Deps{})).Handler()
 		apitest.CreateUser(t, st, "viewer", core.RoleViewer, "")
 		c := apitest.Login(t, h, "viewer", "")
 

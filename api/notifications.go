@@ -30,15 +30,8 @@ func (s *Server) listNotifications(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := core.NotificationFilter{UserID: currentUser(c).ID, UnreadOnly: unread != nil && *unread, Page: p}
-	ctx := c.Request().Context()
-	var list []*core.Notification
-	var total int
-	err = s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		list, total, err = tx.ListNotifications(ctx, f)
-		return err
-	})
+	list, total, err := s.deps.Inbox.List(c.Request().Context(), currentUser(c),
+		core.NotificationFilter{UnreadOnly: unread != nil && *unread, Page: p})
 	if err != nil {
 		return err
 	}
@@ -50,11 +43,7 @@ func (s *Server) readNotification(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	err = s.deps.Store.Update(ctx, func(tx core.Tx) error {
-		return tx.MarkNotificationRead(ctx, currentUser(c).ID, id, s.auth.Now())
-	})
-	if err != nil {
+	if err := s.deps.Inbox.MarkRead(c.Request().Context(), currentUser(c), id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -65,13 +54,7 @@ type markedRead struct {
 }
 
 func (s *Server) readAllNotifications(c echo.Context) error {
-	ctx := c.Request().Context()
-	var n int
-	err := s.deps.Store.Update(ctx, func(tx core.Tx) error {
-		var err error
-		n, err = tx.MarkAllNotificationsRead(ctx, currentUser(c).ID, s.auth.Now())
-		return err
-	})
+	n, err := s.deps.Inbox.MarkAllRead(c.Request().Context(), currentUser(c))
 	if err != nil {
 		return err
 	}

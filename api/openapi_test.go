@@ -49,7 +49,7 @@ func fetchOpenAPI(t *testing.T, h http.Handler) (openAPIDoc, []byte) {
 // route registered under /api/v1 is documented, every documented operation is
 // registered, and each lists the roles of the route table.
 func TestOpenAPIMatchesRouter(t *testing.T) {
-	srv := New(Deps{Store: storetest.Open(t, store.SQLite), Version: "9.9.9"})
+	srv := New(ServicesFor(storetest.Open(t, store.SQLite), Deps{Version: "9.9.9"}))
 	doc, raw := fetchOpenAPI(t, srv.Handler())
 	if doc.OpenAPI != "3.0.3" || !strings.Contains(string(raw), `"version":"9.9.9"`) {
 		t.Fatalf("header: openapi %q", doc.OpenAPI)
@@ -151,7 +151,7 @@ func openAPIDrift(doc openAPIDoc, routes []*echo.Route) []string {
 // would, and forges a documented operation that nothing serves: the comparison must
 // report both.
 func TestOpenAPIDriftIsCaught(t *testing.T) {
-	srv := New(Deps{Store: storetest.Open(t, store.SQLite)})
+	srv := New(ServicesFor(storetest.Open(t, store.SQLite), Deps{}))
 	srv.Echo().GET("/api/v1/sneaky/:id", func(c echo.Context) error { return nil })
 	doc, _ := fetchOpenAPI(t, srv.Handler())
 	doc.Paths["/api/v1/ghost"] = map[string]openAPIOp{"get": {}}
@@ -168,7 +168,7 @@ func TestOpenAPIDriftIsCaught(t *testing.T) {
 func TestOpenAPIDocumentsTheEvidenceUploadForm(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
 	rec := httptest.NewRecorder()
-	New(Deps{Store: st}).Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil))
+	New(ServicesFor(st, Deps{})).Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil))
 	var doc struct {
 		Paths map[string]map[string]struct {
 			RequestBody struct {

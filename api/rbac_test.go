@@ -33,7 +33,7 @@ var pathParam = regexp.MustCompile(`:[A-Za-z0-9_]+|\*$`)
 // reports it: fine-grained refusals belong in the table or in a 404.
 func TestRouteRoleTable(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
-	srv := New(Deps{Store: st})
+	srv := New(ServicesFor(st, Deps{}))
 	ctx := context.Background()
 	users := map[core.Role]*core.User{}
 	tokens := map[core.Role]string{}
@@ -118,7 +118,7 @@ func TestRouteRoleTable(t *testing.T) {
 // the purpose: a route that lists no role is refused to every signed-in user.
 func TestAuthorizeRefusesUnlistedRole(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
-	srv := New(Deps{Store: st})
+	srv := New(ServicesFor(st, Deps{}))
 	called := false
 	r := route{Method: http.MethodGet, Path: "/api/v1/nobody", Roles: nil,
 		Handler: func(c echo.Context) error { called = true; return nil }}

@@ -67,7 +67,7 @@ func TestReferenceReads(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		coveragetest.Seed(t, st)
 		seedReference(t, st)
-		h := api.New(api.Deps{Store: st}).Handler()
+		h := api.New(api.ServicesFor(st, api.Deps{})).Handler()
 		apitest.CreateUser(t, st, "viewer", core.RoleViewer, "")
 		c := apitest.Login(t, h, "viewer", "")
 
@@ -145,7 +145,7 @@ func TestActorAndComplianceCoverage(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		coveragetest.Seed(t, st)
 		seedReference(t, st)
-		h := api.New(api.Deps{Store: st, Now: func() time.Time { return coveragetest.Now }}).Handler()
+		h := api.New(api.ServicesAt(st, func() time.Time { return coveragetest.Now }, api.Deps{})).Handler()
 		apitest.CreateUser(t, st, "viewer", core.RoleViewer, "")
 		c := apitest.Login(t, h, "viewer", "")
 		const ps, cmd, phish = 31.28125, 100.0, 27.0

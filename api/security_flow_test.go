@@ -179,7 +179,7 @@ func TestSecurityHeaders(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
 	apitest.CreateUser(t, st, "alice", core.RoleViewer, "")
 	for _, tls := range []bool{false, true} {
-		h := api.New(api.Deps{Store: st, TLS: tls}).Handler()
+		h := api.New(api.ServicesFor(st, api.Deps{TLS: tls})).Handler()
 		c := apitest.Anonymous(t, h)
 		login := c.Do(http.MethodPost, "/api/v1/auth/login", map[string]string{"username": "alice", "password": apitest.Password})
 		alice := apitest.Login(t, h, "alice", "")

@@ -48,7 +48,7 @@ func newImportEnv(t *testing.T, im config.Import, configuredSource string) *impo
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	svc := importer.NewService(ctx, &importer.Runner{Store: st, Host: pluginhost.New(cfg, nil)})
-	h := api.New(api.Deps{Store: st, Imports: svc}).Handler()
+	h := api.New(api.ServicesFor(st, api.Deps{Imports: svc})).Handler()
 	apitest.CreateUser(t, st, "root", core.RoleAdmin, "a long admin password")
 	return &importEnv{st: st, svc: svc, admin: apitest.Login(t, h, "root", "a long admin password")}
 }

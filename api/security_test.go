@@ -17,6 +17,7 @@ import (
 
 	"github.com/aegis-sec/aegis/api/apitest"
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/auth"
 	"github.com/aegis-sec/aegis/core/config"
 	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/core/store/storetest"
@@ -141,8 +142,8 @@ func TestSecurityForwardedForOnlyFromTrustedProxies(t *testing.T) {
 		// A trusted proxy: the right-most address it did not add is the client; what the
 		// client itself put in front is ignored.
 		_, proxies, _ := net.ParseCIDR("10.9.0.0/16")
-		h := New(Deps{Store: st, Auth: config.Auth{LoginMaxAttempts: 3, LoginWindow: time.Minute}, Now: e.clock.Now,
-			TrustedProxies: []*net.IPNet{proxies}}).Handler()
+		h := New(ServicesFor(st, Deps{Auth: auth.New(st, auth.Policy{LoginMaxAttempts: 3, LoginWindow: time.Minute}, e.clock.Now),
+			TrustedProxies: []*net.IPNet{proxies}})).Handler()
 		if rec := login(h, "10.9.0.1:1", "1.2.3.4, 203.0.113.7, 10.9.0.2", "alice", apitest.Password); rec.Code != http.StatusOK {
 			t.Fatalf("through the proxy: %d %s", rec.Code, rec.Body)
 		}

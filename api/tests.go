@@ -12,17 +12,11 @@ import (
 	"github.com/aegis-sec/aegis/core/testflow"
 )
 
-// Role sets of the test routes. The domain checks the same rules again (and the finer
-// ones: field groups per state, owners, the lead role of a vote); the table keeps the
-// roles that may never succeed away from the handlers.
-var (
-	everyone  = core.Roles
-	workers   = []core.Role{core.RoleRedTech, core.RoleRedLead, core.RoleBlueTech, core.RoleBlueLead, core.RoleAdmin}
-	redSide   = []core.Role{core.RoleRedTech, core.RoleRedLead, core.RoleAdmin}
-	blueSide  = []core.Role{core.RoleBlueTech, core.RoleBlueLead, core.RoleAdmin}
-	leads     = []core.Role{core.RoleRedLead, core.RoleBlueLead, core.RoleAdmin}
-	reopeners = []core.Role{core.RoleRedTech, core.RoleRedLead, core.RoleBlueLead, core.RoleAdmin}
-)
+// everyone may read tests. Every other role set of the test routes comes from testflow
+// (the state machine and its edit rules), which checks the same rules again and the
+// finer ones (field groups per state, owners, the lead role of a vote): the table only
+// keeps the roles that may never succeed away from the handlers.
+var everyone = core.Roles
 
 func (s *Server) testRoutes() []route {
 	return []route{
@@ -31,32 +25,32 @@ func (s *Server) testRoutes() []route {
 			Roles:   everyone, Handler: s.listTests, Response: Paged[*core.Test]{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests", Tag: "tests",
 			Summary: "Create a draft test, free-form or from a template (template_id: its name, procedure, command, platform and technique fill what the request leaves empty)",
-			Roles:   testflow.CreateRoles, Handler: s.createTest, Request: testflow.NewTest{}, Response: testDetail{}},
+			Roles:   testflow.CreateRoles, Handler: s.createTest, Request: testflow.NewTest{}, Response: testflow.Detail{}},
 		{Method: http.MethodGet, Path: "/api/v1/tests/:id", Tag: "tests",
 			Summary: "One test, the actions the caller may take on it now, and the votes of its current review round",
-			Roles:   everyone, Handler: s.getTest, Response: testDetail{}},
+			Roles:   everyone, Handler: s.getTest, Response: testflow.Detail{}},
 		{Method: http.MethodPatch, Path: "/api/v1/tests/:id", Tag: "tests",
 			Summary: "Change a test's fields; version is required and a stale one is answered 409 with the current version. Red fields: red roles while red_executing; blue fields: blue roles while blue_evaluating; plan fields: red roles in draft and red_executing; assignment: leads; admins: any",
-			Roles:   workers, Handler: s.patchTest, Request: testPatchDoc{}, Response: testDetail{}},
+			Roles:   testflow.EditRoles(), Handler: s.patchTest, Request: testPatchDoc{}, Response: testflow.Detail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/start", Tag: "tests",
-			Summary: "draft → red_executing", Roles: redSide, Handler: s.testAction(testflow.ActionStart), Request: actionBody{}, Response: testDetail{}},
+			Summary: "draft → red_executing", Roles: testflow.RolesFor(testflow.ActionStart), Handler: s.testAction(testflow.ActionStart), Request: actionBody{}, Response: testflow.Detail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/hand-to-blue", Tag: "tests",
 			Summary: "red_executing → blue_evaluating, once procedure or command, executed_at and attack_outcome are set; tells the blue team",
-			Roles:   redSide, Handler: s.testAction(testflow.ActionHandToBlue), Request: actionBody{}, Response: testDetail{}},
+			Roles:   testflow.RolesFor(testflow.ActionHandToBlue), Handler: s.testAction(testflow.ActionHandToBlue), Request: actionBody{}, Response: testflow.Detail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/submit", Tag: "tests",
 			Summary: "blue_evaluating → in_review, once prevented, alerted and logged are decided (or not_applicable); opens a review round and tells both leads",
-			Roles:   blueSide, Handler: s.testAction(testflow.ActionSubmit), Request: actionBody{}, Response: testDetail{}},
+			Roles:   testflow.RolesFor(testflow.ActionSubmit), Handler: s.testAction(testflow.ActionSubmit), Request: actionBody{}, Response: testflow.Detail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/vote", Tag: "tests",
 			Summary: "A lead's vote in the current review round: both leads approve → validated; one rejects (reason required) → rejected. Admins vote with as = red_lead or blue_lead; the two approvals must come from two people",
-			Roles:   leads, Handler: s.voteTest, Request: testflow.VoteInput{}, Response: testflow.VoteResult{}},
+			Roles:   testflow.RolesFor(testflow.ActionApprove, testflow.ActionReject), Handler: s.voteTest, Request: testflow.VoteInput{}, Response: testflow.VoteResult{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/reopen", Tag: "tests",
-			Summary: "rejected → draft (the test's owner, leads, admins)", Roles: reopeners, Handler: s.testAction(testflow.ActionReopen), Request: actionBody{}, Response: testDetail{}},
+			Summary: "rejected → draft (the test's owner, leads, admins)", Roles: testflow.RolesFor(testflow.ActionReopen), Handler: s.testAction(testflow.ActionReopen), Request: actionBody{}, Response: testflow.Detail{}},
 		{Method: http.MethodPatch, Path: "/api/v1/tests/:id/remediation", Tag: "tests",
 			Summary: "Open or change the remediation of a validated test (owner, due, status open|in_progress|wont_fix, notes); version required. Leads and admins; the remediation's owner may change status and notes",
-			Roles:   workers, Handler: s.patchRemediation, Request: remediationBody{}, Response: testDetail{}},
+			Roles:   testflow.RemediationEditors(), Handler: s.patchRemediation, Request: remediationBody{}, Response: testflow.Detail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/remediation/complete", Tag: "tests",
 			Summary: "Complete the remediation of a validated test and create its retest (at most 3 in a chain)",
-			Roles:   []core.Role{core.RoleBlueLead, core.RoleAdmin}, Handler: s.completeRemediation, Request: completeBody{}, Response: testflow.RemediationResult{}},
+			Roles:   testflow.RolesFor(testflow.ActionCompleteRemediation), Handler: s.completeRemediation, Request: completeBody{}, Response: testflow.RemediationResult{}},
 		{Method: http.MethodGet, Path: "/api/v1/tests/:id/votes", Tag: "tests",
 			Summary: "Every vote on a test, all review rounds, oldest first", Roles: everyone, Handler: s.listVotes, Response: Paged[*core.Vote]{}},
 		{Method: http.MethodGet, Path: "/api/v1/tests/:id/retests", Tag: "tests",
@@ -65,21 +59,13 @@ func (s *Server) testRoutes() []route {
 			Summary: "Per-rule detection results of a test", Roles: everyone, Handler: s.listDetections, Response: Paged[*core.DetectionResult]{}},
 		{Method: http.MethodPut, Path: "/api/v1/tests/:id/detections/:rule_id", Tag: "tests",
 			Summary: "Record whether a detection rule fired during the test (method manual); blue roles while blue_evaluating, admins any time",
-			Roles:   blueSide, Handler: s.putDetection, Request: testflow.DetectionInput{}, Response: core.DetectionResult{}},
+			Roles:   testflow.DetectionRoles(), Handler: s.putDetection, Request: testflow.DetectionInput{}, Response: core.DetectionResult{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/detections/evaluate", Tag: "tests",
 			Summary: "Evaluate the imported Sigma rules over the test's blue evidence (EVTX, JSON, NDJSON events) and record evaluated results: triggered with the matching event ids and selections, not triggered for the technique's rules that matched nothing; a person's result on a rule is kept. Blue roles while blue_evaluating, admins any time",
-			Roles:   blueSide, Handler: s.evaluateDetections, Request: detection.EvaluateInput{}, Response: detection.Report{}},
+			Roles:   testflow.DetectionRoles(), Handler: s.evaluateDetections, Request: detection.EvaluateInput{}, Response: detection.Report{}},
 		{Method: http.MethodDelete, Path: "/api/v1/tests/:id/detections/:rule_id", Tag: "tests",
-			Summary: "Remove a detection result", Roles: blueSide, Handler: s.deleteDetection},
+			Summary: "Remove a detection result", Roles: testflow.DetectionRoles(), Handler: s.deleteDetection},
 	}
-}
-
-// testDetail is a test with what the caller may do next.
-type testDetail struct {
-	*core.Test
-	AllowedActions []testflow.Action `json:"allowed_actions"`
-	// Votes are those of the current review round.
-	Votes []*core.Vote `json:"votes"`
 }
 
 // actionBody is the optional body of a transition: the version the caller acted on.
@@ -141,26 +127,6 @@ func optionalJSON(c echo.Context, dst any) error {
 	return decodeJSON(c, dst)
 }
 
-func (s *Server) detail(c echo.Context, t *core.Test) error {
-	return s.writeDetail(c, http.StatusOK, t)
-}
-
-func (s *Server) writeDetail(c echo.Context, status int, t *core.Test) error {
-	ctx := c.Request().Context()
-	d := testDetail{Test: t, AllowedActions: testflow.Allowed(t, currentUser(c)), Votes: []*core.Vote{}}
-	if t.ReviewRound > 0 {
-		err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-			var err error
-			d.Votes, err = tx.VotesOf(ctx, t.ID, t.ReviewRound)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return c.JSON(status, d)
-}
-
 // queryDay reads a time given as RFC 3339 or as a day (YYYY-MM-DD, UTC). A day used as
 // an upper bound means "through that day".
 func queryDay(c echo.Context, name string, upper bool) (*time.Time, error) {
@@ -200,25 +166,7 @@ func (s *Server) listTests(c echo.Context) error {
 	if f.Until, err = queryDay(c, "until", true); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var list []*core.Test
-	var total int
-	err = s.deps.Store.View(ctx, func(tx core.Tx) error {
-		if ref := c.QueryParam("technique"); ref != "" {
-			te, err := techniqueByRef(ctx, tx, ref)
-			if core.ErrorCode(err) == core.ENOTFOUND {
-				list = []*core.Test{} // no such technique: nothing was tested against it
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			f.TechniqueID = te.ID
-		}
-		var err error
-		list, total, err = tx.ListTests(ctx, f)
-		return err
-	})
+	list, total, err := s.flow.List(c.Request().Context(), f, c.QueryParam("technique"))
 	if err != nil {
 		return err
 	}
@@ -230,34 +178,23 @@ func (s *Server) createTest(c echo.Context) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	t, err := s.flow.Create(c.Request().Context(), currentUser(c), in)
+	d, err := s.flow.Create(c.Request().Context(), currentUser(c), in)
 	if err != nil {
 		return err
 	}
-	return s.writeDetail(c, http.StatusCreated, t)
-}
-
-func (s *Server) loadTest(c echo.Context) (*core.Test, error) {
-	id, err := pathID(c, "id", "test")
-	if err != nil {
-		return nil, err
-	}
-	ctx := c.Request().Context()
-	var t *core.Test
-	err = s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		t, err = tx.TestByID(ctx, id)
-		return err
-	})
-	return t, err
+	return c.JSON(http.StatusCreated, d)
 }
 
 func (s *Server) getTest(c echo.Context) error {
-	t, err := s.loadTest(c)
+	id, err := pathID(c, "id", "test")
 	if err != nil {
 		return err
 	}
-	return s.detail(c, t)
+	d, err := s.flow.Get(c.Request().Context(), currentUser(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
 }
 
 func (s *Server) patchTest(c echo.Context) error {
@@ -269,11 +206,11 @@ func (s *Server) patchTest(c echo.Context) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	t, err := s.flow.Update(c.Request().Context(), currentUser(c), id, in.Version, in.Patch)
+	d, err := s.flow.Update(c.Request().Context(), currentUser(c), id, in.Version, in.Patch)
 	if err != nil {
 		return err
 	}
-	return s.detail(c, t)
+	return c.JSON(http.StatusOK, d)
 }
 
 func (s *Server) testAction(a testflow.Action) echo.HandlerFunc {
@@ -287,23 +224,23 @@ func (s *Server) testAction(a testflow.Action) echo.HandlerFunc {
 			return err
 		}
 		ctx, u := c.Request().Context(), currentUser(c)
-		var t *core.Test
+		var d *testflow.Detail
 		switch a {
 		case testflow.ActionStart:
-			t, err = s.flow.Start(ctx, u, id, in.Version)
+			d, err = s.flow.Start(ctx, u, id, in.Version)
 		case testflow.ActionHandToBlue:
-			t, err = s.flow.HandToBlue(ctx, u, id, in.Version)
+			d, err = s.flow.HandToBlue(ctx, u, id, in.Version)
 		case testflow.ActionSubmit:
-			t, err = s.flow.Submit(ctx, u, id, in.Version)
+			d, err = s.flow.Submit(ctx, u, id, in.Version)
 		case testflow.ActionReopen:
-			t, err = s.flow.Reopen(ctx, u, id, in.Version)
+			d, err = s.flow.Reopen(ctx, u, id, in.Version)
 		default:
 			return core.Errorf(core.EINTERNAL, "no handler for action %s", a)
 		}
 		if err != nil {
 			return err
 		}
-		return s.detail(c, t)
+		return c.JSON(http.StatusOK, d)
 	}
 }
 
@@ -332,11 +269,11 @@ func (s *Server) patchRemediation(c echo.Context) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
-	t, err := s.flow.UpdateRemediation(c.Request().Context(), currentUser(c), id, in.Version, in.RemediationPatch)
+	d, err := s.flow.UpdateRemediation(c.Request().Context(), currentUser(c), id, in.Version, in.RemediationPatch)
 	if err != nil {
 		return err
 	}
-	return s.detail(c, t)
+	return c.JSON(http.StatusOK, d)
 }
 
 func (s *Server) completeRemediation(c echo.Context) error {
@@ -372,33 +309,21 @@ func pageOf[T any](c echo.Context, all []T) error {
 	return writePage(c, all[lo:hi], total, p)
 }
 
-func (s *Server) listVotes(c echo.Context) error {
-	return listOfTest(c, s, func(ctx context.Context, tx core.Tx, id string) ([]*core.Vote, error) { return tx.VotesOf(ctx, id, 0) })
-}
+func (s *Server) listVotes(c echo.Context) error { return listOfTest(c, s.flow.Votes) }
 
-func (s *Server) listRetests(c echo.Context) error {
-	return listOfTest(c, s, func(ctx context.Context, tx core.Tx, id string) ([]*core.Test, error) { return tx.RetestsOf(ctx, id) })
-}
+func (s *Server) listRetests(c echo.Context) error { return listOfTest(c, s.flow.Retests) }
 
-func (s *Server) listDetections(c echo.Context) error {
-	return listOfTest(c, s, func(ctx context.Context, tx core.Tx, id string) ([]*core.DetectionResult, error) {
-		return tx.DetectionResultsOf(ctx, id)
-	})
-}
+func (s *Server) listDetections(c echo.Context) error { return listOfTest(c, s.flow.Detections) }
 
 // listOfTest answers one page of what belongs to the test named by :id (404 when the
 // test does not exist).
-func listOfTest[T any](c echo.Context, s *Server, list func(context.Context, core.Tx, string) ([]T, error)) error {
-	t, err := s.loadTest(c)
+func listOfTest[T any](c echo.Context, list func(context.Context, string) ([]T, error)) error {
+	id, err := pathID(c, "id", "test")
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var all []T
-	if err := s.deps.Store.View(ctx, func(tx core.Tx) error {
-		all, err = list(ctx, tx, t.ID)
-		return err
-	}); err != nil {
+	all, err := list(c.Request().Context(), id)
+	if err != nil {
 		return err
 	}
 	return pageOf(c, all)

@@ -12,7 +12,7 @@ import (
 	"github.com/aegis-sec/aegis/api"
 	"github.com/aegis-sec/aegis/api/apitest"
 	"github.com/aegis-sec/aegis/core"
-	"github.com/aegis-sec/aegis/core/config"
+	"github.com/aegis-sec/aegis/core/detection"
 	"github.com/aegis-sec/aegis/core/evidence"
 	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/core/store/storetest"
@@ -40,7 +40,8 @@ func newFlowEnv(t *testing.T, st *store.Store, maxUpload int64) *flowEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := api.New(api.Deps{Store: st, Blobs: blobs, Evidence: config.Evidence{MaxUploadBytes: maxUpload}})
+	srv := api.New(api.ServicesFor(st, api.Deps{Evidence: evidence.NewService(st, blobs, evidence.Limits{MaxBytes: maxUpload}, nil),
+		Detections: detection.NewService(st, blobs, nil, detection.ServiceOptions{})}))
 	e.h = srv.Handler()
 	for _, r := range core.Roles {
 		e.users[r] = apitest.CreateUser(t, st, "u-"+strings.ReplaceAll(string(r), "_", "-"), r, "")
@@ -481,4 +482,38 @@ func TestCatalogHTTP(t *testing.T) {
 			t.Fatalf("template changes not audited: %d entries", audit.Total)
 		}
 	})
+}
+
+// A technique is named the same way everywhere: an ATT&CK id in any case (or an id) is
+// what GET /techniques/:id, the ?technique= filters and a new test's technique_id all
+// accept, through the one resolver in core.
+func TestTechniqueReferencesAgreeAcrossRoutes(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	e := newFlowEnv(t, st, 1<<20)
+	red := e.as[core.RoleRedTech]
+	for _, ref := range []string{"t1059", "T1059", " t1059 ", e.tech.ID} {
+		var te core.Technique
+		red.Want(http.StatusOK, http.MethodGet, "/api/v1/techniques/"+url.PathEscape(ref), nil, &te)
+		if te.ID != e.tech.ID {
+			t.Fatalf("GET /techniques/%s: %s, want %s", ref, te.ID, e.tech.ID)
+		}
+		var created testBody
+		red.Want(http.StatusCreated, http.MethodPost, "/api/v1/tests", map[string]string{"title": "By " + ref, "technique_id": ref}, &created)
+		if created.TechniqueID != e.tech.ID {
+			t.Fatalf("POST /tests technique_id %q: technique %s, want %s", ref, created.TechniqueID, e.tech.ID)
+		}
+	}
+	var list page[core.Test]
+	red.Want(http.StatusOK, http.MethodGet, "/api/v1/tests?technique=t1059", nil, &list)
+	if list.Total != 4 {
+		t.Fatalf("GET /tests?technique=t1059: %d tests, want 4", list.Total)
+	}
+	var tpls page[core.TestTemplate]
+	red.Want(http.StatusOK, http.MethodGet, "/api/v1/templates?technique=t1059.001", nil, &tpls)
+	if tpls.Total != 1 {
+		t.Fatalf("GET /templates?technique=t1059.001: %d templates, want 1", tpls.Total)
+	}
+	wantProblem(t, red, http.StatusBadRequest, http.MethodPost, "/api/v1/tests", map[string]string{"title": "x", "technique_id": "t9999"}, "technique_id")
+	wantProblem(t, red, http.StatusBadRequest, http.MethodPost, "/api/v1/tests", map[string]string{"title": "x", "technique_id": "powershell"}, "technique_id", "neither an id nor an ATT&CK technique id")
+	wantProblem(t, red, http.StatusNotFound, http.MethodGet, "/api/v1/techniques/t9999", nil)
 }

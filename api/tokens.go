@@ -28,14 +28,7 @@ func (s *Server) listTokens(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var list []*core.APIToken
-	var total int
-	err = s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		list, total, err = tx.ListAPITokens(ctx, currentUser(c).ID, p)
-		return err
-	})
+	list, total, err := s.auth.Tokens(c.Request().Context(), currentUser(c), p)
 	if err != nil {
 		return err
 	}

@@ -42,14 +42,7 @@ func (s *Server) listUsers(c echo.Context) error {
 	if f.Disabled, err = queryBool(c, "disabled"); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var list []*core.User
-	var total int
-	err = s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		list, total, err = tx.ListUsers(ctx, f)
-		return err
-	})
+	list, total, err := s.auth.Users(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
@@ -89,13 +82,7 @@ func (s *Server) getUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var u *core.User
-	err = s.deps.Store.View(ctx, func(tx core.Tx) error {
-		var err error
-		u, err = tx.UserByID(ctx, id)
-		return err
-	})
+	u, err := s.auth.User(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -79,6 +81,28 @@ var techniqueIDRE = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
 
 // ValidTechniqueID reports whether s looks like an ATT&CK technique id (T1059 or T1059.001).
 func ValidTechniqueID(s string) bool { return techniqueIDRE.MatchString(s) }
+
+// NormalizeTechniqueID returns the ATT&CK id s names, in its canonical form ("t1059.001 "
+// → "T1059.001"), and whether s is one: people type ids in any case, the catalog stores
+// them upper-case.
+func NormalizeTechniqueID(s string) (string, bool) {
+	n := strings.ToUpper(strings.TrimSpace(s))
+	return n, ValidTechniqueID(n)
+}
+
+// TechniqueByRef finds a technique by its Aegis id or its ATT&CK id in any case. It is the
+// one resolver of technique references: API paths, list filters and test requests all
+// name techniques through it, so they all accept the same forms.
+func TechniqueByRef(ctx context.Context, r TechniqueRepo, ref string) (*Technique, error) {
+	if ValidID(ref) {
+		return r.TechniqueByID(ctx, ref)
+	}
+	if ext, ok := NormalizeTechniqueID(ref); ok {
+		return r.TechniqueByExternalID(ctx, ext)
+	}
+	return nil, &Error{Code: ENOTFOUND,
+		Message: fmt.Sprintf("technique %q not found: it is neither an id nor an ATT&CK technique id (T1059, T1059.001)", ref)}
+}
 
 // ParentTechniqueID returns "T1059" for "T1059.001" and "" for a technique that has no parent.
 func ParentTechniqueID(s string) string {

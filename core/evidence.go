@@ -138,3 +138,15 @@ func CanDeleteEvidence(u *User, e *Evidence) bool {
 	}
 	return e.UploadedBy != nil && *e.UploadedBy == u.ID && CanUploadEvidence(u.Role, e.Team)
 }
+
+// EvidenceRoles are the roles that may read some evidence (and so reach the evidence
+// routes at all); which pieces each may read or change is decided per team.
+func EvidenceRoles() []Role {
+	var out []Role
+	for _, r := range Roles {
+		if len(ReadableTeams(r)) > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}

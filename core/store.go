@@ -85,3 +85,31 @@ type EntityStats struct {
 	Total int                       `json:"total"`
 	By    map[string]map[string]int `json:"by,omitempty"`
 }
+
+// Read runs fn in a read-only transaction of st and returns what it read: the shape of
+// every service read that is one query.
+func Read[T any](ctx context.Context, st Store, fn func(tx Tx) (T, error)) (T, error) {
+	var out T
+	err := st.View(ctx, func(tx Tx) error {
+		var err error
+		out, err = fn(tx)
+		return err
+	})
+	return out, err
+}
+
+// ReadPage is Read for a page of a list and the total that match; a nil page comes back
+// empty, so it encodes as [] rather than null.
+func ReadPage[T any](ctx context.Context, st Store, fn func(tx Tx) ([]T, int, error)) ([]T, int, error) {
+	var out []T
+	var total int
+	err := st.View(ctx, func(tx Tx) error {
+		var err error
+		out, total, err = fn(tx)
+		return err
+	})
+	if out == nil {
+		out = []T{}
+	}
+	return out, total, err
+}

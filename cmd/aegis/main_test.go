@@ -333,3 +333,53 @@ func TestHelpOnEveryLevel(t *testing.T) {
 		t.Errorf("serve help lacks its flags:\n%s", out)
 	}
 }
+
+// The command line sets passwords through the auth service, as the API's reset does:
+// whoever receives a password from an administrator must change it, chosen or not, and
+// it must meet the minimum length.
+func TestSetPasswordKeepsTheAccountRules(t *testing.T) {
+	cfg := writeConfig(t, t.TempDir())
+	run(t, "a very long passphrase\n", "--config", cfg, "user", "create", "erin", "--role", "red_tech", "--password-stdin")
+	if _, err := runErr(t, "short\n", "--config", cfg, "user", "set-password", "erin", "--password-stdin"); err == nil || !strings.Contains(err.Error(), "at least 12") {
+		t.Fatalf("short password: %v", err)
+	}
+	out := run(t, "another long passphrase\n", "--config", cfg, "user", "set-password", "erin", "--password-stdin")
+	if !strings.Contains(out, "must be changed") {
+		t.Errorf("output does not say the password must be changed: %s", out)
+	}
+	var users []core.User
+	if err := json.Unmarshal([]byte(run(t, "", "--config", cfg, "user", "list", "--json")), &users); err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 1 || !users[0].MustChangePassword {
+		t.Fatalf("after set-password with a chosen password: %+v", users)
+	}
+	if _, err := runErr(t, "", "--config", cfg, "user", "set-password", "nobody"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+// AEGIS_ADMIN_PASSWORD is held to the same minimum length as every other password: a
+// short one stops the first start with a message, and no administrator is created.
+func TestAdminPasswordFromEnvironmentTooShort(t *testing.T) {
+	cfg := writeConfig(t, t.TempDir())
+	t.Setenv("AEGIS_ADMIN_PASSWORD", "short")
+	// Bounded: a server that accepted the password would serve until cancelled.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stdout bytes.Buffer
+	cmd := newRootCmd(strings.NewReader(""), &stdout, &stdout)
+	cmd.SetArgs([]string{"--config", cfg, "serve", "--listen", "127.0.0.1:0"})
+	err := cmd.ExecuteContext(ctx)
+	out := stdout.String()
+	if err == nil || !strings.Contains(err.Error(), "AEGIS_ADMIN_PASSWORD") || !strings.Contains(err.Error(), "at least 12") {
+		t.Fatalf("serve with a short AEGIS_ADMIN_PASSWORD: %v\n%s", err, out)
+	}
+	var users []core.User
+	if err := json.Unmarshal([]byte(run(t, "", "--config", cfg, "user", "list", "--json")), &users); err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 0 {
+		t.Fatalf("an administrator was created with a short password: %+v", users)
+	}
+}

@@ -13,12 +13,21 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aegis-sec/aegis/api"
-	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/auditlog"
+	"github.com/aegis-sec/aegis/core/auth"
+	"github.com/aegis-sec/aegis/core/campaign"
+	"github.com/aegis-sec/aegis/core/catalog"
+	"github.com/aegis-sec/aegis/core/coverage"
+	"github.com/aegis-sec/aegis/core/curation"
+	"github.com/aegis-sec/aegis/core/detection"
 	"github.com/aegis-sec/aegis/core/evidence"
 	"github.com/aegis-sec/aegis/core/exporter"
 	"github.com/aegis-sec/aegis/core/importer"
-	"github.com/aegis-sec/aegis/core/password"
+	"github.com/aegis-sec/aegis/core/inbox"
 	"github.com/aegis-sec/aegis/core/pluginhost"
+	"github.com/aegis-sec/aegis/core/reference"
+	"github.com/aegis-sec/aegis/core/schedule"
+	"github.com/aegis-sec/aegis/core/testflow"
 	"github.com/aegis-sec/aegis/web"
 )
 
@@ -51,7 +60,8 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 	if listen == "" {
 		listen = a.cfg.Server.Listen
 	}
-	if err := a.bootstrapAdmin(ctx, st); err != nil {
+	accounts := a.auth(st)
+	if err := a.bootstrapAdmin(ctx, accounts); err != nil {
 		return err
 	}
 	blobs, err := evidence.Open(a.cfg.Evidence)
@@ -95,21 +105,33 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 		defer sched.Stop()
 	}
 
+	// The services are the API's only door into the core: it gets no store and no
+	// configuration block.
 	srv := api.New(api.Deps{
-		Imports:  imports,
-		Exports:  exports,
-		Store:    st,
-		Log:      a.log.Named("http"),
-		Version:  version,
-		Web:      web.Dist(),
-		WebBuilt: web.Built(),
-		Registry: prometheus.NewRegistry(),
-		Auth:     a.cfg.Auth,
-		TLS:      a.cfg.Server.TLS(),
-
+		Log:            a.log.Named("http"),
+		Version:        version,
+		Web:            web.Dist(),
+		WebBuilt:       web.Built(),
+		Registry:       prometheus.NewRegistry(),
+		Ready:          st.Ping,
+		CookieSecure:   a.cfg.Auth.CookieSecure,
+		TLS:            a.cfg.Server.TLS(),
 		TrustedProxies: a.cfg.Server.TrustedProxies,
-		Blobs:          blobs,
-		Evidence:       a.cfg.Evidence,
+		Auth:           accounts,
+		Tests:          testflow.New(st),
+		Catalog:        catalog.New(st),
+		Curation:       curation.New(st),
+		Audit:          auditlog.New(st),
+		Inbox:          inbox.New(st, nil),
+		Imports:        imports,
+		Exports:        exports,
+		Evidence: evidence.NewService(st, blobs, evidence.Limits{MaxBytes: a.cfg.Evidence.MaxUploadBytes,
+			AllowedTypes: a.cfg.Evidence.AllowedTypes}, a.log.Named("evidence")),
+		Reference:  reference.New(st),
+		Coverage:   coverage.New(st, nil),
+		Campaigns:  campaign.New(st, nil),
+		Jobs:       schedule.NewHistory(st),
+		Detections: detection.NewService(st, blobs, a.log.Named("detection"), detection.ServiceOptions{}),
 	})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -149,37 +171,22 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 }
 
 // bootstrapAdmin creates the first administrator when the database has no user, so a
-// fresh installation can be signed in to. The password is printed once, to stdout.
-func (a *app) bootstrapAdmin(ctx context.Context, st core.Store) error {
-	return st.Update(ctx, func(tx core.Tx) error {
-		n, err := tx.CountUsers(ctx)
-		if err != nil || n > 0 {
-			return err
-		}
-		pw, given := os.LookupEnv("AEGIS_ADMIN_PASSWORD")
-		if !given || pw == "" {
-			pw = core.RandomToken(20)
-			given = false
-		}
-		hash, err := password.Hash(pw)
-		if err != nil {
-			return err
-		}
-		u := &core.User{Username: "admin", DisplayName: "Administrator", Role: core.RoleAdmin,
-			PasswordHash: hash, MustChangePassword: !given}
-		if err := tx.CreateUser(ctx, u); err != nil {
-			return fmt.Errorf("create first admin: %w", err)
-		}
-		if given {
-			fmt.Fprintln(a.stdout, "Created the first administrator \"admin\" with the password from AEGIS_ADMIN_PASSWORD.")
-		} else {
-			fmt.Fprintf(a.stdout, "\nCreated the first administrator (shown once, change it after signing in):\n  username: admin\n  password: %s\n\n", pw)
-			fmt.Fprintf(a.stdout, "The database is empty. Import the reference data with the plugins of %s, for example:\n"+
-				"  aegis import attack          # ATT&CK techniques (add --source PATH to import offline)\n"+
-				"  aegis import atomic          # Atomic Red Team test templates\n"+
-				"  aegis import sigma           # Sigma detection rules\n"+
-				"  aegis plugins list           # every configured plugin\n\n", a.configPath)
-		}
+// fresh installation can be signed in to: with the password AEGIS_ADMIN_PASSWORD gives
+// (held to the same minimum length as every password), or a random one printed once.
+func (a *app) bootstrapAdmin(ctx context.Context, accounts *auth.Service) error {
+	b, err := accounts.BootstrapAdmin(ctx, os.Getenv("AEGIS_ADMIN_PASSWORD"))
+	if err != nil || b == nil {
+		return err
+	}
+	if b.Password == "" {
+		fmt.Fprintln(a.stdout, "Created the first administrator \"admin\" with the password from AEGIS_ADMIN_PASSWORD.")
 		return nil
-	})
+	}
+	fmt.Fprintf(a.stdout, "\nCreated the first administrator (shown once, change it after signing in):\n  username: admin\n  password: %s\n\n", b.Password)
+	fmt.Fprintf(a.stdout, "The database is empty. Import the reference data with the plugins of %s, for example:\n"+
+		"  aegis import attack          # ATT&CK techniques (add --source PATH to import offline)\n"+
+		"  aegis import atomic          # Atomic Red Team test templates\n"+
+		"  aegis import sigma           # Sigma detection rules\n"+
+		"  aegis plugins list           # every configured plugin\n\n", a.configPath)
+	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/auth"
-	"github.com/aegis-sec/aegis/core/password"
 )
 
 func (a *app) userCmd() *cobra.Command {
@@ -33,20 +31,15 @@ func (p *passwordFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&p.stdin, "password-stdin", false, "read the password from the first line of standard input (otherwise a random one is generated and printed)")
 }
 
-// choose returns the password to set and whether it was generated (and must be shown).
-func (a *app) choosePassword(p passwordFlags) (string, bool, error) {
-	if !p.stdin {
-		return core.RandomToken(20), true, nil
-	}
+// readPassword reads the password from the first line of standard input. Its rules
+// (length) are the auth service's, checked where it is set.
+func (a *app) readPassword() (string, error) {
 	line, err := bufio.NewReader(a.stdin).ReadString('\n')
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
-		return "", false, fmt.Errorf("no password on standard input: %v", err)
+		return "", fmt.Errorf("no password on standard input: %v", err)
 	}
-	if min := a.cfg.Auth.PasswordMinLength; len(line) < min {
-		return "", false, fmt.Errorf("password: must be at least %d characters (auth.password_min_length)", min)
-	}
-	return line, false, nil
+	return line, nil
 }
 
 func (a *app) userCreateCmd() *cobra.Command {
@@ -67,7 +60,7 @@ func (a *app) userCreateCmd() *cobra.Command {
 			defer st.Close()
 			pw := ""
 			if pf.stdin {
-				if pw, _, err = a.choosePassword(pf); err != nil {
+				if pw, err = a.readPassword(); err != nil {
 					return err
 				}
 			}
@@ -105,20 +98,15 @@ func (a *app) userListCmd() *cobra.Command {
 			}
 			defer st.Close()
 			var users []*core.User
-			err = st.View(ctx, func(tx core.Tx) error {
-				for off := 0; ; off += 500 {
-					page, total, err := tx.ListUsers(ctx, core.UserFilter{Page: core.Page{Limit: 500, Offset: off}})
-					if err != nil {
-						return err
-					}
-					users = append(users, page...)
-					if len(users) >= total || len(page) == 0 {
-						return nil
-					}
+			for off := 0; ; off += 500 {
+				page, total, err := a.auth(st).Users(ctx, core.UserFilter{Page: core.Page{Limit: 500, Offset: off}})
+				if err != nil {
+					return err
 				}
-			})
-			if err != nil {
-				return err
+				users = append(users, page...)
+				if len(users) >= total || len(page) == 0 {
+					break
+				}
 			}
 			if asJSON {
 				enc := json.NewEncoder(a.stdout)
@@ -144,60 +132,39 @@ func (a *app) userListCmd() *cobra.Command {
 	return cmd
 }
 
-// changeUser loads a user by name, lets fn change it, saves it and audits the action
-// (the command line acts as "system").
-func (a *app) changeUser(ctx context.Context, username, action string, fn func(context.Context, core.Tx, *core.User) error) error {
-	st, err := a.openStore(ctx, true)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return userError(st.Update(ctx, func(tx core.Tx) error {
-		u, err := tx.UserByUsername(ctx, username)
-		if err != nil {
-			return err
-		}
-		if err := fn(ctx, tx, u); err != nil {
-			return err
-		}
-		if err := tx.UpdateUser(ctx, u); err != nil {
-			return err
-		}
-		return tx.AppendAudit(ctx, core.NewAudit(nil, action, "user", u.ID, map[string]any{"username": u.Username, "via": "cli"}))
-	}))
-}
-
 func (a *app) userSetPasswordCmd() *cobra.Command {
 	var pf passwordFlags
 	cmd := &cobra.Command{
 		Use:   "set-password USERNAME",
-		Short: "Set a user's password (random and printed, or read with --password-stdin)",
+		Short: "Set a user's password (random and printed, or read with --password-stdin); the user must change it at the next sign-in",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.load(); err != nil {
-				return err
-			}
-			pw, generated, err := a.choosePassword(pf)
+			ctx := cmd.Context()
+			st, err := a.openStore(ctx, true)
 			if err != nil {
 				return err
 			}
-			hash, err := password.Hash(pw)
-			if err != nil {
-				return err
+			defer st.Close()
+			pw := ""
+			if pf.stdin {
+				if pw, err = a.readPassword(); err != nil {
+					return err
+				}
 			}
-			err = a.changeUser(cmd.Context(), args[0], "user.password_set", func(ctx context.Context, tx core.Tx, u *core.User) error {
-				u.PasswordHash, u.MustChangePassword = hash, generated
-				// A password set from the command line ends the user's sessions, as a
-				// reset through the API does.
-				_, err := tx.DeleteUserSessions(ctx, u.ID, "")
-				return err
-			})
+			accounts := a.auth(st)
+			u, err := accounts.UserByName(ctx, args[0])
 			if err != nil {
-				return err
+				return userError(err)
 			}
-			fmt.Fprintf(a.stdout, "password of %s changed\n", args[0])
-			if generated {
-				fmt.Fprintf(a.stdout, "password: %s\n", pw)
+			// Through the same service as the API's reset: the length rule, the
+			// must-change rule, the sessions ended and the audit entry are the same.
+			_, generated, err := accounts.SetPassword(ctx, nil, u.ID, pw)
+			if err != nil {
+				return userError(err)
+			}
+			fmt.Fprintf(a.stdout, "password of %s changed; it must be changed at the next sign-in\n", args[0])
+			if generated != "" {
+				fmt.Fprintf(a.stdout, "password: %s\n", generated)
 			}
 			return nil
 		},
@@ -219,17 +186,11 @@ func (a *app) userDisableCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			var id string
-			err = st.View(ctx, func(tx core.Tx) error {
-				u, err := tx.UserByUsername(ctx, args[0])
-				if err == nil {
-					id = u.ID
-				}
-				return err
-			})
+			accounts := a.auth(st)
+			u, err := accounts.UserByName(ctx, args[0])
 			if err == nil {
 				// The service refuses to disable the last enabled administrator.
-				_, err = a.auth(st).SetDisabled(ctx, nil, id, !enable)
+				_, err = accounts.SetDisabled(ctx, nil, u.ID, !enable)
 			}
 			if err != nil {
 				return userError(err)

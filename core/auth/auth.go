@@ -29,6 +29,36 @@ type Policy struct {
 	PasswordMinLength int
 }
 
+// The policy's defaults, for fields left at zero (the auth block of aegis.hcl documents
+// the same values).
+const (
+	DefaultSessionTTL        = 12 * time.Hour
+	DefaultTokenMaxTTL       = 8760 * time.Hour
+	DefaultLoginMaxAttempts  = 10
+	DefaultLoginWindow       = 15 * time.Minute
+	DefaultPasswordMinLength = 12
+)
+
+// withDefaults fills the fields left at zero with the defaults.
+func (p Policy) withDefaults() Policy {
+	if p.SessionTTL <= 0 {
+		p.SessionTTL = DefaultSessionTTL
+	}
+	if p.TokenMaxTTL <= 0 {
+		p.TokenMaxTTL = DefaultTokenMaxTTL
+	}
+	if p.LoginMaxAttempts <= 0 {
+		p.LoginMaxAttempts = DefaultLoginMaxAttempts
+	}
+	if p.LoginWindow <= 0 {
+		p.LoginWindow = DefaultLoginWindow
+	}
+	if p.PasswordMinLength <= 0 {
+		p.PasswordMinLength = DefaultPasswordMinLength
+	}
+	return p
+}
+
 // Method says how a request proved who it is.
 type Method string
 
@@ -67,12 +97,14 @@ type Service struct {
 	limiter *Throttle
 }
 
-// New returns a Service on store. now is the clock (nil for the real one); tests pass
-// their own to move through session lifetimes and throttling windows.
+// New returns a Service on store; policy fields left at zero get the defaults. now is
+// the clock (nil for the real one); tests pass their own to move through session
+// lifetimes and throttling windows.
 func New(store core.Store, policy Policy, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
+	policy = policy.withDefaults()
 	return &Service{store: store, policy: policy, now: now,
 		limiter: NewThrottle(store, policy.LoginMaxAttempts, policy.LoginWindow)}
 }

@@ -162,7 +162,21 @@ func (s *Service) SetDisabled(ctx context.Context, actor *core.User, id string, 
 // ResetPassword gives a user a new random password, returned once, which they must
 // change at their next sign-in; their sessions end.
 func (s *Service) ResetPassword(ctx context.Context, actor *core.User, id string) (*core.User, string, error) {
-	pw := core.RandomToken(20)
+	return s.SetPassword(ctx, actor, id, "")
+}
+
+// SetPassword gives a user a password an administrator chose (pw), or a random one
+// when pw is empty, returned once. Either way the administrator knows it, so the user
+// must change it at their next sign-in; their sessions end. pw must meet the policy's
+// minimum length. The API's reset and the command line's set-password both come here.
+func (s *Service) SetPassword(ctx context.Context, actor *core.User, id, pw string) (*core.User, string, error) {
+	generated := ""
+	if pw == "" {
+		generated = core.RandomToken(20)
+		pw = generated
+	} else if err := s.checkNewPassword("password", pw); err != nil {
+		return nil, "", err
+	}
 	hash, err := password.Hash(pw)
 	if err != nil {
 		return nil, "", err
@@ -181,13 +195,86 @@ func (s *Service) ResetPassword(ctx context.Context, actor *core.User, id string
 		if err != nil {
 			return err
 		}
-		return tx.AppendAudit(ctx, core.NewAudit(actor, "user.password_reset", "user", u.ID,
+		action := "user.password_reset"
+		if generated == "" {
+			action = "user.password_set"
+		}
+		return tx.AppendAudit(ctx, core.NewAudit(actor, action, "user", u.ID,
 			map[string]any{"username": u.Username, "sessions_ended": n}))
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("reset password of user %s: %w", id, err)
+		return nil, "", fmt.Errorf("set password of user %s: %w", id, err)
 	}
-	return u, pw, nil
+	return u, generated, nil
+}
+
+// Bootstrap is the first administrator BootstrapAdmin created.
+type Bootstrap struct {
+	User *core.User
+	// Password is the generated password, to show once; empty when the caller gave one.
+	Password string
+}
+
+// BootstrapAdmin creates the first administrator, "admin", when the database has no
+// user at all, so a fresh installation can be signed in to; with users it does nothing
+// and returns nil. pw is the operator's own choice (AEGIS_ADMIN_PASSWORD): it must meet
+// the policy's minimum length, and need not be changed. Without it a random password
+// is generated, returned once, and must be changed at the first sign-in.
+func (s *Service) BootstrapAdmin(ctx context.Context, pw string) (*Bootstrap, error) {
+	b := &Bootstrap{}
+	if pw == "" {
+		b.Password = core.RandomToken(20)
+		pw = b.Password
+	} else if err := s.checkNewPassword("AEGIS_ADMIN_PASSWORD", pw); err != nil {
+		return nil, err
+	}
+	hash, err := password.Hash(pw)
+	if err != nil {
+		return nil, err
+	}
+	created := false
+	err = s.store.Update(ctx, func(tx core.Tx) error {
+		n, err := tx.CountUsers(ctx)
+		if err != nil || n > 0 {
+			return err
+		}
+		b.User = &core.User{Username: "admin", DisplayName: "Administrator", Role: core.RoleAdmin,
+			PasswordHash: hash, MustChangePassword: b.Password != ""}
+		if err := tx.CreateUser(ctx, b.User); err != nil {
+			return err
+		}
+		created = true
+		return tx.AppendAudit(ctx, core.NewAudit(nil, "user.create", "user", b.User.ID,
+			map[string]any{"username": b.User.Username, "role": b.User.Role, "first_admin": true,
+				"password_generated": b.Password != ""}))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create first admin: %w", err)
+	}
+	if !created {
+		return nil, nil
+	}
+	return b, nil
+}
+
+// Users lists one page of users.
+func (s *Service) Users(ctx context.Context, f core.UserFilter) ([]*core.User, int, error) {
+	return core.ReadPage(ctx, s.store, func(tx core.Tx) ([]*core.User, int, error) { return tx.ListUsers(ctx, f) })
+}
+
+// User reads one user by id.
+func (s *Service) User(ctx context.Context, id string) (*core.User, error) {
+	return core.Read(ctx, s.store, func(tx core.Tx) (*core.User, error) { return tx.UserByID(ctx, id) })
+}
+
+// UserByName reads one user by username.
+func (s *Service) UserByName(ctx context.Context, username string) (*core.User, error) {
+	return core.Read(ctx, s.store, func(tx core.Tx) (*core.User, error) { return tx.UserByUsername(ctx, username) })
+}
+
+// Tokens lists one page of the user's API tokens, newest first, revoked ones included.
+func (s *Service) Tokens(ctx context.Context, user *core.User, p core.Page) ([]*core.APIToken, int, error) {
+	return core.ReadPage(ctx, s.store, func(tx core.Tx) ([]*core.APIToken, int, error) { return tx.ListAPITokens(ctx, user.ID, p) })
 }
 
 // guardLastAdmin refuses a change that takes away the last enabled administrator: with

@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/aegis-sec/aegis/core/auth"
 )
 
 // Config is a loaded and validated aegis.hcl. Paths in it are absolute.
@@ -174,11 +176,11 @@ const (
 	DefaultMaxOpenConns      = 10
 	DefaultEvidencePath      = "var/evidence"
 	DefaultMaxUploadBytes    = 100 << 20
-	DefaultSessionTTL        = 12 * time.Hour
-	DefaultTokenMaxTTL       = 8760 * time.Hour
-	DefaultLoginMaxAttempts  = 10
-	DefaultLoginWindow       = 15 * time.Minute
-	DefaultPasswordMinLength = 12
+	DefaultSessionTTL        = auth.DefaultSessionTTL
+	DefaultTokenMaxTTL       = auth.DefaultTokenMaxTTL
+	DefaultLoginMaxAttempts  = auth.DefaultLoginMaxAttempts
+	DefaultLoginWindow       = auth.DefaultLoginWindow
+	DefaultPasswordMinLength = auth.DefaultPasswordMinLength
 	DefaultPluginDir         = "bin"
 	DefaultPluginTimeout     = 30 * time.Minute
 	DefaultRetention         = 720 * time.Hour

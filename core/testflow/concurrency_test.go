@@ -287,7 +287,7 @@ func TestConcurrentRemediationCompletionMakesOneRetest(t *testing.T) {
 		e := newEnv(t, st)
 		for i := 0; i < rounds/2; i++ {
 			te := e.validate(t)
-			te = try(e.svc.UpdateRemediation(ctx, e.u[core.RoleBlueLead], te.ID, te.Version, testflow.RemediationPatch{Notes: testflow.Some("fix")})).must(t)
+			te = try(e.svc.UpdateRemediation(ctx, e.u[core.RoleBlueLead], te.ID, te.Version, testflow.RemediationPatch{Notes: testflow.Some("fix")})).must(t).Test
 			errs := together(
 				func() error {
 					_, err := e.svc.CompleteRemediation(ctx, e.u[core.RoleBlueLead], te.ID, 0, "done")

@@ -108,6 +108,10 @@ func (s *Service) DeleteDetection(ctx context.Context, actor *core.User, testID,
 // WorklogRoles may log time: everyone who works on tests (not viewers).
 var WorklogRoles = []core.Role{core.RoleRedTech, core.RoleRedLead, core.RoleBlueTech, core.RoleBlueLead, core.RoleAdmin}
 
+// WorklogVerifiers may walk the worklog hash chain: the leads, who answer for the time
+// their teams log, and admins.
+var WorklogVerifiers = leadRoles
+
 // WorklogInput is time spent on a test. PerformedAt defaults to now.
 type WorklogInput struct {
 	Minutes     int        `json:"minutes"`

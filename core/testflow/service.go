@@ -71,23 +71,14 @@ func checkID(field, id string) error {
 	return nil
 }
 
-// resolveTechnique accepts an Aegis id or an ATT&CK id and returns the Aegis id.
+// resolveTechnique accepts an Aegis id or an ATT&CK id (any case) and returns the
+// Aegis id: the same resolver as every other technique reference.
 func resolveTechnique(ctx context.Context, tx core.Tx, ref string) (string, error) {
-	switch {
-	case core.ValidID(ref):
-		te, err := tx.TechniqueByID(ctx, ref)
-		if err != nil {
-			return "", relabel(err, "technique_id")
-		}
-		return te.ID, nil
-	case core.ValidTechniqueID(ref):
-		te, err := tx.TechniqueByExternalID(ctx, ref)
-		if err != nil {
-			return "", relabel(err, "technique_id")
-		}
-		return te.ID, nil
+	te, err := core.TechniqueByRef(ctx, tx, ref)
+	if err != nil {
+		return "", relabel(err, "technique_id")
 	}
-	return "", core.FieldError("technique_id", "%q is neither an id nor an ATT&CK technique id", ref)
+	return te.ID, nil
 }
 
 // relabel turns "not found" of a referenced row into an invalid field: the request
@@ -129,14 +120,15 @@ func checkUser(ctx context.Context, tx core.Tx, field string, id *string) error 
 	return nil
 }
 
-// Create stores a new draft test.
-func (s *Service) Create(ctx context.Context, actor *core.User, in NewTest) (*core.Test, error) {
+// Create stores a new draft test and returns its detail.
+func (s *Service) Create(ctx context.Context, actor *core.User, in NewTest) (*Detail, error) {
 	if actor == nil || !slices.Contains(CreateRoles, actor.Role) {
 		return nil, core.Errorf(core.EFORBIDDEN, "your role may not create tests")
 	}
 	t := &core.Test{Title: strings.TrimSpace(in.Title), Description: in.Description, Platform: in.Platform,
 		Procedure: in.Procedure, Command: in.Command, Target: in.Target,
 		AssignedRed: in.AssignedRed, AssignedBlue: in.AssignedBlue, CreatedBy: &actor.ID, State: core.StateDraft}
+	var d *Detail
 	err := s.store.Update(ctx, func(tx core.Tx) error {
 		if in.TemplateID != nil && *in.TemplateID != "" {
 			if !core.ValidID(*in.TemplateID) {
@@ -185,12 +177,16 @@ func (s *Service) Create(ctx context.Context, actor *core.User, in NewTest) (*co
 		if err := audit(ctx, tx, actor, "test.create", t, map[string]any{"title": t.Title, "technique_id": t.TechniqueID, "template_id": t.TemplateID}); err != nil {
 			return err
 		}
-		return notifyAssigned(ctx, tx, actor, t, nil, nil)
+		if err := notifyAssigned(ctx, tx, actor, t, nil, nil); err != nil {
+			return err
+		}
+		d, err = detailOf(ctx, tx, actor, t)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return t, nil
+	return d, nil
 }
 
 // fromTemplate copies a template into the fields the request left empty: the command
@@ -236,7 +232,7 @@ func nonEmpty(ss ...string) []string {
 
 // Update applies a patch to the test's fields. version must be the version the caller
 // read: a stale one is refused with the current version, never merged.
-func (s *Service) Update(ctx context.Context, actor *core.User, id string, version int, p Patch) (*core.Test, error) {
+func (s *Service) Update(ctx context.Context, actor *core.User, id string, version int, p Patch) (*Detail, error) {
 	if version <= 0 {
 		return nil, core.FieldError("version", "is required: send the version you read")
 	}
@@ -247,10 +243,10 @@ func (s *Service) Update(ctx context.Context, actor *core.User, id string, versi
 	if err := checkID("test", id); err != nil {
 		return nil, err
 	}
-	var t *core.Test
+	var d *Detail
 	err := s.store.Update(ctx, func(tx core.Tx) error {
-		var err error
-		if t, err = tx.TestByID(ctx, id); err != nil {
+		t, err := tx.TestByID(ctx, id)
+		if err != nil {
 			return err
 		}
 		if t.Version != version {
@@ -290,12 +286,16 @@ func (s *Service) Update(ctx context.Context, actor *core.User, id string, versi
 		if err := audit(ctx, tx, actor, "test.update", t, map[string]any{"fields": fields, "version": t.Version}); err != nil {
 			return err
 		}
-		return notifyAssigned(ctx, tx, actor, t, before.AssignedRed, before.AssignedBlue)
+		if err := notifyAssigned(ctx, tx, actor, t, before.AssignedRed, before.AssignedBlue); err != nil {
+			return err
+		}
+		d, err = detailOf(ctx, tx, actor, t)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return t, nil
+	return d, nil
 }
 
 // step is the part of a transition that differs between actions: guards and field
@@ -308,14 +308,14 @@ type step struct {
 // transition runs one action in one transaction. version 0 means "whatever is
 // current"; the write is still conditional on the version read, so two concurrent
 // actions on the same test never both succeed.
-func (s *Service) transition(ctx context.Context, actor *core.User, id string, version int, action Action, st step) (*core.Test, error) {
+func (s *Service) transition(ctx context.Context, actor *core.User, id string, version int, action Action, st step) (*Detail, error) {
 	if err := checkID("test", id); err != nil {
 		return nil, err
 	}
-	var t *core.Test
+	var d *Detail
 	err := s.store.Update(ctx, func(tx core.Tx) error {
-		var err error
-		if t, err = tx.TestByID(ctx, id); err != nil {
+		t, err := tx.TestByID(ctx, id)
+		if err != nil {
 			return err
 		}
 		if version != 0 && t.Version != version {
@@ -339,19 +339,22 @@ func (s *Service) transition(ctx context.Context, actor *core.User, id string, v
 			return err
 		}
 		if st.after != nil {
-			return st.after(tx, t)
+			if err := st.after(tx, t); err != nil {
+				return err
+			}
 		}
-		return nil
+		d, err = detailOf(ctx, tx, actor, t)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return t, nil
+	return d, nil
 }
 
 // Start moves a draft to red_executing, once every test it waits for in a campaign is
 // validated.
-func (s *Service) Start(ctx context.Context, actor *core.User, id string, version int) (*core.Test, error) {
+func (s *Service) Start(ctx context.Context, actor *core.User, id string, version int) (*Detail, error) {
 	return s.transition(ctx, actor, id, version, ActionStart, step{before: func(tx core.Tx, t *core.Test) error {
 		pending, err := tx.PendingDependencies(ctx, t.ID)
 		if err != nil || len(pending) == 0 {
@@ -368,7 +371,7 @@ func (s *Service) Start(ctx context.Context, actor *core.User, id string, versio
 
 // HandToBlue moves an executed test to the blue team once the red fields are complete,
 // and tells the blue team.
-func (s *Service) HandToBlue(ctx context.Context, actor *core.User, id string, version int) (*core.Test, error) {
+func (s *Service) HandToBlue(ctx context.Context, actor *core.User, id string, version int) (*Detail, error) {
 	return s.transition(ctx, actor, id, version, ActionHandToBlue, step{
 		before: func(tx core.Tx, t *core.Test) error {
 			if missing := RedFieldsMissing(t); len(missing) > 0 {
@@ -388,7 +391,7 @@ func (s *Service) HandToBlue(ctx context.Context, actor *core.User, id string, v
 
 // Submit sends an evaluated test to review once the blue verdicts are decided. It
 // opens a new review round, so votes of an earlier (rejected) round do not count.
-func (s *Service) Submit(ctx context.Context, actor *core.User, id string, version int) (*core.Test, error) {
+func (s *Service) Submit(ctx context.Context, actor *core.User, id string, version int) (*Detail, error) {
 	return s.transition(ctx, actor, id, version, ActionSubmit, step{
 		before: func(tx core.Tx, t *core.Test) error {
 			if missing := BlueFieldsMissing(t); len(missing) > 0 {
@@ -406,7 +409,7 @@ func (s *Service) Submit(ctx context.Context, actor *core.User, id string, versi
 }
 
 // Reopen sends a rejected test back to draft.
-func (s *Service) Reopen(ctx context.Context, actor *core.User, id string, version int) (*core.Test, error) {
+func (s *Service) Reopen(ctx context.Context, actor *core.User, id string, version int) (*Detail, error) {
 	return s.transition(ctx, actor, id, version, ActionReopen, step{})
 }
 
@@ -549,17 +552,17 @@ type RemediationPatch struct {
 var RemediationRoles = []core.Role{core.RoleRedLead, core.RoleBlueLead, core.RoleAdmin}
 
 // UpdateRemediation opens or changes the remediation of a validated test.
-func (s *Service) UpdateRemediation(ctx context.Context, actor *core.User, id string, version int, p RemediationPatch) (*core.Test, error) {
+func (s *Service) UpdateRemediation(ctx context.Context, actor *core.User, id string, version int, p RemediationPatch) (*Detail, error) {
 	if version <= 0 {
 		return nil, core.FieldError("version", "is required: send the version you read")
 	}
 	if err := checkID("test", id); err != nil {
 		return nil, err
 	}
-	var t *core.Test
+	var d *Detail
 	err := s.store.Update(ctx, func(tx core.Tx) error {
-		var err error
-		if t, err = tx.TestByID(ctx, id); err != nil {
+		t, err := tx.TestByID(ctx, id)
+		if err != nil {
 			return err
 		}
 		if t.Version != version {
@@ -613,15 +616,18 @@ func (s *Service) UpdateRemediation(ctx context.Context, actor *core.User, id st
 			return err
 		}
 		if t.RemediationOwner != nil && *t.RemediationOwner != actor.ID && (prevOwner == nil || *prevOwner != *t.RemediationOwner) {
-			return tx.Notify(ctx, []string{*t.RemediationOwner}, core.Notification{Kind: "test.remediation_assigned",
-				Title: "Remediation assigned to you: " + t.Title, EntityType: "test", EntityID: t.ID})
+			if err := tx.Notify(ctx, []string{*t.RemediationOwner}, core.Notification{Kind: "test.remediation_assigned",
+				Title: "Remediation assigned to you: " + t.Title, EntityType: "test", EntityID: t.ID}); err != nil {
+				return err
+			}
 		}
-		return nil
+		d, err = detailOf(ctx, tx, actor, t)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return t, nil
+	return d, nil
 }
 
 // RemediationResult is the test after its remediation completed, and the retest

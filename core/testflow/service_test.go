@@ -108,7 +108,7 @@ func wantCode(t *testing.T, err error, code string, contains ...string) {
 // create makes a free-form draft owned by the red tech.
 func (e *env) create(t *testing.T) *core.Test {
 	t.Helper()
-	return try(e.svc.Create(ctx, e.u[core.RoleRedTech], testflow.NewTest{Title: "Whoami", TechniqueID: "T1059"})).must(t)
+	return try(e.svc.Create(ctx, e.u[core.RoleRedTech], testflow.NewTest{Title: "Whoami", TechniqueID: "T1059"})).must(t).Test
 }
 
 // toInReview walks a fresh test to in_review through the service.
@@ -128,18 +128,18 @@ func (e *env) advance(t *testing.T, te *core.Test, state core.TestState) *core.T
 		switch te.State {
 		case core.StateDraft, core.StateRejected:
 			if te.State == core.StateRejected {
-				te = try(e.svc.Reopen(ctx, red, te.ID, te.Version)).must(t)
+				te = try(e.svc.Reopen(ctx, red, te.ID, te.Version)).must(t).Test
 				continue
 			}
-			te = try(e.svc.Start(ctx, red, te.ID, te.Version)).must(t)
+			te = try(e.svc.Start(ctx, red, te.ID, te.Version)).must(t).Test
 		case core.StateRedExecuting:
 			te = try(e.svc.Update(ctx, red, te.ID, te.Version, testflow.Patch{
-				Command: testflow.Some("whoami"), ExecutedAt: testflow.Some(now), AttackOutcome: testflow.Some("succeeded")})).must(t)
-			te = try(e.svc.HandToBlue(ctx, red, te.ID, te.Version)).must(t)
+				Command: testflow.Some("whoami"), ExecutedAt: testflow.Some(now), AttackOutcome: testflow.Some("succeeded")})).must(t).Test
+			te = try(e.svc.HandToBlue(ctx, red, te.ID, te.Version)).must(t).Test
 		case core.StateBlueEvaluating:
 			te = try(e.svc.Update(ctx, blue, te.ID, te.Version, testflow.Patch{
-				Prevented: testflow.Some(no), Alerted: testflow.Some(yes), Logged: testflow.Some(yes)})).must(t)
-			te = try(e.svc.Submit(ctx, blue, te.ID, te.Version)).must(t)
+				Prevented: testflow.Some(no), Alerted: testflow.Some(yes), Logged: testflow.Some(yes)})).must(t).Test
+			te = try(e.svc.Submit(ctx, blue, te.ID, te.Version)).must(t).Test
 		default:
 			t.Fatalf("cannot advance from %s to %s", te.State, state)
 		}
@@ -206,7 +206,7 @@ func TestLifecycleHappyPath(t *testing.T) {
 		if te.State != core.StateDraft || te.Version != 1 || te.CreatedBy == nil || *te.CreatedBy != redTech.ID || te.TechniqueID != e.technique.ID {
 			t.Fatalf("created: %+v", te)
 		}
-		te = try(e.svc.Start(ctx, redTech, te.ID, te.Version)).must(t)
+		te = try(e.svc.Start(ctx, redTech, te.ID, te.Version)).must(t).Test
 		if te.State != core.StateRedExecuting || te.Version != 2 {
 			t.Fatalf("started: %s v%d", te.State, te.Version)
 		}
@@ -510,7 +510,7 @@ func TestRemediationAndRetestChain(t *testing.T) {
 		_, err = e.svc.UpdateRemediation(ctx, blueTech, te.ID, te.Version, testflow.RemediationPatch{Notes: testflow.Some("x")})
 		wantCode(t, err, core.EFORBIDDEN)
 		te = try(e.svc.UpdateRemediation(ctx, blueLead, te.ID, te.Version, testflow.RemediationPatch{
-			Owner: testflow.Some(blueTech.ID), Due: testflow.Some(due), Notes: testflow.Some("tune the EDR policy")})).must(t)
+			Owner: testflow.Some(blueTech.ID), Due: testflow.Some(due), Notes: testflow.Some("tune the EDR policy")})).must(t).Test
 		if te.RemediationStatus != core.RemediationOpen || te.RemediationOwner == nil || *te.RemediationOwner != blueTech.ID || !te.RemediationDue.Equal(due) {
 			t.Fatalf("remediation: %s %v %v", te.RemediationStatus, te.RemediationOwner, te.RemediationDue)
 		}
@@ -518,7 +518,7 @@ func TestRemediationAndRetestChain(t *testing.T) {
 			t.Fatal("remediation owner not told")
 		}
 		// The owner may move the status, not reassign it.
-		te = try(e.svc.UpdateRemediation(ctx, blueTech, te.ID, te.Version, testflow.RemediationPatch{Status: testflow.Some(core.RemediationInProgress)})).must(t)
+		te = try(e.svc.UpdateRemediation(ctx, blueTech, te.ID, te.Version, testflow.RemediationPatch{Status: testflow.Some(core.RemediationInProgress)})).must(t).Test
 		_, err = e.svc.UpdateRemediation(ctx, blueTech, te.ID, te.Version, testflow.RemediationPatch{Owner: testflow.Null[string]()})
 		wantCode(t, err, core.EFORBIDDEN)
 		_, err = e.svc.UpdateRemediation(ctx, blueLead, te.ID, te.Version, testflow.RemediationPatch{Status: testflow.Some(core.RemediationCompleted)})
@@ -549,7 +549,7 @@ func TestRemediationAndRetestChain(t *testing.T) {
 			wantCode(t, err, core.ECONFLICT, "completed")
 			// Take the retest through its own cycle to validated, then remediate it.
 			te = e.advanceAndValidate(t, r)
-			te = try(e.svc.UpdateRemediation(ctx, blueLead, te.ID, te.Version, testflow.RemediationPatch{Owner: testflow.Some(blueTech.ID)})).must(t)
+			te = try(e.svc.UpdateRemediation(ctx, blueLead, te.ID, te.Version, testflow.RemediationPatch{Owner: testflow.Some(blueTech.ID)})).must(t).Test
 		}
 		st.View(ctx, func(tx core.Tx) error {
 			list, total, _ := tx.ListTests(ctx, core.TestFilter{TechniqueID: e.technique.ID})
@@ -580,7 +580,7 @@ func TestReopenByOwnerAndRedFieldsKept(t *testing.T) {
 		try(e.svc.Vote(ctx, e.u[core.RoleRedLead], te.ID, testflow.VoteInput{Decision: core.VoteReject, Reason: "wrong host"})).must(t)
 		_, err := e.svc.Reopen(ctx, e.u[core.RoleBlueTech], te.ID, 0)
 		wantCode(t, err, core.EFORBIDDEN)
-		te = try(e.svc.Reopen(ctx, e.u[core.RoleRedTech], te.ID, 0)).must(t)
+		te = try(e.svc.Reopen(ctx, e.u[core.RoleRedTech], te.ID, 0)).must(t).Test
 		if te.State != core.StateDraft || te.Command != "whoami" || te.RejectionReason != "wrong host" {
 			t.Fatalf("reopened: %s %q %q", te.State, te.Command, te.RejectionReason)
 		}

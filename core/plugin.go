@@ -104,6 +104,57 @@ type PluginRepo interface {
 	ListImportRuns(ctx context.Context, f ImportRunFilter) ([]*ImportRun, int, error)
 }
 
+// ImportRecord is the bookkeeping row of one imported record in one scope: a record
+// that several scopes of a source bring (ATT&CK domains, two locations) has a row per
+// scope, and the entity is their merge.
+type ImportRecord struct {
+	ID           string `db:"id"`
+	Source       string `db:"source"`
+	ImporterType string `db:"importer_type"`
+	// Scope is the part of the source the record belongs to: an ATT&CK domain set, or
+	// the source location.
+	Scope     string `db:"scope"`
+	SourceRef string `db:"source_ref"`
+	// File is where in the source the record was read ("" when the plugin did not say).
+	File        string `db:"file"`
+	Kind        string `db:"kind"`
+	ExternalID  string `db:"external_id"`
+	EntityID    string `db:"entity_id"`
+	ContentHash string `db:"content_hash"`
+	// Data is the record as the plugin sent it, compressed ("" for rows written before
+	// scopes existed).
+	Data       string `db:"data"`
+	Deprecated bool   `db:"deprecated"`
+	FirstRunID string `db:"first_run_id"`
+	LastRunID  string `db:"last_run_id"`
+}
+
+// ImportRecordKey identifies a record within one source.
+type ImportRecordKey struct{ Kind, ExternalID string }
+
+// ImportRecordRepo is the bookkeeping an import run writes through, beside the
+// entities' own repositories: the importer sees only this port, never the SQL store.
+type ImportRecordRepo interface {
+	// ImportRecords loads every bookkeeping row of a source, grouped by kind and id
+	// (one row per scope, in scope order).
+	ImportRecords(ctx context.Context, source string) (map[ImportRecordKey][]*ImportRecord, error)
+	// PutImportRecord inserts (no ID yet) or updates a bookkeeping row.
+	PutImportRecord(ctx context.Context, r *ImportRecord) error
+	// DeprecateEntities flags entities of a record kind as deprecated (kinds without
+	// the flag are left as they are).
+	DeprecateEntities(ctx context.Context, kind string, ids []string) error
+	// EnsureTechnique returns the id of a technique by ATT&CK id, creating an "unknown
+	// to this release" placeholder when no imported release has it yet.
+	EnsureTechnique(ctx context.Context, externalID string) (string, error)
+	// TemplateTechniques returns, for the templates of a source with the given
+	// external ids, the ATT&CK ids each exercises.
+	TemplateTechniques(ctx context.Context, source string, externalIDs []string) (map[string][]string, error)
+	// AdversaryProfiles returns the adversary profiles of a source.
+	AdversaryProfiles(ctx context.Context, source string) ([]*CampaignProfile, error)
+	// SetProfileTechniques replaces the technique ids of a campaign profile.
+	SetProfileTechniques(ctx context.Context, id string, techniqueIDs []string) error
+}
+
 // ImportRequest asks for one import run.
 type ImportRequest struct {
 	Plugin string `json:"plugin"`

@@ -24,6 +24,7 @@ type Tx interface {
 	AuditRepo
 	CatalogRepo
 	PluginRepo
+	ImportRecordRepo
 	IntelRepo
 	RemapRepo
 	AssociationRepo

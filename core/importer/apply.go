@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/aegis-sec/aegis/core"
-	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/host"
 )
@@ -23,7 +22,7 @@ var appliers = map[string]applier{}
 
 // applyCtx is what appliers share during one run.
 type applyCtx struct {
-	tx        *store.Tx
+	tx        core.Tx
 	st        *runState
 	source    string            // plugin instance name
 	sourceRef string            // source location
@@ -44,7 +43,7 @@ func (a *applyCtx) warn(rec sdk.Record, summary string) {
 // changed ones upserted (merged with what other scopes of the source bring), and
 // records of the run's scope that did not come this time are marked deprecated, unless
 // the plugin said it could not read them.
-func (r *Runner) apply(ctx context.Context, tx *store.Tx, st *runState, sourceRef string, recs []*pending) error {
+func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef string, recs []*pending) error {
 	run := st.run
 	source := st.opts.Plugin
 	existing, err := tx.ImportRecords(ctx, source)
@@ -53,9 +52,9 @@ func (r *Runner) apply(ctx context.Context, tx *store.Tx, st *runState, sourceRe
 	}
 	scope := runScope(recs, sourceRef)
 	a := &applyCtx{tx: tx, st: st, source: source, sourceRef: sourceRef}
-	seen := make(map[store.ImportRecordKey]bool, len(recs))
+	seen := make(map[core.ImportRecordKey]bool, len(recs))
 	for i, p := range recs {
-		key := store.ImportRecordKey{Kind: p.Kind, ExternalID: p.ExternalID}
+		key := core.ImportRecordKey{Kind: p.Kind, ExternalID: p.ExternalID}
 		seen[key] = true
 		rows := existing[key]
 		old := ownRow(rows, run.ImporterType, scope, sourceRef)
@@ -68,7 +67,7 @@ func (r *Runner) apply(ctx context.Context, tx *store.Tx, st *runState, sourceRe
 		if err != nil {
 			return err
 		}
-		rec := &store.ImportRecord{Source: source, ImporterType: run.ImporterType, Scope: scope, SourceRef: sourceRef,
+		rec := &core.ImportRecord{Source: source, ImporterType: run.ImporterType, Scope: scope, SourceRef: sourceRef,
 			File: p.File, Kind: p.Kind, ExternalID: p.ExternalID, ContentHash: p.hash, Data: data,
 			FirstRunID: run.ID, LastRunID: run.ID}
 		versions, err := liveVersions(rows, old)
@@ -107,7 +106,7 @@ func (r *Runner) apply(ctx context.Context, tx *store.Tx, st *runState, sourceRe
 	// read, or one it skipped with a warning, is kept as it was.
 	gone := map[string][]string{}
 	kept := map[string]int{}
-	keys := make([]store.ImportRecordKey, 0, len(existing))
+	keys := make([]core.ImportRecordKey, 0, len(existing))
 	for key := range existing {
 		keys = append(keys, key)
 	}
@@ -193,7 +192,7 @@ func (r *Runner) apply(ctx context.Context, tx *store.Tx, st *runState, sourceRe
 // auditRun writes the run's audit entry in the transaction that applies it, so the log
 // and the data cannot disagree. (A dry run's transaction is rolled back; its entry is
 // written with the run row instead.)
-func auditRun(ctx context.Context, tx *store.Tx, st *runState, sourceRef string) error {
+func auditRun(ctx context.Context, tx core.Tx, st *runState, sourceRef string) error {
 	run := st.run
 	return tx.AppendAudit(ctx, core.NewAudit(st.opts.Actor, "import.run", "import_run", run.ID, map[string]any{
 		"plugin": st.opts.Plugin, "importer": run.ImporterType, "source": sourceRef, "triggered_by": run.TriggeredBy,
@@ -203,8 +202,8 @@ func auditRun(ctx context.Context, tx *store.Tx, st *runState, sourceRef string)
 
 // ownRow is the bookkeeping row of the run's scope among a record's rows: the row of
 // the scope, or a row written before scopes existed for the same location.
-func ownRow(rows []*store.ImportRecord, importerType, scope, sourceRef string) *store.ImportRecord {
-	var legacy *store.ImportRecord
+func ownRow(rows []*core.ImportRecord, importerType, scope, sourceRef string) *core.ImportRecord {
+	var legacy *core.ImportRecord
 	for _, r := range rows {
 		if r.ImporterType != importerType {
 			continue
@@ -220,7 +219,7 @@ func ownRow(rows []*store.ImportRecord, importerType, scope, sourceRef string) *
 }
 
 // liveVersions decodes what the other scopes (not own) still bring of a record.
-func liveVersions(rows []*store.ImportRecord, own *store.ImportRecord) ([]scoped, error) {
+func liveVersions(rows []*core.ImportRecord, own *core.ImportRecord) ([]scoped, error) {
 	var out []scoped
 	for _, r := range rows {
 		if r == own || r.Deprecated {

@@ -20,7 +20,6 @@ import (
 
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/pluginhost"
-	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/host"
 )
@@ -30,7 +29,7 @@ const MaxWarnings = 200
 
 // Runner runs imports.
 type Runner struct {
-	Store *store.Store
+	Store core.Store
 	Host  *pluginhost.Host
 	Log   hclog.Logger
 }
@@ -218,7 +217,7 @@ func (s *runState) noteSkipped(d sdk.Diagnostic) {
 
 // unread says why a record that did not come this time must be kept ("" when it
 // simply vanished from the source).
-func (s *runState) unread(r *store.ImportRecord) string {
+func (s *runState) unread(r *core.ImportRecord) string {
 	if s.skippedIDs[r.ExternalID] {
 		return "skipped with a warning"
 	}
@@ -353,7 +352,7 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 	sort.SliceStable(recs, func(i, j int) bool { return kindOrder[recs[i].Kind] < kindOrder[recs[j].Kind] })
 
 	st.report(Progress{Phase: "applying", Done: 0, Total: int64(len(recs))})
-	err = r.Store.UpdateTx(ctx, func(tx *store.Tx) error {
+	err = r.Store.Update(ctx, func(tx core.Tx) error {
 		if err := r.apply(ctx, tx, st, st.run.SourceLocation, recs); err != nil {
 			return err
 		}

@@ -115,33 +115,12 @@ func (t *Tx) ListImportRuns(ctx context.Context, f core.ImportRunFilter) ([]*cor
 	return out, total, nil
 }
 
-// ImportRecord is the bookkeeping row of one imported record in one scope: a record
-// that several scopes of a source bring (ATT&CK domains, two locations) has a row per
-// scope, and the entity is their merge.
-type ImportRecord struct {
-	ID           string `db:"id"`
-	Source       string `db:"source"`
-	ImporterType string `db:"importer_type"`
-	// Scope is the part of the source the record belongs to: an ATT&CK domain set, or
-	// the source location.
-	Scope     string `db:"scope"`
-	SourceRef string `db:"source_ref"`
-	// File is where in the source the record was read ("" when the plugin did not say).
-	File        string `db:"file"`
-	Kind        string `db:"kind"`
-	ExternalID  string `db:"external_id"`
-	EntityID    string `db:"entity_id"`
-	ContentHash string `db:"content_hash"`
-	// Data is the record as the plugin sent it, compressed ("" for rows written before
-	// scopes existed).
-	Data       string `db:"data"`
-	Deprecated bool   `db:"deprecated"`
-	FirstRunID string `db:"first_run_id"`
-	LastRunID  string `db:"last_run_id"`
-}
-
-// ImportRecordKey identifies a record within one source.
-type ImportRecordKey struct{ Kind, ExternalID string }
+// ImportRecord and ImportRecordKey are the core's types; the names stay for the
+// store's own code and tests.
+type (
+	ImportRecord    = core.ImportRecord
+	ImportRecordKey = core.ImportRecordKey
+)
 
 // ImportRecords loads every bookkeeping row of a source, grouped by kind and id (one row
 // per scope, in scope order), so a run compares hashes in memory instead of one query
@@ -155,7 +134,7 @@ func (t *Tx) ImportRecords(ctx context.Context, source string) (map[ImportRecord
 	}
 	m := make(map[ImportRecordKey][]*ImportRecord, len(rows))
 	for _, r := range rows {
-		k := ImportRecordKey{r.Kind, r.ExternalID}
+		k := ImportRecordKey{Kind: r.Kind, ExternalID: r.ExternalID}
 		m[k] = append(m[k], r)
 	}
 	return m, nil

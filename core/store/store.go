@@ -168,12 +168,6 @@ func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
 	return s.run(ctx, s.write, nil, fn)
 }
 
-// UpdateTx is Update with the concrete transaction type, for adapters (the import
-// pipeline) that need more than core.Tx offers.
-func (s *Store) UpdateTx(ctx context.Context, fn func(*Tx) error) error {
-	return s.runTx(ctx, s.write, nil, fn)
-}
-
 func (s *Store) run(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn func(core.Tx) error) error {
 	return s.runTx(ctx, db, opts, func(tx *Tx) error { return fn(tx) })
 }

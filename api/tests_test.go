@@ -12,6 +12,7 @@ import (
 	"github.com/aegis-sec/aegis/api"
 	"github.com/aegis-sec/aegis/api/apitest"
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/blobstore"
 	"github.com/aegis-sec/aegis/core/detection"
 	"github.com/aegis-sec/aegis/core/evidence"
 	"github.com/aegis-sec/aegis/core/store"
@@ -36,7 +37,7 @@ type flowEnv struct {
 func newFlowEnv(t *testing.T, st *store.Store, maxUpload int64) *flowEnv {
 	t.Helper()
 	e := &flowEnv{t: t, st: st, blobDir: t.TempDir(), as: map[core.Role]*apitest.Client{}, users: map[core.Role]*core.User{}}
-	blobs, err := evidence.NewDisk(e.blobDir)
+	blobs, err := blobstore.NewDisk(e.blobDir)
 	if err != nil {
 		t.Fatal(err)
 	}

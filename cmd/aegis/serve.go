@@ -15,6 +15,7 @@ import (
 	"github.com/aegis-sec/aegis/api"
 	"github.com/aegis-sec/aegis/core/auditlog"
 	"github.com/aegis-sec/aegis/core/auth"
+	"github.com/aegis-sec/aegis/core/blobstore"
 	"github.com/aegis-sec/aegis/core/campaign"
 	"github.com/aegis-sec/aegis/core/catalog"
 	"github.com/aegis-sec/aegis/core/coverage"
@@ -64,11 +65,11 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 	if err := a.bootstrapAdmin(ctx, accounts); err != nil {
 		return err
 	}
-	blobs, err := evidence.Open(a.cfg.Evidence)
+	blobs, err := blobstore.Open(a.cfg.Evidence)
 	if err != nil {
 		return err
 	}
-	if err := evidence.Check(ctx, blobs); err != nil {
+	if err := blobstore.Check(ctx, blobs); err != nil {
 		// Evidence routes fail until the store answers; everything else works meanwhile.
 		a.log.Warn("evidence store unavailable", "backend", a.cfg.Evidence.Backend, "error", err)
 	}

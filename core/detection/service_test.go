@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/blobstore"
 	"github.com/aegis-sec/aegis/core/detection"
 	"github.com/aegis-sec/aegis/core/evidence"
 	"github.com/aegis-sec/aegis/core/store"
@@ -85,7 +86,7 @@ type fixture struct {
 
 func setup(t *testing.T, st *store.Store) *fixture {
 	t.Helper()
-	blobs, err := evidence.NewDisk(t.TempDir())
+	blobs, err := blobstore.NewDisk(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,3 +1,7 @@
+// Package evidence keeps test evidence: the service that streams uploads through a size
+// limit, a content-type check and SHA-256 into a core.BlobStore, checks permissions by
+// team, and verifies the bytes again before anyone sees them. The blob stores
+// themselves (disk, S3) are adapters in core/blobstore.
 package evidence
 
 import (

@@ -14,22 +14,25 @@ import (
 	"time"
 
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/blobstore/blobtest"
 	"github.com/aegis-sec/aegis/core/evidence"
 	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/core/store/storetest"
 )
 
+var ctx = context.Background()
+
 type fixture struct {
 	st   *store.Store
-	b    backend
+	b    blobtest.Backend
 	svc  *evidence.Service
 	u    map[core.Role]*core.User
 	test *core.Test
 }
 
-func newFixture(t *testing.T, st *store.Store, b backend, l evidence.Limits) *fixture {
+func newFixture(t *testing.T, st *store.Store, b blobtest.Backend, l evidence.Limits) *fixture {
 	t.Helper()
-	f := &fixture{st: st, b: b, svc: evidence.NewService(st, b.store, l, nil), u: map[core.Role]*core.User{}}
+	f := &fixture{st: st, b: b, svc: evidence.NewService(st, b.Store, l, nil), u: map[core.Role]*core.User{}}
 	f.svc.TempDir = t.TempDir()
 	err := st.Update(ctx, func(tx core.Tx) error {
 		for _, r := range core.Roles {
@@ -53,9 +56,9 @@ func newFixture(t *testing.T, st *store.Store, b backend, l evidence.Limits) *fi
 }
 
 // on returns the fixture over another back end (same database, users and test).
-func (f *fixture) on(t *testing.T, b backend, l evidence.Limits) *fixture {
+func (f *fixture) on(t *testing.T, b blobtest.Backend, l evidence.Limits) *fixture {
 	g := *f
-	g.b, g.svc = b, evidence.NewService(f.st, b.store, l, nil)
+	g.b, g.svc = b, evidence.NewService(f.st, b.Store, l, nil)
 	g.svc.TempDir = t.TempDir()
 	return &g
 }
@@ -97,7 +100,7 @@ var png = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]b
 
 func TestUploadDownloadVerify(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		f := newFixture(t, st, diskBackend(t), evidence.Limits{MaxBytes: 1 << 20})
+		f := newFixture(t, st, blobtest.Disk(t), evidence.Limits{MaxBytes: 1 << 20})
 		e, err := f.upload(t, core.RoleRedTech, "", "screen.png", png)
 		if err != nil {
 			t.Fatal(err)
@@ -133,7 +136,7 @@ func TestUploadDownloadVerify(t *testing.T) {
 
 func TestEvidencePermissions(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		f := newFixture(t, st, diskBackend(t), evidence.Limits{})
+		f := newFixture(t, st, blobtest.Disk(t), evidence.Limits{})
 		red, err := f.upload(t, core.RoleRedTech, core.TeamRed, "r.txt", []byte("red log"))
 		if err != nil {
 			t.Fatal(err)
@@ -197,7 +200,7 @@ func TestEvidencePermissions(t *testing.T) {
 		if err := f.svc.Delete(ctx, f.u[core.RoleRedTech], red.ID); err != nil {
 			t.Fatalf("uploader could not delete: %v", err)
 		}
-		if _, err := f.b.store.Stat(ctx, red.StorageKey); core.ErrorCode(err) != core.ENOTFOUND {
+		if _, err := f.b.Store.Stat(ctx, red.StorageKey); core.ErrorCode(err) != core.ENOTFOUND {
 			t.Fatalf("blob kept after delete: %v", err)
 		}
 		if _, err := f.svc.Get(ctx, f.u[core.RoleAdmin], red.ID); core.ErrorCode(err) != core.ENOTFOUND {
@@ -218,34 +221,34 @@ func TestEvidencePermissions(t *testing.T) {
 
 func TestOversizeUploadLeavesNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		base := newFixture(t, st, diskBackend(t), evidence.Limits{MaxBytes: 4096})
-		for _, b := range []backend{base.b, s3BackendIfAny(t, st.Dialect())} {
-			if b.store == nil {
+		base := newFixture(t, st, blobtest.Disk(t), evidence.Limits{MaxBytes: 4096})
+		for _, b := range []blobtest.Backend{base.b, s3BackendIfAny(t, st.Dialect())} {
+			if b.Store == nil {
 				continue
 			}
 			f := base.on(t, b, evidence.Limits{MaxBytes: 4096})
 			before := f.rows(t)
 			// Exactly at the limit is fine; one byte more is not.
-			if _, err := f.upload(t, core.RoleRedTech, "", "ok.bin", randomBytes(t, 4096)); err != nil {
-				t.Fatalf("%s: upload at the limit: %v", b.name, err)
+			if _, err := f.upload(t, core.RoleRedTech, "", "ok.bin", blobtest.RandomBytes(t, 4096)); err != nil {
+				t.Fatalf("%s: upload at the limit: %v", b.Name, err)
 			}
-			files := b.files(t)
+			files := b.Files(t)
 			for _, size := range []int{4097, 64 << 10} {
-				_, err := f.upload(t, core.RoleRedTech, "", "big.bin", randomBytes(t, size))
+				_, err := f.upload(t, core.RoleRedTech, "", "big.bin", blobtest.RandomBytes(t, size))
 				if core.ErrorCode(err) != core.ETOOLARGE {
-					t.Fatalf("%s: %d bytes over a 4096 limit: %v", b.name, size, err)
+					t.Fatalf("%s: %d bytes over a 4096 limit: %v", b.Name, size, err)
 				}
 			}
 			_, err := f.svc.Upload(ctx, f.u[core.RoleRedTech], evidence.Upload{TestID: f.test.ID, FileName: "x",
 				Body: strings.NewReader("small"), DeclaredSize: 1 << 30})
 			if core.ErrorCode(err) != core.ETOOLARGE {
-				t.Fatalf("%s: declared size over the limit: %v", b.name, err)
+				t.Fatalf("%s: declared size over the limit: %v", b.Name, err)
 			}
 			if n := f.rows(t); n != before+1 {
-				t.Fatalf("%s: %d rows after refused uploads, want %d", b.name, n, before+1)
+				t.Fatalf("%s: %d rows after refused uploads, want %d", b.Name, n, before+1)
 			}
-			if after := b.files(t); strings.Join(after, ",") != strings.Join(files, ",") {
-				t.Fatalf("%s: refused uploads left blobs: before %v, after %v", b.name, files, after)
+			if after := b.Files(t); strings.Join(after, ",") != strings.Join(files, ",") {
+				t.Fatalf("%s: refused uploads left blobs: before %v, after %v", b.Name, files, after)
 			}
 		}
 	})
@@ -254,19 +257,19 @@ func TestOversizeUploadLeavesNothing(t *testing.T) {
 // s3BackendIfAny adds the S3 back end to a test once (on SQLite), so the service is
 // exercised over S3 without starting a gateway per database.
 // Without an S3 server the disk half still runs (TestS3Conformance reports the skip).
-func s3BackendIfAny(t *testing.T, dialect string) backend {
+func s3BackendIfAny(t *testing.T, dialect string) blobtest.Backend {
 	if dialect != store.SQLite {
-		return backend{}
+		return blobtest.Backend{}
 	}
 	if _, err := exec.LookPath("versitygw"); err != nil && os.Getenv("AEGIS_TEST_S3_ENDPOINT") == "" {
 		t.Log("no S3 server: the S3 half of this test does not run")
-		return backend{}
+		return blobtest.Backend{}
 	}
-	return s3Backend(t)
+	return blobtest.S3(t)
 }
 
 func TestAllowedTypes(t *testing.T) {
-	f := newFixture(t, storetest.Open(t, store.SQLite), diskBackend(t), evidence.Limits{AllowedTypes: []string{"image/png", "text/*"}})
+	f := newFixture(t, storetest.Open(t, store.SQLite), blobtest.Disk(t), evidence.Limits{AllowedTypes: []string{"image/png", "text/*"}})
 	if _, err := f.upload(t, core.RoleRedTech, "", "a.png", png); err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +281,7 @@ func TestAllowedTypes(t *testing.T) {
 	if core.ErrorCode(err) != core.EINVALID || !strings.Contains(core.ErrorMessage(err), "application/octet-stream") {
 		t.Fatalf("disallowed type: %v", err)
 	}
-	if n, files := f.rows(t), f.b.files(t); n != 2 || len(files) != 2 {
+	if n, files := f.rows(t), f.b.Files(t); n != 2 || len(files) != 2 {
 		t.Fatalf("refused type left %d rows, %d blobs", n, len(files))
 	}
 	for _, c := range []struct {
@@ -299,7 +302,7 @@ func TestAllowedTypes(t *testing.T) {
 }
 
 func TestHostileFileNames(t *testing.T) {
-	b := diskBackend(t)
+	b := blobtest.Disk(t)
 	f := newFixture(t, storetest.Open(t, store.SQLite), b, evidence.Limits{})
 	cases := map[string]string{
 		"../../etc/passwd":          "passwd",
@@ -327,7 +330,7 @@ func TestHostileFileNames(t *testing.T) {
 		}
 	}
 	// Every blob sits at tests/<test id>/<evidence id>: no name reached the file system.
-	for _, p := range b.files(t) {
+	for _, p := range b.Files(t) {
 		parts := strings.Split(p, "/")
 		if len(parts) != 3 || parts[0] != "tests" || parts[1] != f.test.ID || !core.ValidID(parts[2]) {
 			t.Errorf("unexpected blob path %q", p)
@@ -337,15 +340,15 @@ func TestHostileFileNames(t *testing.T) {
 
 func TestCorruptionIsDetected(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		base := newFixture(t, st, diskBackend(t), evidence.Limits{})
-		for _, b := range []backend{base.b, s3BackendIfAny(t, st.Dialect())} {
-			if b.store == nil {
+		base := newFixture(t, st, blobtest.Disk(t), evidence.Limits{})
+		for _, b := range []blobtest.Backend{base.b, s3BackendIfAny(t, st.Dialect())} {
+			if b.Store == nil {
 				continue
 			}
 			f := base.on(t, b, evidence.Limits{})
 			f.svc.MemoryLimit = 1024 // so both the in-memory and the spooled download are exercised
 			for _, size := range []int{600, 10_000} {
-				data := randomBytes(t, size)
+				data := blobtest.RandomBytes(t, size)
 				e, err := f.upload(t, core.RoleBlueTech, "", "telemetry.json", data)
 				if err != nil {
 					t.Fatal(err)
@@ -356,7 +359,7 @@ func TestCorruptionIsDetected(t *testing.T) {
 					t.Fatal(err)
 				}
 				if got, _ := io.ReadAll(rc); !bytes.Equal(got, data) {
-					t.Fatalf("%s: %d-byte download differs", b.name, size)
+					t.Fatalf("%s: %d-byte download differs", b.Name, size)
 				}
 				rc.Close()
 				if left, _ := os.ReadDir(f.svc.TempDir); len(left) != 0 {
@@ -369,34 +372,34 @@ func TestCorruptionIsDetected(t *testing.T) {
 					"grown":     append(append([]byte{}, data...), 'x'),
 				}
 				for how, bad := range tampered {
-					b.tamper(t, e.StorageKey, bad)
+					b.Tamper(t, e.StorageKey, bad)
 					v, err := f.svc.Verify(ctx, f.u[core.RoleBlueLead], e.ID)
 					if err != nil || v.OK || v.Reason == "" || v.ExpectedSHA256 != e.SHA256 {
-						t.Fatalf("%s %s %d: verify %+v %v", b.name, how, size, v, err)
+						t.Fatalf("%s %s %d: verify %+v %v", b.Name, how, size, v, err)
 					}
 					_, rc, err := f.svc.Open(ctx, f.u[core.RoleBlueLead], e.ID)
 					if core.ErrorCode(err) != core.EINTERNAL || !strings.Contains(core.ErrorMessage(err), "integrity") {
 						if rc != nil {
 							rc.Close()
 						}
-						t.Fatalf("%s %s %d: corrupted blob served: %v", b.name, how, size, err)
+						t.Fatalf("%s %s %d: corrupted blob served: %v", b.Name, how, size, err)
 					}
 					if left, _ := os.ReadDir(f.svc.TempDir); len(left) != 0 {
 						t.Fatalf("temporary files left after a refused download: %v", left)
 					}
 				}
 				// Restored bytes verify again; a missing blob is reported, not a crash.
-				b.tamper(t, e.StorageKey, data)
+				b.Tamper(t, e.StorageKey, data)
 				if v, _ := f.svc.Verify(ctx, f.u[core.RoleBlueLead], e.ID); !v.OK {
 					t.Fatalf("restored blob: %+v", v)
 				}
-				b.store.Delete(ctx, e.StorageKey)
+				b.Store.Delete(ctx, e.StorageKey)
 				if v, err := f.svc.Verify(ctx, f.u[core.RoleBlueLead], e.ID); err != nil || v.OK || !strings.Contains(v.Reason, "missing") {
 					t.Fatalf("missing blob: %+v %v", v, err)
 				}
 				actions := strings.Join(f.auditActions(t, e.ID), " ")
 				if strings.Count(actions, "evidence.integrity_failed") != 3 || strings.Count(actions, "evidence.verify") != 5 {
-					t.Fatalf("%s: audit trail %s", b.name, actions)
+					t.Fatalf("%s: audit trail %s", b.Name, actions)
 				}
 			}
 		}
@@ -418,14 +421,14 @@ func (deleteFails) Delete(context.Context, string) error { return errors.New("bu
 
 func TestFailuresRollBack(t *testing.T) {
 	st := storetest.Open(t, store.SQLite)
-	b := diskBackend(t)
+	b := blobtest.Disk(t)
 	f := newFixture(t, st, b, evidence.Limits{})
 
-	broken := evidence.NewService(updateFails{st}, b.store, evidence.Limits{}, nil)
+	broken := evidence.NewService(updateFails{st}, b.Store, evidence.Limits{}, nil)
 	if _, err := broken.Upload(ctx, f.u[core.RoleRedTech], evidence.Upload{TestID: f.test.ID, FileName: "x", Body: strings.NewReader("data"), DeclaredSize: -1}); err == nil {
 		t.Fatal("upload with a failing database succeeded")
 	}
-	if files := b.files(t); len(files) != 0 {
+	if files := b.Files(t); len(files) != 0 {
 		t.Fatalf("blob left behind when its row could not be written: %v", files)
 	}
 
@@ -433,7 +436,7 @@ func TestFailuresRollBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stuck := evidence.NewService(st, deleteFails{b.store}, evidence.Limits{}, nil)
+	stuck := evidence.NewService(st, deleteFails{b.Store}, evidence.Limits{}, nil)
 	if err := stuck.Delete(ctx, f.u[core.RoleAdmin], e.ID); err == nil {
 		t.Fatal("delete succeeded though the blob could not be removed")
 	}
@@ -450,13 +453,13 @@ func TestFailuresRollBack(t *testing.T) {
 // stay.
 func TestSweepOrphans(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		f := newFixture(t, st, diskBackend(t), evidence.Limits{})
+		f := newFixture(t, st, blobtest.Disk(t), evidence.Limits{})
 		e, err := f.upload(t, core.RoleRedTech, "", "kept.txt", []byte("kept"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		orphan := "tests/" + f.test.ID + "/" + core.NewID()
-		if err := f.b.store.Put(ctx, orphan, strings.NewReader("lost")); err != nil {
+		if err := f.b.Store.Put(ctx, orphan, strings.NewReader("lost")); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := f.svc.SweepOrphans(ctx, time.Hour); err != nil || n != 0 {
@@ -466,10 +469,10 @@ func TestSweepOrphans(t *testing.T) {
 		if n, err := f.svc.SweepOrphans(ctx, time.Hour); err != nil || n != 1 {
 			t.Fatalf("sweep: %d %v", n, err)
 		}
-		if _, err := f.b.store.Stat(ctx, orphan); core.ErrorCode(err) != core.ENOTFOUND {
+		if _, err := f.b.Store.Stat(ctx, orphan); core.ErrorCode(err) != core.ENOTFOUND {
 			t.Fatalf("orphan still there: %v", err)
 		}
-		if _, err := f.b.store.Stat(ctx, e.StorageKey); err != nil {
+		if _, err := f.b.Store.Stat(ctx, e.StorageKey); err != nil {
 			t.Fatalf("evidence with a row was swept: %v", err)
 		}
 		if n, _ := f.svc.SweepOrphans(ctx, time.Hour); n != 0 {

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/aegis-sec/aegis/core/store"
+	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/sdk"
 )
 
@@ -73,7 +73,7 @@ func packRecord(data []byte) (string, error) {
 }
 
 // unpackRecord decodes a bookkeeping row's record ("" for rows older than scopes).
-func unpackRecord(row *store.ImportRecord) (sdk.Record, error) {
+func unpackRecord(row *core.ImportRecord) (sdk.Record, error) {
 	if row.Data == "" {
 		return nil, nil
 	}

@@ -1,8 +1,7 @@
-// Package evidence keeps test evidence: the blob stores (local disk, S3 through
-// minio-go) behind core.BlobStore, and the service that streams uploads through a size
-// limit, a content-type check and SHA-256, checks permissions by team, and verifies
-// the bytes again before anyone sees them.
-package evidence
+// Package blobstore holds the adapters behind core.BlobStore: evidence files on local
+// disk, or in an S3 bucket through minio-go. The evidence service (core/evidence) sees
+// only the port; cmd/aegis opens the store the configuration names and hands it over.
+package blobstore
 
 import (
 	"context"

@@ -44,6 +44,60 @@ const (
 // CoverageStatuses are every coverage status, in order of progress.
 var CoverageStatuses = []CoverageStatus{StatusNotTested, StatusInProgress, StatusNotCovered, StatusPartial, StatusCovered}
 
+// CoverageStatusOf is the coverage rule: the status of a technique whose tests are
+// tests. The most recently validated test decides (LatestValidated); before any
+// validation the technique is in progress, without tests it is not tested. The store
+// keeps the same rule in SQL for the stored status and its filter; a test holds the two
+// to the same answers.
+func CoverageStatusOf(tests []*Test) CoverageStatus {
+	if len(tests) == 0 {
+		return StatusNotTested
+	}
+	latest := LatestValidated(tests)
+	switch {
+	case latest == nil:
+		return StatusInProgress
+	case isTrue(latest.Prevented) || isTrue(latest.Alerted):
+		return StatusCovered
+	case isTrue(latest.Logged):
+		return StatusPartial
+	}
+	return StatusNotCovered
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+// LatestValidated returns the validated test that decides coverage: the latest
+// validation, then the latest change, then the highest id (so the choice never depends
+// on the order rows come back in). nil when none is validated.
+func LatestValidated(tests []*Test) *Test {
+	var best *Test
+	for _, t := range tests {
+		if t.State != StateValidated {
+			continue
+		}
+		if best == nil || laterValidation(t, best) {
+			best = t
+		}
+	}
+	return best
+}
+
+func laterValidation(a, b *Test) bool {
+	av, bv := a.ValidatedAt, b.ValidatedAt
+	switch {
+	case av == nil && bv != nil:
+		return false
+	case av != nil && bv == nil:
+		return true
+	case av != nil && !av.Equal(*bv):
+		return av.After(*bv)
+	case !a.UpdatedAt.Equal(b.UpdatedAt):
+		return a.UpdatedAt.After(b.UpdatedAt)
+	}
+	return a.ID > b.ID
+}
+
 // Technique is an ATT&CK technique or sub-technique. Known is false for ids that other
 // sources (Sigma, Atomic) use but the ATT&CK release in use does not have yet.
 type Technique struct {

@@ -135,15 +135,17 @@ func (t *Tx) ListTests(ctx context.Context, f core.TestFilter) ([]*core.Test, in
 	return out, total, nil
 }
 
-// coverageExpr derives a technique's coverage status from its tests (core.CoverageStatus
-// says what each means). It is one expression, kept here and applied on every write of
-// a test, so the stored status can never disagree with the tests.
+// coverageExpr derives a technique's coverage status from its tests: core.CoverageStatusOf
+// in SQL, for the stored status the technique list filters on (a test holds the two to
+// the same answers). It is applied on every write of a test, so the stored status can
+// never disagree with the tests. A validated test without a validation time sorts last
+// on both dialects (PostgreSQL would put NULL first in a descending order).
 const coverageExpr = `CASE
 	WHEN NOT EXISTS (SELECT 1 FROM tests x WHERE x.technique_id = techniques.id) THEN 'not_tested'
 	WHEN NOT EXISTS (SELECT 1 FROM tests x WHERE x.technique_id = techniques.id AND x.state = 'validated') THEN 'in_progress'
 	ELSE (SELECT CASE WHEN x.prevented OR x.alerted THEN 'covered' WHEN x.logged THEN 'partial' ELSE 'not_covered' END
 		FROM tests x WHERE x.technique_id = techniques.id AND x.state = 'validated'
-		ORDER BY x.validated_at DESC, x.updated_at DESC, x.id DESC LIMIT 1)
+		ORDER BY x.validated_at IS NULL, x.validated_at DESC, x.updated_at DESC, x.id DESC LIMIT 1)
 	END`
 
 // refreshCoverage recomputes the coverage status of the given techniques.

@@ -89,10 +89,10 @@ var adapters = []string{
 // code across the plugin boundary.
 var sharedLibraries = []string{module + "/sigma", module + "/evtx"}
 
-// bridges may reach adapters and frameworks: the import pipeline drives plugin
-// processes (core/plugin host → sdk in DESIGN.md §1). It still reaches storage through
-// the core's ports only, which the importerNoStore rule checks.
-var bridges = []string{module + "/core/importer"}
+// bridges may reach adapters and frameworks: the import and export pipelines drive
+// plugin processes (core/plugin host → sdk in DESIGN.md §1). They still reach storage
+// through the core's ports only, which the bridge-no-store rule checks.
+var bridges = []string{module + "/core/importer", module + "/core/exporter"}
 
 func under(path string, prefixes ...string) bool {
 	for _, p := range prefixes {
@@ -126,9 +126,9 @@ var rules = []rule{
 		Why: "the core's services import no framework: they reach the outside through ports"},
 	{Name: "core-no-adapter", From: isCoreService, Forbidden: adapters,
 		Why: "the core's services reach storage, blobs, plugins and configuration through ports defined in core; cmd/aegis wires the adapters in"},
-	{Name: "importer-no-store", From: func(p string) bool { return under(p, bridges...) },
+	{Name: "bridge-no-store", From: func(p string) bool { return under(p, bridges...) },
 		Forbidden: []string{module + "/core/store", module + "/core/blobstore", "github.com/jmoiron/sqlx", "database/sql"},
-		Why:       "the import pipeline writes through the core's ports (core.Tx), never the SQL store"},
+		Why:       "the import and export pipelines reach storage through the core's ports (core.Tx), never the SQL store"},
 	{Name: "core-no-http", From: func(p string) bool { return under(p, module+"/core") },
 		Forbidden: []string{module + "/api", module + "/cmd", "github.com/labstack/echo"},
 		Why:       "the core must not know the HTTP layer or the command line"},
@@ -274,7 +274,7 @@ var fixtures = map[string]pkg{
 		Imports: []string{module + "/core"}, Deps: []string{module + "/core", "github.com/jmoiron/sqlx"}},
 	"core-no-adapter": {ImportPath: module + "/core/evidence",
 		Imports: []string{module + "/core/blobstore"}, Deps: []string{module + "/core/blobstore"}},
-	"importer-no-store": {ImportPath: module + "/core/importer",
+	"bridge-no-store": {ImportPath: module + "/core/importer",
 		Imports: []string{module + "/core/store"}, Deps: []string{module + "/core/store"}},
 	"core-no-http": {ImportPath: module + "/core/store",
 		Imports: []string{module + "/api"}, Deps: []string{module + "/api"}},

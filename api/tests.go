@@ -25,29 +25,29 @@ func (s *Server) testRoutes() []route {
 			Roles:   everyone, Handler: s.listTests, Response: Paged[*core.Test]{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests", Tag: "tests",
 			Summary: "Create a draft test, free-form or from a template (template_id: its name, procedure, command, platform and technique fill what the request leaves empty)",
-			Roles:   testflow.CreateRoles, Handler: s.createTest, Request: testflow.NewTest{}, Response: testflow.Detail{}},
+			Roles:   testflow.CreateRoles, Handler: s.createTest, Request: testflow.NewTest{}, Response: testflow.TestDetail{}},
 		{Method: http.MethodGet, Path: "/api/v1/tests/:id", Tag: "tests",
 			Summary: "One test, the actions the caller may take on it now, and the votes of its current review round",
-			Roles:   everyone, Handler: s.getTest, Response: testflow.Detail{}},
+			Roles:   everyone, Handler: s.getTest, Response: testflow.TestDetail{}},
 		{Method: http.MethodPatch, Path: "/api/v1/tests/:id", Tag: "tests",
 			Summary: "Change a test's fields; version is required and a stale one is answered 409 with the current version. Red fields: red roles while red_executing; blue fields: blue roles while blue_evaluating; plan fields: red roles in draft and red_executing; assignment: leads; admins: any",
-			Roles:   testflow.EditRoles(), Handler: s.patchTest, Request: testPatchDoc{}, Response: testflow.Detail{}},
+			Roles:   testflow.EditRoles(), Handler: s.patchTest, Request: testPatchDoc{}, Response: testflow.TestDetail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/start", Tag: "tests",
-			Summary: "draft → red_executing", Roles: testflow.RolesFor(testflow.ActionStart), Handler: s.testAction(testflow.ActionStart), Request: actionBody{}, Response: testflow.Detail{}},
+			Summary: "draft → red_executing", Roles: testflow.RolesFor(testflow.ActionStart), Handler: s.testAction(testflow.ActionStart), Request: actionBody{}, Response: testflow.TestDetail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/hand-to-blue", Tag: "tests",
 			Summary: "red_executing → blue_evaluating, once procedure or command, executed_at and attack_outcome are set; tells the blue team",
-			Roles:   testflow.RolesFor(testflow.ActionHandToBlue), Handler: s.testAction(testflow.ActionHandToBlue), Request: actionBody{}, Response: testflow.Detail{}},
+			Roles:   testflow.RolesFor(testflow.ActionHandToBlue), Handler: s.testAction(testflow.ActionHandToBlue), Request: actionBody{}, Response: testflow.TestDetail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/submit", Tag: "tests",
 			Summary: "blue_evaluating → in_review, once prevented, alerted and logged are decided (or not_applicable); opens a review round and tells both leads",
-			Roles:   testflow.RolesFor(testflow.ActionSubmit), Handler: s.testAction(testflow.ActionSubmit), Request: actionBody{}, Response: testflow.Detail{}},
+			Roles:   testflow.RolesFor(testflow.ActionSubmit), Handler: s.testAction(testflow.ActionSubmit), Request: actionBody{}, Response: testflow.TestDetail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/vote", Tag: "tests",
 			Summary: "A lead's vote in the current review round: both leads approve → validated; one rejects (reason required) → rejected. Admins vote with as = red_lead or blue_lead; the two approvals must come from two people",
 			Roles:   testflow.RolesFor(testflow.ActionApprove, testflow.ActionReject), Handler: s.voteTest, Request: testflow.VoteInput{}, Response: testflow.VoteResult{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/reopen", Tag: "tests",
-			Summary: "rejected → draft (the test's owner, leads, admins)", Roles: testflow.RolesFor(testflow.ActionReopen), Handler: s.testAction(testflow.ActionReopen), Request: actionBody{}, Response: testflow.Detail{}},
+			Summary: "rejected → draft (the test's owner, leads, admins)", Roles: testflow.RolesFor(testflow.ActionReopen), Handler: s.testAction(testflow.ActionReopen), Request: actionBody{}, Response: testflow.TestDetail{}},
 		{Method: http.MethodPatch, Path: "/api/v1/tests/:id/remediation", Tag: "tests",
 			Summary: "Open or change the remediation of a validated test (owner, due, status open|in_progress|wont_fix, notes); version required. Leads and admins; the remediation's owner may change status and notes",
-			Roles:   testflow.RemediationEditors(), Handler: s.patchRemediation, Request: remediationBody{}, Response: testflow.Detail{}},
+			Roles:   testflow.RemediationEditors(), Handler: s.patchRemediation, Request: remediationBody{}, Response: testflow.TestDetail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/remediation/complete", Tag: "tests",
 			Summary: "Complete the remediation of a validated test and create its retest (at most 3 in a chain)",
 			Roles:   testflow.RolesFor(testflow.ActionCompleteRemediation), Handler: s.completeRemediation, Request: completeBody{}, Response: testflow.RemediationResult{}},
@@ -224,7 +224,7 @@ func (s *Server) testAction(a testflow.Action) echo.HandlerFunc {
 			return err
 		}
 		ctx, u := c.Request().Context(), currentUser(c)
-		var d *testflow.Detail
+		var d *testflow.TestDetail
 		switch a {
 		case testflow.ActionStart:
 			d, err = s.flow.Start(ctx, u, id, in.Version)

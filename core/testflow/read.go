@@ -6,18 +6,18 @@ import (
 	"github.com/aegis-sec/aegis/core"
 )
 
-// Detail is a test with what the caller may do to it now and the votes of its current
+// TestDetail is a test with what the caller may do to it now and the votes of its current
 // review round, read in the transaction that read (or wrote) the test, so the three
 // always agree.
-type Detail struct {
+type TestDetail struct {
 	*core.Test
 	AllowedActions []Action `json:"allowed_actions"`
 	// Votes are those of the current review round.
 	Votes []*core.Vote `json:"votes"`
 }
 
-func detailOf(ctx context.Context, tx core.Tx, actor *core.User, t *core.Test) (*Detail, error) {
-	d := &Detail{Test: t, AllowedActions: Allowed(t, actor), Votes: []*core.Vote{}}
+func detailOf(ctx context.Context, tx core.Tx, actor *core.User, t *core.Test) (*TestDetail, error) {
+	d := &TestDetail{Test: t, AllowedActions: Allowed(t, actor), Votes: []*core.Vote{}}
 	if t.ReviewRound > 0 {
 		votes, err := tx.VotesOf(ctx, t.ID, t.ReviewRound)
 		if err != nil {
@@ -31,11 +31,11 @@ func detailOf(ctx context.Context, tx core.Tx, actor *core.User, t *core.Test) (
 }
 
 // Get reads one test's detail as actor sees it.
-func (s *Service) Get(ctx context.Context, actor *core.User, id string) (*Detail, error) {
+func (s *Service) Get(ctx context.Context, actor *core.User, id string) (*TestDetail, error) {
 	if err := checkID("test", id); err != nil {
 		return nil, err
 	}
-	var d *Detail
+	var d *TestDetail
 	err := s.store.View(ctx, func(tx core.Tx) error {
 		t, err := tx.TestByID(ctx, id)
 		if err != nil {

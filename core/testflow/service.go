@@ -121,14 +121,14 @@ func checkUser(ctx context.Context, tx core.Tx, field string, id *string) error 
 }
 
 // Create stores a new draft test and returns its detail.
-func (s *Service) Create(ctx context.Context, actor *core.User, in NewTest) (*Detail, error) {
+func (s *Service) Create(ctx context.Context, actor *core.User, in NewTest) (*TestDetail, error) {
 	if actor == nil || !slices.Contains(CreateRoles, actor.Role) {
 		return nil, core.Errorf(core.EFORBIDDEN, "your role may not create tests")
 	}
 	t := &core.Test{Title: strings.TrimSpace(in.Title), Description: in.Description, Platform: in.Platform,
 		Procedure: in.Procedure, Command: in.Command, Target: in.Target,
 		AssignedRed: in.AssignedRed, AssignedBlue: in.AssignedBlue, CreatedBy: &actor.ID, State: core.StateDraft}
-	var d *Detail
+	var d *TestDetail
 	err := s.store.Update(ctx, func(tx core.Tx) error {
 		if in.TemplateID != nil && *in.TemplateID != "" {
 			if !core.ValidID(*in.TemplateID) {
@@ -232,7 +232,7 @@ func nonEmpty(ss ...string) []string {
 
 // Update applies a patch to the test's fields. version must be the version the caller
 // read: a stale one is refused with the current version, never merged.
-func (s *Service) Update(ctx context.Context, actor *core.User, id string, version int, p Patch) (*Detail, error) {
+func (s *Service) Update(ctx context.Context, actor *core.User, id string, version int, p Patch) (*TestDetail, error) {
 	if version <= 0 {
 		return nil, core.FieldError("version", "is required: send the version you read")
 	}
@@ -243,7 +243,7 @@ func (s *Service) Update(ctx context.Context, actor *core.User, id string, versi
 	if err := checkID("test", id); err != nil {
 		return nil, err
 	}
-	var d *Detail
+	var d *TestDetail
 	err := s.store.Update(ctx, func(tx core.Tx) error {
 		t, err := tx.TestByID(ctx, id)
 		if err != nil {
@@ -308,11 +308,11 @@ type step struct {
 // transition runs one action in one transaction. version 0 means "whatever is
 // current"; the write is still conditional on the version read, so two concurrent
 // actions on the same test never both succeed.
-func (s *Service) transition(ctx context.Context, actor *core.User, id string, version int, action Action, st step) (*Detail, error) {
+func (s *Service) transition(ctx context.Context, actor *core.User, id string, version int, action Action, st step) (*TestDetail, error) {
 	if err := checkID("test", id); err != nil {
 		return nil, err
 	}
-	var d *Detail
+	var d *TestDetail
 	err := s.store.Update(ctx, func(tx core.Tx) error {
 		t, err := tx.TestByID(ctx, id)
 		if err != nil {
@@ -354,7 +354,7 @@ func (s *Service) transition(ctx context.Context, actor *core.User, id string, v
 
 // Start moves a draft to red_executing, once every test it waits for in a campaign is
 // validated.
-func (s *Service) Start(ctx context.Context, actor *core.User, id string, version int) (*Detail, error) {
+func (s *Service) Start(ctx context.Context, actor *core.User, id string, version int) (*TestDetail, error) {
 	return s.transition(ctx, actor, id, version, ActionStart, step{before: func(tx core.Tx, t *core.Test) error {
 		pending, err := tx.PendingDependencies(ctx, t.ID)
 		if err != nil || len(pending) == 0 {
@@ -371,7 +371,7 @@ func (s *Service) Start(ctx context.Context, actor *core.User, id string, versio
 
 // HandToBlue moves an executed test to the blue team once the red fields are complete,
 // and tells the blue team.
-func (s *Service) HandToBlue(ctx context.Context, actor *core.User, id string, version int) (*Detail, error) {
+func (s *Service) HandToBlue(ctx context.Context, actor *core.User, id string, version int) (*TestDetail, error) {
 	return s.transition(ctx, actor, id, version, ActionHandToBlue, step{
 		before: func(tx core.Tx, t *core.Test) error {
 			if missing := RedFieldsMissing(t); len(missing) > 0 {
@@ -391,7 +391,7 @@ func (s *Service) HandToBlue(ctx context.Context, actor *core.User, id string, v
 
 // Submit sends an evaluated test to review once the blue verdicts are decided. It
 // opens a new review round, so votes of an earlier (rejected) round do not count.
-func (s *Service) Submit(ctx context.Context, actor *core.User, id string, version int) (*Detail, error) {
+func (s *Service) Submit(ctx context.Context, actor *core.User, id string, version int) (*TestDetail, error) {
 	return s.transition(ctx, actor, id, version, ActionSubmit, step{
 		before: func(tx core.Tx, t *core.Test) error {
 			if missing := BlueFieldsMissing(t); len(missing) > 0 {
@@ -409,7 +409,7 @@ func (s *Service) Submit(ctx context.Context, actor *core.User, id string, versi
 }
 
 // Reopen sends a rejected test back to draft.
-func (s *Service) Reopen(ctx context.Context, actor *core.User, id string, version int) (*Detail, error) {
+func (s *Service) Reopen(ctx context.Context, actor *core.User, id string, version int) (*TestDetail, error) {
 	return s.transition(ctx, actor, id, version, ActionReopen, step{})
 }
 
@@ -552,14 +552,14 @@ type RemediationPatch struct {
 var RemediationRoles = []core.Role{core.RoleRedLead, core.RoleBlueLead, core.RoleAdmin}
 
 // UpdateRemediation opens or changes the remediation of a validated test.
-func (s *Service) UpdateRemediation(ctx context.Context, actor *core.User, id string, version int, p RemediationPatch) (*Detail, error) {
+func (s *Service) UpdateRemediation(ctx context.Context, actor *core.User, id string, version int, p RemediationPatch) (*TestDetail, error) {
 	if version <= 0 {
 		return nil, core.FieldError("version", "is required: send the version you read")
 	}
 	if err := checkID("test", id); err != nil {
 		return nil, err
 	}
-	var d *Detail
+	var d *TestDetail
 	err := s.store.Update(ctx, func(tx core.Tx) error {
 		t, err := tx.TestByID(ctx, id)
 		if err != nil {

@@ -20,7 +20,7 @@ type config struct {
 	Folders []string `json:"folders"`
 	// Exclude lists globs of files to leave out; given, it replaces the default.
 	Exclude []string `json:"exclude"`
-	// IncludeDeprecated imports rules with status deprecated, flagged
+	// IncludeDeprecated imports rules with status deprecated or unsupported, flagged
 	// as deprecated (default true).
 	IncludeDeprecated *bool `json:"include_deprecated"`
 }
@@ -43,7 +43,7 @@ const configSchema = `{
       "default": ["**/regression_data/**", "**/tests/**", "**/.github/**"],
       "description": "Globs (relative to the source, ** for any folders) of files to leave out; replaces the default"
     },
-    "include_deprecated": {"type": "boolean", "default": true, "description": "Import rules with status deprecated, flagged as deprecated"}
+    "include_deprecated": {"type": "boolean", "default": true, "description": "Import rules with status deprecated or unsupported, flagged as deprecated"}
   }
 }`
 
@@ -112,7 +112,7 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	}
 
 	first := map[string]string{} // rule id → where it was first seen
-	var candidates, skippedDeprecated int
+	var candidates, skippedDeprecated, unsupported int
 	for i, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -140,6 +140,11 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 				out.Warn(f.Rel, pr.line, r.ExternalID, "skipped rule: duplicate id", "first defined at "+where)
 				continue
 			}
+			if r.Status == "unsupported" {
+				unsupported++
+				out.Warn(f.Rel, pr.line, r.ExternalID, "rule has status unsupported: stored as deprecated, not active",
+					"Sigma marks rules no backend can convert as unsupported; they are kept but neither counted nor evaluated as active rules")
+			}
 			err := out.RecordAt(r, f.Rel, pr.line)
 			var ve *sdk.ValidationError
 			if errors.As(err, &ve) {
@@ -161,6 +166,9 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 			rulefiles.Describe(tree, cfg.scope()), len(files))
 	}
 	msg := fmt.Sprintf("%d rules from %d files", out.Count(), len(files))
+	if unsupported > 0 {
+		msg += fmt.Sprintf(", %d with status unsupported stored as deprecated", unsupported)
+	}
 	if skippedDeprecated > 0 {
 		msg += fmt.Sprintf(", %d deprecated rules left out", skippedDeprecated)
 	}

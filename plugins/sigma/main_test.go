@@ -369,3 +369,39 @@ func TestPlainFolderOfRules(t *testing.T) {
 		t.Errorf("diagnostics = %s", got)
 	}
 }
+
+// Sigma's status unsupported marks rules no backend can convert: they are stored, but
+// deprecated (never counted or evaluated as active), and the run names each one.
+func TestUnsupportedRulesAreNotActive(t *testing.T) {
+	dir := t.TempDir()
+	rule := func(id, status string) string {
+		return "title: Rule " + id + "\nid: " + id + "\nstatus: " + status +
+			"\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: '\\\\x.exe'\n  condition: sel\nlevel: high\n"
+	}
+	writeFile(t, filepath.Join(dir, "a_stable.yml"), rule("5a1b2c3d-00a1-4000-8000-000000000001", "stable"))
+	writeFile(t, filepath.Join(dir, "b_unsupported.yml"), rule("5a1b2c3d-00a2-4000-8000-000000000002", "unsupported"))
+
+	res := run(t, dir, "")
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	byID := rules(t, res)
+	if r := byID["5a1b2c3d-00a1-4000-8000-000000000001"]; r == nil || r.Deprecated {
+		t.Errorf("stable rule: %+v", r)
+	}
+	r := byID["5a1b2c3d-00a2-4000-8000-000000000002"]
+	if r == nil || !r.Deprecated || r.Status != "unsupported" {
+		t.Fatalf("unsupported rule must be kept, deprecated, with its status: %+v", r)
+	}
+	if got := strings.Join(diagLines(res.Diagnostics), "\n"); !strings.Contains(got, "b_unsupported.yml:1 5a1b2c3d-00a2-4000-8000-000000000002: rule has status unsupported") {
+		t.Errorf("diagnostics = %s", got)
+	}
+	if last := res.Progress[len(res.Progress)-1]; !strings.Contains(last.Message, "1 with status unsupported stored as deprecated") {
+		t.Errorf("summary = %q", last.Message)
+	}
+
+	res = run(t, dir, `{"include_deprecated":false}`)
+	if _, kept := rules(t, res)["5a1b2c3d-00a2-4000-8000-000000000002"]; res.Err != nil || kept {
+		t.Errorf("include_deprecated=false keeps the unsupported rule (err %v)", res.Err)
+	}
+}

@@ -243,7 +243,10 @@ func buildRule(res *fileResult, doc *yaml.Node, line int) (*sdk.DetectionRule, b
 
 	r.Description = strings.TrimSpace(text(fields, "description"))
 	r.Status = strings.ToLower(strings.TrimSpace(text(fields, "status")))
-	r.Deprecated = r.Status == "deprecated"
+	// SigmaHQ keeps rules that no backend can convert under status
+	// unsupported: they are kept (the catalog says what exists) but must not
+	// count or run as active rules, so they are stored deprecated.
+	r.Deprecated = r.Status == "deprecated" || r.Status == "unsupported"
 	if lv := strings.ToLower(strings.TrimSpace(text(fields, "level"))); lv != "" {
 		if lv == "info" {
 			lv = "informational"

@@ -42,6 +42,7 @@ type Tx interface {
 	JobRunRepo
 	SigmaRuleRepo
 	ExportRepo
+	BulkRepo
 }
 
 // UserRepo stores users.

@@ -74,6 +74,7 @@ them into coverage. This binary is the server and its command-line tools.`,
 		a.pluginsCmd(),
 		a.versionCmd(),
 		a.openAPICmd(),
+		a.devCmd(),
 	)
 	return root
 }

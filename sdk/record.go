@@ -35,6 +35,7 @@ const (
 	KindComplianceControl   = "compliance_control"
 	KindIntelItem           = "intel_item"
 	KindCampaign            = "campaign"
+	KindTechniqueCoverage   = "technique_coverage"
 )
 
 // recordFactories maps every kind to a constructor for its zero value, so the
@@ -51,6 +52,7 @@ var recordFactories = map[string]func() Record{
 	KindComplianceControl:   func() Record { return new(ComplianceControl) },
 	KindIntelItem:           func() Record { return new(IntelItem) },
 	KindCampaign:            func() Record { return new(Campaign) },
+	KindTechniqueCoverage:   func() Record { return new(TechniqueCoverage) },
 }
 
 // RecordKinds returns every record kind this SDK knows, sorted.

@@ -15,6 +15,7 @@ import (
 // sampleRecords holds one valid record of every kind.
 func sampleRecords() []sdk.Record {
 	mod := time.Date(2025, 10, 28, 14, 0, 0, 0, time.UTC)
+	score := 62.5
 	return []sdk.Record{
 		&sdk.Tactic{ExternalID: "TA0002", STIXID: "x-mitre-tactic--4ca45d45", Name: "Execution", Shortname: "execution", Domain: sdk.DomainEnterprise, Order: 3},
 		&sdk.Technique{ExternalID: "T1059.001", Name: "PowerShell", ParentID: "T1059", Tactics: []string{"execution"},
@@ -41,6 +42,10 @@ func sampleRecords() []sdk.Record {
 		&sdk.IntelItem{ExternalID: "https://blog.example.test/apt29", Title: "APT29 again", Published: mod, TechniqueIDs: []string{"T1059.001"}, GroupIDs: []string{"G0016"}},
 		&sdk.Campaign{ExternalID: "C0024", Name: "SolarWinds Compromise", CampaignKind: sdk.CampaignAttack, ActorIDs: []string{"G0016"},
 			TechniqueIDs: []string{"T1059.001"}, TemplateIDs: []string{"f7e6ec05-c19e-4a80-a7e7-241027992fdb"}},
+		&sdk.TechniqueCoverage{TechniqueID: "T1059.001", Name: "PowerShell", Parent: "T1059", Tactics: []string{"execution"},
+			Platforms: []string{"Windows"}, Status: sdk.CoverageCovered, Score: &score, Counts: sdk.TestCounts{Tests: 2, Validated: 1, Alerted: 1},
+			Templates: 3, LastValidated: &mod, URL: "https://aegis.example.test/techniques/T1059.001",
+			Change: &sdk.CoverageChange{Direction: sdk.ChangeImproved, BeforeStatus: sdk.CoverageNotTested, TestsChanged: 1}},
 	}
 }
 
@@ -119,6 +124,7 @@ func TestDecodeIgnoresUnknownFields(t *testing.T) {
 }
 
 func TestValidateNamesFields(t *testing.T) {
+	tooHigh := 100.5
 	cases := []struct {
 		rec   sdk.Record
 		field string
@@ -146,6 +152,10 @@ func TestValidateNamesFields(t *testing.T) {
 		{&sdk.DefensiveTechnique{ExternalID: "D3-AL", Name: "x", Mappings: []sdk.DefensiveMapping{{TechniqueID: "T12"}}}, "mappings[0].technique_id", "not a valid id"},
 		{&sdk.IntelItem{ExternalID: "x"}, "title", "required"},
 		{&sdk.ComplianceFramework{Name: "x"}, "external_id", "required"},
+		{&sdk.TechniqueCoverage{TechniqueID: "T1059", Status: "covered", Score: &tooHigh}, "score", "outside 0..100"},
+		{&sdk.TechniqueCoverage{TechniqueID: "T1059", Status: "great"}, "status", "not one of"},
+		{&sdk.TechniqueCoverage{TechniqueID: "T1059", Status: "covered", Tactics: []string{"Execution"}}, "tactics[0]", "not a tactic shortname"},
+		{&sdk.TechniqueCoverage{TechniqueID: "T1059", Status: "covered", Change: &sdk.CoverageChange{Direction: "sideways"}}, "change.direction", "not one of"},
 	}
 	for _, tc := range cases {
 		err := tc.rec.Validate()

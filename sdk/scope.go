@@ -53,6 +53,33 @@ type ScopeSummary struct {
 	Trend []TrendPoint `json:"trend,omitempty"`
 	// Counts are tests by outcome (validated, prevented, alerted, logged, none, ...).
 	Counts map[string]int `json:"counts,omitempty"`
+	// Statuses counts the techniques in scope (sub-techniques apart) by coverage status.
+	Statuses map[string]int `json:"statuses,omitempty"`
+	// Platforms are the platforms of the techniques in scope, as the ATT&CK release
+	// spells them.
+	Platforms []string `json:"platforms,omitempty"`
+	// FormulaVersion is the version of the scoring formula the scores come from.
+	FormulaVersion int `json:"formula_version,omitempty"`
+	// Diff is what a diff scope adds: the two snapshots and how many techniques moved.
+	Diff *ScopeDiff `json:"diff,omitempty"`
+}
+
+// ScopeDiff compares two snapshots: Base (earlier) and the scope's ID (later).
+type ScopeDiff struct {
+	BaseName    string    `json:"base_name"`
+	BaseTakenAt time.Time `json:"base_taken_at"`
+	BaseScore   *float64  `json:"base_score"`
+	Name        string    `json:"name"`
+	TakenAt     time.Time `json:"taken_at"`
+	Score       *float64  `json:"score"`
+	ScoreChange *float64  `json:"score_change"`
+	// SameFormula is false when the two were scored by different formula versions.
+	SameFormula bool `json:"same_formula"`
+	Improved    int  `json:"improved"`
+	Regressed   int  `json:"regressed"`
+	New         int  `json:"new"`
+	Removed     int  `json:"removed"`
+	Unchanged   int  `json:"unchanged"`
 }
 
 // TacticScore is one tactic's score.

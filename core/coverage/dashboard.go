@@ -149,39 +149,8 @@ func (s *Service) Executive(ctx context.Context, domain string) (*Executive, err
 		if err != nil {
 			return err
 		}
-		type acc struct {
-			line    ActorLine
-			members []scoring.Member
-		}
-		byActor := map[string]*acc{}
-		var order []string
-		for _, u := range uses {
-			a := byActor[u.ActorID]
-			if a == nil {
-				a = &acc{line: ActorLine{ExternalID: u.ExternalID, Name: u.Name}}
-				byActor[u.ActorID] = a
-				order = append(order, u.ActorID)
-			}
-			a.line.Techniques++
-			var sc *float64
-			if n := m.nodes[u.TechniqueID]; n != nil {
-				sc = n.score
-			}
-			a.members = append(a.members, scoring.Member{Score: sc})
-		}
-		sort.SliceStable(order, func(i, j int) bool {
-			a, b := byActor[order[i]].line, byActor[order[j]].line
-			if a.Techniques != b.Techniques {
-				return a.Techniques > b.Techniques
-			}
-			return a.ExternalID < b.ExternalID
-		})
-		out.Actors = []ActorLine{}
-		for _, id := range order[:min(5, len(order))] {
-			a := byActor[id]
-			a.line.Score = scoring.Combine(a.members)
-			out.Actors = append(out.Actors, a.line)
-		}
+		out.Actors = actorLines(m, uses)
+		out.Actors = out.Actors[:min(5, len(out.Actors))]
 		tests, err := tx.MetricTests(ctx)
 		if err != nil {
 			return err
@@ -190,4 +159,43 @@ func (s *Service) Executive(ctx context.Context, domain string) (*Executive, err
 		return nil
 	})
 	return &out, err
+}
+
+// actorLines scores every actor that uses a technique over the model, the actors with
+// the most techniques first.
+func actorLines(m *model, uses []core.ActorUse) []ActorLine {
+	type acc struct {
+		line    ActorLine
+		members []scoring.Member
+	}
+	byActor := map[string]*acc{}
+	var order []string
+	for _, u := range uses {
+		a := byActor[u.ActorID]
+		if a == nil {
+			a = &acc{line: ActorLine{ExternalID: u.ExternalID, Name: u.Name}}
+			byActor[u.ActorID] = a
+			order = append(order, u.ActorID)
+		}
+		a.line.Techniques++
+		var sc *float64
+		if n := m.nodes[u.TechniqueID]; n != nil {
+			sc = n.score
+		}
+		a.members = append(a.members, scoring.Member{Score: sc})
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := byActor[order[i]].line, byActor[order[j]].line
+		if a.Techniques != b.Techniques {
+			return a.Techniques > b.Techniques
+		}
+		return a.ExternalID < b.ExternalID
+	})
+	out := make([]ActorLine, 0, len(order))
+	for _, id := range order {
+		a := byActor[id]
+		a.line.Score = scoring.Combine(a.members)
+		out = append(out, a.line)
+	}
+	return out
 }

@@ -83,109 +83,117 @@ func hasPlatform(te *core.CoverageTechnique, p string) bool {
 
 // Matrix computes the matrix for q.
 func (s *Service) Matrix(ctx context.Context, q MatrixQuery) (*Matrix, error) {
+	var out *Matrix
+	err := s.store.View(ctx, func(tx core.Tx) error {
+		var err error
+		out, _, err = s.matrix(ctx, tx, q)
+		return err
+	})
+	return out, err
+}
+
+// matrix computes the matrix for q in tx and returns the model it came from, whose
+// nodes carry what the matrix leaves out (platforms, tactics, last validation).
+func (s *Service) matrix(ctx context.Context, tx core.Tx, q MatrixQuery) (*Matrix, *model, error) {
 	if q.Domain == "" {
 		q.Domain = DefaultDomain
 	}
-	var out *Matrix
-	err := s.store.View(ctx, func(tx core.Tx) error {
-		scope := core.TestScope{Platform: q.Platform, CampaignID: q.CampaignID}
-		if q.CampaignID != "" {
-			if _, err := tx.CampaignByID(ctx, q.CampaignID); err != nil {
-				return err
-			}
+	scope := core.TestScope{Platform: q.Platform, CampaignID: q.CampaignID}
+	if q.CampaignID != "" {
+		if _, err := tx.CampaignByID(ctx, q.CampaignID); err != nil {
+			return nil, nil, err
 		}
-		m, err := s.build(ctx, tx, q.Domain, scope)
+	}
+	m, err := s.build(ctx, tx, q.Domain, scope)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(m.nodes) == 0 {
+		return nil, nil, core.Errorf(core.ENOTFOUND, "no techniques of domain %q are imported (import ATT&CK first: aegis import attack)", q.Domain)
+	}
+	release := ""
+	if len(m.releases) > 0 {
+		release = m.releases[len(m.releases)-1]
+	}
+	if q.Release != "" {
+		found := false
+		for _, r := range m.releases {
+			found = found || r == q.Release
+		}
+		if !found {
+			return nil, nil, core.FieldError("release", "ATT&CK release %q is not imported for %s (imported: %s)", q.Release, q.Domain, strings.Join(m.releases, ", "))
+		}
+		release = q.Release
+	}
+	keep := func(n *node) bool {
+		return (release == "" || n.te.LastSeenRelease == release) && (q.Platform == "" || hasPlatform(n.te, q.Platform))
+	}
+	if q.ActorID != "" {
+		uses, err := actorTechniques(ctx, tx, q.ActorID)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		if len(m.nodes) == 0 {
-			return core.Errorf(core.ENOTFOUND, "no techniques of domain %q are imported (import ATT&CK first: aegis import attack)", q.Domain)
+		prev := keep
+		keep = func(n *node) bool { return prev(n) && uses[n.te.ExternalID] > 0 }
+	}
+	if q.CampaignID != "" {
+		prev := keep
+		keep = func(n *node) bool { return prev(n) && n.counts.Tests > 0 }
+	}
+	if q.SnapshotID != "" {
+		if err := applySnapshot(ctx, tx, m, q.SnapshotID); err != nil {
+			return nil, nil, err
 		}
-		release := ""
-		if len(m.releases) > 0 {
-			release = m.releases[len(m.releases)-1]
+	}
+	tactics, err := tx.ListTactics(ctx, q.Domain)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := &Matrix{Domain: q.Domain, Release: release, Releases: m.releases, FormulaVersion: m.version,
+		Filter: MatrixFilter{Platform: q.Platform, ActorID: q.ActorID, CampaignID: q.CampaignID, SnapshotID: q.SnapshotID}}
+	if out.Releases == nil {
+		out.Releases = []string{}
+	}
+	byTactic := map[string][]*node{}
+	var shown []*node
+	for _, n := range m.top {
+		subKept := false
+		for _, sub := range n.subs {
+			subKept = subKept || keep(sub)
 		}
-		if q.Release != "" {
-			found := false
-			for _, r := range m.releases {
-				found = found || r == q.Release
-			}
-			if !found {
-				return core.FieldError("release", "ATT&CK release %q is not imported for %s (imported: %s)", q.Release, q.Domain, strings.Join(m.releases, ", "))
-			}
-			release = q.Release
+		if !keep(n) && !subKept {
+			continue
 		}
-		keep := func(n *node) bool {
-			return (release == "" || n.te.LastSeenRelease == release) && (q.Platform == "" || hasPlatform(n.te, q.Platform))
+		shown = append(shown, n)
+		for _, ta := range n.te.TacticIDs {
+			byTactic[ta] = append(byTactic[ta], n)
 		}
-		if q.ActorID != "" {
-			uses, err := actorTechniques(ctx, tx, q.ActorID)
-			if err != nil {
-				return err
-			}
-			prev := keep
-			keep = func(n *node) bool { return prev(n) && uses[n.te.ExternalID] > 0 }
+	}
+	for _, ta := range tactics {
+		if ta.Deprecated {
+			continue
 		}
-		if q.CampaignID != "" {
-			prev := keep
-			keep = func(n *node) bool { return prev(n) && n.counts.Tests > 0 }
-		}
-		if q.SnapshotID != "" {
-			if err := applySnapshot(ctx, tx, m, q.SnapshotID); err != nil {
-				return err
-			}
-		}
-		tactics, err := tx.ListTactics(ctx, q.Domain)
-		if err != nil {
-			return err
-		}
-		out = &Matrix{Domain: q.Domain, Release: release, Releases: m.releases, FormulaVersion: m.version,
-			Filter: MatrixFilter{Platform: q.Platform, ActorID: q.ActorID, CampaignID: q.CampaignID, SnapshotID: q.SnapshotID}}
-		if out.Releases == nil {
-			out.Releases = []string{}
-		}
-		byTactic := map[string][]*node{}
-		var shown []*node
-		for _, n := range m.top {
-			subKept := false
+		ns := byTactic[ta.ID]
+		sort.Slice(ns, func(i, j int) bool { return ns[i].te.Name < ns[j].te.Name })
+		col := &MatrixTactic{ID: ta.ID, ExternalID: ta.ExternalID, Name: ta.Name, Shortname: ta.Shortname, MatrixOrder: ta.MatrixOrder,
+			Score: aggregate(ns), Techniques: make([]*MatrixTechnique, 0, len(ns))}
+		for _, n := range ns {
+			c := n.cell()
 			for _, sub := range n.subs {
-				subKept = subKept || keep(sub)
-			}
-			if !keep(n) && !subKept {
-				continue
-			}
-			shown = append(shown, n)
-			for _, ta := range n.te.TacticIDs {
-				byTactic[ta] = append(byTactic[ta], n)
-			}
-		}
-		for _, ta := range tactics {
-			if ta.Deprecated {
-				continue
-			}
-			ns := byTactic[ta.ID]
-			sort.Slice(ns, func(i, j int) bool { return ns[i].te.Name < ns[j].te.Name })
-			col := &MatrixTactic{ID: ta.ID, ExternalID: ta.ExternalID, Name: ta.Name, Shortname: ta.Shortname, MatrixOrder: ta.MatrixOrder,
-				Score: aggregate(ns), Techniques: make([]*MatrixTechnique, 0, len(ns))}
-			for _, n := range ns {
-				c := n.cell()
-				for _, sub := range n.subs {
-					if keep(sub) {
-						c.Subtechniques = append(c.Subtechniques, sub.cell())
-					}
+				if keep(sub) {
+					c.Subtechniques = append(c.Subtechniques, sub.cell())
 				}
-				col.Techniques = append(col.Techniques, c)
 			}
-			out.Tactics = append(out.Tactics, col)
+			col.Techniques = append(col.Techniques, c)
 		}
-		if out.Tactics == nil {
-			out.Tactics = []*MatrixTactic{}
-		}
-		out.Score = aggregate(shown)
-		out.StatusCounts = countStatuses(shown)
-		return nil
-	})
-	return out, err
+		out.Tactics = append(out.Tactics, col)
+	}
+	if out.Tactics == nil {
+		out.Tactics = []*MatrixTactic{}
+	}
+	out.Score = aggregate(shown)
+	out.StatusCounts = countStatuses(shown)
+	return out, m, nil
 }
 
 // actorTechniques returns the ATT&CK ids of the techniques an actor uses, each with its
@@ -233,7 +241,7 @@ func applySnapshot(ctx context.Context, tx core.Tx, m *model, id string) error {
 		return err
 	}
 	for _, n := range m.nodes {
-		n.status, n.score, n.counts = core.StatusNotTested, nil, core.TechniqueTestCounts{}
+		n.status, n.score, n.counts, n.last = core.StatusNotTested, nil, core.TechniqueTestCounts{}, nil
 	}
 	for _, st := range states {
 		if n := m.nodes[st.TechniqueID]; n != nil {

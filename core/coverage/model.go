@@ -36,6 +36,8 @@ type node struct {
 	score  *float64 // own score for sub-techniques, the roll-up for parents
 	counts core.TechniqueTestCounts
 	status core.CoverageStatus
+	// last is when the newest validation in scope happened (nil: none, or a snapshot).
+	last   *time.Time
 	subs   []*node
 	parent *node
 }
@@ -159,6 +161,10 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 	for id, n := range m.nodes {
 		n.own = w.Technique(m.now, scoring.Known{Platforms: n.te.Platforms, Procedures: n.te.Templates}, perTech[id])
 		n.score = n.own.Score
+		if l := latest[id]; l != nil {
+			t := l.ValidatedAt
+			n.last = &t
+		}
 		if unscoped {
 			// The stored status is the one every other page shows; keep them equal.
 			n.status = n.te.Status

@@ -168,9 +168,19 @@ func OutcomeWords(code string) string {
 // CompareSnapshots says which techniques improved, regressed, appeared or went away
 // between two snapshots, and why: the tests that changed state or outcome.
 func (s *Service) CompareSnapshots(ctx context.Context, fromID, toID string) (*SnapshotComparison, error) {
+	var out *SnapshotComparison
+	err := s.store.View(ctx, func(tx core.Tx) error {
+		var err error
+		out, err = compareIn(ctx, tx, fromID, toID)
+		return err
+	})
+	return out, err
+}
+
+func compareIn(ctx context.Context, tx core.Tx, fromID, toID string) (*SnapshotComparison, error) {
 	out := &SnapshotComparison{Improved: []TechniqueChange{}, Regressed: []TechniqueChange{}, New: []TechniqueChange{},
 		Removed: []TechniqueChange{}, TestsChanged: []TestChange{}}
-	err := s.store.View(ctx, func(tx core.Tx) error {
+	err := func() error {
 		var err error
 		if out.From, err = tx.SnapshotByID(ctx, fromID); err != nil {
 			return err
@@ -209,7 +219,7 @@ func (s *Service) CompareSnapshots(ctx context.Context, fromID, toID string) (*S
 		}
 		compare(out, before, after, tb, ta, ext)
 		return nil
-	})
+	}()
 	return out, err
 }
 

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/coverage"
 	"github.com/aegis-sec/aegis/sdk"
 )
 
@@ -21,9 +22,12 @@ type Resolver interface {
 	Resolve(ctx context.Context, scope core.ExportScope) (*Resolved, error)
 }
 
-// StoreResolver resolves scopes from the store.
+// StoreResolver resolves scopes from the store: detection rules by query, and
+// coverage through the coverage service (the same numbers as the coverage API).
 type StoreResolver struct {
 	Store core.Store
+	// Coverage computes coverage scopes; nil uses coverage.New(Store, nil).
+	Coverage *coverage.Service
 	// BaseURL is the web address of Aegis, for links back in artifacts.
 	BaseURL string
 }
@@ -38,7 +42,7 @@ func (r StoreResolver) Resolve(ctx context.Context, scope core.ExportScope) (*Re
 	case core.ScopeRules:
 		recs, err = r.rules(ctx, scope.Rules, sc)
 	default:
-		return nil, core.FieldError("scope.kind", "the %s scope needs the coverage service, which this build does not have yet", scope.Kind)
+		recs, err = r.coverage(ctx, scope, sc)
 	}
 	if err != nil {
 		return nil, err

@@ -10,21 +10,25 @@ import (
 // PluginInfo is what the host knows about a plugin: from aegis.hcl, from the binary's
 // checksum and from its Describe answer.
 type PluginInfo struct {
-	ID              string     `db:"id" json:"id"`
-	Name            string     `db:"name" json:"name"`
-	Version         string     `db:"version" json:"version"`
-	Description     string     `db:"description" json:"description"`
-	Kinds           Strings    `db:"kinds" json:"kinds"`
-	RecordKinds     Strings    `db:"record_kinds" json:"record_kinds"`
-	Components      JSON       `db:"components" json:"components"`
-	ProtocolVersion int        `db:"protocol_version" json:"protocol_version"`
-	Path            string     `db:"path" json:"path"`
-	SHA256          string     `db:"sha256" json:"sha256"`
-	Enabled         bool       `db:"enabled" json:"enabled"`
-	LastError       string     `db:"last_error" json:"last_error,omitempty"`
-	LastSeenAt      *time.Time `db:"last_seen_at" json:"last_seen_at,omitempty"`
-	CreatedAt       time.Time  `db:"created_at" json:"created_at"`
-	UpdatedAt       time.Time  `db:"updated_at" json:"updated_at"`
+	ID              string  `db:"id" json:"id"`
+	Name            string  `db:"name" json:"name"`
+	Version         string  `db:"version" json:"version"`
+	Description     string  `db:"description" json:"description"`
+	Kinds           Strings `db:"kinds" json:"kinds"`
+	RecordKinds     Strings `db:"record_kinds" json:"record_kinds"`
+	Components      JSON    `db:"components" json:"components"`
+	ProtocolVersion int     `db:"protocol_version" json:"protocol_version"`
+	// ProtocolMinor and SDKVersion are what the plugin reported in Describe: the
+	// additions to the protocol it knows and the Go SDK release it was built with.
+	ProtocolMinor int        `db:"protocol_minor" json:"protocol_minor"`
+	SDKVersion    string     `db:"sdk_version" json:"sdk_version"`
+	Path          string     `db:"path" json:"path"`
+	SHA256        string     `db:"sha256" json:"sha256"`
+	Enabled       bool       `db:"enabled" json:"enabled"`
+	LastError     string     `db:"last_error" json:"last_error,omitempty"`
+	LastSeenAt    *time.Time `db:"last_seen_at" json:"last_seen_at,omitempty"`
+	CreatedAt     time.Time  `db:"created_at" json:"created_at"`
+	UpdatedAt     time.Time  `db:"updated_at" json:"updated_at"`
 }
 
 // Import run outcomes.

@@ -53,7 +53,7 @@ func TestConvertCommand(t *testing.T) {
 		t.Error("a missing path converted")
 	}
 	// plugins list (which opens the database) shows the converter as an exporter.
-	if list := run(t, "", "--config", cfg, "plugins", "list"); !regexp.MustCompile(`kql\s+1\.0\.0\s+exporter\s+1\s+detection_rule\s+ok`).MatchString(list) {
+	if list := run(t, "", "--config", cfg, "plugins", "list"); !regexp.MustCompile(`kql\s+1\.0\.0\s+\S+\s+exporter\s+1\.\d+\s+detection_rule\s+ok`).MatchString(list) {
 		t.Errorf("plugins list does not show the exporter:\n%s", list)
 	}
 }

@@ -132,7 +132,7 @@ func (a *app) pluginsCmd() *cobra.Command {
 	var asJSON bool
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List plugins with version, kinds and protocol version",
+		Short: "List plugins with version, SDK version, kinds and protocol version (major.minor)",
 		Long: `List the plugins named in aegis.hcl (each is started briefly to ask what it offers,
 and what it says is remembered) and plugin binaries found in plugin_dir that no block
 names (listed, never run).`,
@@ -163,11 +163,14 @@ names (listed, never run).`,
 
 func writePluginTable(w io.Writer, rows []core.PluginStatus) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tKINDS\tPROTOCOL\tRECORDS\tSTATUS\tPATH")
+	fmt.Fprintln(tw, "NAME\tVERSION\tSDK\tKINDS\tPROTOCOL\tRECORDS\tSTATUS\tPATH")
 	for _, r := range rows {
-		version, proto := r.Version, fmt.Sprint(r.ProtocolVersion)
+		version, sdkVersion, proto := r.Version, r.SDKVersion, fmt.Sprintf("%d.%d", r.ProtocolVersion, r.ProtocolMinor)
 		if version == "" {
 			version = "-"
+		}
+		if sdkVersion == "" {
+			sdkVersion = "-"
 		}
 		if r.ProtocolVersion == 0 {
 			proto = "-"
@@ -176,7 +179,7 @@ func writePluginTable(w io.Writer, rows []core.PluginStatus) error {
 		if r.LastError != "" {
 			status += ": " + r.LastError
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, version, strings.Join(r.Kinds, ","), proto,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, version, sdkVersion, strings.Join(r.Kinds, ","), proto,
 			strings.Join(r.RecordKinds, ","), status, r.Path)
 	}
 	return tw.Flush()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/store"
+	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
@@ -40,17 +42,17 @@ func TestPluginsListAndImport(t *testing.T) {
 	f.Close()
 
 	out := run(t, "", "--config", cfg, "plugins", "list")
-	if !regexp.MustCompile(`csvimport\s+1\.0\.0\s+importer\s+1\s+detection_rule,test_template\s+ok`).MatchString(out) {
+	if !regexp.MustCompile(`csvimport\s+1\.0\.0\s+` + regexp.QuoteMeta(sdk.SDKVersion) + `\s+importer\s+` + fmt.Sprintf(`%d\.%d`, sdk.ProtocolVersion, sdk.ProtocolMinor) + `\s+detection_rule,test_template\s+ok`).MatchString(out) {
 		t.Fatalf("plugins list:\n%s", out)
 	}
-	if !regexp.MustCompile(`off\s+-\s+-\s+disabled`).MatchString(out) || !regexp.MustCompile(`stray\s+.*not configured`).MatchString(out) {
+	if !regexp.MustCompile(`off\s+-\s+-\s+-\s+disabled`).MatchString(out) || !regexp.MustCompile(`stray\s+.*not configured`).MatchString(out) {
 		t.Fatalf("plugins list lacks the disabled or unconfigured plugin:\n%s", out)
 	}
 	var rows []core.PluginStatus
 	if err := json.Unmarshal([]byte(run(t, "", "--config", cfg, "plugins", "list", "--json")), &rows); err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 3 || rows[0].Name != "csvimport" || rows[0].ProtocolVersion != 1 || rows[0].Kinds[0] != "importer" || len(rows[0].SHA256) != 64 {
+	if len(rows) != 3 || rows[0].Name != "csvimport" || rows[0].ProtocolVersion != 1 || rows[0].SDKVersion != sdk.SDKVersion || rows[0].ProtocolMinor != sdk.ProtocolMinor || rows[0].Kinds[0] != "importer" || len(rows[0].SHA256) != 64 {
 		t.Fatalf("json rows: %+v", rows)
 	}
 

@@ -359,7 +359,8 @@ func Shutdown() { plugin.CleanupClients() }
 func Info(inst *Instance, d *sdk.Description) *core.PluginInfo {
 	now := core.Now()
 	info := &core.PluginInfo{Name: inst.Name, Version: d.Version, Path: inst.Config.Path, SHA256: inst.Checksum,
-		Enabled: inst.Config.Enabled, ProtocolVersion: inst.Protocol, LastSeenAt: &now, Kinds: core.Strings{}, RecordKinds: core.Strings{}}
+		Enabled: inst.Config.Enabled, ProtocolVersion: inst.Protocol,
+		ProtocolMinor: d.ProtocolMinor, SDKVersion: d.SDKVersion, LastSeenAt: &now, Kinds: core.Strings{}, RecordKinds: core.Strings{}}
 	kinds, rkinds := map[string]bool{}, map[string]bool{}
 	var descs []string
 	for _, c := range d.Components {

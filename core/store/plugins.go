@@ -9,7 +9,7 @@ import (
 )
 
 var pluginFields = []string{"id", "name", "version", "description", "kinds", "record_kinds", "components",
-	"protocol_version", "path", "sha256", "enabled", "last_error", "last_seen_at", "created_at", "updated_at"}
+	"protocol_version", "protocol_minor", "sdk_version", "path", "sha256", "enabled", "last_error", "last_seen_at", "created_at", "updated_at"}
 
 // UpsertPlugin records what the host learnt about a plugin, keyed by name.
 func (t *Tx) UpsertPlugin(ctx context.Context, p *core.PluginInfo) error {

@@ -2673,8 +2673,10 @@ export interface components {
             last_seen_at?: string | null;
             name: string;
             path: string;
+            protocol_minor: number;
             protocol_version: number;
             record_kinds: string[];
+            sdk_version: string;
             sha256: string;
             status: string;
             /** Format: date-time */

@@ -199,7 +199,7 @@ plugin "elastic" {
   schedule = "@weekly"
   source   = "https://github.com/elastic/detection-rules/archive/refs/heads/main.zip"
   config {
-    folders = ["rules", "rules_building_block"]
+    folders = ["rules", "rules_building_block", "hunting"]
   }
 }
 

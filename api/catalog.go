@@ -42,7 +42,7 @@ func (s *Server) catalogRoutes() []route {
 			Summary: "Switch many templates on or off", Roles: curation.TemplateCurators, Handler: s.bulkActivateTemplates,
 			Request: bulkActivate{}, Response: curation.BulkResult{}},
 		{Method: http.MethodGet, Path: "/api/v1/detection-rules", Tag: "catalog",
-			Summary: "Detection rules by title (filters: search (every word, in title, description, external id, query or rule text), technique (ATT&CK id, includes sub-techniques), platform (log source product), source, level, status (the rule's own, or active|inactive|deprecated))",
+			Summary: "Detection rules by title (filters: search (every word, in title, description, external id, query or rule text), technique (ATT&CK id, includes sub-techniques), platform (log source product), source, level, kind (detection|hunting), status (the rule's own, or active|inactive|deprecated))",
 			Roles:   everyone, Handler: s.listRules, Response: Paged[*core.DetectionRule]{}},
 		{Method: http.MethodGet, Path: "/api/v1/detection-rules/:id", Tag: "catalog",
 			Summary: "One detection rule", Roles: everyone, Handler: s.getRule, Response: core.DetectionRule{}},
@@ -218,7 +218,7 @@ func (s *Server) listRules(c echo.Context) error {
 	}
 	f := core.RuleFilter{Search: c.QueryParam("search"), TechniqueID: c.QueryParam("technique"),
 		Platform: c.QueryParam("platform"), Source: c.QueryParam("source"), Level: c.QueryParam("level"),
-		Status: c.QueryParam("status"), Page: p}
+		Kind: c.QueryParam("kind"), Status: c.QueryParam("status"), Page: p}
 	list, total, err := s.catalog.Rules(c.Request().Context(), f)
 	if err != nil {
 		return err

@@ -457,12 +457,13 @@ func TestCatalogHTTP(t *testing.T) {
 		}
 		wantProblem(t, blueTech, http.StatusBadRequest, http.MethodPost, "/api/v1/detection-rules", map[string]any{"title": "x", "level": "extreme"}, "level")
 		for q, want := range map[string]int{"": 2, "search=lsass": 1, "level=high": 1, "level=medium": 1, "platform=windows": 1,
-			"platform=linux": 1, "status=stable": 1, "status=active": 2, "source=sigma": 1, "technique=T1059": 2, "technique=T1059.001": 1} {
+			"platform=linux": 1, "status=stable": 1, "status=active": 2, "source=sigma": 1, "technique=T1059": 2, "technique=T1059.001": 1, "kind=detection": 2, "kind=hunting": 0} {
 			if got := listR(q); got != want {
 				t.Errorf("detection-rules?%s: %d, want %d", q, got, want)
 			}
 		}
 		wantProblem(t, viewer, http.StatusBadRequest, http.MethodGet, "/api/v1/detection-rules?level=bogus", nil, "informational", "critical")
+		wantProblem(t, viewer, http.StatusBadRequest, http.MethodGet, "/api/v1/detection-rules?kind=bogus", nil, "detection", "hunting")
 		wantProblem(t, e.as[core.RoleBlueLead], http.StatusConflict, http.MethodPatch, "/api/v1/detection-rules/"+e.rule.ID, map[string]any{"query": "x"}, "read-only")
 		e.as[core.RoleBlueLead].Want(http.StatusOK, http.MethodPost, "/api/v1/detection-rules/bulk-activate", map[string]any{"ids": []string{e.rule.ID}, "active": false}, &bulk)
 		if bulk.Updated != 1 || listR("status=inactive") != 1 {

@@ -62,11 +62,13 @@ func (t *TestTemplate) Validate() error {
 // DetectionRule is a detection from a rule library (Sigma, Elastic) or written in Aegis
 // ("custom").
 type DetectionRule struct {
-	ID             string    `db:"id" json:"id"`
-	Source         string    `db:"source" json:"source"`
-	ExternalID     string    `db:"external_id" json:"external_id"`
-	Format         string    `db:"format" json:"format"`
-	RuleType       string    `db:"rule_type" json:"rule_type"`
+	ID         string `db:"id" json:"id"`
+	Source     string `db:"source" json:"source"`
+	ExternalID string `db:"external_id" json:"external_id"`
+	Format     string `db:"format" json:"format"`
+	RuleType   string `db:"rule_type" json:"rule_type"`
+	// Kind is detection or hunting (a query run by hand, never counted as a detection).
+	Kind           string    `db:"kind" json:"kind"`
 	Title          string    `db:"title" json:"title"`
 	Description    string    `db:"description" json:"description"`
 	Status         string    `db:"status" json:"status"`
@@ -98,6 +100,13 @@ type DetectionRule struct {
 	TechniqueIDs []string `db:"-" json:"technique_ids"`
 }
 
+// Detection rule kinds: a detection raises alerts; a hunting rule is a query an
+// analyst runs by hand, listed apart and never counted as a detection.
+const (
+	RuleKindDetection = "detection"
+	RuleKindHunting   = "hunting"
+)
+
 // Validate checks what every stored rule must have.
 func (r *DetectionRule) Validate() error {
 	if r.Source == "" {
@@ -108,6 +117,9 @@ func (r *DetectionRule) Validate() error {
 	}
 	if r.Title == "" {
 		return FieldError("title", "is required")
+	}
+	if r.Kind != "" && r.Kind != RuleKindDetection && r.Kind != RuleKindHunting {
+		return FieldError("kind", "%q is not a rule kind (allowed: detection, hunting)", r.Kind)
 	}
 	for _, id := range r.TechniqueIDs {
 		if !ValidTechniqueID(id) {

@@ -29,6 +29,7 @@ type RuleFilter struct {
 	Platform    string // the product of the rule's log source (windows, linux, ...)
 	Source      string
 	Level       string
+	Kind        string // detection or hunting
 	// Status is the rule's own maturity (stable, test, experimental, ...), or "active",
 	// "inactive" or "deprecated" for Aegis's flags.
 	Status string
@@ -43,6 +44,9 @@ var RuleLevels = []string{"informational", "low", "medium", "high", "critical"}
 func (f RuleFilter) Check() error {
 	if f.Level != "" && !slices.Contains(RuleLevels, f.Level) {
 		return FieldError("level", "unknown level %q (allowed: %s)", f.Level, strings.Join(RuleLevels, ", "))
+	}
+	if f.Kind != "" && f.Kind != RuleKindDetection && f.Kind != RuleKindHunting {
+		return FieldError("kind", "unknown kind %q (allowed: %s, %s)", f.Kind, RuleKindDetection, RuleKindHunting)
 	}
 	return nil
 }

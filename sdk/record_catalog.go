@@ -106,6 +106,14 @@ const (
 	RuleCustom  = "custom"
 )
 
+// Detection rule kinds: what a rule is for. A detection rule raises alerts; a
+// hunting rule is a query an analyst runs by hand (Elastic's hunting queries), so
+// it is kept apart and never counted as a detection.
+const (
+	RuleKindDetection = "detection"
+	RuleKindHunting   = "hunting"
+)
+
 // Rule levels (Sigma's names; Elastic severities are a subset).
 var ruleLevels = []string{LevelInformational, LevelLow, LevelMedium, LevelHigh, LevelCritical}
 
@@ -125,6 +133,8 @@ type DetectionRule struct {
 	Format string `json:"format"`
 	// RuleType is the Elastic rule type (query, eql, threshold, ...).
 	RuleType string `json:"rule_type,omitempty"`
+	// RuleKind is detection (the default when empty) or hunting.
+	RuleKind string `json:"rule_kind,omitempty"`
 	// Status as the source spells it (stable, test, experimental, production, ...).
 	Status string `json:"status,omitempty"`
 	// Level is informational, low, medium, high or critical.
@@ -167,6 +177,7 @@ func (r *DetectionRule) Validate() error {
 	c.required("title", r.Title)
 	c.required("format", r.Format)
 	c.oneOf("format", r.Format, RuleSigma, RuleElastic, RuleCustom)
+	c.oneOf("rule_kind", r.RuleKind, RuleKindDetection, RuleKindHunting)
 	c.oneOf("level", r.Level, ruleLevels...)
 	if r.RiskScore < 0 || r.RiskScore > 100 {
 		c.add("risk_score", "%d is outside 0..100", r.RiskScore)

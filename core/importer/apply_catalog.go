@@ -117,7 +117,7 @@ func applyDetectionRule(ctx context.Context, a *applyCtx, rec sdk.Record) (strin
 		level = r.Severity
 	}
 	t := &core.DetectionRule{Source: a.source, ExternalID: r.ExternalID, Format: r.Format, RuleType: r.RuleType,
-		Title: r.Title, Description: r.Description, Status: r.Status, Level: level, RiskScore: r.RiskScore,
+		Kind: r.RuleKind, Title: r.Title, Description: r.Description, Status: r.Status, Level: level, RiskScore: r.RiskScore,
 		Author: r.Author, Language: r.Language, Query: r.Query, Raw: r.Raw, Detection: mustJSON(r.Detection, "{}"),
 		LogSource: mustJSON(r.LogSource, "{}"), IndexPatterns: strs(r.IndexPatterns), Tags: strs(r.Tags),
 		Tactics: strs(r.Tactics), References: mustJSON(r.References, "[]"), FalsePositives: strs(r.FalsePositives),

@@ -34,7 +34,7 @@ func (t *Tx) AssociationInputs(ctx context.Context) ([]core.AssocTemplate, []cor
 		Tags          core.Strings `db:"tags"`
 		IndexPatterns core.Strings `db:"index_patterns"`
 	}
-	if err := t.sel(ctx, &ruleRows, `SELECT id, log_source, tags, index_patterns FROM detection_rules WHERE active AND NOT deprecated ORDER BY id`); err != nil {
+	if err := t.sel(ctx, &ruleRows, `SELECT id, log_source, tags, index_patterns FROM detection_rules WHERE active AND NOT deprecated AND kind = 'detection' ORDER BY id`); err != nil {
 		return nil, nil, nil, fmt.Errorf("store: association rules: %w", err)
 	}
 	ruleTech, err := t.techniquesBy(ctx, "detection_rule_techniques", "detection_rule_id")

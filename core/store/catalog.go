@@ -18,7 +18,7 @@ var templateFields = []string{
 }
 
 var ruleFields = []string{
-	"id", "source", "external_id", "format", "rule_type", "title", "description", "status", "level",
+	"id", "source", "external_id", "format", "rule_type", "kind", "title", "description", "status", "level",
 	"risk_score", "author", "language", "query", "raw", "detection", "log_source", "index_patterns", "tags",
 	"tactics", "refs", "false_positives", "related", "metadata", "rule_date", "rule_modified", "active",
 	"deprecated", "source_ref", "content_hash", "created_by", "created_at", "updated_at",
@@ -103,6 +103,9 @@ func (t *Tx) UpsertDetectionRule(ctx context.Context, r *core.DetectionRule) err
 	}
 	if r.Format == "" {
 		r.Format = "custom"
+	}
+	if r.Kind == "" {
+		r.Kind = core.RuleKindDetection
 	}
 	for _, j := range []*core.JSON{&r.References, &r.Related} {
 		emptyJSON(j, "[]")

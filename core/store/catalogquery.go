@@ -111,6 +111,9 @@ func (t *Tx) ListDetectionRules(ctx context.Context, f core.RuleFilter) ([]*core
 	if f.Level != "" {
 		w.add("level = ?", f.Level)
 	}
+	if f.Kind != "" {
+		w.add("kind = ?", f.Kind)
+	}
 	if f.Status != "" {
 		if cond, ok := flagStatus(f.Status); ok {
 			w.add(cond)

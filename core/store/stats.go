@@ -29,7 +29,7 @@ var statSpecs = []statSpec{
 	}},
 	{"mitigations", "mitigations", map[string]string{"source": "source"}},
 	{"test_templates", "test_templates", map[string]string{"source": "source", "type": "template_type", "active": boolText("active"), "deprecated": boolText("deprecated")}},
-	{"detection_rules", "detection_rules", map[string]string{"source": "source", "format": "format", "level": "level", "deprecated": boolText("deprecated")}},
+	{"detection_rules", "detection_rules", map[string]string{"source": "source", "format": "format", "kind": "kind", "level": "level", "deprecated": boolText("deprecated")}},
 	{"test_template_detection_rules", "test_template_detection_rules", nil},
 	{"defensive_techniques", "defensive_techniques", map[string]string{"source": "source"}},
 	{"defensive_technique_mappings", "defensive_technique_mappings", map[string]string{"relation": "relation"}},

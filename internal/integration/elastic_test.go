@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/aegis-sec/aegis/core"
 )
 
 // elasticCounts are computed from the raw rule files, without the plugin's code.
@@ -173,5 +175,32 @@ func elasticCopy(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Hunting queries ([hunt] files beside the rules) are stored as hunting rules: a kind
+// of their own that the rule listing filters on and that is never associated with
+// test templates as a detection.
+func TestElasticHuntingQueries(t *testing.T) {
+	e := newEnv(t, map[string]string{"elastic": ""})
+	src, _ := filepath.Abs(filepath.Join("..", "..", "plugins", "elastic", "testdata", "repo"))
+	run := e.Import(t, "elastic", src)
+	if run.Outcome != core.RunSucceeded {
+		t.Fatalf("run: %+v", run)
+	}
+	if n := e.Count(t, `SELECT COUNT(*) FROM detection_rules WHERE kind = 'hunting' AND external_id = '0c0b4f6a-1a3c-4d5f-8f0a-123456789abc'`); n != 1 {
+		t.Errorf("hunting rules stored: %d, want 1", n)
+	}
+	if n := e.Count(t, `SELECT COUNT(*) FROM detection_rules WHERE kind = 'detection'`); n != 9 {
+		t.Errorf("detection rules stored: %d, want 9", n)
+	}
+	var hunts []*core.DetectionRule
+	err := e.Store.View(ctx, func(tx core.Tx) error {
+		var err error
+		hunts, _, err = tx.ListDetectionRules(ctx, core.RuleFilter{Kind: core.RuleKindHunting})
+		return err
+	})
+	if err != nil || len(hunts) != 1 || hunts[0].Kind != core.RuleKindHunting || strings.Join(hunts[0].TechniqueIDs, ",") != "T1021.002,T1569.002" {
+		t.Fatalf("listing kind=hunting: %v %+v", err, hunts)
 	}
 }

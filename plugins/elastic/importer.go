@@ -116,7 +116,7 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	}
 
 	first := map[string]string{} // rule_id → where it was first seen
-	var candidates, leftOut int
+	var candidates, leftOut, hunts int
 	for i, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -132,6 +132,10 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		p := parseRule(data)
 		if p.candidate {
 			candidates++
+		} else {
+			// Every file under the source is imported or named: a TOML file
+			// that is neither a rule nor a hunting query says so.
+			out.Warn(f.Rel, 0, "", "skipped file: neither a detection rule ([rule]) nor a hunting query ([hunt])", "")
 		}
 		for _, pr := range p.problems {
 			out.Warn(f.Rel, pr.line, pr.id, pr.summary, pr.detail)
@@ -159,14 +163,20 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 			return err
 		}
 		first[r.ExternalID] = fmt.Sprintf("%s:%d", f.Rel, p.line)
+		if r.RuleKind == sdk.RuleKindHunting {
+			hunts++
+		}
 	}
 	if candidates == 0 {
 		// Importing nothing would mark every rule imported earlier from this
 		// source as deprecated: a source without a single rule file is far
 		// more likely a wrong path than an empty rule set.
-		return fmt.Errorf("no Elastic rules in %s: %d TOML files read, none has a [rule] table", rulefiles.Describe(tree, cfg.scope()), len(files))
+		return fmt.Errorf("no Elastic rules in %s: %d TOML files read, none has a [rule] or [hunt] table", rulefiles.Describe(tree, cfg.scope()), len(files))
 	}
-	msg := fmt.Sprintf("%d rules from %d files", out.Count(), len(files))
+	msg := fmt.Sprintf("%d rules from %d files", out.Count()-int64(hunts), len(files))
+	if hunts > 0 {
+		msg += fmt.Sprintf(", %d hunting queries imported as hunting rules", hunts)
+	}
 	if leftOut > 0 {
 		msg += fmt.Sprintf(", %d deprecated or building-block rules left out by the config", leftOut)
 	}

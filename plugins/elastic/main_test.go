@@ -59,8 +59,10 @@ func TestImportRepository(t *testing.T) {
 	if res.Err != nil {
 		t.Fatalf("import: %v", res.Err)
 	}
-	// hunting/ ([hunt]) and pyproject.toml are not rules; tests/ is excluded.
+	// hunting/ ([hunt]) holds a hunting query, imported as a hunting rule;
+	// pyproject.toml is named in a warning; tests/ is excluded.
 	want := []string{
+		"hunting/windows/queries/hunt_lateral.toml:7 0c0b4f6a-1a3c-4d5f-8f0a-123456789abc",
 		"rules/_deprecated/persistence_old_rule.toml:15 3a59fc81-99d3-47ea-8cd6-d48d561fca20",
 		"rules/cross-platform/execution_esql.toml:13 8d3d0794-c776-476b-8674-ee2e685f6470",
 		"rules/integrations/aws/unknown_keys.toml:15 9a1b2c3d-0000-4000-8000-00000000000a",
@@ -76,6 +78,8 @@ func TestImportRepository(t *testing.T) {
 	}
 	// Unknown keys are warnings, one per key at its line, and the rule is kept.
 	wantDiags := []string{
+		"hunting/windows/queries/hunt_lateral.toml:12 0c0b4f6a-1a3c-4d5f-8f0a-123456789abc: mitre entry \"TBAD\" is not an ATT&CK technique id; left out",
+		"pyproject.toml:0 : skipped file: neither a detection rule ([rule]) nor a hunting query ([hunt])",
 		"rules/integrations/aws/unknown_keys.toml:36 9a1b2c3d-0000-4000-8000-00000000000a: unknown key \"extra\" ignored",
 		"rules/integrations/aws/unknown_keys.toml:4 9a1b2c3d-0000-4000-8000-00000000000a: unknown key \"metadata.reviewer\" ignored",
 		"rules/integrations/aws/unknown_keys.toml:25 9a1b2c3d-0000-4000-8000-00000000000a: unknown key \"rule.future_table\" ignored",
@@ -186,7 +190,29 @@ func TestImportRepository(t *testing.T) {
 		}
 	})
 
-	if last := res.Progress[len(res.Progress)-1]; last.Message != "9 rules from 11 files" {
+	t.Run("hunting query", func(t *testing.T) {
+		h := byID["0c0b4f6a-1a3c-4d5f-8f0a-123456789abc"]
+		if h == nil || h.RuleKind != sdk.RuleKindHunting || h.Format != sdk.RuleElastic || h.Title != "Lateral movement hunt" ||
+			h.Language != "esql" || h.Author != "Elastic" || h.Deprecated ||
+			h.Query != "from logs-endpoint.events.process-*\n| where process.parent.name == \"services.exe\"\n| limit 10" ||
+			h.Description != "Hunts for remote service creation followed by execution, a sign of lateral movement." {
+			t.Fatalf("hunting rule = %+v", h)
+		}
+		check(t, "techniques", h.TechniqueIDs, []string{"T1021.002", "T1569.002"})
+		check(t, "languages", h.Metadata["languages"], []string{"esql", "sql"})
+		if qs, _ := h.Metadata["queries"].([]any); len(qs) != 2 || !strings.HasPrefix(qs[1].(string), "SELECT * FROM services") {
+			t.Errorf("queries = %#v", h.Metadata["queries"])
+		}
+		check(t, "integration", h.Metadata["integration"], []string{"endpoint", "windows"})
+		if h.Metadata["license"] != "Elastic License v2" || h.Metadata["notes"] == nil {
+			t.Errorf("metadata = %#v", h.Metadata)
+		}
+		if byID["1dee0500-4aeb-44ca-b24b-4a285d7b6ba1"].RuleKind != "" {
+			t.Error("a detection rule has the default kind")
+		}
+	})
+
+	if last := res.Progress[len(res.Progress)-1]; last.Message != "9 rules from 11 files, 1 hunting queries imported as hunting rules" {
 		t.Errorf("last progress = %+v", last)
 	}
 }
@@ -239,13 +265,13 @@ func TestConfig(t *testing.T) {
 	t.Run("deprecated and building blocks left out", func(t *testing.T) {
 		res := run(t, "testdata/repo", `{"include_deprecated":false,"include_building_blocks":false}`)
 		m := rules(res)
-		if res.Err != nil || len(res.Records) != 7 || m["3a59fc81-99d3-47ea-8cd6-d48d561fca20"] != nil || m["0cd4f1a1-3d4b-4c6a-9c57-aaaaaaaaaaaa"] != nil {
+		if res.Err != nil || len(res.Records) != 8 || m["3a59fc81-99d3-47ea-8cd6-d48d561fca20"] != nil || m["0cd4f1a1-3d4b-4c6a-9c57-aaaaaaaaaaaa"] != nil {
 			t.Fatalf("%v, %v", res.Err, positions(res))
 		}
 	})
 	t.Run("exclude replaces the default", func(t *testing.T) {
 		res := run(t, "testdata/repo", `{"exclude":["rules/integrations/**"]}`)
-		if res.Err != nil || len(res.Records) != 9 || rules(res)["test-only"] == nil || len(res.Diagnostics) != 0 {
+		if res.Err != nil || len(res.Records) != 10 || rules(res)["test-only"] == nil || len(res.Diagnostics) != 2 {
 			t.Fatalf("%v, %v %v", res.Err, positions(res), res.Diagnostics)
 		}
 	})

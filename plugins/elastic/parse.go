@@ -22,6 +22,7 @@ import (
 type ruleFile struct {
 	Metadata  *metadataTable `toml:"metadata"`
 	Rule      *ruleTable     `toml:"rule"`
+	Hunt      *huntTable     `toml:"hunt"`
 	Transform rawValue       `toml:"transform"`
 }
 
@@ -209,7 +210,10 @@ func parseRule(data []byte) *parsed {
 		return p
 	}
 	if f.Rule == nil {
-		return p // hunting queries, package manifests, tool configs
+		if f.Hunt != nil {
+			return parseHunt(src, f.Hunt, md)
+		}
+		return p // package manifests, tool configs
 	}
 	p.candidate = true
 	r := f.Rule
@@ -392,6 +396,7 @@ func unknownKeys(md toml.MetaData) []string {
 	kept := rawPaths(reflect.TypeFor[ruleFile](), "")
 	kept = append(kept, rawPaths(reflect.TypeFor[metadataTable](), "metadata")...)
 	kept = append(kept, rawPaths(reflect.TypeFor[ruleTable](), "rule")...)
+	kept = append(kept, rawPaths(reflect.TypeFor[huntTable](), "hunt")...)
 	under := func(k string, prefixes []string) bool {
 		for _, p := range prefixes {
 			if strings.HasPrefix(k, p+".") {

@@ -422,7 +422,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Detection rules by title (filters: search (every word, in title, description, external id, query or rule text), technique (ATT&CK id, includes sub-techniques), platform (log source product), source, level, status (the rule's own, or active|inactive|deprecated)) */
+        /** Detection rules by title (filters: search (every word, in title, description, external id, query or rule text), technique (ATT&CK id, includes sub-techniques), platform (log source product), source, level, kind (detection|hunting), status (the rule's own, or active|inactive|deprecated)) */
         get: operations["getDetectionRules"];
         put?: never;
         /** Create a custom detection rule (source "custom") */
@@ -2034,6 +2034,7 @@ export interface components {
             format: string;
             id: string;
             index_patterns: string[];
+            kind: string;
             language: string;
             level: string;
             /** @description any JSON value */

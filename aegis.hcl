@@ -210,6 +210,18 @@ plugin "csvimport" {
   timeout = "10m"
 }
 
+# Exporters: ATT&CK Navigator layers (format 4.5) of any scope. `aegis export navigator
+# --scope actor:G0016 --out apt29.json`; a diff:OLD..NEW scope writes three layers (earlier,
+# later, change) in one file. views picks the layers: score, status; before, after, change
+# for a diff; rules for a rules scope.
+plugin "navigator" {
+  timeout = "5m"
+  # config {
+  #   views             = ["score", "status"]
+  #   navigator_version = "5.1.0"
+  # }
+}
+
 # Exporters: Sigma rule converters. `aegis convert splunk rules/` or `aegis export splunk
 # --scope rules:level=high --out high.ndjson`. A converter's config may set
 # field_mapping = "sysmon_ecs" (or "ecs_sysmon"), fields = { Image = "..." } and

@@ -45,6 +45,9 @@ type CoverageChange struct {
 	Direction    string   `json:"direction"`
 	BeforeStatus string   `json:"before_status,omitempty"`
 	BeforeScore  *float64 `json:"before_score"`
+	// BeforeTests and BeforeValidated are the earlier snapshot's test counts.
+	BeforeTests     int `json:"before_tests"`
+	BeforeValidated int `json:"before_validated"`
 	// TestsChanged counts the tests whose state or outcome changed.
 	TestsChanged int `json:"tests_changed,omitempty"`
 }

@@ -58,8 +58,10 @@ type ExportCoverage struct {
 	Actors []ActorLine
 	// Snapshots are the stored snapshots, oldest first (the trend).
 	Snapshots []*core.Snapshot
-	// Comparison is set for a diff.
+	// Comparison is set for a diff, and Before holds the earlier snapshot's cells by
+	// ATT&CK id (its test counts, which the comparison does not carry).
 	Comparison *SnapshotComparison
+	Before     map[string]*MatrixTechnique
 }
 
 // Export computes the coverage of an export scope.
@@ -117,10 +119,26 @@ func (s *Service) Export(ctx context.Context, q ExportQuery) (*ExportCoverage, e
 			return err
 		}
 		slices.Reverse(out.Snapshots)
-		if q.BaseSnapshotID != "" {
-			out.Comparison, err = compareIn(ctx, tx, q.BaseSnapshotID, q.SnapshotID)
+		if q.BaseSnapshotID == "" {
+			return nil
 		}
-		return err
+		if out.Comparison, err = compareIn(ctx, tx, q.BaseSnapshotID, q.SnapshotID); err != nil {
+			return err
+		}
+		base, _, err := s.matrix(ctx, tx, MatrixQuery{Domain: q.Domain, SnapshotID: q.BaseSnapshotID})
+		if err != nil {
+			return err
+		}
+		out.Before = map[string]*MatrixTechnique{}
+		for _, col := range base.Tactics {
+			for _, c := range col.Techniques {
+				out.Before[c.ExternalID] = c
+				for _, sub := range c.Subtechniques {
+					out.Before[sub.ExternalID] = sub
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

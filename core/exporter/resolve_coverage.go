@@ -70,6 +70,11 @@ func (r StoreResolver) coverage(ctx context.Context, scope core.ExportScope, sc 
 			if ch := changes[et.ExternalID]; ch != nil {
 				rec.Change = &ch.CoverageChange
 			}
+			if b := cov.Before[et.ExternalID]; b != nil {
+				rec.Change.BeforeTests, rec.Change.BeforeValidated = b.Counts.Tests, b.Counts.Validated
+			} else {
+				rec.Change.BeforeTests, rec.Change.BeforeValidated = 0, 0
+			}
 			delete(changes, et.ExternalID)
 		}
 		for _, p := range et.Platforms {

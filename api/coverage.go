@@ -115,7 +115,7 @@ func (s *Server) listControls(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := core.ControlFilter{Family: c.QueryParam("family"), Search: c.QueryParam("search"), TechniqueID: strings.ToUpper(c.QueryParam("technique")), Page: p}
+	f := core.ControlFilter{Family: c.QueryParam("family"), Search: c.QueryParam("search"), TechniqueID: c.QueryParam("technique"), Page: p}
 	if f.FrameworkID, err = queryID(c, "framework"); err != nil {
 		return err
 	}

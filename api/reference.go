@@ -49,7 +49,7 @@ func (s *Server) listActors(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := core.ActorFilter{Search: c.QueryParam("search"), TechniqueID: strings.ToUpper(c.QueryParam("technique")),
+	f := core.ActorFilter{Search: c.QueryParam("search"), TechniqueID: c.QueryParam("technique"),
 		Source: c.QueryParam("source"), Country: c.QueryParam("country"), Page: p}
 	if b, err := queryBool(c, "include_deprecated"); err != nil {
 		return err
@@ -77,7 +77,7 @@ func (s *Server) listProfiles(c echo.Context) error {
 		return err
 	}
 	f := core.ProfileFilter{Search: c.QueryParam("search"), Kind: c.QueryParam("kind"), ActorID: strings.ToUpper(c.QueryParam("actor")),
-		TechniqueID: strings.ToUpper(c.QueryParam("technique")), Source: c.QueryParam("source"), Page: p}
+		TechniqueID: c.QueryParam("technique"), Source: c.QueryParam("source"), Page: p}
 	l, err := s.reference.CampaignProfiles(c.Request().Context(), f)
 	if err != nil {
 		return err
@@ -103,7 +103,7 @@ func (s *Server) listMitigations(c echo.Context) error {
 		return err
 	}
 	l, err := s.reference.Mitigations(c.Request().Context(), core.MitigationFilter{Search: c.QueryParam("search"),
-		TechniqueID: strings.ToUpper(c.QueryParam("technique")), Page: p})
+		TechniqueID: c.QueryParam("technique"), Page: p})
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (s *Server) listDefenses(c echo.Context) error {
 		return err
 	}
 	l, err := s.reference.Defenses(c.Request().Context(), core.DefenseFilter{Search: c.QueryParam("search"), Tactic: c.QueryParam("tactic"),
-		TechniqueID: strings.ToUpper(c.QueryParam("technique")), Page: p})
+		TechniqueID: c.QueryParam("technique"), Page: p})
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (s *Server) getDefense(c echo.Context) error {
 }
 
 func intelFilter(c echo.Context) (core.IntelFilter, error) {
-	f := core.IntelFilter{Search: c.QueryParam("search"), TechniqueID: strings.ToUpper(c.QueryParam("technique")),
+	f := core.IntelFilter{Search: c.QueryParam("search"), TechniqueID: c.QueryParam("technique"),
 		ActorID: strings.ToUpper(c.QueryParam("actor")), Source: c.QueryParam("source")}
 	var err error
 	if f.Since, err = queryTime(c, "since"); err != nil {

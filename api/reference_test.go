@@ -63,6 +63,8 @@ func seedReference(t *testing.T, st *store.Store) {
 	}
 }
 
+// The ?technique= filters take an ATT&CK id as people type it (any case, spaces around:
+// core.TechniqueFilterID, the rule GET /techniques/:id follows too).
 func TestReferenceReads(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		coveragetest.Seed(t, st)
@@ -72,7 +74,7 @@ func TestReferenceReads(t *testing.T) {
 		c := apitest.Login(t, h, "viewer", "")
 
 		var actors api.Paged[*core.ThreatActor]
-		c.Want(http.StatusOK, http.MethodGet, "/api/v1/threat-actors?technique=T1566", nil, &actors)
+		c.Want(http.StatusOK, http.MethodGet, "/api/v1/threat-actors?technique=%20t1566%20", nil, &actors)
 		if actors.Total != 1 || actors.Items[0].ExternalID != "G0002" || len(actors.Items[0].Techniques) != 2 {
 			t.Fatalf("actors using T1566: %+v", actors)
 		}
@@ -100,7 +102,7 @@ func TestReferenceReads(t *testing.T) {
 		c.Want(http.StatusBadRequest, http.MethodGet, "/api/v1/campaign-profiles?kind=bogus", nil, nil)
 
 		var mits api.Paged[*core.Mitigation]
-		c.Want(http.StatusOK, http.MethodGet, "/api/v1/mitigations?technique=T1059", nil, &mits)
+		c.Want(http.StatusOK, http.MethodGet, "/api/v1/mitigations?technique=t1059%20", nil, &mits)
 		if mits.Total != 1 || mits.Items[0].ExternalID != "M1042" {
 			t.Fatalf("mitigations of T1059: %+v", mits)
 		}
@@ -111,7 +113,7 @@ func TestReferenceReads(t *testing.T) {
 		}
 
 		var defs api.Paged[*core.DefensiveTechnique]
-		c.Want(http.StatusOK, http.MethodGet, "/api/v1/defenses?technique=T1059.001", nil, &defs)
+		c.Want(http.StatusOK, http.MethodGet, "/api/v1/defenses?technique=%20t1059.001", nil, &defs)
 		if defs.Total != 1 || defs.Items[0].Mappings[0].Relation != "analyzes" {
 			t.Fatalf("defences of T1059.001: %+v", defs)
 		}
@@ -121,7 +123,7 @@ func TestReferenceReads(t *testing.T) {
 		}
 
 		var intel api.Paged[*core.IntelItem]
-		c.Want(http.StatusOK, http.MethodGet, "/api/v1/intel?technique=T1059.001", nil, &intel)
+		c.Want(http.StatusOK, http.MethodGet, "/api/v1/intel?technique=%20t1059.001", nil, &intel)
 		if intel.Total != 2 || intel.Items[0].ExternalID != "i2" {
 			t.Fatalf("intel newest first: %+v", intel)
 		}
@@ -186,7 +188,7 @@ func TestActorAndComplianceCoverage(t *testing.T) {
 			t.Fatalf("families: %+v", fw.Families)
 		}
 		var controls api.Paged[*coverage.ControlCoverage]
-		c.Want(http.StatusOK, http.MethodGet, "/api/v1/compliance/controls?technique=T1003", nil, &controls)
+		c.Want(http.StatusOK, http.MethodGet, "/api/v1/compliance/controls?technique=%20t1003", nil, &controls)
 		if controls.Total != 1 {
 			t.Fatalf("controls of T1003: %+v", controls)
 		}

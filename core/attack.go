@@ -144,6 +144,15 @@ func NormalizeTechniqueID(s string) (string, bool) {
 	return n, ValidTechniqueID(n)
 }
 
+// TechniqueFilterID puts the value of a technique filter (?technique=) in the catalog's
+// form: people type ATT&CK ids in any case, the catalog stores them upper-case. Every
+// service that filters by technique passes the value through it, so the filters agree
+// with TechniqueByRef; a value that is no ATT&CK id matches nothing.
+func TechniqueFilterID(s string) string {
+	n, _ := NormalizeTechniqueID(s)
+	return n
+}
+
 // TechniqueByRef finds a technique by its Aegis id or its ATT&CK id in any case. It is the
 // one resolver of technique references: API paths, list filters and test requests all
 // name techniques through it, so they all accept the same forms.

@@ -123,17 +123,10 @@ func (s *Service) TechniqueDetail(ctx context.Context, ref string, p core.Page) 
 	})
 }
 
-// normalized returns a technique filter value in the catalog's form: ATT&CK ids are
-// stored upper-case, people type them in any case.
-func normalized(technique string) string {
-	n, _ := core.NormalizeTechniqueID(technique)
-	return n
-}
-
 // Templates lists one page of test templates; the technique filter takes an ATT&CK id
 // in any case.
 func (s *Service) Templates(ctx context.Context, f core.TemplateFilter) ([]*core.TestTemplate, int, error) {
-	f.TechniqueID = normalized(f.TechniqueID)
+	f.TechniqueID = core.TechniqueFilterID(f.TechniqueID)
 	return core.ReadPage(ctx, s.store, func(tx core.Tx) ([]*core.TestTemplate, int, error) { return tx.ListTestTemplates(ctx, f) })
 }
 
@@ -145,7 +138,7 @@ func (s *Service) Template(ctx context.Context, id string) (*core.TestTemplate, 
 // Rules lists one page of detection rules; the technique filter takes an ATT&CK id and
 // the level filter a level, in any case.
 func (s *Service) Rules(ctx context.Context, f core.RuleFilter) ([]*core.DetectionRule, int, error) {
-	f.TechniqueID, f.Level = normalized(f.TechniqueID), strings.ToLower(f.Level)
+	f.TechniqueID, f.Level = core.TechniqueFilterID(f.TechniqueID), strings.ToLower(f.Level)
 	if err := f.Check(); err != nil {
 		return nil, 0, err
 	}
@@ -198,7 +191,7 @@ func (s *Service) Reviews(ctx context.Context, f core.ReviewFilter) ([]*core.Tec
 // (an ATT&CK id, any case), or dismissed.
 func (s *Service) ResolveReview(ctx context.Context, actor *core.User, id, target string, dismiss bool, note string) (*core.TechniqueReview, *core.RemapReport, error) {
 	if !dismiss {
-		target = normalized(target)
+		target, _ = core.NormalizeTechniqueID(target)
 	}
 	var r *core.TechniqueReview
 	var rep *core.RemapReport

@@ -203,6 +203,7 @@ func (s *Service) Framework(ctx context.Context, id string) (*FrameworkCoverage,
 
 // Controls returns one page of a framework's controls with their coverage.
 func (s *Service) Controls(ctx context.Context, f core.ControlFilter) ([]*ControlCoverage, int, error) {
+	f.TechniqueID = core.TechniqueFilterID(f.TechniqueID)
 	var out []*ControlCoverage
 	var total int
 	err := s.store.View(ctx, func(tx core.Tx) error {

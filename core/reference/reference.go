@@ -47,6 +47,7 @@ type ActorDetail struct {
 
 // ThreatActors lists actors.
 func (s *Service) ThreatActors(ctx context.Context, f core.ActorFilter) (List[*core.ThreatActor], error) {
+	f.TechniqueID = core.TechniqueFilterID(f.TechniqueID)
 	return list(ctx, s.store, func(tx core.Tx) ([]*core.ThreatActor, int, error) { return tx.ListThreatActors(ctx, f) })
 }
 
@@ -75,6 +76,7 @@ func ActorByRef(ctx context.Context, tx core.Tx, ref string) (*core.ThreatActor,
 
 // CampaignProfiles lists imported campaigns and adversary profiles.
 func (s *Service) CampaignProfiles(ctx context.Context, f core.ProfileFilter) (List[*core.CampaignProfile], error) {
+	f.TechniqueID = core.TechniqueFilterID(f.TechniqueID)
 	return list(ctx, s.store, func(tx core.Tx) ([]*core.CampaignProfile, int, error) { return tx.ListCampaignProfiles(ctx, f) })
 }
 
@@ -85,6 +87,7 @@ func (s *Service) CampaignProfile(ctx context.Context, id string) (*core.Campaig
 
 // Mitigations lists mitigations.
 func (s *Service) Mitigations(ctx context.Context, f core.MitigationFilter) (List[*core.Mitigation], error) {
+	f.TechniqueID = core.TechniqueFilterID(f.TechniqueID)
 	return list(ctx, s.store, func(tx core.Tx) ([]*core.Mitigation, int, error) { return tx.ListMitigations(ctx, f) })
 }
 
@@ -100,11 +103,13 @@ func (s *Service) Frameworks(ctx context.Context) ([]*core.ComplianceFramework, 
 
 // Controls lists compliance controls.
 func (s *Service) Controls(ctx context.Context, f core.ControlFilter) (List[*core.ComplianceControl], error) {
+	f.TechniqueID = core.TechniqueFilterID(f.TechniqueID)
 	return list(ctx, s.store, func(tx core.Tx) ([]*core.ComplianceControl, int, error) { return tx.ListComplianceControls(ctx, f) })
 }
 
 // IntelItems lists intel items.
 func (s *Service) IntelItems(ctx context.Context, f core.IntelFilter) (List[*core.IntelItem], error) {
+	f.TechniqueID = core.TechniqueFilterID(f.TechniqueID)
 	return list(ctx, s.store, func(tx core.Tx) ([]*core.IntelItem, int, error) { return tx.ListIntelItems(ctx, f) })
 }
 
@@ -115,11 +120,13 @@ func (s *Service) IntelItem(ctx context.Context, id string) (*core.IntelItem, er
 
 // IntelSummary counts intel items.
 func (s *Service) IntelSummary(ctx context.Context, f core.IntelFilter) (*core.IntelSummary, error) {
+	f.TechniqueID = core.TechniqueFilterID(f.TechniqueID)
 	return view(ctx, s.store, func(tx core.Tx) (*core.IntelSummary, error) { return tx.SummarizeIntel(ctx, f) })
 }
 
 // Defenses lists D3FEND techniques.
 func (s *Service) Defenses(ctx context.Context, f core.DefenseFilter) (List[*core.DefensiveTechnique], error) {
+	f.TechniqueID = core.TechniqueFilterID(f.TechniqueID)
 	return list(ctx, s.store, func(tx core.Tx) ([]*core.DefensiveTechnique, int, error) { return tx.ListDefensiveTechniques(ctx, f) })
 }
 

@@ -158,6 +158,9 @@ type CoverageRepo interface {
 	CoverageTechniques(ctx context.Context, domain string) ([]*CoverageTechnique, error)
 	Validations(ctx context.Context, scope TestScope) ([]ScoringRow, error)
 	TestCounts(ctx context.Context, scope TestScope) ([]TechniqueTestCounts, error)
+	// StatusTests lists the tests in scope with what CoverageStatusOf reads of them
+	// (id, technique, state, validation and update times, outcomes).
+	StatusTests(ctx context.Context, scope TestScope) ([]*Test, error)
 	ActorUses(ctx context.Context) ([]ActorUse, error)
 	MetricTests(ctx context.Context) ([]MetricTest, error)
 	DetectionTally(ctx context.Context) (DetectionTally, error)

@@ -190,3 +190,64 @@ func TestWeightsPersistedValidatedAudited(t *testing.T) {
 		}
 	})
 }
+
+// A scoped coverage status follows the one rule (core.CoverageStatusOf) the stored
+// status follows: over a scope that holds all of a technique's tests, the two agree. A
+// validated test marked not applicable still counts as validated for the status (it
+// is left out of the score only); the old copy of the rule in this package said
+// "in progress" for it while the stored status said "not covered".
+func TestScopedStatusFollowsTheCoreRule(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := coveragetest.Seed(t, st)
+		at := coveragetest.Day("2026-07-01")
+		na := &core.Test{Title: "not applicable", TechniqueID: f.Techniques["T1003"].ID, Platform: "windows", Procedure: "n/a",
+			State: core.StateValidated, ValidatedAt: &at, NotApplicable: true, CreatedBy: &f.User.ID}
+		if err := st.Update(ctx, func(tx core.Tx) error { return tx.CreateTest(ctx, na) }); err != nil {
+			t.Fatal(err)
+		}
+		svc := newService(t, st)
+		all, err := svc.Matrix(ctx, coverage.MatrixQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		win, err := svc.Matrix(ctx, coverage.MatrixQuery{Platform: "windows"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// T1003 and T1566 have only Windows tests: the Windows scope holds them all.
+		for _, ext := range []string{"T1003", "T1566"} {
+			a, w := cellOf(all, ext), cellOf(win, ext)
+			if a == nil || w == nil {
+				t.Fatalf("%s missing from a matrix", ext)
+			}
+			var tests []*core.Test
+			for _, te := range f.Tests {
+				if te.TechniqueID == f.Techniques[ext].ID {
+					tests = append(tests, te)
+				}
+			}
+			if ext == "T1003" {
+				tests = append(tests, na)
+			}
+			if want := core.CoverageStatusOf(tests); a.Status != want || w.Status != want {
+				t.Errorf("%s: stored %s, windows scope %s, core.CoverageStatusOf %s", ext, a.Status, w.Status, want)
+			}
+		}
+	})
+}
+
+func cellOf(m *coverage.Matrix, ext string) *coverage.MatrixTechnique {
+	for _, ta := range m.Tactics {
+		for _, te := range ta.Techniques {
+			if te.ExternalID == ext {
+				return te
+			}
+			for _, s := range te.Subtechniques {
+				if s.ExternalID == ext {
+					return s
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -73,22 +73,6 @@ func statusRank(s core.CoverageStatus) int {
 	return 0
 }
 
-// statusOf derives a status from scoped tests the way the store does for all tests:
-// the newest validation decides.
-func statusOf(c core.TechniqueTestCounts, latest *core.ScoringRow) core.CoverageStatus {
-	switch {
-	case c.Tests == 0:
-		return core.StatusNotTested
-	case latest == nil:
-		return core.StatusInProgress
-	case latest.Prevented || latest.Alerted:
-		return core.StatusCovered
-	case latest.Logged:
-		return core.StatusPartial
-	}
-	return core.StatusNotCovered
-}
-
 // weights returns the active weights and formula version (the defaults when none were
 // saved).
 func activeWeights(ctx context.Context, tx core.Tx) (scoring.Weights, *core.ScoringConfig, error) {
@@ -158,6 +142,17 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 		}
 	}
 	unscoped := scope == (core.TestScope{})
+	var scoped map[string][]*core.Test
+	if !unscoped {
+		tests, err := tx.StatusTests(ctx, scope)
+		if err != nil {
+			return nil, err
+		}
+		scoped = map[string][]*core.Test{}
+		for _, t := range tests {
+			scoped[t.TechniqueID] = append(scoped[t.TechniqueID], t)
+		}
+	}
 	for id, n := range m.nodes {
 		n.own = w.Technique(m.now, scoring.Known{Platforms: n.te.Platforms, Procedures: n.te.Templates}, perTech[id])
 		n.score = n.own.Score
@@ -169,7 +164,8 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 			// The stored status is the one every other page shows; keep them equal.
 			n.status = n.te.Status
 		} else {
-			n.status = statusOf(n.counts, latest[id])
+			// The same rule over the tests in scope (core.CoverageStatusOf).
+			n.status = core.CoverageStatusOf(scoped[id])
 		}
 	}
 	for _, n := range m.nodes {

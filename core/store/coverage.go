@@ -71,6 +71,19 @@ func (t *Tx) Validations(ctx context.Context, s core.TestScope) ([]core.ScoringR
 	return out, nil
 }
 
+// StatusTests lists the tests in scope with the columns core.CoverageStatusOf reads, so a
+// scoped coverage status follows the same rule as the stored one.
+func (t *Tx) StatusTests(ctx context.Context, s core.TestScope) ([]*core.Test, error) {
+	w := where{}
+	scopeWhere(&w, s)
+	var out []*core.Test
+	if err := t.sel(ctx, &out, `SELECT id, technique_id, state, validated_at, updated_at, prevented, alerted, logged
+		FROM tests`+w.sql(), w.args...); err != nil {
+		return nil, fmt.Errorf("store: status tests: %w", err)
+	}
+	return out, nil
+}
+
 // TestCounts counts the tests in scope per technique.
 func (t *Tx) TestCounts(ctx context.Context, s core.TestScope) ([]core.TechniqueTestCounts, error) {
 	w := where{}

@@ -222,6 +222,19 @@ plugin "navigator" {
   # }
 }
 
+# Coverage reports: `aegis export report --type csv --out coverage.csv` (a row per technique)
+# or `--type html --out report.html`, an executive report with inline charts that prints
+# to PDF from a browser. Any coverage scope (organisation, tactic:, actor:, campaign:,
+# snapshot:, diff:).
+plugin "report" {
+  timeout = "5m"
+  # config {
+  #   organisation = "ACME Corp" # the name printed on the html report
+  #   top_gaps     = 15
+  #   appendix     = false       # true: a table of every technique
+  # }
+}
+
 # Exporters: Sigma rule converters. `aegis convert splunk rules/` or `aegis export splunk
 # --scope rules:level=high --out high.ndjson`. A converter's config may set
 # field_mapping = "sysmon_ecs" (or "ecs_sysmon"), fields = { Image = "..." } and

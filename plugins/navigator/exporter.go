@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aegis-sec/aegis/plugins/internal/artifactname"
 	"github.com/aegis-sec/aegis/sdk"
 )
 
@@ -166,35 +167,13 @@ func (Exporter) Export(ctx context.Context, req sdk.ExportRequest, records sdk.R
 	if len(layers) == 1 {
 		doc = layers[0]
 	}
-	w, err := out.Begin(fileName(sc), "application/json")
+	w, err := out.Begin(artifactname.ForScope("navigator", sc)+".json", "application/json")
 	if err != nil {
 		return err
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(doc)
-}
-
-// fileName names the artifact after the scope: navigator-actor-G0016.json.
-func fileName(sc *sdk.Scope) string {
-	name := "navigator-" + sc.Kind
-	id := sc.ID
-	if sc.Kind == "diff" {
-		id = sc.Base + "-" + sc.ID
-	}
-	if id != "" {
-		name += "-" + id
-	}
-	clean := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_' {
-			return r
-		}
-		return '-'
-	}, name)
-	if len(clean) > 120 {
-		clean = clean[:120]
-	}
-	return clean + ".json"
 }
 
 type builder struct {

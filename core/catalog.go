@@ -9,32 +9,38 @@ import (
 // ability, LOLBAS or GTFOBins command) or an organisation's own ("custom").
 // Techniques are ATT&CK ids; the store links them through test_template_techniques.
 type TestTemplate struct {
-	ID                string    `db:"id" json:"id"`
-	Source            string    `db:"source" json:"source"`
-	ExternalID        string    `db:"external_id" json:"external_id"`
-	TemplateType      string    `db:"template_type" json:"template_type"`
-	Name              string    `db:"name" json:"name"`
-	Description       string    `db:"description" json:"description"`
-	Tactic            string    `db:"tactic" json:"tactic"`
-	Platforms         Strings   `db:"platforms" json:"platforms"`
-	ExecutorName      string    `db:"executor_name" json:"executor_name"`
-	Command           string    `db:"command" json:"command"`
-	CleanupCommand    string    `db:"cleanup_command" json:"cleanup_command"`
-	ElevationRequired bool      `db:"elevation_required" json:"elevation_required"`
-	Executors         JSON      `db:"executors" json:"executors"`
-	InputArguments    JSON      `db:"input_arguments" json:"input_arguments"`
-	Dependencies      JSON      `db:"dependencies" json:"dependencies"`
-	ManualSteps       string    `db:"manual_steps" json:"manual_steps"`
-	Payloads          Strings   `db:"payloads" json:"payloads"`
-	References        JSON      `db:"refs" json:"references"`
-	Metadata          JSON      `db:"metadata" json:"metadata"`
-	Active            bool      `db:"active" json:"active"`
-	Deprecated        bool      `db:"deprecated" json:"deprecated"`
-	SourceRef         string    `db:"source_ref" json:"source_ref"`
-	ContentHash       string    `db:"content_hash" json:"-"`
-	CreatedBy         *string   `db:"created_by" json:"created_by,omitempty"`
-	CreatedAt         time.Time `db:"created_at" json:"created_at"`
-	UpdatedAt         time.Time `db:"updated_at" json:"updated_at"`
+	ID                string  `db:"id" json:"id"`
+	Source            string  `db:"source" json:"source"`
+	ExternalID        string  `db:"external_id" json:"external_id"`
+	TemplateType      string  `db:"template_type" json:"template_type"`
+	Name              string  `db:"name" json:"name"`
+	Description       string  `db:"description" json:"description"`
+	Tactic            string  `db:"tactic" json:"tactic"`
+	Platforms         Strings `db:"platforms" json:"platforms"`
+	ExecutorName      string  `db:"executor_name" json:"executor_name"`
+	Command           string  `db:"command" json:"command"`
+	CleanupCommand    string  `db:"cleanup_command" json:"cleanup_command"`
+	ElevationRequired bool    `db:"elevation_required" json:"elevation_required"`
+	Executors         JSON    `db:"executors" json:"executors"`
+	InputArguments    JSON    `db:"input_arguments" json:"input_arguments"`
+	Dependencies      JSON    `db:"dependencies" json:"dependencies"`
+	ManualSteps       string  `db:"manual_steps" json:"manual_steps"`
+	// DependencyExecutor runs the dependency (prerequisite) commands when it differs
+	// from the test's executor.
+	DependencyExecutor string  `db:"dependency_executor" json:"dependency_executor"`
+	Payloads           Strings `db:"payloads" json:"payloads"`
+	References         JSON    `db:"refs" json:"references"`
+	Author             string  `db:"author" json:"author"`
+	// TemplateModified is the date (YYYY-MM-DD) the source last changed the template.
+	TemplateModified string    `db:"template_modified" json:"template_modified"`
+	Metadata         JSON      `db:"metadata" json:"metadata"`
+	Active           bool      `db:"active" json:"active"`
+	Deprecated       bool      `db:"deprecated" json:"deprecated"`
+	SourceRef        string    `db:"source_ref" json:"source_ref"`
+	ContentHash      string    `db:"content_hash" json:"-"`
+	CreatedBy        *string   `db:"created_by" json:"created_by,omitempty"`
+	CreatedAt        time.Time `db:"created_at" json:"created_at"`
+	UpdatedAt        time.Time `db:"updated_at" json:"updated_at"`
 
 	// TechniqueIDs are the ATT&CK ids the template exercises.
 	TechniqueIDs []string `db:"-" json:"technique_ids"`
@@ -68,11 +74,13 @@ type DetectionRule struct {
 	Format     string `db:"format" json:"format"`
 	RuleType   string `db:"rule_type" json:"rule_type"`
 	// Kind is detection or hunting (a query run by hand, never counted as a detection).
-	Kind           string    `db:"kind" json:"kind"`
-	Title          string    `db:"title" json:"title"`
-	Description    string    `db:"description" json:"description"`
-	Status         string    `db:"status" json:"status"`
-	Level          string    `db:"level" json:"level"`
+	Kind        string `db:"kind" json:"kind"`
+	Title       string `db:"title" json:"title"`
+	Description string `db:"description" json:"description"`
+	Status      string `db:"status" json:"status"`
+	Level       string `db:"level" json:"level"`
+	// Severity is the source's own severity word when it is no level (Elastic rules).
+	Severity       string    `db:"severity" json:"severity"`
 	RiskScore      int       `db:"risk_score" json:"risk_score"`
 	Author         string    `db:"author" json:"author"`
 	Language       string    `db:"language" json:"language"`

@@ -110,7 +110,7 @@ func (r StoreResolver) rules(ctx context.Context, q *core.RuleQuery, sc *sdk.Sco
 // metadata says where the rule lives in Aegis.
 func ruleRecord(dr *core.DetectionRule) (*sdk.DetectionRule, error) {
 	rec := &sdk.DetectionRule{ExternalID: dr.ExternalID, Title: dr.Title, Description: dr.Description, Format: dr.Format,
-		RuleType: dr.RuleType, Status: dr.Status, Level: dr.Level, RiskScore: dr.RiskScore, Author: dr.Author,
+		RuleType: dr.RuleType, Status: dr.Status, Level: dr.Level, Severity: dr.Severity, RiskScore: dr.RiskScore, Author: dr.Author,
 		Tags: dr.Tags, TechniqueIDs: dr.TechniqueIDs, Tactics: dr.Tactics, Language: dr.Language, Query: dr.Query,
 		IndexPatterns: dr.IndexPatterns, Raw: dr.Raw, FalsePositives: dr.FalsePositives, Deprecated: dr.Deprecated}
 	if len(dr.LogSource) > 0 {

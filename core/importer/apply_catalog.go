@@ -100,9 +100,13 @@ func applyTestTemplate(ctx context.Context, a *applyCtx, rec sdk.Record) (string
 		Executors: mustJSON(r.Executors, "[]"), InputArguments: mustJSON(r.InputArguments, "[]"),
 		Dependencies: mustJSON(r.Dependencies, "[]"), ManualSteps: r.ManualSteps, Payloads: strs(r.Payloads),
 		References: mustJSON(r.References, "[]"), Metadata: mustJSON(r.Metadata, "{}"), Active: true,
-		Deprecated: r.Deprecated, SourceRef: a.sourceRef, ContentHash: a.hash, TechniqueIDs: r.TechniqueIDs}
+		Deprecated: r.Deprecated, SourceRef: a.sourceRef, ContentHash: a.hash, TechniqueIDs: r.TechniqueIDs,
+		Author: r.Author, DependencyExecutor: r.DependencyExecutor}
 	if len(r.Executors) == 0 {
 		t.Executors = core.JSON("[]")
+	}
+	if !r.Modified.IsZero() {
+		t.TemplateModified = r.Modified.Format("2006-01-02")
 	}
 	if err := a.tx.UpsertTestTemplate(ctx, t); err != nil {
 		return "", err
@@ -112,12 +116,14 @@ func applyTestTemplate(ctx context.Context, a *applyCtx, rec sdk.Record) (string
 
 func applyDetectionRule(ctx context.Context, a *applyCtx, rec sdk.Record) (string, error) {
 	r := rec.(*sdk.DetectionRule)
+	// Severity is the source's word; the level is the scale Aegis filters on. A record
+	// with a severity but no level gets the level the word names, when it names one.
 	level := r.Level
 	if level == "" {
-		level = r.Severity
+		level, _ = sdk.NormalizeLevel(r.Severity)
 	}
 	t := &core.DetectionRule{Source: a.source, ExternalID: r.ExternalID, Format: r.Format, RuleType: r.RuleType,
-		Kind: r.RuleKind, Title: r.Title, Description: r.Description, Status: r.Status, Level: level, RiskScore: r.RiskScore,
+		Kind: r.RuleKind, Title: r.Title, Description: r.Description, Status: r.Status, Level: level, Severity: r.Severity, RiskScore: r.RiskScore,
 		Author: r.Author, Language: r.Language, Query: r.Query, Raw: r.Raw, Detection: mustJSON(r.Detection, "{}"),
 		LogSource: mustJSON(r.LogSource, "{}"), IndexPatterns: strs(r.IndexPatterns), Tags: strs(r.Tags),
 		Tactics: strs(r.Tactics), References: mustJSON(r.References, "[]"), FalsePositives: strs(r.FalsePositives),

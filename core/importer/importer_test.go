@@ -405,6 +405,9 @@ func TestEveryKindIsStored(t *testing.T) {
 			{`SELECT COUNT(*) FROM intel_items WHERE title = 'APT29 uses T1078'`, 1},
 			{`SELECT COUNT(*) FROM test_template_techniques`, 1},
 			{`SELECT COUNT(*) FROM detection_rule_techniques`, 1},
+			// Fields with no place of their own used to be dropped without a word.
+			{`SELECT COUNT(*) FROM test_templates WHERE external_id = 'tt-1' AND author = 'Purple Team' AND template_modified = '2026-03-01' AND dependency_executor = 'powershell'`, 1},
+			{`SELECT COUNT(*) FROM detection_rules WHERE external_id = 'r-1' AND severity = 'moderate' AND level = 'medium'`, 1},
 			{`SELECT COUNT(*) FROM import_records WHERE source = 'mis'`, 11},
 		}
 		for _, c := range checks {

@@ -14,14 +14,14 @@ var templateFields = []string{
 	"id", "source", "external_id", "template_type", "name", "description", "tactic", "platforms",
 	"executor_name", "command", "cleanup_command", "elevation_required", "executors", "input_arguments",
 	"dependencies", "manual_steps", "payloads", "refs", "metadata", "active", "deprecated", "source_ref",
-	"content_hash", "created_by", "created_at", "updated_at",
+	"content_hash", "created_by", "created_at", "updated_at", "author", "template_modified", "dependency_executor",
 }
 
 var ruleFields = []string{
 	"id", "source", "external_id", "format", "rule_type", "kind", "title", "description", "status", "level",
 	"risk_score", "author", "language", "query", "raw", "detection", "log_source", "index_patterns", "tags",
 	"tactics", "refs", "false_positives", "related", "metadata", "rule_date", "rule_modified", "active",
-	"deprecated", "source_ref", "content_hash", "created_by", "created_at", "updated_at",
+	"deprecated", "source_ref", "content_hash", "created_by", "created_at", "updated_at", "severity",
 }
 
 // upsertSQL builds an INSERT ... ON CONFLICT (source, external_id) DO UPDATE that

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/source"
@@ -241,8 +242,10 @@ func allKinds(out *sdk.Emitter) error {
 			Mappings: []sdk.DefensiveMapping{{TechniqueID: "T1078", Relation: "authenticates/accesses", Via: "UserAccount"}}},
 		&sdk.IntelItem{ExternalID: "https://example.test/a", Title: "APT29 uses T1078", TechniqueIDs: []string{"T1078"}, GroupIDs: []string{"G0016"}},
 		&sdk.TestTemplate{ExternalID: "tt-1", Name: "Log in with a test account", TemplateType: sdk.TemplateCustom, TechniqueIDs: []string{"T1078"},
-			Platforms: []string{"windows"}, Executor: sdk.Executor{Name: "manual"}},
-		&sdk.DetectionRule{ExternalID: "r-1", Title: "Unusual logon", Format: sdk.RuleCustom, TechniqueIDs: []string{"T1078"}, Query: "event.code:4624"},
+			Platforms: []string{"windows"}, Executor: sdk.Executor{Name: "manual"}, Author: "Purple Team",
+			Modified: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), DependencyExecutor: "powershell"},
+		&sdk.DetectionRule{ExternalID: "r-1", Title: "Unusual logon", Format: sdk.RuleCustom, TechniqueIDs: []string{"T1078"}, Query: "event.code:4624",
+			Severity: "moderate"},
 	}
 	for i, r := range recs {
 		if err := out.RecordAt(r, "all_kinds.json", i+1); err != nil {

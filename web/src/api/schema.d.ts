@@ -2051,6 +2051,7 @@ export interface components {
             rule_date: string;
             rule_modified: string;
             rule_type: string;
+            severity: string;
             source: string;
             source_ref: string;
             status: string;
@@ -3245,6 +3246,7 @@ export interface components {
         };
         TestTemplate: {
             active: boolean;
+            author: string;
             cleanup_command: string;
             command: string;
             /** Format: date-time */
@@ -3252,6 +3254,7 @@ export interface components {
             created_by?: string | null;
             /** @description any JSON value */
             dependencies: unknown;
+            dependency_executor: string;
             deprecated: boolean;
             description: string;
             elevation_required: boolean;
@@ -3274,6 +3277,7 @@ export interface components {
             source_ref: string;
             tactic: string;
             technique_ids: string[];
+            template_modified: string;
             template_type: string;
             /** Format: date-time */
             updated_at: string;

@@ -30,10 +30,13 @@ func (a *app) exportCmd() *cobra.Command {
 the artifact to --out (or, when the exporter produces several files, into the folder
 --out). The run is recorded with its size and sha256; a failed run writes nothing.
 
-Scopes: organisation (default), tactic:TA0002, actor:G0016, campaign:ID, snapshot:ID,
-diff:OLD..NEW (two snapshots), rules[:key=value,...] (keys: search, technique,
-platform, source, level, status, format).`,
+Scopes: organisation (default), tactic:TA0002 (or tactic:execution), actor:G0016,
+campaign:ID, snapshot:ID, diff:OLD..NEW (two snapshots), rules[:key=value,...] (keys:
+search, technique, platform, source, level, status, format). Coverage scopes carry the
+numbers of the coverage API (docs/PLUGINS.md, "The Scope JSON").`,
 		Example: `  aegis export navigator --scope actor:G0016 --out apt29.json
+  aegis export navigator --scope diff:OLD..NEW --out change.json
+  aegis export report --type html --scope organisation --out coverage.html
   aegis export splunk --scope rules:source=sigma,level=high --out high.spl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aegis-sec/aegis/core"
 )
 
 const (
@@ -278,5 +280,27 @@ func nistWrite(t *testing.T, path string, v any, edited int) {
 	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Mappings Explorer files of the cloud frameworks land as compliance frameworks of
+// their own beside NIST 800-53, with their controls and mappings.
+func TestOtherFrameworksThroughThePipeline(t *testing.T) {
+	e := newEnv(t, map[string]string{"nist": ""})
+	src, _ := filepath.Abs(filepath.Join("..", "..", "plugins", "nist", "testdata", "frameworks"))
+	run := e.Import(t, "nist", src)
+	if run.Outcome != core.RunSucceeded {
+		t.Fatalf("run: %+v", run)
+	}
+	for q, want := range map[string]int{
+		`SELECT COUNT(*) FROM compliance_frameworks`: 3,
+		`SELECT COUNT(*) FROM compliance_controls c JOIN compliance_frameworks f ON f.id = c.framework_id WHERE f.external_id = 'aws-12-12-2024'`:  2,
+		`SELECT COUNT(*) FROM compliance_controls c JOIN compliance_frameworks f ON f.id = c.framework_id WHERE f.external_id = 'm365-07-18-2025'`: 1,
+		`SELECT COUNT(*) FROM compliance_control_mappings WHERE mapping_type = 'protect'`:                                                          3,
+		`SELECT COUNT(*) FROM compliance_control_mappings WHERE mapping_type = 'detect'`:                                                           2,
+	} {
+		if got := e.Count(t, q); got != want {
+			t.Errorf("%s: %d, want %d", q, got, want)
+		}
 	}
 }

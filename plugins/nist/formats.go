@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/aegis-sec/aegis/plugins/internal/jsonpos"
 	"regexp"
 	"strings"
+
+	"github.com/aegis-sec/aegis/plugins/internal/jsonpos"
+	"github.com/aegis-sec/aegis/sdk"
 )
 
 var techniqueIDRe = regexp.MustCompile(`^T\d{4}(\.\d{3})?$`)
@@ -51,6 +53,10 @@ type fileResult struct {
 	NonMappable int
 	Problems    []finding
 	Skip        string // set when the whole file is not NIST 800-53 rev. 5
+	// Framework is set for a Mappings Explorer file of another framework (AWS,
+	// Azure, GCP, Microsoft 365, ...): its controls are Capabilities.
+	Framework    *sdk.ComplianceFramework
+	Capabilities []capability
 }
 
 // parseFile recognises a file by its content and reads it. The result's
@@ -76,11 +82,7 @@ func parseFile(data []byte) (*fileResult, error) {
 // flat list of mapping objects, control ids zero-padded ("AC-02").
 func parseMappingsExplorer(doc *jsonpos.Document) *fileResult {
 	res := &fileResult{Format: "mappings-explorer"}
-	var meta struct {
-		Framework string            `json:"mapping_framework"`
-		Version   string            `json:"mapping_framework_version"`
-		Groups    map[string]string `json:"capability_groups"`
-	}
+	var meta mapexMeta
 	raw, ok := doc.Fields["metadata"]
 	if !ok {
 		// The revision comes from the data, never from a default.
@@ -93,9 +95,9 @@ func parseMappingsExplorer(doc *jsonpos.Document) *fileResult {
 	}
 	fw := strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(strings.ToLower(meta.Framework))
 	if !strings.Contains(fw, "nist80053") {
-		// Another framework of the same project (VERIS, AWS, CVE, ...): not this importer's.
-		res.Skip = fmt.Sprintf("mapping framework %q %s is not NIST 800-53 (this importer reads NIST 800-53 rev5 only)", meta.Framework, meta.Version)
-		return res
+		// Another framework of the same project (AWS, Azure, GCP, Microsoft 365,
+		// VERIS, CVE, ...): the format is shared, the framework comes from the data.
+		return parseOtherFramework(doc, meta)
 	}
 	switch rev := revision(meta.Version); rev {
 	case "5":
@@ -107,15 +109,7 @@ func parseMappingsExplorer(doc *jsonpos.Document) *fileResult {
 		return res
 	}
 	for _, el := range doc.Arrays["mapping_objects"] {
-		var o struct {
-			CapabilityID   *string `json:"capability_id"`
-			CapabilityDesc *string `json:"capability_description"`
-			Group          *string `json:"capability_group"`
-			MappingType    *string `json:"mapping_type"`
-			AttackID       *string `json:"attack_object_id"`
-			Status         *string `json:"status"`
-			Comments       *string `json:"comments"`
-		}
+		var o mapexObject
 		if err := json.Unmarshal(el.Raw, &o); err != nil {
 			res.Problems = append(res.Problems, finding{Line: el.Line, Summary: "skipped malformed mapping object", Detail: err.Error()})
 			continue

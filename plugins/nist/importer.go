@@ -7,6 +7,7 @@ import (
 	"github.com/aegis-sec/aegis/plugins/internal/jsonpos"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/source"
@@ -48,6 +49,16 @@ type importRun struct {
 	warned   map[string]int
 	dups     int
 	nonMap   int
+	nist     bool // a file of NIST 800-53 rev5 was read
+	// others are the frameworks of other Mappings Explorer files, by id.
+	others map[string]*otherFramework
+}
+
+// otherFramework is a framework other than NIST 800-53 and its controls.
+type otherFramework struct {
+	rec      *sdk.ComplianceFramework
+	file     string
+	controls map[string]*control
 }
 
 type stixMapping struct {
@@ -75,7 +86,8 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		return fmt.Errorf("no JSON files in %s (looked for %s)", tree.Source(), cfg.Files)
 	}
 
-	r := &importRun{out: out, controls: map[string]*control{}, refs: map[string]controlID{}, warned: map[string]int{}}
+	r := &importRun{out: out, controls: map[string]*control{}, refs: map[string]controlID{}, warned: map[string]int{},
+		others: map[string]*otherFramework{}}
 	used := 0
 	for i, f := range files {
 		if err := ctx.Err(); err != nil {
@@ -107,10 +119,16 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 			continue
 		}
 		used++
+		if res.Framework != nil {
+			r.addOtherFile(f.Rel, res)
+			continue
+		}
+		r.nist = true
 		r.addFile(f.Rel, res)
 	}
 	if used == 0 {
-		return fmt.Errorf("no NIST 800-53 rev5 controls or mappings in %s (%d JSON files read)", tree.Source(), len(files))
+		return fmt.Errorf("no NIST 800-53 rev5 controls or mappings, and no Mappings Explorer file of another framework, in %s (%d JSON files read)",
+			tree.Source(), len(files))
 	}
 	if err := r.resolveSTIX(ctx, cfg); err != nil {
 		return err
@@ -199,6 +217,32 @@ func (r *importRun) addFile(file string, res *fileResult) {
 	}
 }
 
+// addOtherFile adds a Mappings Explorer file of another framework: each
+// capability is a control of that framework. Two files of one framework and
+// version (enterprise and mobile, say) add to the same controls.
+func (r *importRun) addOtherFile(file string, res *fileResult) {
+	for _, p := range res.Problems {
+		r.warn(file, p)
+	}
+	r.nonMap += res.NonMappable
+	fw := r.others[res.Framework.ExternalID]
+	if fw == nil {
+		fw = &otherFramework{rec: res.Framework, file: file, controls: map[string]*control{}}
+		r.others[res.Framework.ExternalID] = fw
+	}
+	for _, capab := range res.Capabilities {
+		c := fw.controls[capab.ID]
+		if c == nil {
+			c = &control{file: file, line: capab.Line, mappings: map[[2]string]int{}, rec: &sdk.ComplianceControl{
+				FrameworkID: fw.rec.ExternalID, ExternalID: capab.ID, Title: capab.Title, Family: capab.Family}}
+			fw.controls[capab.ID] = c
+		}
+		for _, m := range capab.Mappings {
+			r.addMapping(c, m)
+		}
+	}
+}
+
 func (r *importRun) addMapping(c *control, m mappingRow) {
 	key := [2]string{m.TechniqueID, m.MappingType}
 	if i, dup := c.mappings[key]; dup {
@@ -253,14 +297,56 @@ func (r *importRun) resolveSTIX(ctx context.Context, cfg config) error {
 }
 
 func (r *importRun) emit() error {
-	if err := r.out.Record(framework); err != nil {
-		return err
+	total, mappings := 0, 0
+	if r.nist {
+		if err := r.out.Record(framework); err != nil {
+			return err
+		}
+		cs := make([]*control, 0, len(r.controls))
+		for _, c := range r.controls {
+			cs = append(cs, c)
+		}
+		sort.Slice(cs, func(i, j int) bool { return cs[i].id.less(cs[j].id) })
+		n, err := r.emitControls(cs)
+		if err != nil {
+			return err
+		}
+		total, mappings = total+len(cs), mappings+n
 	}
-	cs := make([]*control, 0, len(r.controls))
-	for _, c := range r.controls {
-		cs = append(cs, c)
+	ids := make([]string, 0, len(r.others))
+	for id := range r.others {
+		ids = append(ids, id)
 	}
-	sort.Slice(cs, func(i, j int) bool { return cs[i].id.less(cs[j].id) })
+	sort.Strings(ids)
+	var names []string
+	for _, id := range ids {
+		fw := r.others[id]
+		if err := r.out.RecordAt(fw.rec, fw.file, 0); err != nil {
+			return err
+		}
+		cs := make([]*control, 0, len(fw.controls))
+		for _, c := range fw.controls {
+			cs = append(cs, c)
+		}
+		sort.Slice(cs, func(i, j int) bool { return cs[i].rec.ExternalID < cs[j].rec.ExternalID })
+		n, err := r.emitControls(cs)
+		if err != nil {
+			return err
+		}
+		total, mappings = total+len(cs), mappings+n
+		names = append(names, fmt.Sprintf("%s %s (%d controls)", fw.rec.Name, fw.rec.Version, len(cs)))
+	}
+	msg := fmt.Sprintf("%d controls, %d mappings (%d duplicate and %d non-mappable rows left out)", total, mappings, r.dups, r.nonMap)
+	if len(names) > 0 {
+		msg += "; other frameworks: " + strings.Join(names, ", ")
+	}
+	r.out.Progress(int64(total), int64(total), msg)
+	return nil
+}
+
+// emitControls sends one framework's controls, in order, and returns how many
+// mappings they hold.
+func (r *importRun) emitControls(cs []*control) (int, error) {
 	mappings := 0
 	for i, c := range cs {
 		if c.rec.Title == "" {
@@ -282,14 +368,12 @@ func (r *importRun) emit() error {
 			continue
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 		mappings += len(c.rec.Mappings)
 		if (i+1)%200 == 0 {
 			r.out.Progress(int64(i+1), int64(len(cs)), "controls")
 		}
 	}
-	r.out.Progress(int64(len(cs)), int64(len(cs)), fmt.Sprintf("%d controls, %d mappings (%d duplicate and %d non-mappable rows left out)",
-		len(cs), mappings, r.dups, r.nonMap))
-	return nil
+	return mappings, nil
 }

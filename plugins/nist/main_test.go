@@ -313,3 +313,74 @@ func TestRevisionComesFromTheData(t *testing.T) {
 		}
 	}
 }
+
+// Mappings Explorer files of other frameworks (AWS, Microsoft 365, ...) share the
+// format: each becomes a compliance framework of its own, named and versioned from
+// its metadata, its capabilities the controls and the score category (protect,
+// detect, respond) the mapping type. NIST 800-53 beside them is read as before.
+func TestOtherMappingsExplorerFrameworks(t *testing.T) {
+	res := run(t, "testdata/frameworks", "")
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	frameworks := map[string]*sdk.ComplianceFramework{}
+	controls := map[string]*sdk.ComplianceControl{}
+	for _, r := range res.Records {
+		switch r := r.(type) {
+		case *sdk.ComplianceFramework:
+			frameworks[r.ExternalID] = r
+		case *sdk.ComplianceControl:
+			if frameworks[r.FrameworkID] == nil {
+				t.Errorf("control %s comes before its framework", r.ID())
+			}
+			controls[r.ID()] = r
+		}
+	}
+	if len(frameworks) != 3 || frameworks["nist-800-53-rev5"] == nil {
+		t.Fatalf("frameworks = %v", frameworks)
+	}
+	aws := frameworks["aws-12-12-2024"]
+	if aws == nil || aws.Name != "AWS security capabilities" || aws.Version != "12/12/2024" || !strings.Contains(aws.Description, "ATT&CK 16.1") {
+		t.Fatalf("aws framework = %+v", aws)
+	}
+	if m := frameworks["m365-07-18-2025"]; m == nil || m.Name != "Microsoft 365 security capabilities" || m.Version != "07/18/2025" {
+		t.Fatalf("m365 framework = %+v", m)
+	}
+	cog := controls["aws-12-12-2024:amazon_cognito"]
+	if cog == nil || cog.Title != "Amazon Cognito" || cog.Family != "Amazon Cognito" ||
+		mappings(cog) != "T1078 protect Score: minimal. MFA for one sub-technique.\nT1110.001 protect Score: significant." {
+		t.Errorf("amazon_cognito = %+v\n%s", cog, mappings(cog))
+	}
+	if gd := controls["aws-12-12-2024:amazon_guardduty"]; gd == nil || mappings(gd) != "T1046 detect Score: partial. Recon findings." {
+		t.Errorf("amazon_guardduty = %+v", gd)
+	}
+	pur := controls["m365-07-18-2025:PUR-AUS-E5"]
+	if pur == nil || pur.Family != "Microsoft Purview" || pur.Title != "Audit Solutions" ||
+		mappings(pur) != "T1059 detect Score: partial. Audit log.\nT1059 protect Score: minimal. Review of accounts." {
+		t.Errorf("PUR-AUS-E5 = %+v\n%s", pur, mappings(pur))
+	}
+	if n := len(controls); n != 3+5 {
+		t.Errorf("%d controls, want 3 cloud and 5 NIST", n)
+	}
+	if d := diags(res.Diagnostics); !strings.Contains(d, "aws-12.12.2024_attack-16.1-enterprise.json:") || !strings.Contains(d, "invalid ATT&CK id") {
+		t.Errorf("diagnostics:\n%s", d)
+	}
+	last := res.Progress[len(res.Progress)-1].Message
+	if !strings.Contains(last, "other frameworks: AWS security capabilities 12/12/2024 (2 controls), Microsoft 365 security capabilities 07/18/2025 (1 controls)") {
+		t.Errorf("summary = %q", last)
+	}
+
+	// A folder of cloud mappings alone is no longer an empty run, and has no NIST framework.
+	dir := t.TempDir()
+	data, _ := os.ReadFile("testdata/frameworks/aws-12.12.2024_attack-16.1-enterprise.json")
+	if err := os.WriteFile(filepath.Join(dir, "aws.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res = run(t, dir, "")
+	if res.Err != nil || len(res.Records) != 3 {
+		t.Fatalf("aws alone: %v, %d records", res.Err, len(res.Records))
+	}
+	if f, ok := res.Records[0].(*sdk.ComplianceFramework); !ok || f.ExternalID != "aws-12-12-2024" {
+		t.Errorf("first record = %#v", res.Records[0])
+	}
+}

@@ -32,6 +32,9 @@ var defaultFiles = []string{
 	"**/T[0-9][0-9][0-9][0-9].[0-9][0-9][0-9].yml",
 }
 
+// plainFiles are read when no file matches the configured names.
+var plainFiles = []string{"**/*.yaml", "**/*.yml"}
+
 const configSchema = `{
   "type": "object",
   "additionalProperties": false,
@@ -109,7 +112,20 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		return err
 	}
 	if len(files) == 0 {
-		return fmt.Errorf("no Atomic Red Team technique files in %s (looked for %s)", tree.Source(), strings.Join(cfg.Files, ", "))
+		// No file has the repository's names (atomics/T1003/T1003.yaml): the
+		// source is a plain folder of atomic files (any names), read whole, as
+		// Sigma and Elastic read a plain folder of rules. Files that are not
+		// atomic technique files are named in warnings by the parser.
+		if files, err = tree.Glob(plainFiles...); err != nil {
+			return err
+		}
+		if len(files) > 0 {
+			out.Warn("", 0, "", "no file matched the configured names; the whole source is read as a folder of atomic files",
+				"files: "+strings.Join(cfg.Files, ", ")+"; source: "+tree.Source())
+		}
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no Atomic Red Team technique files in %s (looked for %s, then any .yaml or .yml file)", tree.Source(), strings.Join(cfg.Files, ", "))
 	}
 
 	seen := map[string]string{} // external id → file:line of its first test

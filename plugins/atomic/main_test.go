@@ -267,3 +267,42 @@ func FuzzParseFile(f *testing.F) {
 		}
 	})
 }
+
+// A plain folder of atomic files (no atomics/ tree, any file names) is read whole, like
+// a plain folder of Sigma or Elastic rules; the run says so and names the YAML files
+// that are not atomic technique files.
+func TestPlainFolderOfAtomics(t *testing.T) {
+	dir := t.TempDir()
+	for name, src := range map[string]string{
+		"T1059/T1059.yaml": "testdata/ok/atomics/T1059/T1059.yaml",
+		"T1003.001.yaml":   "testdata/ok/atomics/T1003.001/T1003.001.yaml",
+	} {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Names of the team's own choosing, not the repository's.
+		name = strings.NewReplacer("T1059/T1059", "scripting/our-shell-tests", "T1003.001", "lsass dumping").Replace(name)
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.yml"), []byte("owner: purple team\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, dir, "")
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	want := run(t, "testdata/ok", "")
+	if len(res.Records) == 0 || len(res.Records) != len(want.Records) {
+		t.Errorf("%d tests from the plain folder, %d from the repository layout", len(res.Records), len(want.Records))
+	}
+	d := diagLines(res)
+	if !strings.Contains(d, "the whole source is read as a folder of atomic files") || !strings.Contains(d, "notes.yml") {
+		t.Errorf("diagnostics:\n%s", d)
+	}
+}

@@ -1,7 +1,6 @@
 package exporter_test
 
 import (
-	"encoding/json"
 	"math"
 	"testing"
 	"time"
@@ -222,4 +221,24 @@ func ptr(f *float64) any {
 	return *f
 }
 
-var _ = json.Marshal
+// A coverage export whose plugin crashes mid-stream, or hangs, fails like any other:
+// a failed run, no artifact.
+func TestCoverageExportThatCrashesStoresNothing(t *testing.T) {
+	s := storetest.Open(t, "sqlite")
+	svc, scopes := coverageFixture(t, s)
+	for mode, timeout := range map[string]time.Duration{"export_crash": time.Minute, "export_hang": 2 * time.Second} {
+		r := runner(t, s, timeout, `{"mode":"`+mode+`"}`)
+		r.Resolver = exporter.StoreResolver{Store: s, Coverage: svc}
+		res, err := r.Run(ctx, exporter.Options{Plugin: "mis", Type: "misbehave", Scope: scopes["actor"]})
+		if err == nil || res == nil || res.Run.Outcome != core.RunFailed || res.Artifacts != nil || res.Run.Records != 3 {
+			t.Fatalf("%s: %v %+v", mode, err, res)
+		}
+		s.View(ctx, func(tx core.Tx) error {
+			arts, _ := tx.ExportArtifacts(ctx, res.Run.ID, true)
+			if len(arts) != 0 {
+				t.Errorf("%s: %d artifacts stored", mode, len(arts))
+			}
+			return nil
+		})
+	}
+}

@@ -35,6 +35,9 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	if err != nil {
 		return fmt.Errorf("%s: %w", onto.Rel, err)
 	}
+	if isTurtle(onto.Rel, data) {
+		return fmt.Errorf("%s: %w", onto.Rel, errTurtle)
+	}
 	g, problems, err := parseGraph(data)
 	if err != nil {
 		// The ontology is the whole import: without it there is nothing to
@@ -89,10 +92,51 @@ func findOntology(tree *source.Tree, cfg config) (source.File, error) {
 		return source.File{}, err
 	}
 	if len(files) == 0 {
+		if ttl, _ := tree.Glob("**/*.ttl"); len(ttl) > 0 {
+			return source.File{}, fmt.Errorf("no D3FEND ontology in %s (looked for %s); %s: %w", tree.Source(), cfg.Ontology, ttl[0].Rel, errTurtle)
+		}
 		return source.File{}, fmt.Errorf("no D3FEND ontology in %s (looked for %s)", tree.Source(), cfg.Ontology)
 	}
 	sortShallowFirst(files)
 	return files[0], nil
+}
+
+// errTurtle answers a Turtle ontology: no well-kept Go RDF library is on the
+// module proxy, and D3FEND publishes the same ontology as JSON-LD.
+var errTurtle = errors.New("Turtle is not supported, use the JSON-LD release file (d3fend.json, https://d3fend.mitre.org/ontologies/d3fend.json)")
+
+// isTurtle tells a Turtle file by its name or its first statement (@prefix,
+// @base, PREFIX or BASE), so it fails with a clear message rather than a JSON
+// syntax error at its first '@'.
+func isTurtle(name string, data []byte) bool {
+	if strings.HasSuffix(strings.ToLower(name), ".ttl") {
+		return true
+	}
+	for _, line := range strings.SplitN(string(data[:min(len(data), 4096)]), "\n", 50) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		upper := strings.ToUpper(line)
+		return strings.HasPrefix(line, "@prefix") || strings.HasPrefix(line, "@base") ||
+			strings.HasPrefix(upper, "PREFIX ") || strings.HasPrefix(upper, "BASE ")
+	}
+	return false
+}
+
+// errWarned says a problem was already reported as a warning.
+var errWarned = errors.New("reported as a warning")
+
+// offline tells whether a URL in the config may be left out: the source is
+// local, so the user is working from local files (perhaps without a network).
+func offline(tree *source.Tree, configured string) bool {
+	return remote(configured) && !remote(tree.Source())
+}
+
+// remote tells a URL from a local path.
+func remote(src string) bool {
+	l := strings.ToLower(strings.TrimSpace(src))
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }
 
 func sortShallowFirst(files []source.File) {
@@ -112,7 +156,10 @@ func warnAll(out *sdk.Emitter, file string, problems []problem) {
 // becomes one mapping per technique M1018 mitigates in the ATT&CK data, with
 // relation "mitigation:M1018".
 func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*defTechnique, out *sdk.Emitter) error {
-	file, closeFn, err := findMitigations(ctx, tree, cfg)
+	file, closeFn, err := findMitigations(ctx, tree, cfg, out)
+	if errors.Is(err, errWarned) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -147,6 +194,13 @@ func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*
 	}
 	out.Progress(0, 0, "reading ATT&CK from "+cfg.AttackSource)
 	am, skipped, err := loadAttack(ctx, cfg.AttackSource)
+	if err != nil && offline(tree, cfg.AttackSource) {
+		// A local source with the shipped config (attack_source a URL) must work
+		// offline: the mitigation mappings are left out, and the run says so.
+		out.Warn(file.Rel, 0, "", fmt.Sprintf("%d ATT&CK mitigation mappings left out: attack_source could not be read", len(links)),
+			err.Error()+"; set attack_source to a local ATT&CK STIX bundle or mitre/cti folder to import them offline")
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -185,10 +239,23 @@ func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*
 
 // findMitigations locates attack-mitigations.json: mitigations_source when
 // set, else the glob inside a folder source. An empty File means there is none.
-func findMitigations(ctx context.Context, tree *source.Tree, cfg config) (source.File, func(), error) {
+func findMitigations(ctx context.Context, tree *source.Tree, cfg config, out *sdk.Emitter) (source.File, func(), error) {
 	noop := func() {}
+	if cfg.MitigationsSource != "" && remote(cfg.MitigationsSource) && !remote(tree.Source()) && tree.File() == "" {
+		// A local folder holding its own attack-mitigations.json wins over the
+		// URL of the shipped config: offline imports from local files work.
+		if files, err := tree.Glob(cfg.Mitigations); err == nil && len(files) > 0 {
+			sortShallowFirst(files)
+			return files[0], noop, nil
+		}
+	}
 	if cfg.MitigationsSource != "" {
 		mt, err := source.Open(ctx, cfg.MitigationsSource, source.Options{})
+		if err != nil && offline(tree, cfg.MitigationsSource) {
+			out.Warn("", 0, "", "no ATT&CK mitigation mappings imported: mitigations_source could not be read",
+				err.Error()+"; put attack-mitigations.json beside the ontology or set mitigations_source to a local file to import them offline")
+			return source.File{}, noop, errWarned
+		}
 		if err != nil {
 			return source.File{}, noop, fmt.Errorf("mitigations_source: %w", err)
 		}

@@ -228,3 +228,52 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	writeFile(t, to, string(b))
 }
+
+// The shipped aegis.hcl names URLs for mitigations_source and attack_source; a local
+// source must still import offline: the folder's own attack-mitigations.json wins
+// over the URL, and an unreachable attack_source leaves the mitigation mappings out
+// with a warning instead of failing the run.
+func TestOfflineWithTheShippedConfig(t *testing.T) {
+	const shipped = `{"mitigations_source":"http://127.0.0.1:1/api/mappings/attack-mitigations.json",
+		"attack_source":"http://127.0.0.1:1/enterprise-attack.json"}`
+	res := run(t, "testdata/mini", shipped)
+	if res.Err != nil || len(res.Records) != 4 {
+		t.Fatalf("%v, %d records", res.Err, len(res.Records))
+	}
+	if d := diags(res.Diagnostics); !strings.Contains(d, "warning api/mappings/attack-mitigations.json:0 : 4 ATT&CK mitigation mappings left out: attack_source could not be read") {
+		t.Errorf("diagnostics:\n%s", d)
+	}
+	// With a local attack_source the folder's mitigation file is used, not the URL.
+	res = run(t, "testdata/mini", `{"mitigations_source":"http://127.0.0.1:1/attack-mitigations.json","attack_source":"testdata/attack"}`)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	found := false
+	for _, r := range res.Records {
+		found = found || strings.Contains(mappings(r.(*sdk.DefensiveTechnique)), "mitigation:M1038")
+	}
+	if !found {
+		t.Error("no mitigation mapping from the folder's attack-mitigations.json")
+	}
+	// A single ontology file with an unreachable mitigations_source: a warning.
+	res = run(t, "testdata/mini/ontologies/d3fend.json", shipped)
+	if res.Err != nil || len(res.Records) != 4 || !strings.Contains(diags(res.Diagnostics), "mitigations_source could not be read") {
+		t.Fatalf("%v, %d records, diagnostics:\n%s", res.Err, len(res.Records), diags(res.Diagnostics))
+	}
+}
+
+// Turtle is refused with a message that names the JSON-LD file to use instead, for a
+// .ttl file, for Turtle content under another name and for a folder holding only .ttl.
+func TestTurtleIsRefusedClearly(t *testing.T) {
+	dir := t.TempDir()
+	ttl := "# D3FEND\n@prefix d3f: <http://d3fend.mitre.org/ontologies/d3fend.owl#> .\nd3f:X a owl:Class .\n"
+	writeFile(t, filepath.Join(dir, "file", "d3fend.ttl"), ttl)
+	writeFile(t, filepath.Join(dir, "named", "d3fend.json"), ttl)
+	writeFile(t, filepath.Join(dir, "folder", "ontologies", "d3fend.ttl"), ttl)
+	for _, src := range []string{filepath.Join(dir, "file", "d3fend.ttl"), filepath.Join(dir, "named"), filepath.Join(dir, "folder")} {
+		res := run(t, src, "")
+		if res.Err == nil || !strings.Contains(res.Err.Error(), "Turtle is not supported, use the JSON-LD release file") {
+			t.Errorf("%s: err = %v", src, res.Err)
+		}
+	}
+}

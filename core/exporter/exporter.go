@@ -15,8 +15,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -237,6 +239,11 @@ func stream(ctx context.Context, h *pluginhost.Host, st *runState, plugin, wantT
 	if err := inst.ValidateConfig(cctx, sdk.ComponentExporter, typ); err != nil {
 		return info, nil, err
 	}
+	if comp, ok := desc.Component(sdk.ComponentExporter, typ); ok {
+		if err := checkKinds(comp, resolved.Records); err != nil {
+			return info, nil, fmt.Errorf("%w; %s", err, nothing)
+		}
+	}
 
 	st.report(core.ExportProgress{Phase: "exporting"})
 	col := &collector{st: st}
@@ -378,4 +385,22 @@ func checkContent(a *core.ExportArtifact) error {
 		}
 	}
 	return nil
+}
+
+// checkKinds refuses a scope none of whose records the exporter reads: a converter of
+// detection rules given an actor's coverage would otherwise warn once per record and
+// write an empty file. An exporter that names no record kinds takes everything.
+func checkKinds(comp sdk.Component, recs []sdk.Record) error {
+	if len(comp.RecordKinds) == 0 || len(recs) == 0 {
+		return nil
+	}
+	sent := map[string]bool{}
+	for _, r := range recs {
+		if slices.Contains(comp.RecordKinds, r.Kind()) {
+			return nil
+		}
+		sent[r.Kind()] = true
+	}
+	return fmt.Errorf("exporter %s reads %s records, and this scope sends only %s: use a scope of what it reads (a rules scope for detection rules, a coverage scope for technique coverage)",
+		comp.Type, strings.Join(comp.RecordKinds, ", "), strings.Join(slices.Sorted(maps.Keys(sent)), ", "))
 }

@@ -55,6 +55,13 @@ func TestReportThroughTheHost(t *testing.T) {
 				}
 			}
 		}
+		// A scope of records the exporter does not read is refused before they are sent.
+		seedRules(t, st, 2)
+		bad, err := r.Run(ctx, exporter.Options{Plugin: "report", Type: "csv", Scope: core.ExportScope{Kind: core.ScopeRules}})
+		if err == nil || !strings.Contains(err.Error(), "exporter csv reads technique_coverage records, and this scope sends only detection_rule") ||
+			bad.Run.Outcome != core.RunFailed || bad.Artifacts != nil {
+			t.Errorf("rules scope through the csv report: %v", err)
+		}
 		res, err := r.Run(ctx, exporter.Options{Plugin: "report", Type: "html", Scope: scopes["diff"]})
 		if err != nil {
 			t.Fatal(err)

@@ -57,6 +57,12 @@ test: web-test
 		(cd $$m && $(GO) test -count=1 -timeout $(TESTTIMEOUT) $(TESTFLAGS) ./...) || rc=1; \
 	done; exit $$rc
 
+# BenchmarkScale (internal/integration) seeds a synthetic organisation of this scale
+# (1: 100,000 tests) over the upstream ATT&CK data on SQLite and, with
+# AEGIS_TEST_POSTGRES_DSN, PostgreSQL, and writes its figures to bench/out/results.json.
+AEGIS_BENCH_SCALE ?= 1
+export AEGIS_BENCH_SCALE
+
 bench:
 	@for m in $(MODULES); do \
 		(cd $$m && $(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./...) || exit 1; \

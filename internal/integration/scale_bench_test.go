@@ -1,0 +1,381 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aegis-sec/aegis/api/apitest"
+	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/coverage"
+	"github.com/aegis-sec/aegis/core/store"
+	"github.com/aegis-sec/aegis/core/store/storetest"
+	"github.com/aegis-sec/aegis/core/synthetic"
+	"github.com/aegis-sec/aegis/sdk/sdktest"
+)
+
+// BenchmarkScale measures the issue's scale targets on a synthetic organisation
+// (core/synthetic, seed 1) over the real ATT&CK Enterprise v18.1 catalog imported by the
+// attack plugin, once per database: AEGIS_BENCH_SCALE sets the size (default 0.1; `make
+// bench` runs 1). The HTTP figures are taken against a real `aegis serve` process on the
+// seeded database, whose peak RSS is read from /proc. Every figure is also written to
+// bench/out/results.json (name, value, unit, command).
+//
+// Each sub-benchmark seeds once and reports its figures as custom metrics; b.N is not
+// used for timing (the load runs for a fixed number of requests), so run it with
+// -benchtime 1x.
+func BenchmarkScale(b *testing.B) {
+	scale := 0.1
+	if v, err := strconv.ParseFloat(os.Getenv("AEGIS_BENCH_SCALE"), 64); err == nil && v > 0 {
+		scale = v
+	}
+	cti := upstream(b, "mitre-cti")
+	for _, driver := range []string{store.SQLite, store.Postgres} {
+		b.Run(fmt.Sprintf("%s/scale=%g", driver, scale), func(b *testing.B) {
+			runScale(b, driver, scale, filepath.Join(cti, "enterprise-attack"))
+		})
+	}
+}
+
+type figure struct {
+	Name    string  `json:"name"`
+	Value   float64 `json:"value"`
+	Unit    string  `json:"unit"`
+	Target  string  `json:"target,omitempty"`
+	Command string  `json:"command"`
+	At      string  `json:"at"`
+}
+
+func runScale(b *testing.B, driver string, scale float64, attackDir string) {
+	e := newEnvOn(b, driver, map[string]string{"attack": `{"release_version":"18.1"}`})
+	e.Import(b, "attack", attackDir)
+	began := time.Now()
+	res, err := synthetic.Generate(ctx, e.Store, synthetic.Options{Scale: scale, Seed: 1, End: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	seedTime := time.Since(began)
+	b.Logf("%s: seeded %d tests, %d campaigns, %d snapshots in %s", driver, res.Tests, res.Campaigns, res.Snapshots, seedTime.Round(time.Millisecond))
+	prefix := fmt.Sprintf("%s/scale=%g/", driver, scale)
+	var figs []figure
+	report := func(name string, v float64, unit, target string) {
+		b.ReportMetric(v, unit+"_"+strings.ReplaceAll(name, " ", "_"))
+		figs = append(figs, figure{Name: prefix + name, Value: v, Unit: unit, Target: target})
+	}
+	report("seed", seedTime.Seconds(), "s", "")
+
+	// In process: the organisation score recomputed from the tests, and a snapshot.
+	cov := coverage.New(e.Store, nil)
+	report("org score recompute p50", p50(timeN(b, 15, func() error {
+		_, err := cov.Scores(ctx, coverage.DefaultDomain)
+		return err
+	})), "ms", "< 250 ms")
+	report("snapshot create p50", p50(timeN(b, 3, func() error {
+		_, err := cov.CreateSnapshot(ctx, nil, "bench")
+		return err
+	})), "ms", "< 2000 ms")
+
+	// Over HTTP, against aegis serve.
+	srv := startServer(b, e.Store, driver)
+	c := srv.login(b)
+	var ids []string
+	var page struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	c.getJSON(b, "/api/v1/tests?limit=200&offset=1000", &page)
+	for _, it := range page.Items {
+		ids = append(ids, it.ID)
+	}
+	var camps struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	c.getJSON(b, "/api/v1/campaigns?limit=100", &camps)
+	if len(ids) == 0 || len(camps.Items) == 0 {
+		b.Fatalf("no tests (%d) or campaigns (%d) to read", len(ids), len(camps.Items))
+	}
+	c.get(b, "/api/v1/matrix") // warm
+	report("matrix p99", p99(c.timeGets(b, 200, func(int) string { return "/api/v1/matrix" })), "ms", "< 50 ms")
+	report("test list page p99", p99(c.timeGets(b, 500, func(int) string { return "/api/v1/tests?limit=50" })), "ms", "< 20 ms")
+	mixed := func(i int) string {
+		switch i % 10 {
+		case 0, 1, 2:
+			return "/api/v1/tests?limit=50"
+		case 3:
+			return "/api/v1/tests?limit=50&state=validated"
+		case 4:
+			return fmt.Sprintf("/api/v1/tests?limit=50&offset=%d", (i%20)*50)
+		case 5, 6:
+			return "/api/v1/tests/" + ids[i%len(ids)]
+		case 7:
+			return "/api/v1/campaigns?limit=50"
+		case 8:
+			return "/api/v1/campaigns/" + camps.Items[i%len(camps.Items)].ID
+		default:
+			return "/api/v1/techniques?limit=50"
+		}
+	}
+	rps, errs := c.load(b, 4, 15*time.Second, mixed)
+	report("mixed reads", rps, "req/s", "> 1500")
+	report("mixed read errors", float64(errs), "count", "0")
+	report("server peak RSS", float64(srv.peakRSS(b))/1024, "MB", "< 250 MB")
+	writeFigures(b, figs)
+}
+
+// timeN runs fn n times and returns each duration in milliseconds.
+func timeN(b *testing.B, n int, fn func() error) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		t0 := time.Now()
+		if err := fn(); err != nil {
+			b.Fatal(err)
+		}
+		out[i] = float64(time.Since(t0).Microseconds()) / 1000
+	}
+	return out
+}
+
+func quantile(xs []float64, q float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+func p50(xs []float64) float64 { return quantile(xs, 0.5) }
+func p99(xs []float64) float64 { return quantile(xs, 0.99) }
+
+type server struct {
+	cmd  *exec.Cmd
+	base string
+	user string
+}
+
+// startServer runs aegis serve on the seeded database until the benchmark ends.
+func startServer(b *testing.B, st *store.Store, driver string) *server {
+	bin := aegisBinary(b)
+	dsn := storeDSN(b, st, driver)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := b.TempDir()
+	cfg := filepath.Join(dir, "aegis.hcl")
+	hcl := fmt.Sprintf("log {\n  level = \"error\"\n}\ndatabase {\n  driver = %q\n  dsn = %q\n}\nevidence {\n  path = %q\n}\nscheduler {\n  enabled = false\n}\n",
+		driver, dsn, filepath.Join(dir, "evidence"))
+	if err := os.WriteFile(cfg, []byte(hcl), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	apitest.CreateUser(b, st, "bench-viewer", core.RoleViewer, "")
+	cmd := exec.Command(bin, "--config", cfg, "serve", "--listen", addr)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+	s := &server{cmd: cmd, base: "http://" + addr, user: "bench-viewer"}
+	for i := 0; ; i++ {
+		if resp, err := http.Get(s.base + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i > 300 {
+			b.Fatal("aegis serve did not answer /healthz within 30 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return s
+}
+
+// storeDSN is the DSN of the benchmark's database as aegis serve needs it.
+func storeDSN(b *testing.B, st *store.Store, driver string) string {
+	if driver == store.Postgres {
+		var schema string
+		if err := st.DB().Get(&schema, `SELECT current_schema()`); err != nil {
+			b.Fatal(err)
+		}
+		base := os.Getenv(storetest.EnvPostgresDSN)
+		sep := "?"
+		if strings.Contains(base, "?") {
+			sep = "&"
+		}
+		return base + sep + "search_path=" + schema
+	}
+	var file string
+	if err := st.DB().Get(&file, `SELECT file FROM pragma_database_list WHERE name = 'main'`); err != nil {
+		b.Fatal(err)
+	}
+	return file
+}
+
+var (
+	aegisOnce sync.Once
+	aegisBin  string
+)
+
+func aegisBinary(b *testing.B) string {
+	aegisOnce.Do(func() {
+		buildMu.Lock()
+		if buildDir == "" {
+			d, err := os.MkdirTemp("", "aegis-integration-")
+			if err != nil {
+				b.Fatal(err)
+			}
+			buildDir = d
+		}
+		buildMu.Unlock()
+		p := sdktest.BuildPluginTo(b, filepath.Join("..", "..", "cmd", "aegis"), buildDir)
+		aegisBin = p
+	})
+	return aegisBin
+}
+
+// peakRSS reads the server's peak resident set (VmHWM) in KiB.
+func (s *server) peakRSS(b *testing.B) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		b.Fatalf("read the server's RSS: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	b.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+type client struct {
+	s *server
+	h *http.Client
+}
+
+func (s *server) login(b *testing.B) *client {
+	jar, _ := cookiejar.New(nil)
+	c := &client{s: s, h: &http.Client{Jar: jar, Timeout: time.Minute,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
+	body, _ := json.Marshal(map[string]string{"username": s.user, "password": apitest.Password})
+	resp, err := c.h.Post(s.base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b.Fatalf("login: %d", resp.StatusCode)
+	}
+	return c
+}
+
+func (c *client) get(b *testing.B, path string) ([]byte, error) {
+	resp, err := c.h.Get(c.s.base + path)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: %d %.200s", path, resp.StatusCode, data)
+	}
+	return data, err
+}
+
+func (c *client) getJSON(b *testing.B, path string, out any) {
+	data, err := c.get(b, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		b.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+// timeGets requests path(i) n times, one after the other, and returns each latency in
+// ms; it stops early after a minute (slow code on a slow day), with at least 20 samples.
+func (c *client) timeGets(b *testing.B, n int, path func(int) string) []float64 {
+	var out []float64
+	began := time.Now()
+	for i := 0; i < n && (i < 20 || time.Since(began) < time.Minute); i++ {
+		t0 := time.Now()
+		if _, err := c.get(b, path(i)); err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, float64(time.Since(t0).Microseconds())/1000)
+	}
+	return out
+}
+
+// load sends requests from workers goroutines for d and returns requests per second
+// and the number that failed.
+func (c *client) load(b *testing.B, workers int, d time.Duration, path func(int) string) (float64, int) {
+	var next, errs atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Since(t0) < d {
+				i := int(next.Add(1)) - 1
+				if _, err := c.get(b, path(i)); err != nil {
+					if errs.Add(1) == 1 {
+						b.Log(err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(next.Load()) / time.Since(t0).Seconds(), int(errs.Load())
+}
+
+// writeFigures merges figs into bench/out/results.json (by name).
+func writeFigures(b *testing.B, figs []figure) {
+	path := filepath.Join("..", "..", "bench", "out", "results.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	var all []figure
+	if data, err := os.ReadFile(path); err == nil {
+		_ = json.Unmarshal(data, &all)
+	}
+	command := "AEGIS_BENCH_SCALE=" + os.Getenv("AEGIS_BENCH_SCALE") + " go test -run '^$' -bench BenchmarkScale -benchtime 1x ./internal/integration/"
+	at := time.Now().UTC().Format(time.RFC3339)
+	for _, f := range figs {
+		f.Command, f.At = command, at
+		replaced := false
+		for i := range all {
+			if all[i].Name == f.Name {
+				all[i], replaced = f, true
+			}
+		}
+		if !replaced {
+			all = append(all, f)
+		}
+	}
+	data, _ := json.MarshalIndent(all, "", "  ")
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}

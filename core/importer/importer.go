@@ -34,6 +34,24 @@ type Runner struct {
 	Log   hclog.Logger
 }
 
+// importLocker is the store's lock that keeps two imports of one plugin from
+// overlapping, across processes and instances.
+type importLocker interface {
+	TryImportLock(ctx context.Context, plugin string) (unlock func(), running *core.ImportRun, ok bool, err error)
+}
+
+// busyError refuses an import while another of the same plugin runs, naming it.
+func busyError(plugin string, running *core.ImportRun) error {
+	msg := fmt.Sprintf("import %s: another import of %s is running", plugin, plugin)
+	detail := map[string]any{}
+	if running != nil {
+		msg += fmt.Sprintf(" (run %s, started %s, triggered by %s, source %s)", running.ID,
+			running.StartedAt.UTC().Format(time.RFC3339), running.TriggeredBy, running.SourceLocation)
+		detail["run_id"] = running.ID
+	}
+	return &core.Error{Code: core.ECONFLICT, Message: msg + "; wait for it to finish", Detail: detail}
+}
+
 // Options describe one run.
 type Options struct {
 	Plugin string
@@ -99,6 +117,16 @@ func (r *Runner) Run(ctx context.Context, o Options) (*core.ImportRun, error) {
 	// Credentials in a source URL (from an env(...) in the plugin block) reach the
 	// plugin, never the run row, the audit log or the log.
 	shown := pluginhost.MaskSource(source)
+	if l, ok := r.Store.(importLocker); ok {
+		unlock, running, got, err := l.TryImportLock(ctx, o.Plugin)
+		if err != nil {
+			return nil, fmt.Errorf("import %s: %w", o.Plugin, err)
+		}
+		if !got {
+			return nil, busyError(o.Plugin, running)
+		}
+		defer unlock()
+	}
 	run := &core.ImportRun{PluginName: o.Plugin, ImporterType: o.Type, SourceLocation: shown, DryRun: o.DryRun,
 		TriggeredBy: o.TriggeredBy, Outcome: core.RunRunning, StartedAt: core.Now()}
 	if err := r.Store.Update(ctx, func(tx core.Tx) error { return tx.CreateImportRun(ctx, run) }); err != nil {

@@ -3,8 +3,10 @@ package importer_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -468,6 +470,59 @@ func TestRunThatYieldsNothingFails(t *testing.T) {
 		}
 		if d := storetest.Diff(before, catalog(t, s)); d != "" {
 			t.Errorf("an empty run changed the catalog:\n%s", d)
+		}
+	})
+}
+
+// Two imports of one plugin never overlap: the second, from another runner (another
+// host process or instance in real life), is refused with the running one named, and
+// runs once the first has ended.
+func TestImportsOfOnePluginDoNotOverlap(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		bin := binary(t, "misbehave")
+		slow := runner(t, s, plugin("mis", bin, 3*time.Second, `{"mode":"hang","n":1}`))
+		done := make(chan error, 1)
+		started := make(chan string, 1)
+		go func() {
+			_, err := slow.Run(ctx, importer.Options{Plugin: "mis", OnCreated: func(r *core.ImportRun) { started <- r.ID }})
+			done <- err
+		}()
+		first := <-started
+		second := runner(t, s, plugin("mis", bin, time.Minute, `{"mode":"ok","n":2}`))
+		run, err := second.Run(ctx, importer.Options{Plugin: "mis"})
+		if err == nil || run != nil || !strings.Contains(err.Error(), "another import of mis is running (run "+first) {
+			t.Fatalf("second import while the first runs: %v, %+v", err, run)
+		}
+		var ce *core.Error
+		if !errors.As(err, &ce) || ce.Code != core.ECONFLICT {
+			t.Errorf("error %T is not a conflict", err)
+		}
+		if err := <-done; err == nil {
+			t.Fatal("the hanging import succeeded")
+		}
+		if run, err := second.Run(ctx, importer.Options{Plugin: "mis"}); err != nil || run.Outcome != core.RunSucceeded {
+			t.Fatalf("after the first ended: %v", err)
+		}
+
+		if s.Dialect() != store.SQLite {
+			return
+		}
+		// SQLite: the lock row of another live process (`aegis serve` beside this
+		// `aegis import`) refuses; one of a process that died is taken over.
+		host, _ := os.Hostname()
+		for _, c := range []struct {
+			pid     int
+			refused bool
+		}{{os.Getppid(), true}, {1 << 22, false}} {
+			if _, err := s.DB().Exec(`INSERT INTO import_locks (plugin, holder, acquired_at) VALUES ('mis', ?, ?)`,
+				host+":"+strconv.Itoa(c.pid), time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			_, err := second.Run(ctx, importer.Options{Plugin: "mis"})
+			if refused := err != nil && strings.Contains(err.Error(), "another import of mis is running"); refused != c.refused {
+				t.Errorf("holder pid %d: err = %v, want refused %v", c.pid, err, c.refused)
+			}
+			s.DB().Exec(`DELETE FROM import_locks`)
 		}
 	})
 }

@@ -95,6 +95,10 @@ func (s *Service) StartImport(ctx context.Context, req core.ImportRequest, actor
 	case r := <-created:
 		return r, nil
 	case err := <-failed:
+		var ce *core.Error
+		if errors.As(err, &ce) {
+			return nil, err // a conflict with a run elsewhere stays a conflict
+		}
 		return nil, core.FieldError("plugin", "%v", err)
 	case <-time.After(30 * time.Second):
 		return nil, errors.New("import: the run was not created within 30s")

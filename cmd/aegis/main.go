@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
+	"github.com/aegis-sec/aegis"
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/config"
 	"github.com/aegis-sec/aegis/core/store"
@@ -60,7 +62,7 @@ them into coverage. This binary is the server and its command-line tools.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.PersistentFlags().StringVar(&a.configPath, "config", "aegis.hcl", "configuration file")
+	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (default: aegis.hcl in the current folder, else the built-in defaults)")
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log at the configured level (tools other than serve log only errors by default)")
 	root.AddCommand(
 		a.serveCmd(),
@@ -84,7 +86,22 @@ func (a *app) load() error {
 	if a.cfg != nil {
 		return nil
 	}
-	cfg, err := config.Load(a.configPath)
+	builtIn := false
+	if a.configPath == "" {
+		a.configPath = defaultConfigFile
+		if _, err := os.Stat(defaultConfigFile); errors.Is(err, fs.ErrNotExist) {
+			builtIn = true
+		}
+	}
+	var cfg *config.Config
+	var err error
+	if builtIn {
+		// Started outside the repository (no aegis.hcl here, no --config): the
+		// embedded copy of the shipped file, its relative paths from this folder.
+		cfg, err = config.Parse(aegis.DefaultConfig, defaultConfigFile)
+	} else {
+		cfg, err = config.Load(a.configPath)
+	}
 	if err != nil {
 		return err
 	}
@@ -103,8 +120,21 @@ func (a *app) load() error {
 		// A plugin block's log_level sets its plugin's logger without moving the host's.
 		IndependentLevels: true,
 	})
+	if builtIn {
+		wd, _ := os.Getwd()
+		const msg = "no aegis.hcl in the current folder and no --config: running on the built-in defaults (an embedded copy of aegis.hcl)"
+		if a.log.IsWarn() {
+			a.log.Warn(msg, "folder", wd)
+		} else {
+			fmt.Fprintf(a.stderr, "aegis: %s; relative paths are under %s\n", msg, wd)
+		}
+		a.configPath = "the built-in defaults"
+	}
 	return nil
 }
+
+// defaultConfigFile is read when --config is not given.
+const defaultConfigFile = "aegis.hcl"
 
 // openStore loads the configuration and opens the database, migrating it first unless
 // told not to: every command that touches the database works on the current schema.

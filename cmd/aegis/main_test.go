@@ -383,3 +383,28 @@ func TestAdminPasswordFromEnvironmentTooShort(t *testing.T) {
 		t.Fatalf("an administrator was created with a short password: %+v", users)
 	}
 }
+
+// Outside the repository, with no aegis.hcl and no --config, aegis runs on the embedded
+// copy of the shipped aegis.hcl and says so; --config still wins, and a --config that
+// does not exist is an error, never the defaults.
+func TestBuiltInDefaultsWithoutAConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("AEGIS_DB_DRIVER", "")
+	t.Setenv("AEGIS_DB_DSN", "")
+	out := run(t, "", "stats", "--json")
+	if !strings.Contains(out, "running on the built-in defaults (an embedded copy of aegis.hcl)") || !strings.Contains(out, `"entities"`) {
+		t.Fatalf("output:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "var", "aegis.db")); err != nil {
+		t.Errorf("the default database is not under the current folder: %v", err)
+	}
+
+	cfg := writeConfig(t, t.TempDir())
+	if out := run(t, "", "--config", cfg, "stats"); strings.Contains(out, "built-in defaults") {
+		t.Errorf("--config given, output:\n%s", out)
+	}
+	if _, err := runErr(t, "", "--config", filepath.Join(dir, "nope.hcl"), "stats"); err == nil || !strings.Contains(err.Error(), "nope.hcl") {
+		t.Errorf("missing --config file: %v", err)
+	}
+}

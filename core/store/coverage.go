@@ -52,18 +52,31 @@ func scopeWhere(w *where, s core.TestScope) {
 	}
 }
 
-// Validations lists the validated, applicable tests in scope. A test's procedure is its
-// template, or its own procedure text (its title when it has none) when it was written
-// by hand.
+// procedureKey is a validated test's procedure for scoring: its template, or its own
+// procedure text (its title when it has none) when it was written by hand.
+const procedureKey = `COALESCE(CAST(template_id AS TEXT), 'custom:' || LOWER(CASE WHEN procedure <> '' THEN procedure ELSE title END))`
+
+// validatedApplicable selects the tests a score reads.
+const validatedApplicable = `state = 'validated' AND not_applicable = FALSE AND validated_at IS NOT NULL`
+
+// Validations lists the validated, applicable tests in scope. Without a scope it reads
+// the summary kept on write (technique_cell_validations): the newest validation of each
+// (technique, platform as recorded, procedure) cell, which is all a score reads
+// (scoring.Technique keeps the newest validation per cell, platforms compared without
+// letter case), so the scores come out the same as from every validation.
 func (t *Tx) Validations(ctx context.Context, s core.TestScope) ([]core.ScoringRow, error) {
-	w := where{}
-	w.add("state = 'validated'")
-	w.add("not_applicable = FALSE")
-	w.add("validated_at IS NOT NULL")
-	scopeWhere(&w, s)
 	var out []core.ScoringRow
-	if err := t.sel(ctx, &out, `SELECT technique_id, id, platform,
-		COALESCE(CAST(template_id AS TEXT), 'custom:' || LOWER(CASE WHEN procedure <> '' THEN procedure ELSE title END)) AS procedure_key,
+	if s == (core.TestScope{}) {
+		if err := t.sel(ctx, &out, `SELECT technique_id, test_id AS id, platform, procedure_key, validated_at, prevented, alerted, logged
+			FROM technique_cell_validations`); err != nil {
+			return nil, fmt.Errorf("store: validations: %w", err)
+		}
+		return out, nil
+	}
+	w := where{}
+	w.add(validatedApplicable)
+	scopeWhere(&w, s)
+	if err := t.sel(ctx, &out, `SELECT technique_id, id, platform, `+procedureKey+` AS procedure_key,
 		validated_at, COALESCE(prevented, FALSE) AS prevented, COALESCE(alerted, FALSE) AS alerted, COALESCE(logged, FALSE) AS logged
 		FROM tests`+w.sql(), w.args...); err != nil {
 		return nil, fmt.Errorf("store: validations: %w", err)
@@ -84,24 +97,60 @@ func (t *Tx) StatusTests(ctx context.Context, s core.TestScope) ([]*core.Test, e
 	return out, nil
 }
 
-// TestCounts counts the tests in scope per technique.
-func (t *Tx) TestCounts(ctx context.Context, s core.TestScope) ([]core.TechniqueTestCounts, error) {
-	w := where{}
-	scopeWhere(&w, s)
-	var out []core.TechniqueTestCounts
-	const v = "state = 'validated' AND not_applicable = FALSE"
-	if err := t.sel(ctx, &out, `SELECT technique_id, COUNT(*) AS tests,
+// testCountColumns count a technique's tests by state and outcome (TechniqueTestCounts).
+const testCountColumns = `COUNT(*) AS tests,
 		SUM(CASE WHEN state NOT IN ('validated','rejected') THEN 1 ELSE 0 END) AS in_progress,
 		SUM(CASE WHEN state = 'validated' THEN 1 ELSE 0 END) AS validated,
 		SUM(CASE WHEN state = 'rejected' THEN 1 ELSE 0 END) AS rejected,
-		SUM(CASE WHEN `+v+` AND prevented THEN 1 ELSE 0 END) AS prevented,
-		SUM(CASE WHEN `+v+` AND alerted THEN 1 ELSE 0 END) AS alerted,
-		SUM(CASE WHEN `+v+` AND logged THEN 1 ELSE 0 END) AS logged,
-		SUM(CASE WHEN `+v+` AND NOT COALESCE(prevented, FALSE) AND NOT COALESCE(alerted, FALSE) AND NOT COALESCE(logged, FALSE) THEN 1 ELSE 0 END) AS none
-		FROM tests`+w.sql()+` GROUP BY technique_id`, w.args...); err != nil {
+		SUM(CASE WHEN ` + applicable + ` AND prevented THEN 1 ELSE 0 END) AS prevented,
+		SUM(CASE WHEN ` + applicable + ` AND alerted THEN 1 ELSE 0 END) AS alerted,
+		SUM(CASE WHEN ` + applicable + ` AND logged THEN 1 ELSE 0 END) AS logged,
+		SUM(CASE WHEN ` + applicable + ` AND NOT COALESCE(prevented, FALSE) AND NOT COALESCE(alerted, FALSE) AND NOT COALESCE(logged, FALSE) THEN 1 ELSE 0 END) AS none`
+
+const applicable = "state = 'validated' AND not_applicable = FALSE"
+
+// TestCounts counts the tests in scope per technique; without a scope it reads the
+// counts kept on write (technique_test_counts).
+func (t *Tx) TestCounts(ctx context.Context, s core.TestScope) ([]core.TechniqueTestCounts, error) {
+	var out []core.TechniqueTestCounts
+	if s == (core.TestScope{}) {
+		if err := t.sel(ctx, &out, `SELECT technique_id, tests, in_progress, validated, rejected, prevented, alerted, logged, none
+			FROM technique_test_counts`); err != nil {
+			return nil, fmt.Errorf("store: test counts: %w", err)
+		}
+		return out, nil
+	}
+	w := where{}
+	scopeWhere(&w, s)
+	if err := t.sel(ctx, &out, `SELECT technique_id, `+testCountColumns+` FROM tests`+w.sql()+` GROUP BY technique_id`, w.args...); err != nil {
 		return nil, fmt.Errorf("store: test counts: %w", err)
 	}
 	return out, nil
+}
+
+// refreshSummaries recomputes the coverage summaries of the given techniques from their
+// tests, set-based, in the caller's transaction (see refreshCoverage).
+func (t *Tx) refreshSummaries(ctx context.Context, in string, ids []any) error {
+	stmts := []string{
+		`DELETE FROM technique_test_counts WHERE technique_id IN ` + in,
+		`INSERT INTO technique_test_counts (technique_id, tests, in_progress, validated, rejected, prevented, alerted, logged, none)
+		SELECT technique_id, ` + testCountColumns + ` FROM tests WHERE technique_id IN ` + in + ` GROUP BY technique_id`,
+		`DELETE FROM technique_cell_validations WHERE technique_id IN ` + in,
+		`INSERT INTO technique_cell_validations (technique_id, platform, procedure_key, test_id, validated_at, prevented, alerted, logged)
+		SELECT technique_id, platform, procedure_key, id, validated_at, prevented, alerted, logged FROM (
+			SELECT technique_id, platform, procedure_key, id, validated_at, prevented, alerted, logged,
+				ROW_NUMBER() OVER (PARTITION BY technique_id, platform, procedure_key ORDER BY validated_at DESC, id DESC) AS n
+			FROM (SELECT technique_id, platform, id, validated_at, ` + procedureKey + ` AS procedure_key,
+					COALESCE(prevented, FALSE) AS prevented, COALESCE(alerted, FALSE) AS alerted, COALESCE(logged, FALSE) AS logged
+				FROM tests WHERE technique_id IN ` + in + ` AND ` + validatedApplicable + `) v
+		) ranked WHERE n = 1`,
+	}
+	for _, q := range stmts {
+		if _, err := t.exec(ctx, q, ids...); err != nil {
+			return fmt.Errorf("store: coverage summary: %w", err)
+		}
+	}
+	return nil
 }
 
 // ActorUses lists the techniques of every live actor.

@@ -66,6 +66,8 @@ var statSpecs = []statSpec{
 	{"snapshot_technique_states", "snapshot_technique_states", nil},
 	{"import_records", "import_records", map[string]string{"kind": "kind", "source": "source", "deprecated": boolText("deprecated")}},
 	{"snapshot_test_states", "snapshot_test_states", nil},
+	{"technique_test_counts", "technique_test_counts", nil},
+	{"technique_cell_validations", "technique_cell_validations", nil},
 	{"campaign_test_dependencies", "campaign_test_dependencies", nil},
 	{"job_runs", "job_runs", map[string]string{"job": "job", "outcome": "outcome"}},
 }

@@ -148,7 +148,9 @@ const coverageExpr = `CASE
 		ORDER BY x.validated_at IS NULL, x.validated_at DESC, x.updated_at DESC, x.id DESC LIMIT 1)
 	END`
 
-// refreshCoverage recomputes the coverage status of the given techniques.
+// refreshCoverage recomputes the coverage status and the coverage summaries of the
+// given techniques. Every write of a test calls it in its own transaction, so neither
+// can disagree with the tests.
 func (t *Tx) refreshCoverage(ctx context.Context, techniqueIDs ...string) error {
 	ids := make([]any, 0, len(techniqueIDs))
 	seen := map[string]bool{}
@@ -161,9 +163,9 @@ func (t *Tx) refreshCoverage(ctx context.Context, techniqueIDs ...string) error 
 	if len(ids) == 0 {
 		return nil
 	}
-	q := `UPDATE techniques SET coverage_status = ` + coverageExpr + ` WHERE id IN (?` + strings.Repeat(",?", len(ids)-1) + `)`
-	if _, err := t.exec(ctx, q, ids...); err != nil {
+	in := `(?` + strings.Repeat(",?", len(ids)-1) + `)`
+	if _, err := t.exec(ctx, `UPDATE techniques SET coverage_status = `+coverageExpr+` WHERE id IN `+in, ids...); err != nil {
 		return fmt.Errorf("store: coverage of %v: %w", techniqueIDs, err)
 	}
-	return nil
+	return t.refreshSummaries(ctx, in, ids)
 }

@@ -67,7 +67,7 @@ func (a *app) runImport(ctx context.Context, st *store.Store, o importer.Options
 		_ = json.Unmarshal(run.Warnings, &ws)
 		for i, w := range ws {
 			if i == 10 {
-				fmt.Fprintf(a.stdout, "  ... %d more warnings (the run keeps the first %d)\n", run.WarningCount-10, len(ws))
+				fmt.Fprintf(a.stdout, "  ... %d more (see the run for the first %d)\n", len(ws)-10, len(ws))
 				break
 			}
 			fmt.Fprintf(a.stdout, "  %s: %s\n", w.Severity, w.String())
@@ -97,7 +97,7 @@ func (a *app) progressReporter() func(importer.Progress) {
 					_ = bar.Finish()
 				}
 				phase = p.Phase
-				if phase == "done" {
+				if phase == "done" || phase == "failed" {
 					bar = nil
 					return
 				}
@@ -119,6 +119,9 @@ func (a *app) progressReporter() func(importer.Progress) {
 	return func(p importer.Progress) {
 		if p.Phase != phase {
 			phase = p.Phase
+			if phase == "failed" {
+				return // the summary on stdout says how and why, once
+			}
 			fmt.Fprintf(a.stderr, "import: %s (%d records received, %d warnings)\n", phase, p.Records, p.Warnings)
 		}
 	}

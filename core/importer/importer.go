@@ -71,7 +71,7 @@ type Options struct {
 
 // Progress is a live view of a run.
 type Progress struct {
-	Phase    string // "starting", "importing", "applying", "done"
+	Phase    string // "starting", "importing", "applying", then "done" or "failed"
 	Done     int64
 	Total    int64
 	Records  int64
@@ -191,7 +191,12 @@ func (r *Runner) Run(ctx context.Context, o Options) (*core.ImportRun, error) {
 			runErr = err
 		}
 	}
-	st.report(Progress{Phase: "done"})
+	// A failed run never reports "done": its last phase says it failed.
+	if runErr != nil {
+		st.report(Progress{Phase: "failed"})
+	} else {
+		st.report(Progress{Phase: "done"})
+	}
 	if runErr != nil {
 		log.Warn("import failed", "error", runErr)
 		return run, fmt.Errorf("import %s: %w", o.Plugin, runErr)
@@ -260,8 +265,12 @@ func (s *runState) unread(r *core.ImportRecord) string {
 	return ""
 }
 
+// warn keeps a diagnostic of the run. Only warnings count as warnings: an error
+// diagnostic is the run's failure, said once as its error, not one more warning.
 func (s *runState) warn(w core.ImportWarning) {
-	s.warningCount++
+	if w.Severity != "error" {
+		s.warningCount++
+	}
 	if len(s.warnings) < MaxWarnings {
 		s.warnings = append(s.warnings, w)
 	}

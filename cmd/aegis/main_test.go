@@ -259,8 +259,15 @@ func TestUserCommands(t *testing.T) {
 	if u.Total != 2 || u.By["role"]["red_lead"] != 1 || u.By["disabled"]["true"] != 1 {
 		t.Fatalf("stats users: %+v", u)
 	}
-	if !strings.Contains(run(t, "", "--config", cfg, "stats"), "users") {
-		t.Fatal("plain stats lacks users")
+	plain := run(t, "", "--config", cfg, "stats")
+	if !regexp.MustCompile(`(?m)^users\s+2$`).MatchString(plain) || !regexp.MustCompile(`(?m)^techniques\s+0$`).MatchString(plain) {
+		t.Fatalf("plain stats:\n%s", plain)
+	}
+	// Short lines: one an entity, the breakdowns are under --json.
+	for _, line := range strings.Split(strings.TrimSpace(plain), "\n") {
+		if len(line) > 100 || strings.HasPrefix(line, " ") {
+			t.Errorf("stats line too long or a breakdown: %q", line)
+		}
 	}
 
 	// The command line goes through the same account rules as the API: audited, and

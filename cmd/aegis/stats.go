@@ -15,8 +15,9 @@ func (a *app) statsCmd() *cobra.Command {
 		Use:   "stats",
 		Short: "Count every entity by kind, state and source",
 		Long: `Count every entity in the database, broken down by the dimensions that matter for
-it (tests by state, rules and templates by source, techniques by standing, ...). With
---json the output is stable for scripts: {"entities": {NAME: {"total": N, "by": {DIM: {KEY: N}}}}}.`,
+it (tests by state, rules and templates by source, techniques by standing, ...). The
+text output keeps one short line an entity, with the active / deprecated / revoked split
+of imported records; --json has every breakdown and is stable for scripts: {"entities": {NAME: {"total": N, "by": {DIM: {KEY: N}}}}}.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -39,30 +40,21 @@ it (tests by state, rules and templates by source, techniques by standing, ...).
 				names = append(names, n)
 			}
 			sort.Strings(names)
+			// One short line an entity: its total and, for imported records, how many
+			// are active, deprecated or revoked; the other breakdowns are under --json.
 			for _, n := range names {
 				es := stats.Entities[n]
-				fmt.Fprintf(a.stdout, "%-30s %8d\n", n, es.Total)
-				dims := make([]string, 0, len(es.By))
-				for d := range es.By {
-					dims = append(dims, d)
-				}
-				sort.Strings(dims)
-				for _, d := range dims {
-					keys := make([]string, 0, len(es.By[d]))
-					for k := range es.By[d] {
-						keys = append(keys, k)
-					}
-					sort.Strings(keys)
-					parts := make([]string, len(keys))
-					for i, k := range keys {
-						label := k
-						if label == "" {
-							label = "(none)"
+				line := fmt.Sprintf("%-30s %8d", n, es.Total)
+				if st := es.By["standing"]; len(st) > 0 {
+					var parts []string
+					for _, k := range []string{"active", "inactive", "deprecated", "revoked", "unknown_to_release"} {
+						if st[k] > 0 {
+							parts = append(parts, fmt.Sprintf("%s %d", k, st[k]))
 						}
-						parts[i] = fmt.Sprintf("%s=%d", label, es.By[d][k])
 					}
-					fmt.Fprintf(a.stdout, "    by %-18s %s\n", d+":", strings.Join(parts, " "))
+					line += "  (" + strings.Join(parts, ", ") + ")"
 				}
+				fmt.Fprintln(a.stdout, line)
 			}
 			return nil
 		},

@@ -19,25 +19,39 @@ func boolText(col string) string {
 	return "CASE WHEN " + col + " THEN 'true' ELSE 'false' END"
 }
 
+// standing splits imported records into active, deprecated and revoked (and
+// inactive, where users can switch records off), the counts users ask for first.
+func standing(revoked, active bool) string {
+	e := "CASE "
+	if revoked {
+		e += "WHEN revoked THEN 'revoked' "
+	}
+	e += "WHEN deprecated THEN 'deprecated' "
+	if active {
+		e += "WHEN NOT active THEN 'inactive' "
+	}
+	return e + "ELSE 'active' END"
+}
+
 var statSpecs = []statSpec{
 	{"users", "users", map[string]string{"role": "role", "disabled": boolText("disabled")}},
-	{"tactics", "tactics", map[string]string{"domain": "domain", "source": "source"}},
+	{"tactics", "tactics", map[string]string{"domain": "domain", "source": "source", "standing": standing(false, false)}},
 	{"techniques", "techniques", map[string]string{
 		"coverage_status": "coverage_status", "source": "source",
 		"standing": "CASE WHEN revoked THEN 'revoked' WHEN deprecated THEN 'deprecated' WHEN NOT known THEN 'unknown_to_release' ELSE 'active' END",
 		"level":    "CASE WHEN is_subtechnique THEN 'sub-technique' ELSE 'technique' END",
 	}},
-	{"mitigations", "mitigations", map[string]string{"source": "source"}},
-	{"test_templates", "test_templates", map[string]string{"source": "source", "type": "template_type", "active": boolText("active"), "deprecated": boolText("deprecated")}},
-	{"detection_rules", "detection_rules", map[string]string{"source": "source", "format": "format", "kind": "kind", "level": "level", "deprecated": boolText("deprecated")}},
+	{"mitigations", "mitigations", map[string]string{"source": "source", "standing": standing(false, false)}},
+	{"test_templates", "test_templates", map[string]string{"source": "source", "type": "template_type", "active": boolText("active"), "deprecated": boolText("deprecated"), "standing": standing(false, true)}},
+	{"detection_rules", "detection_rules", map[string]string{"source": "source", "format": "format", "kind": "kind", "level": "level", "deprecated": boolText("deprecated"), "standing": standing(false, true)}},
 	{"test_template_detection_rules", "test_template_detection_rules", nil},
-	{"defensive_techniques", "defensive_techniques", map[string]string{"source": "source"}},
+	{"defensive_techniques", "defensive_techniques", map[string]string{"source": "source", "standing": standing(false, false)}},
 	{"defensive_technique_mappings", "defensive_technique_mappings", map[string]string{"relation": "relation"}},
-	{"threat_actors", "threat_actors", map[string]string{"source": "source"}},
+	{"threat_actors", "threat_actors", map[string]string{"source": "source", "standing": standing(true, false)}},
 	{"threat_actor_techniques", "threat_actor_techniques", nil},
 	{"intel_items", "intel_items", map[string]string{"source": "source"}},
 	{"compliance_frameworks", "compliance_frameworks", nil},
-	{"compliance_controls", "compliance_controls", map[string]string{"source": "source"}},
+	{"compliance_controls", "compliance_controls", map[string]string{"source": "source", "standing": standing(false, false)}},
 	{"compliance_control_mappings", "compliance_control_mappings", map[string]string{"mapping_type": "mapping_type"}},
 	{"campaigns", "campaigns", map[string]string{"status": "status"}},
 	{"tests", "tests", map[string]string{"state": "state", "remediation_status": "remediation_status"}},
@@ -56,7 +70,9 @@ var statSpecs = []statSpec{
 	{"login_failures", "login_failures", nil},
 	{"test_votes", "test_votes", map[string]string{"decision": "decision", "lead_role": "lead_role"}},
 	{"technique_mitigations", "technique_mitigations", nil},
-	{"campaign_profiles", "campaign_profiles", map[string]string{"kind": "kind", "source": "source"}},
+	{"campaign_profiles", "campaign_profiles", map[string]string{"kind": "kind", "source": "source", "standing": standing(false, false),
+		// ATT&CK campaigns and adversary profiles share the table: each kind's own split.
+		"standing_by_kind": "kind || ':' || " + standing(false, false)}},
 	{"technique_reviews", "technique_reviews", map[string]string{"status": "status"}},
 	{"campaign_tests", "campaign_tests", nil},
 	{"detection_rule_techniques", "detection_rule_techniques", nil},
@@ -70,6 +86,7 @@ var statSpecs = []statSpec{
 	{"technique_cell_validations", "technique_cell_validations", nil},
 	{"campaign_test_dependencies", "campaign_test_dependencies", nil},
 	{"job_runs", "job_runs", map[string]string{"job": "job", "outcome": "outcome"}},
+	{"import_locks", "import_locks", map[string]string{"plugin": "plugin"}},
 }
 
 // Stats counts every entity, and each by its dimensions, in one read transaction so the

@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -336,6 +338,41 @@ func TestStats(t *testing.T) {
 		}
 		if _, ok := st.Entities["audit_logs"]; !ok {
 			t.Error("audit_logs missing from stats")
+		}
+
+		// Every imported record kind splits active / deprecated / revoked.
+		mustUpdate(t, s, func(tx core.Tx) error {
+			for i, dep := range []bool{false, true} {
+				id := strconv.Itoa(i)
+				if err := tx.UpsertMitigation(ctx, &core.Mitigation{Source: "attack", ExternalID: "M100" + id, Name: "m", Deprecated: dep}); err != nil {
+					return err
+				}
+				if err := tx.UpsertCampaignProfile(ctx, &core.CampaignProfile{Source: "attack", ExternalID: "C000" + id, Kind: "campaign", Name: "c", Deprecated: dep}); err != nil {
+					return err
+				}
+			}
+			for i, a := range []core.ThreatActor{{Revoked: true}, {Deprecated: true}, {}} {
+				a.Source, a.ExternalID, a.Name = "attack", "G000"+strconv.Itoa(i), "g"
+				if err := tx.UpsertThreatActor(ctx, &a); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		st, err = s.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for entity, want := range map[string]map[string]int{
+			"mitigations":   {"active": 1, "deprecated": 1},
+			"threat_actors": {"active": 1, "deprecated": 1, "revoked": 1},
+		} {
+			if got := st.Entities[entity].By["standing"]; !reflect.DeepEqual(got, want) {
+				t.Errorf("%s standing = %v, want %v", entity, got, want)
+			}
+		}
+		if got := st.Entities["campaign_profiles"].By["standing_by_kind"]; got["campaign:active"] != 1 || got["campaign:deprecated"] != 1 {
+			t.Errorf("campaign profiles: %v", got)
 		}
 	})
 }

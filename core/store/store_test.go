@@ -347,7 +347,7 @@ func TestStats(t *testing.T) {
 				if err := tx.UpsertMitigation(ctx, &core.Mitigation{Source: "attack", ExternalID: "M100" + id, Name: "m", Deprecated: dep}); err != nil {
 					return err
 				}
-				if err := tx.UpsertCampaignProfile(ctx, &core.CampaignProfile{Source: "attack", ExternalID: "C000" + id, Kind: "campaign", Name: "c", Deprecated: dep}); err != nil {
+				if err := tx.UpsertCampaignProfile(ctx, &core.CampaignProfile{Source: "attack", ExternalID: "C000" + id, Kind: "attack_campaign", Name: "c", Deprecated: dep}); err != nil {
 					return err
 				}
 			}
@@ -371,7 +371,7 @@ func TestStats(t *testing.T) {
 				t.Errorf("%s standing = %v, want %v", entity, got, want)
 			}
 		}
-		if got := st.Entities["campaign_profiles"].By["standing_by_kind"]; got["campaign:active"] != 1 || got["campaign:deprecated"] != 1 {
+		if got := st.Entities["campaign_profiles"].By["standing_by_kind"]; got["attack_campaign:active"] != 1 || got["attack_campaign:deprecated"] != 1 {
 			t.Errorf("campaign profiles: %v", got)
 		}
 	})

@@ -97,6 +97,7 @@ type server struct {
 	importers map[string]Importer
 	exporters map[string]Exporter
 	logger    hclog.Logger
+	echo      hclog.Logger // nil: diagnostics are not echoed on stderr (tests with their own logger)
 }
 
 func (s *server) Describe(context.Context, *pb.DescribeRequest) (*pb.DescribeResponse, error) {
@@ -183,6 +184,9 @@ func (s *server) Import(req *pb.ImportRequest, stream grpc.ServerStreamingServer
 		}
 	}
 	out := newEmitter(ctx, stream.Send, logger.Warn)
+	if s.echo != nil {
+		out.echo = func(d Diagnostic) { echoDiagnostic(s.echo, d) }
+	}
 	err := imp.Import(ctx, ImportRequest{
 		Type:   typ,
 		Config: rawConfig(req.GetConfigJson()),
@@ -333,6 +337,7 @@ type artifactWriter struct {
 	artifacts int
 	err       error // first send error; later sends are skipped
 	logger    hclog.Logger
+	echo      hclog.Logger // nil: diagnostics are not echoed on stderr (tests with their own logger)
 }
 
 func (w *artifactWriter) send(c *pb.ExportChunk) error {
@@ -436,4 +441,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// echoDiagnostic writes d on the plugin's stderr as a protocol.EchoMessage line.
+func echoDiagnostic(l hclog.Logger, d Diagnostic) {
+	l.Trace(protocol.EchoMessage, "severity", d.Severity.String(), "summary", d.Summary, "detail", d.Detail,
+		"attribute", d.Attribute, "file", d.File, "line", d.Line, "external_id", d.ExternalID)
 }

@@ -49,6 +49,9 @@ type Emitter struct {
 	send    func(*pb.ImportEvent) error
 	records atomic.Int64
 	logWarn func(msg string, args ...any)
+	// echo writes each diagnostic to the plugin's stderr before it is sent, so the
+	// host still learns of it when the process dies before gRPC delivers it.
+	echo func(Diagnostic)
 }
 
 func newEmitter(ctx context.Context, send func(*pb.ImportEvent) error, logWarn func(string, ...any)) *Emitter {
@@ -101,6 +104,9 @@ func (e *Emitter) Error(file string, line int, externalID, summary, detail strin
 func (e *Emitter) Diagnostic(d Diagnostic) {
 	if e.ctx.Err() != nil {
 		return
+	}
+	if e.echo != nil {
+		e.echo(d)
 	}
 	if err := e.sendEvent(&pb.ImportEvent{Event: &pb.ImportEvent_Diagnostic{Diagnostic: diagnosticToProto(d)}}); err != nil {
 		e.logWarn("dropped diagnostic", "summary", d.Summary, "error", err)

@@ -50,6 +50,7 @@ func Serve(opts ServeOpts) {
 	// The logger must exist before plugin.Serve, which swaps os.Stderr for a
 	// pipe whose unread lines the host drops.
 	logger := opts.Logger
+	var echo hclog.Logger
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{
 			Name:       opts.Name,
@@ -57,6 +58,9 @@ func Serve(opts ServeOpts) {
 			Output:     os.Stderr,
 			JSONFormat: true,
 		})
+		// Diagnostics are echoed on stderr whatever the log level: a write to the pipe
+		// survives the process, a gRPC message still in the send buffer does not.
+		echo = hclog.New(&hclog.LoggerOptions{Name: opts.Name, Level: hclog.Trace, Output: os.Stderr, JSONFormat: true})
 	}
 	desc, err := BuildDescription(opts)
 	if err != nil {
@@ -89,6 +93,7 @@ func Serve(opts ServeOpts) {
 		importers: opts.Importers,
 		exporters: opts.Exporters,
 		logger:    logger,
+		echo:      echo,
 	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: protocol.Handshake,

@@ -288,6 +288,13 @@ func (s *runState) report(p Progress) {
 	s.progress(p)
 }
 
+// diagnostic keeps a diagnostic the plugin sent as a warning of the run.
+func (s *runState) diagnostic(d sdk.Diagnostic) {
+	s.warn(core.ImportWarning{Severity: d.Severity.String(), Summary: d.Summary, Detail: d.Detail,
+		File: d.File, Line: d.Line, ExternalID: d.ExternalID})
+	s.noteSkipped(d)
+}
+
 func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.PluginInfo, error) {
 	o := st.opts
 	st.report(Progress{Phase: "starting"})
@@ -315,7 +322,7 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 
 	var recs []*pending
 	seen := map[pluginKey]*pending{}
-	var errs sdk.Diagnostics
+	var errs, received sdk.Diagnostics
 	st.report(Progress{Phase: "importing"})
 	err = inst.Client.Import(cctx, sdk.ImportRequest{Type: typ, Config: inst.Config.Config, Source: source, RunID: st.run.ID},
 		func(ev host.ImportEvent) error {
@@ -337,9 +344,8 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 				}
 			case ev.Diagnostic != nil:
 				d := *ev.Diagnostic
-				st.warn(core.ImportWarning{Severity: d.Severity.String(), Summary: d.Summary, Detail: d.Detail,
-					File: d.File, Line: d.Line, ExternalID: d.ExternalID})
-				st.noteSkipped(d)
+				received = append(received, d)
+				st.diagnostic(d)
 				if d.Severity == sdk.SeverityError {
 					errs = append(errs, d)
 				}
@@ -355,6 +361,13 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 				errs = diags.Errors()
 			}
 			return info, fmt.Errorf("the plugin reported %d error(s), nothing was imported: %s", len(errs), pluginhost.SummarizeDiagnostics(errs))
+		}
+		if host.IsUnavailable(err) {
+			// The process died: what it said before, but gRPC had not delivered yet,
+			// is on its stderr. Keep it with the failed run.
+			for _, d := range inst.LostDiagnostics(received) {
+				st.diagnostic(d)
+			}
 		}
 		return info, inst.CallFailure(cctx, "import", "nothing was imported", err)
 	}

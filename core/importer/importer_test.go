@@ -194,6 +194,10 @@ func TestFailedRunsLeaveTheStoreAsItWas(t *testing.T) {
 				if d := storetest.Diff(before, catalog(t, s)); d != "" {
 					t.Fatalf("a failed run changed the store:\n%s", d)
 				}
+				// The warning the plugin sent before it failed is kept with the run.
+				if run.WarningCount < 1 || !strings.Contains(string(run.Warnings), "warning before the failure") {
+					t.Errorf("the failed run lost the plugin's warning: %d warnings %s", run.WarningCount, run.Warnings)
+				}
 				if c.mode == "hang" && time.Since(start) > 20*time.Second {
 					t.Errorf("the hanging plugin held the run for %s", time.Since(start))
 				}

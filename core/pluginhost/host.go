@@ -161,6 +161,7 @@ type Instance struct {
 	Checksum string
 	client   *plugin.Client
 	temp     string
+	echo     *host.EchoCollector
 }
 
 // Close kills the plugin process (go-plugin first asks it to exit gracefully) and
@@ -175,6 +176,20 @@ func (i *Instance) Close() {
 	if i.temp != "" {
 		_ = os.RemoveAll(i.temp)
 	}
+}
+
+// LostDiagnostics returns the diagnostics the plugin echoed on its stderr that are not
+// among received, the ones that arrived over gRPC: after a crash, those the process
+// sent but gRPC never delivered. It ends the process first, so that its stderr has
+// been read to the end.
+func (i *Instance) LostDiagnostics(received []sdk.Diagnostic) []sdk.Diagnostic {
+	if i == nil || i.echo == nil {
+		return nil
+	}
+	if i.client != nil {
+		i.client.Kill()
+	}
+	return i.echo.Lost(received)
 }
 
 // Exited reports whether the plugin process has ended (for example by crashing).
@@ -252,9 +267,11 @@ func (h *Host) start(ctx context.Context, p config.Plugin) (*Instance, error) {
 	cc.StartTimeout = h.StartTimeout
 	cc.Logger = quietExits{logger}
 	cc.Managed = true
+	echo := &host.EchoCollector{}
+	cc.Stderr = echo
 	client := plugin.NewClient(cc)
 
-	inst := &Instance{Name: p.Name, Config: p, Checksum: sum, client: client, temp: temp}
+	inst := &Instance{Name: p.Name, Config: p, Checksum: sum, client: client, temp: temp, echo: echo}
 	started := make(chan error, 1)
 	var rpc plugin.ClientProtocol
 	go func() {

@@ -100,6 +100,10 @@ func (misbehave) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		}
 		out.Progress(int64(i), int64(c.N), "")
 	}
+	if c.Mode != "ok" && c.Mode != "all_kinds" {
+		// A failing run still keeps what the plugin said before it failed.
+		out.Warn("misbehave.json", c.N, "", "misbehave: warning before the failure", c.Mode)
+	}
 	switch c.Mode {
 	case "all_kinds":
 		return allKinds(out)

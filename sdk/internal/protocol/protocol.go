@@ -68,3 +68,9 @@ func ClampLine(line int) int32 {
 	}
 	return int32(line)
 }
+
+// EchoMessage is the log message under which a plugin echoes each diagnostic on its
+// stderr (a JSON hclog line whose fields are the sdk.Diagnostic's JSON fields). The
+// host reads these lines only when the process died before the diagnostics it sent
+// over gRPC arrived.
+const EchoMessage = "aegis.diagnostic"

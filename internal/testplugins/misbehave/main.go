@@ -100,7 +100,7 @@ func (misbehave) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		}
 		out.Progress(int64(i), int64(c.N), "")
 	}
-	if c.Mode != "ok" && c.Mode != "all_kinds" {
+	if c.Mode != "ok" && c.Mode != "all_kinds" && c.Mode != "error_diag" { // error_diag: its one diagnostic is the error
 		// A failing run still keeps what the plugin said before it failed.
 		out.Warn("misbehave.json", c.N, "", "misbehave: warning before the failure", c.Mode)
 	}

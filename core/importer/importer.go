@@ -303,6 +303,9 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 		return nil, err
 	}
 	defer inst.Close()
+	if err := renamedBlock(ctx, r.Store, r.Host, inst); err != nil {
+		return nil, err
+	}
 
 	cctx, cancel := context.WithTimeout(ctx, inst.Config.Timeout)
 	defer cancel()

@@ -530,3 +530,36 @@ func TestImportsOfOnePluginDoNotOverlap(t *testing.T) {
 		}
 	})
 }
+
+// Records are identified by the plugin block's name. A block renamed in aegis.hcl (same
+// binary, the old name gone, the old records still there) would import everything again
+// beside the old records: the first import under the new name is refused with a message
+// that names both blocks. Keeping the old block (disabled) says the new one is a second
+// source, and the import goes ahead.
+func TestRenamedBlockIsRefused(t *testing.T) {
+	s := storetest.Open(t, store.SQLite)
+	dir := t.TempDir()
+	writeCSV(t, dir, `R-1,Whoami,,T1033,Windows,cmd,whoami,`)
+	block := func(name string, enabled bool) config.Plugin {
+		return config.Plugin{Name: name, Path: binary(t, "csvimport"), Enabled: enabled, Timeout: time.Minute,
+			Config: json.RawMessage(`{}`), Source: dir, Range: "aegis.hcl:1"}
+	}
+	if _, err := runner(t, s, block("acme", true)).Run(ctx, importer.Options{Plugin: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	before := catalog(t, s)
+	run, err := runner(t, s, block("acme-catalog", true)).Run(ctx, importer.Options{Plugin: "acme-catalog"})
+	if err == nil || !strings.Contains(err.Error(), `block "acme"`) || !strings.Contains(err.Error(), "Rename the block back") {
+		t.Fatalf("import under the renamed block: %v", err)
+	}
+	if run == nil || run.Outcome != core.RunFailed {
+		t.Fatalf("run: %+v", run)
+	}
+	if d := storetest.Diff(before, catalog(t, s)); d != "" {
+		t.Fatalf("the refused import wrote:\n%s", d)
+	}
+	run, err = runner(t, s, block("acme", false), block("acme-catalog", true)).Run(ctx, importer.Options{Plugin: "acme-catalog"})
+	if err != nil || run.Added != 1 {
+		t.Fatalf("a second source beside a kept block: %+v %v", run, err)
+	}
+}

@@ -60,8 +60,10 @@ test: web-test
 # BenchmarkScale (internal/integration) seeds a synthetic organisation of this scale
 # (1: 100,000 tests) over the upstream ATT&CK data on SQLite and, with
 # AEGIS_TEST_POSTGRES_DSN, PostgreSQL, and writes its figures to bench/out/results.json.
+# AEGIS_BENCH_ROUNDS repeats its measurements on the seeded database and reports medians.
 AEGIS_BENCH_SCALE ?= 1
-export AEGIS_BENCH_SCALE
+AEGIS_BENCH_ROUNDS ?= 3
+export AEGIS_BENCH_SCALE AEGIS_BENCH_ROUNDS
 
 bench:
 	@for m in $(MODULES); do \

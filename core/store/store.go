@@ -52,7 +52,16 @@ type Store struct {
 	write *sqlx.DB
 	read  *sqlx.DB
 	log   hclog.Logger
+	// observe, when set, sees every query a transaction runs through exec, get and sel
+	// (rebound for the dialect) with its arguments: tests count queries with it and
+	// explain the plans of the ones they catch.
+	observe func(query string, args []any)
 }
+
+// ObserveQueries calls fn with every query (as sent to the database) and its arguments
+// that transactions begun after the call run; nil stops it. It is meant for tests: a
+// query count that must not grow with a page, a plan that must use an index.
+func (s *Store) ObserveQueries(fn func(query string, args []any)) { s.observe = fn }
 
 var _ core.Store = (*Store)(nil)
 
@@ -177,7 +186,7 @@ func (s *Store) runTx(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn 
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: stx, dialect: s.dialect}
+	tx := &Tx{tx: stx, dialect: s.dialect, observe: s.observe}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()
@@ -199,6 +208,7 @@ type Tx struct {
 	tx      *sqlx.Tx
 	dialect string
 	stmts   map[string]*sqlx.Stmt // SQLite only; closed with the transaction
+	observe func(query string, args []any)
 }
 
 var _ core.Tx = (*Tx)(nil)
@@ -227,6 +237,9 @@ func (t *Tx) stmt(ctx context.Context, q string) (*sqlx.Stmt, error) {
 
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	q = t.tx.Rebind(q)
+	if t.observe != nil {
+		t.observe(q, args)
+	}
 	if t.dialect != SQLite {
 		return t.tx.ExecContext(ctx, q, args...)
 	}
@@ -239,6 +252,9 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 
 func (t *Tx) get(ctx context.Context, dst any, q string, args ...any) error {
 	q = t.tx.Rebind(q)
+	if t.observe != nil {
+		t.observe(q, args)
+	}
 	if t.dialect != SQLite {
 		return t.tx.GetContext(ctx, dst, q, args...)
 	}
@@ -251,6 +267,9 @@ func (t *Tx) get(ctx context.Context, dst any, q string, args ...any) error {
 
 func (t *Tx) sel(ctx context.Context, dst any, q string, args ...any) error {
 	q = t.tx.Rebind(q)
+	if t.observe != nil {
+		t.observe(q, args)
+	}
 	if t.dialect != SQLite {
 		return t.tx.SelectContext(ctx, dst, q, args...)
 	}

@@ -102,6 +102,28 @@ func (t *Tx) TestByID(ctx context.Context, id string) (*core.Test, error) {
 
 // ListTests returns one page of tests, newest first, and the total that match f.
 func (t *Tx) ListTests(ctx context.Context, f core.TestFilter) ([]*core.Test, int, error) {
+	var total int
+	count := testWhere(f, 0)
+	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM tests`+count.sql(), count.args...); err != nil {
+		return nil, 0, fmt.Errorf("store: count tests: %w", err)
+	}
+	p := f.Page.Normalize()
+	w := testWhere(f, p.Offset+p.Limit)
+	out := []*core.Test{}
+	err := t.sel(ctx, &out, `SELECT `+testColumns+` FROM tests`+w.sql()+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+		append(w.args, p.Limit, p.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: list tests: %w", err)
+	}
+	return out, total, nil
+}
+
+// testWhere is the condition of a test list. With an assignee and a page end (offset +
+// limit), the page reads only candidates: no one index gives the order of "red or blue
+// assignee", so it takes the newest pageEnd tests (with the other filters) of each
+// column, each in order from its own index, and sorts only those, at most twice the
+// page end. The count (pageEnd 0) reads both indexes whole.
+func testWhere(f core.TestFilter, pageEnd int) where {
 	w := where{}
 	if f.State != "" {
 		w.add("state = ?", f.State)
@@ -112,27 +134,28 @@ func (t *Tx) ListTests(ctx context.Context, f core.TestFilter) ([]*core.Test, in
 	if f.CampaignID != "" {
 		w.add("id IN (SELECT test_id FROM campaign_tests WHERE campaign_id = ?)", f.CampaignID)
 	}
-	if f.AssigneeID != "" {
-		w.add("(assigned_red = ? OR assigned_blue = ?)", f.AssigneeID, f.AssigneeID)
-	}
 	if f.Since != nil {
 		w.add("created_at >= ?", f.Since.UTC())
 	}
 	if f.Until != nil {
 		w.add("created_at < ?", f.Until.UTC())
 	}
-	var total int
-	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM tests`+w.sql(), w.args...); err != nil {
-		return nil, 0, fmt.Errorf("store: count tests: %w", err)
+	if f.AssigneeID == "" {
+		return w
 	}
-	p := f.Page.Normalize()
-	out := []*core.Test{}
-	err := t.sel(ctx, &out, `SELECT `+testColumns+` FROM tests`+w.sql()+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
-		append(w.args, p.Limit, p.Offset)...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("store: list tests: %w", err)
+	if pageEnd <= 0 {
+		w.add("(assigned_red = ? OR assigned_blue = ?)", f.AssigneeID, f.AssigneeID)
+		return w
 	}
-	return out, total, nil
+	half := func(col string) (string, []any) {
+		h := where{conds: append([]string{col + " = ?"}, w.conds...), args: append([]any{f.AssigneeID}, w.args...)}
+		return `SELECT id FROM (SELECT id FROM tests` + h.sql() + ` ORDER BY created_at DESC, id DESC LIMIT ?) `, append(h.args, pageEnd)
+	}
+	red, redArgs := half("assigned_red")
+	blue, blueArgs := half("assigned_blue")
+	out := where{}
+	out.add(`id IN (`+red+`r UNION `+blue+`b)`, append(redArgs, blueArgs...)...)
+	return out
 }
 
 // coverageExpr derives a technique's coverage status from its tests: core.CoverageStatusOf

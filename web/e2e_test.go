@@ -31,6 +31,7 @@ func TestBrowser(t *testing.T) {
 	for _, need := range []struct{ path, why string }{
 		{chromium, "Chromium (apt-get install chromium)"},
 		{filepath.Join(upstream, "mitre-cti", "enterprise-attack"), "the upstream data (AEGIS_UPSTREAM_DIR)"},
+		{filepath.Join(upstream, "mappings-explorer", "mappings", "nist_800_53"), "the upstream NIST mappings (AEGIS_UPSTREAM_DIR)"},
 		{"node_modules/playwright-core", "the web dependencies (cd web && npm ci)"},
 		{"dist/index.html", "the built web app (make web)"},
 	} {
@@ -46,7 +47,7 @@ func TestBrowser(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
 	goBuild(t, filepath.Join(dir, "aegis"), "../cmd/aegis")
-	for _, p := range []string{"attack", "atomic", "sigma"} {
+	for _, p := range []string{"attack", "atomic", "sigma", "cti", "nist", "navigator", "report"} {
 		goBuild(t, filepath.Join(bin, "aegis-plugin-"+p), "../plugins/"+p)
 	}
 	addr := freeAddr(t)
@@ -67,6 +68,13 @@ plugin "attack" {
 }
 plugin "atomic" { timeout = "10m" }
 plugin "sigma" { timeout = "10m" }
+plugin "cti" {
+  timeout = "10m"
+  config { domains = ["enterprise-attack"] }
+}
+plugin "nist" { timeout = "10m" }
+plugin "navigator" { timeout = "5m" }
+plugin "report" { timeout = "5m" }
 # The admin page imports from the upstream folder through the API, which reads only
 # local sources under allowed_paths.
 import { allowed_paths = [%q] }
@@ -81,6 +89,11 @@ import { allowed_paths = [%q] }
 	}
 	aegis("", "import", "attack", "--source", filepath.Join(upstream, "mitre-cti", "enterprise-attack"))
 	aegis("", "import", "atomic", "--source", filepath.Join(upstream, "atomic-red-team"))
+	// Threat actors (ATT&CK groups) and NIST 800-53 for the actors, campaigns and
+	// compliance pages.
+	aegis("", "import", "cti", "--source", filepath.Join(upstream, "mitre-cti", "enterprise-attack"))
+	aegis("", "import", "nist", "--source", filepath.Join(upstream, "mappings-explorer", "mappings", "nist_800_53",
+		"attack-16.1", "nist_800_53-rev5", "enterprise", "nist_800_53-rev5_attack-16.1-enterprise.json"))
 	const password = "e2e-first-password-1"
 	for _, role := range []string{"admin", "red_lead", "red_tech", "blue_lead", "blue_tech", "viewer"} {
 		aegis(password+"\n", "user", "create", "e2e_"+role, "--role", role, "--password-stdin")

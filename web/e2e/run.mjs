@@ -6,7 +6,7 @@
 //   E2E_SCREENSHOTS (folder), E2E_REPORT (JSON file for measured figures).
 // Any console error (a CSP violation included) or failed check exits non-zero.
 import { chromium } from "playwright-core";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const BASE = process.env.AEGIS_URL ?? "http://127.0.0.1:18080";
@@ -277,6 +277,31 @@ try {
   await admin.goto(BASE + "/");
   await admin.locator(".recharts-area-curve").first().waitFor();
   await shot(admin, "dashboard");
+
+  // --- 6. Reports: an export chosen on the page, watched until it finishes, downloaded.
+  step = "reports";
+  {
+    const p = await newPage();
+    await signIn(p, "viewer");
+    await p.goto(BASE + "/reports");
+    await p.locator("label", { hasText: "Coverage table" }).click();
+    await p.getByLabel("Scope").selectOption("tactic");
+    await p.getByLabel(/^Tactic/).selectOption("TA0002");
+    await p.getByRole("button", { name: "Run export" }).click();
+    const run = p.getByTestId("live-export");
+    await run.getByText("succeeded").waitFor({ timeout: 60_000 });
+    check(/Execution/.test(await run.textContent()), "the export names its scope (the Execution tactic)");
+    const [dl] = await Promise.all([p.waitForEvent("download"), run.getByRole("link", { name: /^Download / }).click()]);
+    const csv = readFileSync(await dl.path(), "utf8").trim().split("\n");
+    check(/technique/i.test(csv[0]) && csv.length > 10 && csv.slice(1).some((l) => l.includes("T1059")), `a viewer downloads the CSV of the Execution tactic (${csv.length - 1} rows, T1059 among them)`);
+    await p.getByRole("list", { name: "Recent exports" }).getByText("report · csv").first().waitFor();
+    await p.locator("label", { hasText: "ATT&CK Navigator layer" }).click();
+    await p.getByRole("button", { name: "Run export" }).click();
+    await p.getByTestId("live-export").first().getByRole("link", { name: /^Download .*\.json$/ }).waitFor({ timeout: 60_000 });
+    check(true, "a Navigator layer of the organisation exports from the page");
+    await shot(p, "reports");
+    await p.context().close();
+  }
   // Light theme.
   await admin.getByRole("button", { name: "Switch to light theme" }).click();
   check(await admin.evaluate(() => !document.documentElement.classList.contains("dark")), "the theme switch turns the light theme on");

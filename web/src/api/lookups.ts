@@ -22,3 +22,38 @@ export function useTechniqueIndex() {
     staleTime: 5 * 60_000,
   });
 }
+
+// Pickers several pages share: tactics, threat actors, campaigns and snapshots by name.
+export const lookupKeys = {
+  tactics: ["lookups", "tactics"] as const,
+  actors: ["lookups", "actors"] as const,
+  campaigns: ["lookups", "campaigns"] as const,
+  snapshots: ["lookups", "snapshots"] as const,
+};
+
+export function useTactics() {
+  return useQuery({
+    queryKey: lookupKeys.tactics,
+    queryFn: async () => {
+      const page = await ok(api.GET("/api/v1/tactics", withQuery({ domain: "enterprise-attack", limit: 100 })));
+      return page.items.filter((t) => !t.deprecated).sort((a, b) => a.matrix_order - b.matrix_order);
+    },
+    staleTime: 5 * 60_000,
+  });
+}
+
+export function useActors() {
+  return useQuery({
+    queryKey: lookupKeys.actors,
+    queryFn: () => allPages((offset, limit) => ok(api.GET("/api/v1/threat-actors", withQuery({ offset, limit })))),
+    staleTime: 5 * 60_000,
+  });
+}
+
+export function useCampaignList() {
+  return useQuery({ queryKey: lookupKeys.campaigns, queryFn: () => ok(api.GET("/api/v1/campaigns", withQuery({ limit: 500 }))), staleTime: 30_000 });
+}
+
+export function useSnapshotList() {
+  return useQuery({ queryKey: lookupKeys.snapshots, queryFn: () => ok(api.GET("/api/v1/snapshots", withQuery({ limit: 500 }))), staleTime: 30_000 });
+}

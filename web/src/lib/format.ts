@@ -65,3 +65,16 @@ export const stateLabel = (s: string) => STATE_LABELS[s] ?? s;
 
 /** humanize turns snake_case identifiers into words. */
 export const humanize = (s: string) => (s ? s.charAt(0).toUpperCase() + s.slice(1).replaceAll("_", " ") : "");
+
+/** formatScore shows a 0–100 coverage score; the API answers null for nothing scored yet. */
+export function formatScore(n: number | null | undefined, digits = 0): string {
+  if (n == null || Number.isNaN(n)) return "—";
+  return n.toFixed(digits);
+}
+
+/** formatSigned shows a change with its sign (+3.5, −2.0, 0). */
+export function formatSigned(n: number | null | undefined, digits = 1): string {
+  if (n == null || Number.isNaN(n)) return "—";
+  if (n === 0) return (0).toFixed(digits);
+  return `${n > 0 ? "+" : "−"}${Math.abs(n).toFixed(digits)}`;
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import type { Schemas } from "@/api/client";
+import { artifactURL, emptyScope, exportersFrom, phaseFraction, scopeRequest, scopeTitle } from "./model";
+
+const plugin = (name: string, components: object[], enabled = true) => ({ name, enabled, components }) as unknown as Schemas["PluginStatus"];
+
+describe("exportersFrom", () => {
+  it("lists the exporters of enabled plugins with the scopes their record kinds allow, shipped ones first", () => {
+    const list = exportersFrom([
+      plugin("splunk", [{ kind: "exporter", type: "splunk", record_kinds: ["detection_rule"], media_types: ["text/plain"], description: "SPL" }]),
+      plugin("attack", [{ kind: "importer", type: "attack" }]),
+      plugin("report", [{ kind: "exporter", type: "csv" }, { kind: "exporter", type: "html" }]),
+      plugin("navigator", [{ kind: "exporter", type: "layer" }], false),
+    ]);
+    expect(list.map((e) => `${e.plugin}/${e.type}`)).toEqual(["report/html", "report/csv", "splunk/splunk"]);
+    expect(list[2]!.scopes).toEqual(["rules"]);
+    expect(list[2]!.format).toBe("Text");
+    expect(list[0]!.scopes).not.toContain("rules");
+  });
+});
+
+describe("scopeRequest", () => {
+  it("builds each scope the API takes and names what is missing", () => {
+    expect(scopeRequest(emptyScope)).toEqual({ scope: { kind: "organisation" } });
+    expect(scopeRequest({ ...emptyScope, kind: "actor" }).missing).toBe("Pick a threat actor.");
+    expect(scopeRequest({ ...emptyScope, kind: "actor", id: "G0016" })).toEqual({ scope: { kind: "actor", id: "G0016" } });
+    expect(scopeRequest({ ...emptyScope, kind: "diff", base: "a", id: "a" }).missing).toMatch(/two different/);
+    expect(scopeRequest({ ...emptyScope, kind: "diff", base: "a", id: "b" })).toEqual({ scope: { kind: "diff", base: "a", id: "b" } });
+    expect(scopeRequest({ ...emptyScope, kind: "rules", search: " powershell ", level: "high" })).toEqual({
+      scope: { kind: "rules", rules: { search: "powershell", level: "high" } },
+    });
+  });
+});
+
+describe("run display", () => {
+  it("titles a scope from what the server resolved, else from its kind", () => {
+    expect(scopeTitle({ kind: "actor", id: "G0016", title: "APT29 coverage" })).toBe("APT29 coverage");
+    expect(scopeTitle({ kind: "diff", base: "s1", id: "s2" })).toBe("Change s1 → s2");
+    expect(scopeTitle({ kind: "organisation" })).toBe("Whole organisation");
+    expect(scopeTitle(null)).toBe("—");
+  });
+  it("escapes artifact names and orders phases", () => {
+    expect(artifactURL("r1", "a b.json")).toBe("/api/v1/exports/r1/artifact?name=a%20b.json");
+    expect(phaseFraction({ phase: "resolving", records: 0, total: 0 })).toBe(0.25);
+    expect(phaseFraction({ phase: "exporting", records: 50, total: 100 })).toBe(0.625);
+    expect(phaseFraction(undefined)).toBeNull();
+  });
+});

@@ -380,3 +380,65 @@ func TestListTestsByAssigneePages(t *testing.T) {
 		}
 	})
 }
+
+// The total of a test list with no filter, a technique, or a state the summary counts
+// comes from technique_test_counts, never from a count of the tests, and equals the
+// count of the tests after creates, state changes and a move to another technique.
+func TestListTestsTotalFromSummary(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ids := planFixture(t, s)
+		var other string
+		var moved *core.Test
+		mustUpdate(t, s, func(tx core.Tx) error {
+			te := &core.Technique{ExternalID: "T1003", Name: "Dump", Domains: []string{"enterprise-attack"}, Known: true}
+			if err := tx.UpsertTechnique(ctx, te); err != nil {
+				return err
+			}
+			other = te.ID
+			for i, st := range []core.TestState{core.StateDraft, core.StateValidated, core.StateRejected, core.StateValidated, core.StateInReview} {
+				x := &core.Test{Title: fmt.Sprint("s", i), TechniqueID: []string{ids.technique, other}[i%2], Platform: "linux", State: st}
+				if err := tx.CreateTest(ctx, x); err != nil {
+					return err
+				}
+				moved = x
+			}
+			moved.TechniqueID = ids.technique
+			moved.State = core.StateValidated
+			return tx.UpdateTest(ctx, moved)
+		})
+		for _, f := range []core.TestFilter{{}, {State: core.StateValidated}, {State: core.StateRejected},
+			{TechniqueID: ids.technique}, {TechniqueID: other}, {TechniqueID: other, State: core.StateValidated}} {
+			var fromTests []string
+			s.ObserveQueries(func(q string, _ []any) {
+				if strings.Contains(q, "COUNT(*) FROM tests") {
+					fromTests = append(fromTests, q)
+				}
+			})
+			var total int
+			mustUpdate(t, s, func(tx core.Tx) error {
+				var err error
+				_, total, err = tx.ListTests(ctx, f)
+				return err
+			})
+			s.ObserveQueries(nil)
+			if len(fromTests) > 0 {
+				t.Errorf("%+v: counted the tests: %v", f, fromTests)
+			}
+			w := []string{"1=1"}
+			var args []any
+			if f.State != "" {
+				w, args = append(w, "state = ?"), append(args, f.State)
+			}
+			if f.TechniqueID != "" {
+				w, args = append(w, "technique_id = ?"), append(args, f.TechniqueID)
+			}
+			var want int
+			if err := s.DB().Get(&want, s.DB().Rebind(`SELECT COUNT(*) FROM tests WHERE `+strings.Join(w, " AND ")), args...); err != nil {
+				t.Fatal(err)
+			}
+			if total != want {
+				t.Errorf("%+v: total %d, the tests count %d", f, total, want)
+			}
+		}
+	})
+}

@@ -191,6 +191,17 @@ type route struct {
 	// OpenAPI document derives schemas; nil documents no body.
 	Request  any
 	Response any
+	// Require names top-level Request fields this route needs beyond those the type
+	// tags api:"required" (one type serves create and update); RequireAnyOf lists
+	// alternatives, one of which must be present in full (a test from a template,
+	// or with a title and a technique). Both go into the OpenAPI request schema,
+	// which TestDocumentedMinimalBodies holds to what the server accepts.
+	Require      []string
+	RequireAnyOf [][]string
+	// BodyOptional documents a request body that may be left out entirely.
+	BodyOptional bool
+	// MinFields is how many fields a partial update must name at least.
+	MinFields int
 	// Form documents a multipart/form-data body instead: field name → description; a
 	// field named "file" is binary.
 	Form map[string]string

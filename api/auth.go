@@ -157,8 +157,8 @@ func (s *Server) authRoutes() []route {
 }
 
 type loginRequest struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
+	Username string `json:"username" api:"required" example:"jdoe"`
+	Password string `json:"password" api:"required" example:"correct horse battery staple"`
 }
 
 // sessionInfo answers sign-in and /auth/me. The CSRF token is repeated by /auth/me so
@@ -226,8 +226,8 @@ func (s *Server) me(c echo.Context) error {
 }
 
 type passwordChange struct {
-	CurrentPassword string `json:"current_password"`
-	NewPassword     string `json:"new_password"`
+	CurrentPassword string `json:"current_password" api:"required"`
+	NewPassword     string `json:"new_password" api:"required" example:"a new passphrase of 15+ characters"`
 }
 
 func (s *Server) changePassword(c echo.Context) error {

@@ -16,7 +16,7 @@ func (s *Server) campaignRoutes() []route {
 			Roles:   everyone, Handler: s.listCampaigns, Response: Paged[*campaign.Summary]{}},
 		{Method: http.MethodPost, Path: "/api/v1/campaigns", Tag: "campaigns",
 			Summary: "Plan a campaign: name, description, threat actor, recurrence (none, weekly, monthly, quarterly), dates, ordered tests with dependencies (a cycle is refused with its path)",
-			Roles:   campaign.Managers, Handler: s.createCampaign, Request: campaign.Input{}, Response: campaign.Detail{}},
+			Roles:   campaign.Managers, Handler: s.createCampaign, Request: campaign.Input{}, Require: []string{"name"}, Response: campaign.Detail{}},
 		{Method: http.MethodPost, Path: "/api/v1/campaigns/from-actor/:id", Tag: "campaigns",
 			Summary: "Build a planned campaign against a threat actor (id or group id): its techniques × the best template per platform",
 			Roles:   campaign.Managers, Handler: s.campaignFromActor, Request: campaign.BuildInput{}, Response: campaign.Built{}},
@@ -37,7 +37,7 @@ func (s *Server) campaignRoutes() []route {
 }
 
 type statusInput struct {
-	Status core.CampaignStatus `json:"status"`
+	Status core.CampaignStatus `json:"status" api:"required"`
 }
 
 func (s *Server) listCampaigns(c echo.Context) error {

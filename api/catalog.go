@@ -31,10 +31,10 @@ func (s *Server) catalogRoutes() []route {
 			Roles:   everyone, Handler: s.rulesForTemplate, Response: Paged[*core.LinkedRule]{}},
 		{Method: http.MethodPost, Path: "/api/v1/templates", Tag: "catalog",
 			Summary: "Create a custom test template (source \"custom\")", Roles: curation.TemplateEditors, Handler: s.createTemplate,
-			Request: curation.TemplateInput{}, Response: core.TestTemplate{}},
+			Request: curation.TemplateInput{}, Require: []string{"name"}, Response: core.TestTemplate{}},
 		{Method: http.MethodPatch, Path: "/api/v1/templates/:id", Tag: "catalog",
 			Summary: "Edit a custom template; imported ones only take active (red lead, admin)", Roles: curation.TemplateEditors,
-			Handler: s.updateTemplate, Request: curation.TemplateInput{}, Response: core.TestTemplate{}},
+			Handler: s.updateTemplate, Request: curation.TemplateInput{}, MinFields: 1, Response: core.TestTemplate{}},
 		{Method: http.MethodDelete, Path: "/api/v1/templates/:id", Tag: "catalog",
 			Summary: "Retire a custom template (deprecated and inactive; tests made from it keep the link)", Roles: curation.TemplateCurators,
 			Handler: s.retireTemplate, Response: core.TestTemplate{}},
@@ -51,10 +51,10 @@ func (s *Server) catalogRoutes() []route {
 			Roles:   everyone, Handler: s.templatesForRule, Response: Paged[*core.LinkedTemplate]{}},
 		{Method: http.MethodPost, Path: "/api/v1/detection-rules", Tag: "catalog",
 			Summary: "Create a custom detection rule (source \"custom\")", Roles: curation.RuleEditors, Handler: s.createRule,
-			Request: curation.RuleInput{}, Response: core.DetectionRule{}},
+			Request: curation.RuleInput{}, Require: []string{"title"}, Response: core.DetectionRule{}},
 		{Method: http.MethodPatch, Path: "/api/v1/detection-rules/:id", Tag: "catalog",
 			Summary: "Edit a custom rule; imported ones only take active (blue lead, admin)", Roles: curation.RuleEditors,
-			Handler: s.updateRule, Request: curation.RuleInput{}, Response: core.DetectionRule{}},
+			Handler: s.updateRule, Request: curation.RuleInput{}, MinFields: 1, Response: core.DetectionRule{}},
 		{Method: http.MethodDelete, Path: "/api/v1/detection-rules/:id", Tag: "catalog",
 			Summary: "Retire a custom rule (deprecated and inactive; its detection results stay)", Roles: curation.RuleCurators,
 			Handler: s.retireRule, Response: core.DetectionRule{}},
@@ -185,8 +185,8 @@ func (s *Server) retireTemplate(c echo.Context) error {
 }
 
 type bulkActivate struct {
-	IDs    []string `json:"ids"`
-	Active *bool    `json:"active"`
+	IDs    []string `json:"ids" api:"required"`
+	Active *bool    `json:"active" api:"required"`
 }
 
 func (in *bulkActivate) read(c echo.Context) error {

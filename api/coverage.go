@@ -181,7 +181,7 @@ func (s *Server) getWeights(c echo.Context) error {
 
 func (s *Server) putWeights(c echo.Context) error {
 	var w scoring.Weights
-	if err := decodeJSON(c, &w); err != nil {
+	if err := decodeJSONComplete(c, &w); err != nil {
 		return err
 	}
 	v, err := s.coverage.SetWeights(c.Request().Context(), currentUser(c), w)

@@ -42,7 +42,7 @@ func (s *Server) importRoutes() []route {
 		{Method: http.MethodGet, Path: "/api/v1/attack/reviews", Summary: "The ATT&CK upgrade review queue (filter: status open|resolved|dismissed)",
 			Roles: leadsAndAdmin, Handler: s.listReviews, Response: Paged[*core.TechniqueReview]{}, Tag: "attack"},
 		{Method: http.MethodPost, Path: "/api/v1/attack/reviews/:id/resolve", Summary: "Move a retired technique's tests and links to a target technique, or dismiss",
-			Roles: leadsAndAdmin, Handler: s.resolveReview, Request: resolveReviewRequest{}, Response: resolveReviewResponse{}, Tag: "attack"},
+			Roles: leadsAndAdmin, Handler: s.resolveReview, Request: resolveReviewRequest{}, RequireAnyOf: [][]string{{"dismiss"}, {"target"}}, Response: resolveReviewResponse{}, Tag: "attack"},
 	}
 }
 

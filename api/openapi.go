@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -102,7 +103,18 @@ func buildOpenAPI(routes []route, version string) obj {
 	if version == "" {
 		version = "dev"
 	}
-	sg := &schemaGen{defs: obj{}, names: map[reflect.Type]string{}, taken: map[string]reflect.Type{}}
+	// A first pass over the answers learns which structs they use, so only a request
+	// schema whose type is also an answer needs a name of its own.
+	answers := &schemaGen{defs: obj{}, names: map[schemaKey]string{}, taken: map[string]schemaKey{}}
+	for _, r := range routes {
+		if r.Response != nil {
+			answers.schema(reflect.TypeOf(r.Response))
+		}
+	}
+	sg := &schemaGen{defs: obj{}, names: map[schemaKey]string{}, taken: map[string]schemaKey{}, answers: map[reflect.Type]bool{}}
+	for k := range answers.names {
+		sg.answers[k.t] = true
+	}
 	sg.defs["Problem"] = obj{"type": "object", "description": "RFC 9457 problem details",
 		"required": []string{"type", "title", "status"},
 		"properties": obj{"type": obj{"type": "string"}, "title": obj{"type": "string"}, "status": obj{"type": "integer"},
@@ -171,8 +183,25 @@ func buildOpenAPI(routes []route, version string) obj {
 				"type": "object", "properties": props, "required": []string{"file"}}}}}
 		}
 		if r.Request != nil {
-			op["requestBody"] = obj{"required": true,
-				"content": obj{"application/json": obj{"schema": sg.schema(reflect.TypeOf(r.Request))}}}
+			body := sg.requestSchema(reflect.TypeOf(r.Request))
+			if len(r.Require) > 0 || len(r.RequireAnyOf) > 0 || r.MinFields > 0 {
+				body = obj{"allOf": []obj{body}}
+				if r.MinFields > 0 {
+					body["minProperties"] = r.MinFields
+				}
+				if len(r.Require) > 0 {
+					body["required"] = r.Require
+				}
+				if len(r.RequireAnyOf) > 0 {
+					alts := make([]obj, len(r.RequireAnyOf))
+					for i, names := range r.RequireAnyOf {
+						alts[i] = obj{"required": names}
+					}
+					body["anyOf"] = alts
+				}
+			}
+			op["requestBody"] = obj{"required": !r.BodyOptional,
+				"content": obj{"application/json": obj{"schema": body}}}
 		}
 		ok := obj{"description": "Success"}
 		if r.Response != nil {
@@ -211,10 +240,48 @@ func buildOpenAPI(routes []route, version string) obj {
 
 // schemaGen turns Go types into JSON Schema (the OpenAPI 3.0 dialect), naming each
 // struct once under components/schemas.
+//
+// A struct has two schemas. As an answer, a field is required unless it is
+// omitted when empty: the server always sends it. As a request body, a field is
+// required only when its type tags it api:"required" (or the route says so): the
+// server's own checks decide what a client must send, and the tags say the same
+// (TestDocumentedMinimalBodies sends every documented minimal body, and each one
+// without each required field). A type that is both gets the suffix Input on its
+// request schema (unless its name already says it is one), so both can live under
+// components/schemas.
 type schemaGen struct {
-	defs  obj
-	names map[reflect.Type]string
-	taken map[string]reflect.Type
+	defs    obj
+	names   map[schemaKey]string
+	taken   map[string]schemaKey
+	request bool
+	// answers are the structs some answer uses.
+	answers map[reflect.Type]bool
+}
+
+type schemaKey struct {
+	t       reflect.Type
+	request bool
+}
+
+// requestSchema is the schema of t as a request body.
+func (g *schemaGen) requestSchema(t reflect.Type) obj {
+	g.request = true
+	defer func() { g.request = false }()
+	return g.schema(t)
+}
+
+// valueTyper is a wrapper that stands for its value in JSON (testflow.Opt).
+type valueTyper interface{ ValueType() reflect.Type }
+
+var valueTyperType = reflect.TypeOf((*valueTyper)(nil)).Elem()
+
+// fieldEnums are the value lists a field names with api:"enum=NAME": plain string
+// fields whose values the core checks.
+var fieldEnums = map[string]func() []string{
+	"attack_outcome":     func() []string { return core.AttackOutcomes },
+	"remediation_status": func() []string { return core.RemediationStatuses },
+	"rule_level":         func() []string { return core.RuleLevels },
+	"export_scope":       func() []string { return core.ScopeKinds },
 }
 
 var (
@@ -233,13 +300,25 @@ var (
 		reflect.TypeOf(core.TokenScope("")): func() []string {
 			return []string{string(core.ScopeRead), string(core.ScopeReadWrite)}
 		},
+		reflect.TypeOf(core.VoteDecision("")):   func() []string { return strs(core.VoteDecisions) },
+		reflect.TypeOf(core.CampaignStatus("")): func() []string { return strs(core.CampaignStatuses) },
+		reflect.TypeOf(core.Recurrence("")):     func() []string { return strs(core.Recurrences) },
 	}
 	pkgPath = regexp.MustCompile(`[\w./-]*\.`)
 )
 
+func strs[S ~string](in []S) []string {
+	out := make([]string, len(in))
+	for i, v := range in {
+		out[i] = string(v)
+	}
+	return out
+}
+
 // typeName is a schema name for t: Paged[*core.APIToken] becomes PagedAPIToken,
-// loginRequest LoginRequest.
+// loginRequest LoginRequest; a request schema NewTest becomes NewTestInput.
 func (g *schemaGen) typeName(t reflect.Type) string {
+	key := schemaKey{t, g.request}
 	n := pkgPath.ReplaceAllString(t.Name(), "")
 	n = strings.Map(func(r rune) rune {
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
@@ -251,20 +330,33 @@ func (g *schemaGen) typeName(t reflect.Type) string {
 		n = "Object"
 	}
 	n = string(unicode.ToUpper(rune(n[0]))) + n[1:]
+	if g.request && g.answers[t] && !inputName.MatchString(n) {
+		n += "Input"
+	}
 	base := n
 	for i := 2; ; i++ {
-		if other, ok := g.taken[n]; !ok || other == t {
+		if other, ok := g.taken[n]; !ok || other == key {
 			break
 		}
 		n = fmt.Sprintf("%s%d", base, i)
 	}
-	g.taken[n] = t
+	g.taken[n] = key
 	return n
 }
+
+// inputName matches type names that already say they are request bodies.
+var inputName = regexp.MustCompile(`(Input|Request|Body|Doc|Patch)$`)
 
 func (g *schemaGen) schema(t reflect.Type) obj {
 	if f, ok := enums[t]; ok {
 		return obj{"type": "string", "enum": f()}
+	}
+	if t.Kind() == reflect.Struct && t.Implements(valueTyperType) {
+		s := g.schema(reflect.Zero(t).Interface().(valueTyper).ValueType())
+		if _, isRef := s["$ref"]; !isRef {
+			s["nullable"] = true
+		}
+		return s
 	}
 	switch t {
 	case timeType:
@@ -296,11 +388,11 @@ func (g *schemaGen) schema(t reflect.Type) obj {
 	case reflect.Map:
 		return obj{"type": "object", "additionalProperties": g.schema(t.Elem())}
 	case reflect.Struct:
-		if name, ok := g.names[t]; ok {
+		if name, ok := g.names[schemaKey{t, g.request}]; ok {
 			return obj{"$ref": "#/components/schemas/" + name}
 		}
 		name := g.typeName(t)
-		g.names[t] = name
+		g.names[schemaKey{t, g.request}] = name
 		s := obj{"type": "object"}
 		g.defs[name] = s // before the fields, so a type that refers to itself ends
 		props, required := obj{}, []string{}
@@ -340,8 +432,38 @@ func (g *schemaGen) fields(t reflect.Type, props obj, required *[]string) {
 		if name == "" {
 			name = f.Name
 		}
-		props[name] = g.schema(ft)
-		if !strings.Contains(opts, "omitempty") && ft.Kind() != reflect.Pointer {
+		p := g.schema(ft)
+		api := strings.Split(f.Tag.Get("api"), ",")
+		for _, a := range api {
+			if e, ok := strings.CutPrefix(a, "enum="); ok {
+				values, known := fieldEnums[e]
+				if !known {
+					panic(fmt.Sprintf("openapi: %s.%s names enum %q, which fieldEnums lacks", t, f.Name, e))
+				}
+				target := p
+				if p["type"] == "array" {
+					target = p["items"].(obj)
+				}
+				target["enum"] = values()
+			}
+		}
+		if ex, ok := f.Tag.Lookup("example"); ok {
+			if _, isRef := p["$ref"]; !isRef {
+				var v any = ex
+				if p["type"] != "string" {
+					if err := json.Unmarshal([]byte(ex), &v); err != nil {
+						panic(fmt.Sprintf("openapi: %s.%s: example %q is not JSON: %v", t, f.Name, ex, err))
+					}
+				}
+				p["example"] = v
+			}
+		}
+		props[name] = p
+		if g.request {
+			if slices.Contains(api, "required") {
+				*required = append(*required, name)
+			}
+		} else if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") && ft.Kind() != reflect.Pointer {
 			*required = append(*required, name)
 		}
 	}

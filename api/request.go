@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,41 @@ func decodeJSON(c echo.Context, dst any) error {
 		return core.Errorf(core.EINVALID, "the body holds more than one JSON value")
 	}
 	return checkStrings(reflect.ValueOf(dst), "")
+}
+
+// decodeJSONComplete is decodeJSON for a body that replaces a whole setting:
+// every field the type tags api:"required" must be present, because a missing one
+// would silently become zero.
+func decodeJSONComplete(c echo.Context, dst any) error {
+	var fields map[string]json.RawMessage
+	if err := decodeJSON(c, &fields); err != nil {
+		return err
+	}
+	t := reflect.TypeOf(dst).Elem()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !slices.Contains(strings.Split(f.Tag.Get("api"), ","), "required") || name == "" {
+			continue
+		}
+		if _, ok := fields[name]; !ok {
+			return core.FieldError(name, "is required: send every field (GET the current ones and change what you need)")
+		}
+	}
+	body, err := json.Marshal(fields)
+	if err != nil {
+		return core.Errorf(core.EINVALID, "invalid JSON body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			return core.FieldError(ute.Field, "must be %s, not a JSON %s", ute.Type, ute.Value)
+		}
+		return core.Errorf(core.EINVALID, "invalid JSON body: %v", err)
+	}
+	return nil
 }
 
 func invalidUTF8At(b []byte) int {

@@ -13,7 +13,7 @@ func (s *Server) snapshotRoutes() []route {
 	return []route{
 		{Method: http.MethodPost, Path: "/api/v1/snapshots", Tag: "snapshots",
 			Summary: "Take a coverage snapshot now: every technique's status and score, every test's state and outcome, the metrics and the formula version",
-			Roles:   coverage.SnapshotTakers, Handler: s.createSnapshot, Request: snapshotInput{}, Response: core.Snapshot{}},
+			Roles:   coverage.SnapshotTakers, Handler: s.createSnapshot, Request: snapshotInput{}, BodyOptional: true, Response: core.Snapshot{}},
 		{Method: http.MethodGet, Path: "/api/v1/snapshots", Tag: "snapshots",
 			Summary: "Coverage snapshots, newest first", Roles: everyone, Handler: s.listSnapshots, Response: Paged[*core.Snapshot]{}},
 		{Method: http.MethodGet, Path: "/api/v1/snapshots/compare", Tag: "snapshots",

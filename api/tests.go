@@ -25,32 +25,32 @@ func (s *Server) testRoutes() []route {
 			Roles:   everyone, Handler: s.listTests, Response: Paged[*core.Test]{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests", Tag: "tests",
 			Summary: "Create a draft test, free-form or from a template (template_id: its name, procedure, command, platform and technique fill what the request leaves empty)",
-			Roles:   testflow.CreateRoles, Handler: s.createTest, Request: testflow.NewTest{}, Response: testflow.TestDetail{}},
+			Roles:   testflow.CreateRoles, Handler: s.createTest, Request: testflow.NewTest{}, RequireAnyOf: [][]string{{"template_id"}, {"title", "technique_id"}}, Response: testflow.TestDetail{}},
 		{Method: http.MethodGet, Path: "/api/v1/tests/:id", Tag: "tests",
 			Summary: "One test, the actions the caller may take on it now, and the votes of its current review round",
 			Roles:   everyone, Handler: s.getTest, Response: testflow.TestDetail{}},
 		{Method: http.MethodPatch, Path: "/api/v1/tests/:id", Tag: "tests",
 			Summary: "Change a test's fields; version is required and a stale one is answered 409 with the current version. Red fields: red roles while red_executing; blue fields: blue roles while blue_evaluating; plan fields: red roles in draft and red_executing; assignment: leads; admins: any",
-			Roles:   testflow.EditRoles(), Handler: s.patchTest, Request: testPatchDoc{}, Response: testflow.TestDetail{}},
+			Roles:   testflow.EditRoles(), Handler: s.patchTest, Request: testPatchDoc{}, MinFields: 2, Response: testflow.TestDetail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/start", Tag: "tests",
-			Summary: "draft → red_executing", Roles: testflow.RolesFor(testflow.ActionStart), Handler: s.testAction(testflow.ActionStart), Request: actionBody{}, Response: testflow.TestDetail{}},
+			Summary: "draft → red_executing", Roles: testflow.RolesFor(testflow.ActionStart), Handler: s.testAction(testflow.ActionStart), Request: actionBody{}, BodyOptional: true, Response: testflow.TestDetail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/hand-to-blue", Tag: "tests",
 			Summary: "red_executing → blue_evaluating, once procedure or command, executed_at and attack_outcome are set; tells the blue team",
-			Roles:   testflow.RolesFor(testflow.ActionHandToBlue), Handler: s.testAction(testflow.ActionHandToBlue), Request: actionBody{}, Response: testflow.TestDetail{}},
+			Roles:   testflow.RolesFor(testflow.ActionHandToBlue), Handler: s.testAction(testflow.ActionHandToBlue), Request: actionBody{}, BodyOptional: true, Response: testflow.TestDetail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/submit", Tag: "tests",
 			Summary: "blue_evaluating → in_review, once prevented, alerted and logged are decided (or not_applicable); opens a review round and tells both leads",
-			Roles:   testflow.RolesFor(testflow.ActionSubmit), Handler: s.testAction(testflow.ActionSubmit), Request: actionBody{}, Response: testflow.TestDetail{}},
+			Roles:   testflow.RolesFor(testflow.ActionSubmit), Handler: s.testAction(testflow.ActionSubmit), Request: actionBody{}, BodyOptional: true, Response: testflow.TestDetail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/vote", Tag: "tests",
 			Summary: "A lead's vote in the current review round: both leads approve → validated; one rejects (reason required) → rejected. Admins vote with as = red_lead or blue_lead; the two approvals must come from two people",
 			Roles:   testflow.RolesFor(testflow.ActionApprove, testflow.ActionReject), Handler: s.voteTest, Request: testflow.VoteInput{}, Response: testflow.VoteResult{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/reopen", Tag: "tests",
-			Summary: "rejected → draft (the test's owner, leads, admins)", Roles: testflow.RolesFor(testflow.ActionReopen), Handler: s.testAction(testflow.ActionReopen), Request: actionBody{}, Response: testflow.TestDetail{}},
+			Summary: "rejected → draft (the test's owner, leads, admins)", Roles: testflow.RolesFor(testflow.ActionReopen), Handler: s.testAction(testflow.ActionReopen), Request: actionBody{}, BodyOptional: true, Response: testflow.TestDetail{}},
 		{Method: http.MethodPatch, Path: "/api/v1/tests/:id/remediation", Tag: "tests",
 			Summary: "Open or change the remediation of a validated test (owner, due, status open|in_progress|wont_fix, notes); version required. Leads and admins; the remediation's owner may change status and notes",
 			Roles:   testflow.RemediationEditors(), Handler: s.patchRemediation, Request: remediationBody{}, Response: testflow.TestDetail{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/remediation/complete", Tag: "tests",
 			Summary: "Complete the remediation of a validated test and create its retest (at most 3 in a chain)",
-			Roles:   testflow.RolesFor(testflow.ActionCompleteRemediation), Handler: s.completeRemediation, Request: completeBody{}, Response: testflow.RemediationResult{}},
+			Roles:   testflow.RolesFor(testflow.ActionCompleteRemediation), Handler: s.completeRemediation, Request: completeBody{}, BodyOptional: true, Response: testflow.RemediationResult{}},
 		{Method: http.MethodGet, Path: "/api/v1/tests/:id/votes", Tag: "tests",
 			Summary: "Every vote on a test, all review rounds, oldest first", Roles: everyone, Handler: s.listVotes, Response: Paged[*core.Vote]{}},
 		{Method: http.MethodGet, Path: "/api/v1/tests/:id/retests", Tag: "tests",
@@ -62,7 +62,7 @@ func (s *Server) testRoutes() []route {
 			Roles:   testflow.DetectionRoles(), Handler: s.putDetection, Request: testflow.DetectionInput{}, Response: core.DetectionResult{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/detections/evaluate", Tag: "tests",
 			Summary: "Evaluate the imported Sigma rules over the test's blue evidence (EVTX, JSON, NDJSON events) and record evaluated results: triggered with the matching event ids and selections, not triggered for the technique's rules that matched nothing; a person's result on a rule is kept. Blue roles while blue_evaluating, admins any time",
-			Roles:   testflow.DetectionRoles(), Handler: s.evaluateDetections, Request: detection.EvaluateInput{}, Response: detection.Report{}},
+			Roles:   testflow.DetectionRoles(), Handler: s.evaluateDetections, Request: detection.EvaluateInput{}, BodyOptional: true, Response: detection.Report{}},
 		{Method: http.MethodDelete, Path: "/api/v1/tests/:id/detections/:rule_id", Tag: "tests",
 			Summary: "Remove a detection result", Roles: testflow.DetectionRoles(), Handler: s.deleteDetection},
 	}
@@ -85,7 +85,7 @@ type patchBody struct {
 }
 
 type remediationBody struct {
-	Version int `json:"version"`
+	Version int `json:"version" api:"required"`
 	testflow.RemediationPatch
 }
 
@@ -93,7 +93,7 @@ type remediationBody struct {
 // absent, null and a value apart, which the schema generator cannot see through.
 // TestPatchDocMatchesPatch keeps the two in step.
 type testPatchDoc struct {
-	Version         int                    `json:"version"`
+	Version         int                    `json:"version" api:"required"`
 	Title           *string                `json:"title,omitempty"`
 	Description     *string                `json:"description,omitempty"`
 	TechniqueID     *string                `json:"technique_id,omitempty"`
@@ -106,7 +106,7 @@ type testPatchDoc struct {
 	Target          *string                `json:"target,omitempty"`
 	ExecutedAt      *time.Time             `json:"executed_at,omitempty"`
 	ExecutedBy      *string                `json:"executed_by,omitempty"`
-	AttackOutcome   *string                `json:"attack_outcome,omitempty"`
+	AttackOutcome   *string                `json:"attack_outcome,omitempty" api:"enum=attack_outcome"`
 	RedNotes        *string                `json:"red_notes,omitempty"`
 	Prevented       *bool                  `json:"prevented,omitempty"`
 	PreventedAt     *time.Time             `json:"prevented_at,omitempty"`

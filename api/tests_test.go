@@ -34,15 +34,19 @@ type flowEnv struct {
 	rule     *core.DetectionRule
 }
 
-func newFlowEnv(t *testing.T, st *store.Store, maxUpload int64) *flowEnv {
+func newFlowEnv(t *testing.T, st *store.Store, maxUpload int64, more ...func(*api.Deps)) *flowEnv {
 	t.Helper()
 	e := &flowEnv{t: t, st: st, blobDir: t.TempDir(), as: map[core.Role]*apitest.Client{}, users: map[core.Role]*core.User{}}
 	blobs, err := blobstore.NewDisk(e.blobDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := api.New(api.ServicesFor(st, api.Deps{Evidence: evidence.NewService(st, blobs, evidence.Limits{MaxBytes: maxUpload}, nil),
-		Detections: detection.NewService(st, blobs, nil, detection.ServiceOptions{})}))
+	deps := api.Deps{Evidence: evidence.NewService(st, blobs, evidence.Limits{MaxBytes: maxUpload}, nil),
+		Detections: detection.NewService(st, blobs, nil, detection.ServiceOptions{})}
+	for _, f := range more {
+		f(&deps)
+	}
+	srv := api.New(api.ServicesFor(st, deps))
 	e.h = srv.Handler()
 	for _, r := range core.Roles {
 		e.users[r] = apitest.CreateUser(t, st, "u-"+strings.ReplaceAll(string(r), "_", "-"), r, "")

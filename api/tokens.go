@@ -38,8 +38,8 @@ func (s *Server) listTokens(c echo.Context) error {
 // tokenRequest asks for a token. expires_in is a duration ("720h", "90d"); expires_at
 // an RFC 3339 time; neither means the longest lifetime allowed (auth.token_max_ttl).
 type tokenRequest struct {
-	Name      string          `json:"name"`
-	Scope     core.TokenScope `json:"scope"`
+	Name      string          `json:"name" api:"required" example:"CI pipeline"`
+	Scope     core.TokenScope `json:"scope" api:"required"`
 	ExpiresIn string          `json:"expires_in,omitempty"`
 	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
 }

@@ -50,10 +50,10 @@ func (s *Server) listUsers(c echo.Context) error {
 }
 
 type userCreate struct {
-	Username    string    `json:"username"`
+	Username    string    `json:"username" api:"required" example:"jdoe"`
 	DisplayName string    `json:"display_name,omitempty"`
 	Email       string    `json:"email,omitempty"`
-	Role        core.Role `json:"role"`
+	Role        core.Role `json:"role" api:"required"`
 	Password    string    `json:"password,omitempty"`
 }
 

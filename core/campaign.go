@@ -15,6 +15,9 @@ const (
 	CampaignCancelled CampaignStatus = "cancelled"
 )
 
+// CampaignStatuses are the statuses a campaign moves through.
+var CampaignStatuses = []CampaignStatus{CampaignPlanned, CampaignActive, CampaignCompleted, CampaignCancelled}
+
 // Recurrence is how often a campaign is repeated.
 type Recurrence string
 
@@ -24,6 +27,9 @@ const (
 	RecurMonthly   Recurrence = "monthly"
 	RecurQuarterly Recurrence = "quarterly"
 )
+
+// Recurrences are the repeat intervals a campaign may have.
+var Recurrences = []Recurrence{RecurNone, RecurWeekly, RecurMonthly, RecurQuarterly}
 
 // Campaign is a planned set of tests run together, in order.
 type Campaign struct {

@@ -18,12 +18,15 @@ const (
 	ScopeRules        = "rules"
 )
 
+// ScopeKinds are the export scope kinds, in the order a user meets them.
+var ScopeKinds = []string{ScopeOrganisation, ScopeTactic, ScopeActor, ScopeCampaign, ScopeSnapshot, ScopeDiff, ScopeRules}
+
 // ExportScope says what an export covers. It travels to the exporter plugin as the
 // export's Scope JSON, filled in by the host with what it resolved (names, counts), so
 // a plugin can title its artifact without reading the database.
 type ExportScope struct {
 	// Kind is one of organisation, tactic, actor, campaign, snapshot, diff, rules.
-	Kind string `json:"kind"`
+	Kind string `json:"kind" api:"enum=export_scope"`
 	// ID names the tactic (TA0002 or execution), threat actor (G0016 or its name),
 	// campaign or snapshot; for diff, the later snapshot.
 	ID string `json:"id,omitempty"`
@@ -200,7 +203,7 @@ type ExportRepo interface {
 
 // ExportRequest asks for one export run.
 type ExportRequest struct {
-	Plugin string      `json:"plugin"`
+	Plugin string      `json:"plugin" api:"required" example:"navigator"`
 	Type   string      `json:"type,omitempty"`
 	Scope  ExportScope `json:"scope"`
 }

@@ -161,7 +161,7 @@ type ImportRecordRepo interface {
 
 // ImportRequest asks for one import run.
 type ImportRequest struct {
-	Plugin string `json:"plugin"`
+	Plugin string `json:"plugin" api:"required" example:"attack"`
 	Type   string `json:"type,omitempty"`
 	Source string `json:"source,omitempty"`
 	DryRun bool   `json:"dry_run,omitempty"`

@@ -13,6 +13,9 @@ const (
 	VoteReject  VoteDecision = "reject"
 )
 
+// VoteDecisions are the decisions a lead may vote.
+var VoteDecisions = []VoteDecision{VoteApprove, VoteReject}
+
 // Vote is one lead's verdict on one review round of a test. The store keeps at most
 // one vote per (test, round, lead role): that unique key, not a read-then-write check,
 // is what keeps two simultaneous votes for the same role from both counting.
@@ -35,6 +38,10 @@ const (
 	RemediationCompleted  = "completed"
 	RemediationWontFix    = "wont_fix"
 )
+
+// RemediationStatuses are the statuses a remediation may be set to (completing one
+// is an action of its own, with the retest it asks for).
+var RemediationStatuses = []string{RemediationOpen, RemediationInProgress, RemediationWontFix}
 
 // Attack outcomes the red team records.
 var AttackOutcomes = []string{"succeeded", "failed", "partial", "blocked"}

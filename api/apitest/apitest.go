@@ -105,9 +105,23 @@ func (c *Client) Do(method, path string, body any) *httptest.ResponseRecorder {
 		}
 		r = bytes.NewReader(j)
 	}
-	req := httptest.NewRequest(method, path, r)
+	ct := ""
 	if r != nil {
-		req.Header.Set("Content-Type", "application/json")
+		ct = "application/json"
+	}
+	return c.send(method, path, ct, r)
+}
+
+// DoContent sends body as it is, labelled with contentType (a multipart form).
+func (c *Client) DoContent(method, path, contentType string, body []byte) *httptest.ResponseRecorder {
+	c.T.Helper()
+	return c.send(method, path, contentType, bytes.NewReader(body))
+}
+
+func (c *Client) send(method, path, contentType string, r io.Reader) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, r)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if c.RemoteAddr != "" {
 		req.RemoteAddr = c.RemoteAddr

@@ -306,6 +306,9 @@ func (s *Service) SetStatus(ctx context.Context, actor *core.User, id string, to
 	if err := allow(actor); err != nil {
 		return nil, err
 	}
+	if !slices.Contains(core.CampaignStatuses, to) {
+		return nil, core.FieldError("status", "%q is not a campaign status (planned, active, completed, cancelled)", to)
+	}
 	var out *Detail
 	err := s.store.Update(ctx, func(tx core.Tx) error {
 		c, err := tx.CampaignByID(ctx, id)

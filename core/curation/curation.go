@@ -314,7 +314,7 @@ type RuleInput struct {
 	Title          *string           `json:"title"`
 	Description    *string           `json:"description"`
 	Status         *string           `json:"status"`
-	Level          *string           `json:"level"`
+	Level          *string           `json:"level" api:"enum=rule_level"`
 	Author         *string           `json:"author"`
 	Language       *string           `json:"language"`
 	Query          *string           `json:"query"`
@@ -329,8 +329,6 @@ type RuleInput struct {
 	Metadata       *map[string]any   `json:"metadata"`
 	Related        *[]map[string]any `json:"related"`
 }
-
-var levels = []string{"", "informational", "low", "medium", "high", "critical"}
 
 func (in *RuleInput) contentChanged() bool {
 	return in.Title != nil || in.Description != nil || in.Status != nil || in.Level != nil || in.Author != nil ||
@@ -377,7 +375,7 @@ func (in *RuleInput) apply(r *core.DetectionRule) error {
 	}
 	if in.Level != nil {
 		lv := strings.ToLower(strings.TrimSpace(*in.Level))
-		if !slices.Contains(levels, lv) {
+		if lv != "" && !slices.Contains(core.RuleLevels, lv) {
 			return core.FieldError("level", "%q is not a level (informational, low, medium, high, critical)", *in.Level)
 		}
 		r.Level = lv

@@ -21,19 +21,19 @@ const FormulaVersion = 1
 // weights each sum to 100; both groups are non-negative.
 type Weights struct {
 	// Outcome weights: what each fact recorded on a validated test is worth.
-	Prevented float64 `json:"prevented"`
-	Alerted   float64 `json:"alerted"`
-	Logged    float64 `json:"logged"`
+	Prevented float64 `json:"prevented" api:"required"`
+	Alerted   float64 `json:"alerted" api:"required"`
+	Logged    float64 `json:"logged" api:"required"`
 	// None is what a validated test with no prevention, alert or log is worth
 	// (normally 0: the attack went unseen).
-	None float64 `json:"none"`
+	None float64 `json:"none" api:"required"`
 	// Composition: how much of a technique's score its outcomes carry, and how much
 	// depends on the breadth of testing over platforms and procedures.
-	Outcome           float64 `json:"outcome"`
-	PlatformBreadth   float64 `json:"platform_breadth"`
-	ProcedureBreadth  float64 `json:"procedure_breadth"`
-	HalfLifeDays      float64 `json:"half_life_days"`
-	MinRecencyPercent float64 `json:"min_recency_percent"`
+	Outcome           float64 `json:"outcome" api:"required"`
+	PlatformBreadth   float64 `json:"platform_breadth" api:"required"`
+	ProcedureBreadth  float64 `json:"procedure_breadth" api:"required"`
+	HalfLifeDays      float64 `json:"half_life_days" api:"required"`
+	MinRecencyPercent float64 `json:"min_recency_percent" api:"required"`
 }
 
 // DefaultWeights are the weights of a new installation.

@@ -3,6 +3,7 @@ package testflow
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +47,9 @@ func (o Opt[T]) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(*o.Value)
 }
+
+// ValueType is T: the OpenAPI document describes an Opt as its value, nullable.
+func (Opt[T]) ValueType() reflect.Type { return reflect.TypeFor[T]() }
 
 // IsZero lets `omitzero` drop an absent field when a patch is encoded.
 func (o Opt[T]) IsZero() bool { return !o.Set }
@@ -146,6 +150,16 @@ func CheckEdit(role core.Role, state core.TestState, fields []string) error {
 			return &core.Error{Code: core.ECONFLICT, Field: f,
 				Message: fmt.Sprintf("the test is %s: %s fields can be edited only when it is %s", state, r.Group, strings.Join(states, " or ")),
 				Detail:  map[string]any{"state": state}}
+		}
+	}
+	return nil
+}
+
+// CheckValues refuses values outside a field's fixed set, whatever the test's state.
+func (p *Patch) CheckValues() error {
+	if p.AttackOutcome.Set && p.AttackOutcome.Value != nil {
+		if v := *p.AttackOutcome.Value; v != "" && !slices.Contains(core.AttackOutcomes, v) {
+			return core.FieldError("attack_outcome", "%q is not an outcome (%s)", v, strings.Join(core.AttackOutcomes, ", "))
 		}
 	}
 	return nil

@@ -12,7 +12,7 @@ import (
 
 // DetectionInput is a verdict on one detection rule during a test.
 type DetectionInput struct {
-	Triggered     *bool   `json:"triggered"`
+	Triggered     *bool   `json:"triggered" api:"required"`
 	Notes         string  `json:"notes"`
 	EvidenceID    *string `json:"evidence_id"`
 	MatchedEvents int     `json:"matched_events"`
@@ -114,7 +114,7 @@ var WorklogVerifiers = leadRoles
 
 // WorklogInput is time spent on a test. PerformedAt defaults to now.
 type WorklogInput struct {
-	Minutes     int        `json:"minutes"`
+	Minutes     int        `json:"minutes" api:"required" example:"30"`
 	Activity    string     `json:"activity"`
 	Note        string     `json:"note"`
 	PerformedAt *time.Time `json:"performed_at"`

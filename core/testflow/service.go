@@ -36,9 +36,9 @@ var CreateRoles = []core.Role{core.RoleRedTech, core.RoleRedLead, core.RoleBlueL
 // With a template, its name, procedure, command, platform and first technique fill
 // the fields the request leaves empty, and the test keeps the link.
 type NewTest struct {
-	Title        string  `json:"title"`
+	Title        string  `json:"title" example:"Encoded PowerShell download cradle"`
 	Description  string  `json:"description"`
-	TechniqueID  string  `json:"technique_id"`
+	TechniqueID  string  `json:"technique_id" example:"T1059.001"`
 	TemplateID   *string `json:"template_id"`
 	Platform     string  `json:"platform"`
 	Procedure    string  `json:"procedure"`
@@ -240,6 +240,10 @@ func (s *Service) Update(ctx context.Context, actor *core.User, id string, versi
 	if len(fields) == 0 {
 		return nil, core.Errorf(core.EINVALID, "nothing to change")
 	}
+	// A value no test can hold is wrong in any state: say so before the state does.
+	if err := p.CheckValues(); err != nil {
+		return nil, err
+	}
 	if err := checkID("test", id); err != nil {
 		return nil, err
 	}
@@ -417,7 +421,7 @@ func (s *Service) Reopen(ctx context.Context, actor *core.User, id string, versi
 // when not 0, must be the round under review (a guard against voting on what one saw
 // before a resubmission).
 type VoteInput struct {
-	Decision core.VoteDecision `json:"decision"`
+	Decision core.VoteDecision `json:"decision" api:"required"`
 	Reason   string            `json:"reason"`
 	As       core.Role         `json:"as"`
 	Round    int               `json:"round"`
@@ -543,7 +547,7 @@ func (s *Service) voteOnce(ctx context.Context, actor *core.User, id string, in 
 type RemediationPatch struct {
 	Owner  Opt[string]    `json:"owner,omitzero"`
 	Due    Opt[time.Time] `json:"due,omitzero"`
-	Status Opt[string]    `json:"status,omitzero"`
+	Status Opt[string]    `json:"status,omitzero" api:"enum=remediation_status"`
 	Notes  Opt[string]    `json:"notes,omitzero"`
 }
 

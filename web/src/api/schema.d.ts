@@ -1797,8 +1797,8 @@ export interface components {
             reason?: string;
         };
         BuildInput: {
-            name: string;
-            platforms: string[];
+            name?: string;
+            platforms?: string[];
         };
         Built: {
             /** Format: date-time */
@@ -1814,11 +1814,13 @@ export interface components {
             next_run_at?: string | null;
             parent_campaign_id?: string | null;
             progress: components["schemas"]["Progress"];
-            recurrence: string;
+            /** @enum {string} */
+            recurrence: "none" | "weekly" | "monthly" | "quarterly";
             source: string;
             /** Format: date-time */
             start_date?: string | null;
-            status: string;
+            /** @enum {string} */
+            status: "planned" | "active" | "completed" | "cancelled";
             tests: components["schemas"]["CampaignTest"][];
             threat_actor_id?: string | null;
             untestable: string[];
@@ -1826,7 +1828,7 @@ export interface components {
             updated_at: string;
         };
         BulkActivate: {
-            active?: boolean | null;
+            active: boolean | null;
             ids: string[];
         };
         BulkResult: {
@@ -1895,7 +1897,7 @@ export interface components {
             alerted?: boolean | null;
             /** Format: date-time */
             at?: string | null;
-            control: string;
+            control?: string;
             logged?: boolean | null;
             notes?: string;
             prevented?: boolean | null;
@@ -1988,11 +1990,13 @@ export interface components {
             next_run_at?: string | null;
             parent_campaign_id?: string | null;
             progress: components["schemas"]["Progress"];
-            recurrence: string;
+            /** @enum {string} */
+            recurrence: "none" | "weekly" | "monthly" | "quarterly";
             source: string;
             /** Format: date-time */
             start_date?: string | null;
-            status: string;
+            /** @enum {string} */
+            status: "planned" | "active" | "completed" | "cancelled";
             tests: components["schemas"]["CampaignTest"][];
             threat_actor_id?: string | null;
             /** Format: date-time */
@@ -2000,9 +2004,9 @@ export interface components {
         };
         DetectionInput: {
             evidence_id?: string | null;
-            matched_events: number;
-            notes: string;
-            triggered?: boolean | null;
+            matched_events?: number;
+            notes?: string;
+            triggered: boolean | null;
         };
         DetectionResult: {
             detection_rule_id: string;
@@ -2122,8 +2126,9 @@ export interface components {
             total: number;
         };
         ExportRequest: {
+            /** @example navigator */
             plugin: string;
-            scope: components["schemas"]["ExportScope"];
+            scope?: components["schemas"]["ExportScope"];
             type?: string;
         };
         ExportRun: {
@@ -2178,7 +2183,8 @@ export interface components {
             base?: string;
             domain?: string;
             id?: string;
-            kind: string;
+            /** @enum {string} */
+            kind?: "organisation" | "tactic" | "actor" | "campaign" | "snapshot" | "diff" | "rules";
             rules?: components["schemas"]["RuleQuery"];
         };
         FamilyCoverage: {
@@ -2218,6 +2224,7 @@ export interface components {
         };
         ImportRequest: {
             dry_run?: boolean;
+            /** @example attack */
             plugin: string;
             source?: string;
             type?: string;
@@ -2274,7 +2281,8 @@ export interface components {
             /** Format: date-time */
             end_date?: string | null;
             name?: string | null;
-            recurrence?: string | null;
+            /** @enum {string|null} */
+            recurrence?: "none" | "weekly" | "monthly" | "quarterly" | null;
             /** Format: date-time */
             start_date?: string | null;
             tests?: components["schemas"]["TestInput"][] | null;
@@ -2350,7 +2358,9 @@ export interface components {
             template_type: string;
         };
         LoginRequest: {
+            /** @example correct horse battery staple */
             password: string;
+            /** @example jdoe */
             username: string;
         };
         MarkedRead: {
@@ -2440,14 +2450,16 @@ export interface components {
             };
             assigned_blue?: string | null;
             assigned_red?: string | null;
-            command: string;
-            description: string;
-            platform: string;
-            procedure: string;
-            target: string;
-            technique_id: string;
+            command?: string;
+            description?: string;
+            platform?: string;
+            procedure?: string;
+            target?: string;
+            /** @example T1059.001 */
+            technique_id?: string;
             template_id?: string | null;
-            title: string;
+            /** @example Encoded PowerShell download cradle */
+            title?: string;
         };
         NextTest: {
             actors: number;
@@ -2472,15 +2484,6 @@ export interface components {
             read_at?: string | null;
             title: string;
             user_id: string;
-        };
-        OptTime: {
-            Set: boolean;
-            /** Format: date-time */
-            Value?: string | null;
-        };
-        Optstring: {
-            Set: boolean;
-            Value?: string | null;
         };
         PagedAPIToken: {
             items: components["schemas"]["APIToken"][];
@@ -2658,6 +2661,7 @@ export interface components {
         };
         PasswordChange: {
             current_password: string;
+            /** @example a new passphrase of 15+ characters */
             new_password: string;
         };
         PluginStatus: {
@@ -2730,10 +2734,12 @@ export interface components {
             skipped?: string[];
         };
         RemediationBody: {
-            due: components["schemas"]["OptTime"];
-            notes: components["schemas"]["Optstring"];
-            owner: components["schemas"]["Optstring"];
-            status: components["schemas"]["Optstring"];
+            /** Format: date-time */
+            due?: string | null;
+            notes?: string | null;
+            owner?: string | null;
+            /** @enum {string|null} */
+            status?: "open" | "in_progress" | "wont_fix" | null;
             version: number;
         };
         RemediationResult: {
@@ -2769,7 +2775,8 @@ export interface components {
             } | null;
             false_positives?: string[] | null;
             language?: string | null;
-            level?: string | null;
+            /** @enum {string|null} */
+            level?: "informational" | "low" | "medium" | "high" | "critical" | null;
             log_source?: {
                 [key: string]: unknown;
             } | null;
@@ -2868,7 +2875,7 @@ export interface components {
             tested_count: number;
         };
         SnapshotInput: {
-            name: string;
+            name?: string;
         };
         SnapshotTechniqueState: {
             name: string;
@@ -2884,7 +2891,8 @@ export interface components {
             value?: number | null;
         };
         StatusInput: {
-            status: string;
+            /** @enum {string} */
+            status: "planned" | "active" | "completed" | "cancelled";
         };
         SubScore: {
             name: string;
@@ -2912,11 +2920,13 @@ export interface components {
             next_run_at?: string | null;
             parent_campaign_id?: string | null;
             progress: components["schemas"]["Progress"];
-            recurrence: string;
+            /** @enum {string} */
+            recurrence: "none" | "weekly" | "monthly" | "quarterly";
             source: string;
             /** Format: date-time */
             start_date?: string | null;
-            status: string;
+            /** @enum {string} */
+            status: "planned" | "active" | "completed" | "cancelled";
             threat_actor_id?: string | null;
             /** Format: date-time */
             updated_at: string;
@@ -3211,8 +3221,8 @@ export interface components {
             votes: components["schemas"]["Vote"][];
         };
         TestInput: {
-            depends_on: string[];
-            test_id: string;
+            depends_on?: string[];
+            test_id?: string;
         };
         TestPatchDoc: {
             alerted?: boolean | null;
@@ -3220,7 +3230,8 @@ export interface components {
             alerted_at?: string | null;
             assigned_blue?: string | null;
             assigned_red?: string | null;
-            attack_outcome?: string | null;
+            /** @enum {string|null} */
+            attack_outcome?: "succeeded" | "failed" | "partial" | "blocked" | null;
             blue_notes?: string | null;
             command?: string | null;
             control_outcomes?: components["schemas"]["ControlOutcome"][] | null;
@@ -3307,6 +3318,7 @@ export interface components {
             /** Format: date-time */
             expires_at?: string | null;
             expires_in?: string;
+            /** @example CI pipeline */
             name: string;
             /** @enum {string} */
             scope: "read" | "read_write";
@@ -3349,6 +3361,7 @@ export interface components {
             password?: string;
             /** @enum {string} */
             role: "admin" | "red_lead" | "red_tech" | "blue_lead" | "blue_tech" | "viewer";
+            /** @example jdoe */
             username: string;
         };
         UserPatch: {
@@ -3375,7 +3388,8 @@ export interface components {
         Vote: {
             /** Format: date-time */
             created_at: string;
-            decision: string;
+            /** @enum {string} */
+            decision: "approve" | "reject";
             id: string;
             /** @enum {string} */
             lead_role: "admin" | "red_lead" | "red_tech" | "blue_lead" | "blue_tech" | "viewer";
@@ -3386,10 +3400,11 @@ export interface components {
         };
         VoteInput: {
             /** @enum {string} */
-            as: "admin" | "red_lead" | "red_tech" | "blue_lead" | "blue_tech" | "viewer";
-            decision: string;
-            reason: string;
-            round: number;
+            as?: "admin" | "red_lead" | "red_tech" | "blue_lead" | "blue_tech" | "viewer";
+            /** @enum {string} */
+            decision: "approve" | "reject";
+            reason?: string;
+            round?: number;
         };
         VoteResult: {
             test?: components["schemas"]["Test"];
@@ -3397,6 +3412,17 @@ export interface components {
             votes: components["schemas"]["Vote"][];
         };
         Weights: {
+            alerted: number;
+            half_life_days: number;
+            logged: number;
+            min_recency_percent: number;
+            none: number;
+            outcome: number;
+            platform_breadth: number;
+            prevented: number;
+            procedure_breadth: number;
+        };
+        WeightsInput: {
             alerted: number;
             half_life_days: number;
             logged: number;
@@ -3429,9 +3455,10 @@ export interface components {
             user_id: string;
         };
         WorklogInput: {
-            activity: string;
+            activity?: string;
+            /** @example 30 */
             minutes: number;
-            note: string;
+            note?: string;
             /** Format: date-time */
             performed_at?: string | null;
         };
@@ -3494,7 +3521,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ResolveReviewRequest"];
+                "application/json": components["schemas"]["ResolveReviewRequest"] | unknown | unknown;
             };
         };
         responses: {
@@ -3805,7 +3832,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Input"];
+                "application/json": WithRequired<components["schemas"]["Input"], "name">;
             };
         };
         responses: {
@@ -4354,7 +4381,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["RuleInput"];
+                "application/json": WithRequired<components["schemas"]["RuleInput"], "title">;
             };
         };
         responses: {
@@ -5410,7 +5437,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Weights"];
+                "application/json": components["schemas"]["WeightsInput"];
             };
         };
         responses: {
@@ -5502,7 +5529,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["SnapshotInput"];
             };
@@ -5718,7 +5745,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TemplateInput"];
+                "application/json": WithRequired<components["schemas"]["TemplateInput"], "name">;
             };
         };
         responses: {
@@ -5953,7 +5980,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["NewTest"];
+                "application/json": components["schemas"]["NewTest"] | unknown | unknown;
             };
         };
         responses: {
@@ -6089,7 +6116,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["EvaluateInput"];
             };
@@ -6278,7 +6305,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ActionBody"];
             };
@@ -6354,7 +6381,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["CompleteBody"];
             };
@@ -6392,7 +6419,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ActionBody"];
             };
@@ -6461,7 +6488,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ActionBody"];
             };
@@ -6499,7 +6526,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ActionBody"];
             };
@@ -7285,3 +7312,6 @@ export interface operations {
         };
     };
 }
+type WithRequired<T, K extends keyof T> = T & {
+    [P in K]-?: T[P];
+};

@@ -60,7 +60,7 @@ export function PlanForm({ test, editablePlan }: { test: TestDetail; editablePla
   );
 }
 
-const OUTCOMES = ["succeeded", "failed", "partial", "blocked"];
+const OUTCOMES: NonNullable<Patch["attack_outcome"]>[] = ["succeeded", "failed", "partial", "blocked"];
 
 export function RedForm({ test, editable }: { test: TestDetail; editable: boolean }) {
   const patch = usePatch(test);
@@ -88,7 +88,9 @@ export function RedForm({ test, editable }: { test: TestDetail; editable: boolea
   }
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    patch.mutate({ ...f, executed_at: fromLocal(f.executed_at) });
+    // "" clears the outcome; the API takes null for that and one of its values otherwise.
+    const attack_outcome = (f.attack_outcome || null) as Patch["attack_outcome"];
+    patch.mutate({ ...f, attack_outcome, executed_at: fromLocal(f.executed_at) });
   };
   return (
     <Card title="Red team execution">

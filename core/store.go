@@ -39,6 +39,7 @@ type Tx interface {
 	ReferenceRepo
 	CoverageRepo
 	CampaignRepo
+	CoverageGenerationRepo
 	JobRunRepo
 	SigmaRuleRepo
 	ExportRepo

@@ -1,7 +1,12 @@
 // Package coverage turns tests into coverage: the ATT&CK matrix, scores per technique,
 // tactic, threat actor and organisation (core/scoring holds the formula), threat-actor
 // gaps, compliance coverage, metrics, datasets and snapshots. Everything is computed
-// on request from indexed data; nothing is cached, so no answer is ever stale.
+// on request from indexed data. The one thing kept between requests is what the
+// unfiltered model reads from the store (the techniques with their tactics and template
+// counts, the kept test counts and validation cells), keyed by the store's coverage
+// generation, which every write to them raises in its own transaction: a request whose
+// generation differs reads them again, so no answer is ever stale, and the scores are
+// computed at each request's time (recency decays).
 package coverage
 
 import (
@@ -9,6 +14,7 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aegis-sec/aegis/core"
@@ -19,6 +25,59 @@ import (
 type Service struct {
 	store core.Store
 	now   func() time.Time
+
+	mu     sync.Mutex
+	inputs map[string]*inputs // by domain, for the unfiltered model
+}
+
+// inputs are what the unfiltered model of a domain reads from the store, as of a
+// coverage generation. They are shared between requests and never modified.
+type inputs struct {
+	generation int64
+	techs      []*core.CoverageTechnique
+	vals       []core.ScoringRow
+	counts     []core.TechniqueTestCounts
+}
+
+// read returns the model inputs of domain over scope: for the unfiltered scope, the
+// kept ones when the store's coverage generation has not moved since they were read.
+func (s *Service) read(ctx context.Context, tx core.Tx, domain string, scope core.TestScope) (*inputs, error) {
+	unscoped := scope == (core.TestScope{})
+	var gen int64
+	if unscoped {
+		var err error
+		if gen, err = tx.CoverageGeneration(ctx); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		in := s.inputs[domain]
+		s.mu.Unlock()
+		if in != nil && gen >= 0 && in.generation == gen {
+			return in, nil
+		}
+	}
+	techs, err := tx.CoverageTechniques(ctx, domain)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := tx.Validations(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := tx.TestCounts(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	in := &inputs{generation: gen, techs: techs, vals: vals, counts: counts}
+	if unscoped && gen >= 0 {
+		s.mu.Lock()
+		if s.inputs == nil {
+			s.inputs = map[string]*inputs{}
+		}
+		s.inputs[domain] = in
+		s.mu.Unlock()
+	}
+	return in, nil
 }
 
 // New returns the service; now is its clock (nil: the real one).
@@ -93,18 +152,11 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 	if err != nil {
 		return nil, err
 	}
-	techs, err := tx.CoverageTechniques(ctx, domain)
+	in, err := s.read(ctx, tx, domain, scope)
 	if err != nil {
 		return nil, err
 	}
-	vals, err := tx.Validations(ctx, scope)
-	if err != nil {
-		return nil, err
-	}
-	counts, err := tx.TestCounts(ctx, scope)
-	if err != nil {
-		return nil, err
-	}
+	techs, vals, counts := in.techs, in.vals, in.counts
 	m := &model{weights: w, version: scoring.FormulaVersion, now: s.now().UTC().Truncate(time.Microsecond), domain: domain,
 		nodes: make(map[string]*node, len(techs)), byExt: make(map[string]*node, len(techs))}
 	rel := map[string]bool{}

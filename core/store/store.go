@@ -12,7 +12,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -192,6 +194,12 @@ func (s *Store) runTx(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn 
 			_ = stx.Rollback()
 			panic(p)
 		}
+		if err == nil && tx.coverageWrite {
+			// Last, so that the one row is locked only for the commit (PostgreSQL).
+			if _, gerr := stx.ExecContext(ctx, `UPDATE coverage_generation SET n = n + 1 WHERE id = 1`); gerr != nil {
+				err = fmt.Errorf("store: coverage generation: %w", gerr)
+			}
+		}
 		if err != nil {
 			_ = stx.Rollback()
 			return
@@ -209,9 +217,43 @@ type Tx struct {
 	dialect string
 	stmts   map[string]*sqlx.Stmt // SQLite only; closed with the transaction
 	observe func(query string, args []any)
+	// coverageWrite says a statement of the transaction wrote a coverage input: the
+	// commit raises the coverage generation.
+	coverageWrite bool
 }
 
 var _ core.Tx = (*Tx)(nil)
+
+// coverageInput matches a statement that writes what the unfiltered coverage model
+// reads (core/coverage caches it by the generation). Every write of the store goes
+// through exec, get or sel (a NamedExec of tests is followed by refreshCoverage, which
+// writes the kept counts), so none escapes; a new write path must too.
+var coverageInput = regexp.MustCompile(`(?is)^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(?:techniques|tactics|technique_tactics|test_template_techniques|test_templates|technique_test_counts|technique_cell_validations)\b`)
+
+var coverageInputs sync.Map // query text → bool
+
+func writesCoverage(q string) bool {
+	if v, ok := coverageInputs.Load(q); ok {
+		return v.(bool)
+	}
+	w := coverageInput.MatchString(q)
+	coverageInputs.Store(q, w)
+	return w
+}
+
+// CoverageGeneration reads the coverage generation (see core.CoverageGenerationRepo);
+// -1 in a transaction that has itself written a coverage input, whose reads differ from
+// what any committed generation holds.
+func (t *Tx) CoverageGeneration(ctx context.Context) (int64, error) {
+	if t.coverageWrite {
+		return -1, nil
+	}
+	var n int64
+	if err := t.get(ctx, &n, `SELECT n FROM coverage_generation WHERE id = 1`); err != nil {
+		return 0, fmt.Errorf("store: coverage generation: %w", err)
+	}
+	return n, nil
+}
 
 // Dialect returns "sqlite" or "postgres".
 func (t *Tx) Dialect() string { return t.dialect }
@@ -237,6 +279,9 @@ func (t *Tx) stmt(ctx context.Context, q string) (*sqlx.Stmt, error) {
 
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	q = t.tx.Rebind(q)
+	if !t.coverageWrite && writesCoverage(q) {
+		t.coverageWrite = true
+	}
 	if t.observe != nil {
 		t.observe(q, args)
 	}
@@ -252,6 +297,9 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 
 func (t *Tx) get(ctx context.Context, dst any, q string, args ...any) error {
 	q = t.tx.Rebind(q)
+	if !t.coverageWrite && writesCoverage(q) {
+		t.coverageWrite = true
+	}
 	if t.observe != nil {
 		t.observe(q, args)
 	}
@@ -267,6 +315,9 @@ func (t *Tx) get(ctx context.Context, dst any, q string, args ...any) error {
 
 func (t *Tx) sel(ctx context.Context, dst any, q string, args ...any) error {
 	q = t.tx.Rebind(q)
+	if !t.coverageWrite && writesCoverage(q) {
+		t.coverageWrite = true
+	}
 	if t.observe != nil {
 		t.observe(q, args)
 	}

@@ -1,6 +1,9 @@
 package api
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -14,7 +17,7 @@ import (
 func (s *Server) coverageRoutes() []route {
 	return []route{
 		{Method: http.MethodGet, Path: "/api/v1/matrix", Tag: "coverage",
-			Summary: "The ATT&CK matrix with coverage: tactics in order × techniques and sub-techniques with status, score, test and outcome counts (query: domain (default enterprise-attack), release (default the newest imported), platform, actor (id or group id), campaign, snapshot)",
+			Summary: "The ATT&CK matrix with coverage: tactics in order × techniques and sub-techniques with status, score, test and outcome counts (query: domain (default enterprise-attack), release (default the newest imported), platform, actor (id or group id), campaign, snapshot); sends an ETag of the answer and answers 304 Not Modified, without a body, to an If-None-Match that names it",
 			Roles:   everyone, Handler: s.matrix, Response: coverage.Matrix{}},
 		{Method: http.MethodGet, Path: "/api/v1/scores", Tag: "coverage",
 			Summary: "The organisation's score and each tactic's (query: domain; default every imported domain)",
@@ -152,7 +155,29 @@ func (s *Server) matrix(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, m)
+	return jsonWithETag(c, m)
+}
+
+// jsonWithETag answers v as JSON with a strong ETag of its bytes, or 304 Not Modified
+// without a body when the request's If-None-Match names that tag: the SPA's main page
+// is a few hundred KB that seldom changes between two visits. The answer may be kept
+// by the browser but is checked every time (private, no-cache).
+func jsonWithETag(c echo.Context, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	tag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	h := c.Response().Header()
+	h.Set("ETag", tag)
+	h.Set("Cache-Control", "private, no-cache")
+	for _, part := range strings.Split(c.Request().Header.Get("If-None-Match"), ",") {
+		if p := strings.TrimPrefix(strings.TrimSpace(part), "W/"); p == tag || p == "*" {
+			return c.NoContent(http.StatusNotModified)
+		}
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
 }
 
 func (s *Server) scores(c echo.Context) error {

@@ -700,7 +700,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The ATT&CK matrix with coverage: tactics in order × techniques and sub-techniques with status, score, test and outcome counts (query: domain (default enterprise-attack), release (default the newest imported), platform, actor (id or group id), campaign, snapshot) */
+        /** The ATT&CK matrix with coverage: tactics in order × techniques and sub-techniques with status, score, test and outcome counts (query: domain (default enterprise-attack), release (default the newest imported), platform, actor (id or group id), campaign, snapshot); sends an ETag of the answer and answers 304 Not Modified, without a body, to an If-None-Match that names it */
         get: operations["getMatrix"];
         put?: never;
         post?: never;

@@ -40,6 +40,7 @@ type Tx interface {
 	CoverageRepo
 	CampaignRepo
 	CoverageGenerationRepo
+	CampaignPageRepo
 	JobRunRepo
 	SigmaRuleRepo
 	ExportRepo

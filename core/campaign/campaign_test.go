@@ -2,6 +2,7 @@ package campaign_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -193,6 +194,59 @@ func TestBuildFromActorAndProfile(t *testing.T) {
 		if len(pb.Tests) != 2 || pb.Tests[0].Title != "tpl-5" || pb.Tests[1].DependsOn[0] != pb.Tests[0].TestID ||
 			!slices.Equal(pb.Untestable, []string{"missing"}) {
 			t.Fatalf("from profile: %+v %v", pb.Tests, pb.Untestable)
+		}
+	})
+}
+
+// A page of the campaign list costs the same number of queries with 2 campaigns as with
+// 12 (no query per campaign), and each campaign's progress is its own.
+func TestListQueriesDoNotGrowWithThePage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := coveragetest.Seed(t, st)
+		svc := campaign.New(st, nil)
+		create := func(i int) *campaign.Detail {
+			a, b := newDraft(t, st, f, fmt.Sprint("a", i)), newDraft(t, st, f, fmt.Sprint("b", i))
+			tests := []campaign.TestInput{{TestID: a.ID}, {TestID: b.ID, DependsOn: []string{a.ID}}}
+			if i%2 == 1 {
+				tests = tests[:1]
+			}
+			name := fmt.Sprint("campaign ", i)
+			d, err := svc.Create(ctx, f.User, campaign.Input{Name: &name, Tests: &tests})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		count := func() (int, []*campaign.Summary) {
+			n := 0
+			st.ObserveQueries(func(string, []any) { n++ })
+			defer st.ObserveQueries(nil)
+			page, _, err := svc.List(ctx, core.CampaignFilter{Page: core.Page{Limit: 50}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n, page
+		}
+		for i := 0; i < 2; i++ {
+			create(i)
+		}
+		few, _ := count()
+		for i := 2; i < 12; i++ {
+			create(i)
+		}
+		many, page := count()
+		if len(page) != 12 || many != few {
+			t.Fatalf("%d campaigns: %d queries; 2 campaigns: %d queries", len(page), many, few)
+		}
+		for _, s := range page {
+			want := campaign.Progress{Total: 2, Ready: 1, Waiting: 1}
+			if strings.HasSuffix(s.Name, "1") || strings.HasSuffix(s.Name, "3") || strings.HasSuffix(s.Name, "5") ||
+				strings.HasSuffix(s.Name, "7") || strings.HasSuffix(s.Name, "9") {
+				want = campaign.Progress{Total: 1, Ready: 1}
+			}
+			if s.Progress != want {
+				t.Errorf("%s: progress %+v, want %+v", s.Name, s.Progress, want)
+			}
 		}
 	})
 }

@@ -110,12 +110,16 @@ func (s *Service) List(ctx context.Context, f core.CampaignFilter) ([]*Summary, 
 			return err
 		}
 		total = n
+		ids := make([]string, len(cs))
+		for i, c := range cs {
+			ids[i] = c.ID
+		}
+		tests, err := tx.CampaignsTests(ctx, ids)
+		if err != nil {
+			return err
+		}
 		for _, c := range cs {
-			tests, err := tx.CampaignTests(ctx, c.ID)
-			if err != nil {
-				return err
-			}
-			out = append(out, &Summary{Campaign: c, Progress: ProgressOf(tests)})
+			out = append(out, &Summary{Campaign: c, Progress: ProgressOf(tests[c.ID])})
 		}
 		return nil
 	})

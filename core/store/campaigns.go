@@ -89,36 +89,59 @@ func (t *Tx) ListCampaigns(ctx context.Context, f core.CampaignFilter) ([]*core.
 
 // CampaignTests lists a campaign's tests in order, with dependencies and test facts.
 func (t *Tx) CampaignTests(ctx context.Context, campaignID string) ([]*core.CampaignTest, error) {
-	var rows []struct {
-		TestID    string         `db:"test_id"`
-		Position  int            `db:"position"`
-		Title     string         `db:"title"`
-		State     core.TestState `db:"state"`
-		Technique string         `db:"external_id"`
-		Platform  string         `db:"platform"`
+	by, err := t.CampaignsTests(ctx, []string{campaignID})
+	if err != nil {
+		return nil, err
 	}
-	if err := t.sel(ctx, &rows, `SELECT ct.test_id, ct.position, x.title, x.state, te.external_id, x.platform
+	return by[campaignID], nil
+}
+
+// CampaignsTests is CampaignTests for several campaigns in two queries (a page of the
+// campaign list shows each one's progress), keyed by campaign id.
+func (t *Tx) CampaignsTests(ctx context.Context, campaignIDs []string) (map[string][]*core.CampaignTest, error) {
+	out := make(map[string][]*core.CampaignTest, len(campaignIDs))
+	if len(campaignIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(campaignIDs))
+	for i, id := range campaignIDs {
+		args[i] = id
+		out[id] = []*core.CampaignTest{}
+	}
+	in := `(?` + strings.Repeat(",?", len(args)-1) + `)`
+	var rows []struct {
+		CampaignID string         `db:"campaign_id"`
+		TestID     string         `db:"test_id"`
+		Position   int            `db:"position"`
+		Title      string         `db:"title"`
+		State      core.TestState `db:"state"`
+		Technique  string         `db:"external_id"`
+		Platform   string         `db:"platform"`
+	}
+	if err := t.sel(ctx, &rows, `SELECT ct.campaign_id, ct.test_id, ct.position, x.title, x.state, te.external_id, x.platform
 		FROM campaign_tests ct JOIN tests x ON x.id = ct.test_id JOIN techniques te ON te.id = x.technique_id
-		WHERE ct.campaign_id = ? ORDER BY ct.position, ct.test_id`, campaignID); err != nil {
-		return nil, fmt.Errorf("store: tests of campaign %s: %w", campaignID, err)
+		WHERE ct.campaign_id IN `+in+` ORDER BY ct.campaign_id, ct.position, ct.test_id`, args...); err != nil {
+		return nil, fmt.Errorf("store: tests of campaigns %v: %w", campaignIDs, err)
 	}
 	var deps []struct {
-		TestID string `db:"test_id"`
-		On     string `db:"depends_on_test_id"`
+		CampaignID string `db:"campaign_id"`
+		TestID     string `db:"test_id"`
+		On         string `db:"depends_on_test_id"`
 	}
-	if err := t.sel(ctx, &deps, `SELECT test_id, depends_on_test_id FROM campaign_test_dependencies WHERE campaign_id = ?
-		ORDER BY test_id, depends_on_test_id`, campaignID); err != nil {
-		return nil, fmt.Errorf("store: dependencies of campaign %s: %w", campaignID, err)
+	if err := t.sel(ctx, &deps, `SELECT campaign_id, test_id, depends_on_test_id FROM campaign_test_dependencies
+		WHERE campaign_id IN `+in+` ORDER BY campaign_id, test_id, depends_on_test_id`, args...); err != nil {
+		return nil, fmt.Errorf("store: dependencies of campaigns %v: %w", campaignIDs, err)
 	}
-	out := make([]*core.CampaignTest, len(rows))
-	byID := map[string]*core.CampaignTest{}
-	for i, r := range rows {
-		out[i] = &core.CampaignTest{TestID: r.TestID, Position: r.Position, DependsOn: []string{}, Title: r.Title, State: r.State,
+	type key struct{ campaign, test string }
+	byID := map[key]*core.CampaignTest{}
+	for _, r := range rows {
+		ct := &core.CampaignTest{TestID: r.TestID, Position: r.Position, DependsOn: []string{}, Title: r.Title, State: r.State,
 			TechniqueID: r.Technique, Platform: r.Platform}
-		byID[r.TestID] = out[i]
+		out[r.CampaignID] = append(out[r.CampaignID], ct)
+		byID[key{r.CampaignID, r.TestID}] = ct
 	}
 	for _, d := range deps {
-		if ct := byID[d.TestID]; ct != nil {
+		if ct := byID[key{d.CampaignID, d.TestID}]; ct != nil {
 			ct.DependsOn = append(ct.DependsOn, d.On)
 		}
 	}

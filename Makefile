@@ -61,13 +61,20 @@ test: web-test
 # (1: 100,000 tests) over the upstream ATT&CK data on SQLite and, with
 # AEGIS_TEST_POSTGRES_DSN, PostgreSQL, and writes its figures to bench/out/results.json.
 # AEGIS_BENCH_ROUNDS repeats its measurements on the seeded database and reports medians.
+# BenchmarkImports (same package) times every first-party import of the upstream data
+# against its parse floor, alone and all together, first import and re-import, SQLite and
+# PostgreSQL, AEGIS_BENCH_ROUNDS rounds; it adds its figures to bench/out/results.json and
+# rewrites its table in docs/BENCHMARKS.md. Both take long: the timeout is BENCHTIMEOUT.
 AEGIS_BENCH_SCALE ?= 1
 AEGIS_BENCH_ROUNDS ?= 3
 export AEGIS_BENCH_SCALE AEGIS_BENCH_ROUNDS
+AEGIS_UPSTREAM_DIR ?= $(abspath ../shared/upstream)
+export AEGIS_UPSTREAM_DIR
+BENCHTIMEOUT ?= 180m
 
 bench:
 	@for m in $(MODULES); do \
-		(cd $$m && $(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./...) || exit 1; \
+		(cd $$m && $(GO) test -run '^$$' -bench . -benchmem -timeout $(BENCHTIMEOUT) $(BENCHFLAGS) ./...) || exit 1; \
 	done
 
 generate:

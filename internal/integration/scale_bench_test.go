@@ -383,6 +383,12 @@ func (c *client) load(b *testing.B, workers int, d time.Duration, path func(int)
 
 // writeFigures merges figs into bench/out/results.json (by name).
 func writeFigures(b *testing.B, figs []figure) {
+	writeFiguresAs(b, figs, "AEGIS_BENCH_SCALE="+os.Getenv("AEGIS_BENCH_SCALE")+" AEGIS_BENCH_ROUNDS="+os.Getenv("AEGIS_BENCH_ROUNDS")+" go test -run '^$' -bench BenchmarkScale -benchtime 1x ./internal/integration/")
+}
+
+// writeFiguresAs merges figs into bench/out/results.json (by name); a figure without a
+// command of its own gets command.
+func writeFiguresAs(b *testing.B, figs []figure, command string) {
 	path := filepath.Join("..", "..", "bench", "out", "results.json")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		b.Fatal(err)
@@ -391,10 +397,12 @@ func writeFigures(b *testing.B, figs []figure) {
 	if data, err := os.ReadFile(path); err == nil {
 		_ = json.Unmarshal(data, &all)
 	}
-	command := "AEGIS_BENCH_SCALE=" + os.Getenv("AEGIS_BENCH_SCALE") + " AEGIS_BENCH_ROUNDS=" + os.Getenv("AEGIS_BENCH_ROUNDS") + " go test -run '^$' -bench BenchmarkScale -benchtime 1x ./internal/integration/"
 	at := time.Now().UTC().Format(time.RFC3339)
 	for _, f := range figs {
-		f.Command, f.At = command, at
+		if f.Command == "" {
+			f.Command = command
+		}
+		f.At = at
 		replaced := false
 		for i := range all {
 			if all[i].Name == f.Name {

@@ -4,24 +4,25 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/aegis-sec/aegis/core"
 )
 
 // AssociationInputs loads the techniques and platforms of every active template and
-// rule, and the stored links.
-func (t *Tx) AssociationInputs(ctx context.Context) ([]core.AssocTemplate, []core.AssocRule, []core.AssocLink, error) {
+// of every active rule that names a technique.
+func (t *Tx) AssociationInputs(ctx context.Context) ([]core.AssocTemplate, []core.AssocRule, error) {
 	var tplRows []struct {
 		ID        string       `db:"id"`
 		Platforms core.Strings `db:"platforms"`
 	}
 	if err := t.sel(ctx, &tplRows, `SELECT id, platforms FROM test_templates WHERE active AND NOT deprecated ORDER BY id`); err != nil {
-		return nil, nil, nil, fmt.Errorf("store: association templates: %w", err)
+		return nil, nil, fmt.Errorf("store: association templates: %w", err)
 	}
 	tplTech, err := t.techniquesBy(ctx, "test_template_techniques", "test_template_id")
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	tpls := make([]core.AssocTemplate, 0, len(tplRows))
 	for _, r := range tplRows {
@@ -35,11 +36,11 @@ func (t *Tx) AssociationInputs(ctx context.Context) ([]core.AssocTemplate, []cor
 		IndexPatterns core.Strings `db:"index_patterns"`
 	}
 	if err := t.sel(ctx, &ruleRows, `SELECT id, log_source, tags, index_patterns FROM detection_rules WHERE active AND NOT deprecated AND kind = 'detection' ORDER BY id`); err != nil {
-		return nil, nil, nil, fmt.Errorf("store: association rules: %w", err)
+		return nil, nil, fmt.Errorf("store: association rules: %w", err)
 	}
 	ruleTech, err := t.techniquesBy(ctx, "detection_rule_techniques", "detection_rule_id")
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	rules := make([]core.AssocRule, 0, len(ruleRows))
 	for _, r := range ruleRows {
@@ -48,12 +49,67 @@ func (t *Tx) AssociationInputs(ctx context.Context) ([]core.AssocTemplate, []cor
 		}
 		rules = append(rules, core.AssocRule{ID: r.ID, Techniques: ruleTech[r.ID], Platforms: rulePlatforms(r.LogSource, r.Tags, r.IndexPatterns)})
 	}
+	return tpls, rules, nil
+}
 
-	var links []core.AssocLink
-	if err := t.sel(ctx, &links, `SELECT test_template_id AS templateid, detection_rule_id AS ruleid, reason FROM test_template_detection_rules`); err != nil {
-		return nil, nil, nil, fmt.Errorf("store: association links: %w", err)
+// AssociationSignatures returns what the links were last computed from.
+func (t *Tx) AssociationSignatures(ctx context.Context) (map[core.AssocKey]string, error) {
+	var rows []struct {
+		Side      string `db:"side"`
+		OwnerID   string `db:"owner_id"`
+		Signature string `db:"signature"`
 	}
-	return tpls, rules, links, nil
+	if err := t.sel(ctx, &rows, `SELECT side, owner_id, signature FROM association_inputs`); err != nil {
+		return nil, fmt.Errorf("store: association signatures: %w", err)
+	}
+	out := make(map[core.AssocKey]string, len(rows))
+	for _, r := range rows {
+		out[core.AssocKey{Side: r.Side, ID: r.OwnerID}] = r.Signature
+	}
+	return out, nil
+}
+
+// AssociationLinks returns the links of the given templates and rules.
+func (t *Tx) AssociationLinks(ctx context.Context, templateIDs, ruleIDs []string) ([]core.AssocLink, error) {
+	var out []core.AssocLink
+	for _, side := range []struct {
+		col string
+		ids []string
+	}{{"test_template_id", templateIDs}, {"detection_rule_id", ruleIDs}} {
+		for start := 0; start < len(side.ids); start += inChunk {
+			chunk := side.ids[start:min(start+inChunk, len(side.ids))]
+			var links []core.AssocLink
+			if err := t.sel(ctx, &links, `SELECT test_template_id AS templateid, detection_rule_id AS ruleid, reason
+				FROM test_template_detection_rules WHERE `+side.col+` IN (`+placeholders(len(chunk))+`)`, anys(chunk)...); err != nil {
+				return nil, fmt.Errorf("store: association links: %w", err)
+			}
+			out = append(out, links...)
+		}
+	}
+	return out, nil
+}
+
+// PutAssociationSignatures stores what the links were computed from.
+func (t *Tx) PutAssociationSignatures(ctx context.Context, set map[core.AssocKey]string, gone []core.AssocKey) error {
+	del := make([][]any, 0, len(gone)+len(set))
+	for _, k := range gone {
+		del = append(del, []any{k.Side, k.ID})
+	}
+	ins := make([][]any, 0, len(set))
+	for k, sig := range set {
+		del = append(del, []any{k.Side, k.ID})
+		ins = append(ins, []any{k.Side, k.ID, sig})
+	}
+	sort.Slice(ins, func(i, j int) bool {
+		return ins[i][0].(string) < ins[j][0].(string) || ins[i][0] == ins[j][0] && ins[i][1].(string) < ins[j][1].(string)
+	})
+	if err := t.deleteRows(ctx, "association_inputs", []string{"side", "owner_id"}, []string{"text", "text"}, del); err != nil {
+		return fmt.Errorf("store: association signatures: %w", err)
+	}
+	if err := t.insertRows(ctx, "association_inputs", []string{"side", "owner_id", "signature"}, ins, ""); err != nil {
+		return fmt.Errorf("store: association signatures: %w", err)
+	}
+	return nil
 }
 
 // rulePlatforms reads the platform a rule watches from what each format says: Sigma's
@@ -106,20 +162,22 @@ func (t *Tx) techniquesBy(ctx context.Context, table, ownerCol string) (map[stri
 	return m, nil
 }
 
-// ReplaceAssociations removes and adds template ↔ rule links.
+// ReplaceAssociations removes and adds template ↔ rule links, many rows per statement.
 func (t *Tx) ReplaceAssociations(ctx context.Context, add, remove []core.AssocLink) error {
-	for _, l := range remove {
-		if _, err := t.exec(ctx, `DELETE FROM test_template_detection_rules WHERE test_template_id = ? AND detection_rule_id = ?`,
-			l.TemplateID, l.RuleID); err != nil {
-			return fmt.Errorf("store: unlink %s from %s: %w", l.RuleID, l.TemplateID, err)
-		}
+	del := make([][]any, len(remove))
+	for i, l := range remove {
+		del[i] = []any{l.TemplateID, l.RuleID}
+	}
+	if err := t.deleteRows(ctx, "test_template_detection_rules", []string{"test_template_id", "detection_rule_id"}, []string{t.idType(), t.idType()}, del); err != nil {
+		return fmt.Errorf("store: unlink rules from templates: %w", err)
 	}
 	now := core.Now()
-	for _, l := range add {
-		if _, err := t.exec(ctx, `INSERT INTO test_template_detection_rules (test_template_id, detection_rule_id, reason, created_at)
-			VALUES (?,?,?,?)`, l.TemplateID, l.RuleID, l.Reason, now); err != nil {
-			return fmt.Errorf("store: link %s to %s: %w", l.RuleID, l.TemplateID, err)
-		}
+	ins := make([][]any, len(add))
+	for i, l := range add {
+		ins[i] = []any{l.TemplateID, l.RuleID, l.Reason, now}
+	}
+	if err := t.insertRows(ctx, "test_template_detection_rules", []string{"test_template_id", "detection_rule_id", "reason", "created_at"}, ins, ""); err != nil {
+		return fmt.Errorf("store: link rules to templates: %w", err)
 	}
 	return nil
 }

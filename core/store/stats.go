@@ -45,6 +45,7 @@ var statSpecs = []statSpec{
 	{"test_templates", "test_templates", map[string]string{"source": "source", "type": "template_type", "active": boolText("active"), "deprecated": boolText("deprecated"), "standing": standing(false, true)}},
 	{"detection_rules", "detection_rules", map[string]string{"source": "source", "format": "format", "kind": "kind", "level": "level", "deprecated": boolText("deprecated"), "standing": standing(false, true)}},
 	{"test_template_detection_rules", "test_template_detection_rules", nil},
+	{"association_inputs", "association_inputs", map[string]string{"side": "side"}},
 	{"defensive_techniques", "defensive_techniques", map[string]string{"source": "source", "standing": standing(false, false)}},
 	{"defensive_technique_mappings", "defensive_technique_mappings", map[string]string{"relation": "relation"}},
 	{"threat_actors", "threat_actors", map[string]string{"source": "source", "standing": standing(true, false)}},

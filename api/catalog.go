@@ -16,7 +16,7 @@ func (s *Server) catalogRoutes() []route {
 		{Method: http.MethodGet, Path: "/api/v1/tactics", Tag: "catalog",
 			Summary: "ATT&CK tactics in matrix order (filter: domain)", Roles: everyone, Handler: s.listTactics, Response: Paged[*core.Tactic]{}},
 		{Method: http.MethodGet, Path: "/api/v1/techniques", Tag: "catalog",
-			Summary: "ATT&CK techniques by id (filters: tactic (shortname or TA id), platform, status (coverage), search (id or name), include_revoked)",
+			Summary: "ATT&CK techniques by id (filters: tactic (shortname or TA id), platform, status (coverage), search (id or name), include_revoked); description and detection are empty here, the technique's own page has them",
 			Roles:   everyone, Handler: s.listTechniques, Response: Paged[*core.Technique]{}},
 		{Method: http.MethodGet, Path: "/api/v1/techniques/:id", Tag: "catalog",
 			Summary: "One technique (by id or ATT&CK id) with its tests, test templates, detection rules and D3FEND defenses (first page of each)",
@@ -78,7 +78,7 @@ func (s *Server) listTechniques(c echo.Context) error {
 		return err
 	}
 	f := core.TechniqueFilter{Tactic: c.QueryParam("tactic"), Platform: c.QueryParam("platform"),
-		Status: core.CoverageStatus(c.QueryParam("status")), Search: c.QueryParam("search"), Page: p}
+		Status: core.CoverageStatus(c.QueryParam("status")), Search: c.QueryParam("search"), Lean: true, Page: p}
 	if rev, err := queryBool(c, "include_revoked"); err != nil {
 		return err
 	} else if rev != nil {

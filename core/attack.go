@@ -193,6 +193,9 @@ type TechniqueFilter struct {
 	Status         CoverageStatus
 	Search         string
 	IncludeRevoked bool
+	// Lean leaves each technique's description and detection text out (empty): a list
+	// page shows neither, and they are most of its bytes; the detail has them.
+	Lean bool
 	Page
 }
 

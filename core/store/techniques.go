@@ -67,6 +67,10 @@ const techniqueColumns = `id, external_id, stix_id, name, description, parent_id
 	deprecated, known, last_seen_release, coverage_status, source, source_ref, content_hash,
 	created_at, updated_at`
 
+// leanTechniqueColumns are techniqueColumns with the description and detection text
+// left empty (core.TechniqueFilter.Lean).
+var leanTechniqueColumns = strings.NewReplacer("description,", "'' AS description,", "detection,", "'' AS detection,").Replace(techniqueColumns)
+
 // UpsertTechnique inserts or updates a technique keyed by its ATT&CK id; te.ID is set to
 // the stored row's id. The coverage status is the core's and is never overwritten here,
 // and a release that is not known ("") keeps the one stored.
@@ -166,7 +170,11 @@ func (t *Tx) ListTechniques(ctx context.Context, f core.TechniqueFilter) ([]*cor
 	}
 	p := f.Page.Normalize()
 	out := []*core.Technique{}
-	err := t.sel(ctx, &out, `SELECT `+techniqueColumns+` FROM techniques`+w.sql()+` ORDER BY external_id LIMIT ? OFFSET ?`,
+	cols := techniqueColumns
+	if f.Lean {
+		cols = leanTechniqueColumns
+	}
+	err := t.sel(ctx, &out, `SELECT `+cols+` FROM techniques`+w.sql()+` ORDER BY external_id LIMIT ? OFFSET ?`,
 		append(w.args, p.Limit, p.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list techniques: %w", err)

@@ -1008,7 +1008,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** ATT&CK techniques by id (filters: tactic (shortname or TA id), platform, status (coverage), search (id or name), include_revoked) */
+        /** ATT&CK techniques by id (filters: tactic (shortname or TA id), platform, status (coverage), search (id or name), include_revoked); description and detection are empty here, the technique's own page has them */
         get: operations["getTechniques"];
         put?: never;
         post?: never;

@@ -277,14 +277,21 @@ func (t *Tx) CreateSnapshot(ctx context.Context, s *core.Snapshot, states []core
 		s.ID, s.Name, s.TakenAt.UTC(), s.FormulaVersion, score, scored, s.TechniqueCount, s.TestedCount, s.Metrics, s.CreatedBy, s.CreatedAt); err != nil {
 		return fmt.Errorf("store: create snapshot: %w", err)
 	}
-	for _, st := range states {
-		sc, ok := 0.0, st.Score != nil
-		if ok {
-			sc = *st.Score
+	// The technique states go in rows of snapshotBatch per statement: one round trip per
+	// technique cost PostgreSQL more than the whole copy of the tests' states below.
+	for start := 0; start < len(states); start += snapshotBatch {
+		batch := states[start:min(len(states), start+snapshotBatch)]
+		args := make([]any, 0, 7*len(batch))
+		for _, st := range batch {
+			sc, ok := 0.0, st.Score != nil
+			if ok {
+				sc = *st.Score
+			}
+			args = append(args, s.ID, st.TechniqueID, st.Status, sc, ok, st.TestCount, st.ValidatedCount)
 		}
 		if _, err := t.exec(ctx, `INSERT INTO snapshot_technique_states (snapshot_id, technique_id, status, score, scored, test_count, validated_count)
-			VALUES (?,?,?,?,?,?,?)`, s.ID, st.TechniqueID, st.Status, sc, ok, st.TestCount, st.ValidatedCount); err != nil {
-			return fmt.Errorf("store: snapshot technique %s: %w", st.TechniqueID, err)
+			VALUES `+strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?),", len(batch)), ","), args...); err != nil {
+			return fmt.Errorf("store: snapshot technique states: %w", err)
 		}
 	}
 	if _, err := t.exec(ctx, `INSERT INTO snapshot_test_states (snapshot_id, test_id, technique_id, state, outcome)
@@ -295,6 +302,10 @@ func (t *Tx) CreateSnapshot(ctx context.Context, s *core.Snapshot, states []core
 	}
 	return nil
 }
+
+// snapshotBatch is how many technique states one statement of CreateSnapshot writes
+// (7 parameters each, far below either database's limit).
+const snapshotBatch = 200
 
 // ListSnapshots lists snapshots, newest first.
 func (t *Tx) ListSnapshots(ctx context.Context, p core.Page) ([]*core.Snapshot, int, error) {

@@ -10,7 +10,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/aegis-sec/aegis/sdk/source"
 )
@@ -166,6 +169,10 @@ func (l *loader) loadSource(src string, ctr container, display string) error {
 	return l.loadFolder(tree, ctr)
 }
 
+// readWorkers, when positive, sets how many files are read at once (benchmarks
+// compare a serial read); else up to four, no more than GOMAXPROCS.
+var readWorkers int
+
 type fileJob struct {
 	path, rel string
 	ctr       container
@@ -231,13 +238,42 @@ func (l *loader) loadFolder(tree *source.Tree, ctr container) error {
 		return fmt.Errorf("no JSON files found in %s", tree.Source())
 	}
 	total := int64(len(jobs))
-	for i, j := range jobs {
+	// Files are read and decoded by a few workers, a window of files at a time, and
+	// added in the order they were listed, so warnings and the dataset are the same
+	// as a serial read's.
+	workers := readWorkers
+	if workers <= 0 {
+		workers = min(4, max(1, runtime.GOMAXPROCS(0)))
+	}
+	const window = 256
+	read := make([]*readResult, window)
+	for start := 0; start < len(jobs); start += window {
 		if err := l.ctx.Err(); err != nil {
 			return err
 		}
-		l.readFile(j)
-		if (i+1)%1000 == 0 || i+1 == len(jobs) {
-			l.r.Progress(int64(i+1), total, "reading STIX files")
+		batch := jobs[start:min(start+window, len(jobs))]
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range min(workers, len(batch)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(batch) {
+						return
+					}
+					read[i] = decodeFile(batch[i])
+				}
+			}()
+		}
+		wg.Wait()
+		for i := range batch {
+			l.addRead(read[i])
+			read[i] = nil
+			if n := start + i + 1; n%1000 == 0 || n == len(jobs) {
+				l.r.Progress(int64(n), total, "reading STIX files")
+			}
 		}
 	}
 	return nil
@@ -261,28 +297,60 @@ func (l *loader) domainJobs(tree *source.Tree, prefix string, ctr container) ([]
 	return jobs, nil
 }
 
-// readFile reads one file of a folder; any problem is a warning.
-func (l *loader) readFile(j fileJob) {
+// readResult is one file of a folder read and decoded, not yet added: its objects,
+// and the warnings to give, in order.
+type readResult struct {
+	job      fileJob
+	ok       bool // the file holds STIX objects: count it and add them
+	objs     []*Object
+	warnings []readWarning
+}
+
+type readWarning struct {
+	line              int
+	id, summary, more string
+}
+
+// decodeFile reads and decodes one file of a folder; it touches nothing shared, so
+// several run at once.
+func decodeFile(j fileJob) *readResult {
+	res := &readResult{job: j}
+	warn := func(line int, id, summary, detail string) {
+		res.warnings = append(res.warnings, readWarning{line, id, summary, detail})
+	}
 	data, err := os.ReadFile(j.path)
 	if err != nil {
-		l.r.Warn(j.rel, 0, "", "skipped unreadable file", err.Error())
-		return
+		warn(0, "", "skipped unreadable file", err.Error())
+		return res
 	}
 	pf, err := ParseFile(data)
 	if err != nil {
-		l.r.Warn(j.rel, 0, "", "skipped file that is not JSON", err.Error())
-		return
+		warn(0, "", "skipped file that is not JSON", err.Error())
+		return res
 	}
 	switch pf.Kind {
 	case KindIndex:
-		l.r.Warn(j.rel, 1, "", "skipped collection index inside a folder", "only an index.json at the root of the source, or given as the source, is followed")
-		return
+		warn(1, "", "skipped collection index inside a folder", "only an index.json at the root of the source, or given as the source, is followed")
+		return res
 	case KindUnknown:
-		l.r.Warn(j.rel, 1, "", "skipped JSON file that is not a STIX bundle or object", "")
+		warn(1, "", "skipped JSON file that is not a STIX bundle or object", "")
+		return res
+	}
+	res.ok = true
+	res.objs = decodeObjects(j.rel, pf, warn)
+	return res
+}
+
+// addRead gives a read file's warnings and adds its objects.
+func (l *loader) addRead(res *readResult) {
+	for _, w := range res.warnings {
+		l.r.Warn(res.job.rel, w.line, w.id, w.summary, w.more)
+	}
+	if !res.ok {
 		return
 	}
 	l.ds.Files++
-	l.addFile(j.rel, pf, j.ctr)
+	l.addObjects(res.objs, res.job.ctr, res.job.rel)
 }
 
 // addFile decodes a parsed file's objects and adds them. The file's domain
@@ -290,23 +358,29 @@ func (l *loader) readFile(j fileJob) {
 // from an x-mitre-collection or x-mitre-matrix in the file, else from its
 // path.
 func (l *loader) addFile(rel string, pf *ParsedFile, ctr container) {
+	objs := decodeObjects(rel, pf, func(line int, id, summary, detail string) { l.r.Warn(rel, line, id, summary, detail) })
+	l.addObjects(objs, ctr, rel)
+}
+
+// decodeObjects decodes a parsed file's objects, warning about what it skips.
+func decodeObjects(rel string, pf *ParsedFile, warn func(line int, id, summary, detail string)) []*Object {
 	if pf.Err != nil {
-		l.r.Warn(rel, pf.ErrLine, "", "file breaks off: the objects after this line were skipped", pf.Err.Error())
+		warn(pf.ErrLine, "", "file breaks off: the objects after this line were skipped", pf.Err.Error())
 	}
 	objs := make([]*Object, 0, len(pf.Objects))
 	for _, raw := range pf.Objects {
 		o, problems, err := DecodeObject(raw.Data)
 		if err != nil {
-			l.r.Warn(rel, raw.Line, rawID(raw.Data), "skipped malformed STIX object", err.Error())
+			warn(raw.Line, rawID(raw.Data), "skipped malformed STIX object", err.Error())
 			continue
 		}
 		o.Pos = Position{File: rel, Line: raw.Line}
 		if len(problems) > 0 {
-			l.r.Warn(rel, raw.Line, o.Label(), "ignored malformed fields of "+o.Type+" "+o.ID, strings.Join(problems, "; "))
+			warn(raw.Line, o.Label(), "ignored malformed fields of "+o.Type+" "+o.ID, strings.Join(problems, "; "))
 		}
 		objs = append(objs, o)
 	}
-	l.addObjects(objs, ctr, rel)
+	return objs
 }
 
 // addObjects completes the container from the objects themselves and adds them.

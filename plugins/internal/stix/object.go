@@ -177,6 +177,168 @@ func (o *Object) Label() string {
 // JSON object or lacks a type or id; fields of an unexpected JSON type are
 // left zero and described in problems, for the caller to warn about.
 func DecodeObject(data []byte) (o *Object, problems []string, err error) {
+	if !fieldByField {
+		if o, ok := decodeTyped(data); ok {
+			return o, nil, nil
+		}
+	}
+	return decodeTolerant(data)
+}
+
+// fieldByField makes DecodeObject skip the one-pass decoder (benchmarks compare).
+var fieldByField bool
+
+// typedObject is the shape of a well-formed STIX object: decoding into it reads the
+// object once. Reference lists hold pointers so that a null element shows.
+type typedObject struct {
+	Type                 *string              `json:"type"`
+	ID                   *string              `json:"id"`
+	SpecVersion          string               `json:"spec_version"`
+	Name                 string               `json:"name"`
+	Description          string               `json:"description"`
+	Created              string               `json:"created"`
+	Modified             string               `json:"modified"`
+	Revoked              bool                 `json:"revoked"`
+	Deprecated           bool                 `json:"x_mitre_deprecated"`
+	ExternalReferences   []*typedExternalRef  `json:"external_references"`
+	KillChainPhases      []*typedKillChain    `json:"kill_chain_phases"`
+	Aliases              []string             `json:"aliases"`
+	Domains              []string             `json:"x_mitre_domains"`
+	Platforms            []string             `json:"x_mitre_platforms"`
+	Version              string               `json:"x_mitre_version"`
+	IsSubtechnique       bool                 `json:"x_mitre_is_subtechnique"`
+	DataSources          []string             `json:"x_mitre_data_sources"`
+	Detection            string               `json:"x_mitre_detection"`
+	Shortname            string               `json:"x_mitre_shortname"`
+	TacticRefs           []string             `json:"tactic_refs"`
+	AnalyticRefs         []string             `json:"x_mitre_analytic_refs"`
+	LogSources           []*typedLogSourceRef `json:"x_mitre_log_source_references"`
+	DataSourceRef        string               `json:"x_mitre_data_source_ref"`
+	RelationshipType     string               `json:"relationship_type"`
+	SourceRef            string               `json:"source_ref"`
+	TargetRef            string               `json:"target_ref"`
+	FirstSeen            string               `json:"first_seen"`
+	LastSeen             string               `json:"last_seen"`
+	PrimaryMotivation    string               `json:"primary_motivation"`
+	SecondaryMotivations []string             `json:"secondary_motivations"`
+	Country              string               `json:"country"`
+}
+
+type typedExternalRef struct {
+	SourceName  string `json:"source_name"`
+	ExternalID  string `json:"external_id"`
+	URL         string `json:"url"`
+	Description string `json:"description"`
+}
+
+type typedKillChain struct {
+	KillChainName string `json:"kill_chain_name"`
+	PhaseName     string `json:"phase_name"`
+}
+
+type typedLogSourceRef struct {
+	DataComponentRef string `json:"x_mitre_data_component_ref"`
+	Name             string `json:"name"`
+	Channel          string `json:"channel"`
+}
+
+// decodeTyped decodes a well-formed object in one pass. It gives up (false) on
+// anything the tolerant decoder would treat specially or warn about: a field of
+// another JSON type, a null list element, a timestamp that does not parse, a key
+// spelled in other letter case (encoding/json matches those to fields, the tolerant
+// decoder does not), a missing type or id. Whatever it accepts, decodeTolerant
+// decodes to the same Object without problems (TestTypedDecodeMatchesTolerant).
+func decodeTyped(data []byte) (*Object, bool) {
+	var t typedObject
+	if json.Unmarshal(data, &t) != nil || t.Type == nil || t.ID == nil {
+		return nil, false
+	}
+	o := &Object{Type: strings.TrimSpace(*t.Type), ID: strings.TrimSpace(*t.ID)}
+	if o.Type == "" || o.ID == "" || caseVariantKeys(data) {
+		return nil, false
+	}
+	var ok bool
+	times := []struct {
+		dst *time.Time
+		s   string
+	}{{&o.Created, t.Created}, {&o.Modified, t.Modified}, {&o.FirstSeen, t.FirstSeen}, {&o.LastSeen, t.LastSeen}}
+	for _, x := range times {
+		if x.s == "" {
+			continue
+		}
+		if *x.dst, ok = parseTimeOK(x.s); !ok {
+			return nil, false
+		}
+	}
+	o.SpecVersion, o.Name, o.Description = t.SpecVersion, t.Name, t.Description
+	o.Revoked, o.Deprecated = t.Revoked, t.Deprecated
+	for _, r := range t.ExternalReferences {
+		if r == nil {
+			return nil, false
+		}
+		o.ExternalReferences = append(o.ExternalReferences, ExternalReference(*r))
+	}
+	for _, k := range t.KillChainPhases {
+		if k == nil {
+			return nil, false
+		}
+		o.KillChainPhases = append(o.KillChainPhases, KillChainPhase(*k))
+	}
+	for _, l := range t.LogSources {
+		if l == nil {
+			return nil, false
+		}
+		o.LogSources = append(o.LogSources, LogSourceRef(*l))
+	}
+	o.Aliases, o.Domains, o.Platforms = t.Aliases, t.Domains, t.Platforms
+	o.Version, o.IsSubtechnique, o.DataSources = t.Version, t.IsSubtechnique, t.DataSources
+	o.Detection, o.Shortname, o.TacticRefs, o.AnalyticRefs = t.Detection, t.Shortname, t.TacticRefs, t.AnalyticRefs
+	o.DataSourceRef, o.RelationshipType, o.SourceRef, o.TargetRef = t.DataSourceRef, t.RelationshipType, t.SourceRef, t.TargetRef
+	o.PrimaryMotivation, o.SecondaryMotivations, o.Country = t.PrimaryMotivation, t.SecondaryMotivations, t.Country
+	return o, true
+}
+
+func parseTimeOK(s string) (time.Time, bool) {
+	t, err := ParseTime(s)
+	return t, err == nil
+}
+
+// caseVariantKeys reports whether the object might have a key that encoding/json
+// matches to a field case-insensitively: any key with an upper-case ASCII letter
+// (STIX keys are lower case). It looks at the raw bytes, so a string value with a
+// quoted upper-case word followed by a colon also says yes, which only costs the
+// slower path.
+func caseVariantKeys(data []byte) bool {
+	for i := 0; i < len(data); i++ {
+		if data[i] != '"' {
+			continue
+		}
+		j := i + 1
+		upper := false
+		for j < len(data) && data[j] != '"' {
+			if data[j] == '\\' {
+				j++
+			} else if data[j] >= 'A' && data[j] <= 'Z' {
+				upper = true
+			}
+			j++
+		}
+		if upper {
+			k := j + 1
+			for k < len(data) && (data[k] == ' ' || data[k] == '\t' || data[k] == '\n' || data[k] == '\r') {
+				k++
+			}
+			if k < len(data) && data[k] == ':' {
+				return true
+			}
+		}
+		i = j
+	}
+	return false
+}
+
+// decodeTolerant reads the object field by field, keeping what it can.
+func decodeTolerant(data []byte) (o *Object, problems []string, err error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(data, &m); err != nil {
 		var ute *json.UnmarshalTypeError

@@ -85,10 +85,10 @@ func parseHunt(src string, h *huntTable, md toml.MetaData) *parsed {
 	}
 	for _, b := range badFields(reflect.ValueOf(*h), "hunt") {
 		key, _, _ := strings.Cut(b, ":")
-		p.warn(keyLine(src, key, line), "value of the wrong type left out", b)
+		p.warn(keyLineFunc(src, key, line), "value of the wrong type left out", b)
 	}
 	for _, k := range unknownKeys(md) {
-		p.warn(keyLine(src, k, line), "unknown key \""+k+"\" ignored",
+		p.warn(keyLineFunc(src, k, line), "unknown key \""+k+"\" ignored",
 			"it stays in the hunting query's raw text; a newer detection-rules schema may need a newer plugin")
 	}
 	for _, t := range trimAll(h.Mitre.items) {
@@ -96,7 +96,7 @@ func parseHunt(src string, h *huntTable, md toml.MetaData) *parsed {
 		if techniqueIDRe.MatchString(t) {
 			rule.TechniqueIDs = append(rule.TechniqueIDs, t)
 		} else {
-			p.warn(keyLine(src, "hunt.mitre", line), "mitre entry \""+t+"\" is not an ATT&CK technique id; left out", "")
+			p.warn(keyLineFunc(src, "hunt.mitre", line), "mitre entry \""+t+"\" is not an ATT&CK technique id; left out", "")
 		}
 	}
 	rule.TechniqueIDs = sortedSet(rule.TechniqueIDs)

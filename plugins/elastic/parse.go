@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -256,10 +257,10 @@ func parseRule(data []byte) *parsed {
 
 	for _, b := range badFields(reflect.ValueOf(f), "") {
 		key, _, _ := strings.Cut(b, ":")
-		p.warn(keyLine(src, key, line), "value of the wrong type left out", b)
+		p.warn(keyLineFunc(src, key, line), "value of the wrong type left out", b)
 	}
 	for _, k := range unknownKeys(md) {
-		p.warn(keyLine(src, k, line), fmt.Sprintf("unknown key %q ignored", k),
+		p.warn(keyLineFunc(src, k, line), fmt.Sprintf("unknown key %q ignored", k),
 			"it stays in the rule's raw text; a newer detection-rules schema may need a newer plugin")
 	}
 	if rule.RuleType == "" {
@@ -276,18 +277,18 @@ func parseRule(data []byte) *parsed {
 			rule.Level = sev
 		} else {
 			rule.Severity = strings.TrimSpace(r.Severity.s)
-			p.warn(keyLine(src, "rule.severity", line), fmt.Sprintf("severity %q is not a level; kept as the source's severity only", rule.Severity), "levels: "+strings.Join(levels, ", "))
+			p.warn(keyLineFunc(src, "rule.severity", line), fmt.Sprintf("severity %q is not a level; kept as the source's severity only", rule.Severity), "levels: "+strings.Join(levels, ", "))
 		}
 	}
 	if r.RiskScore.set {
 		if r.RiskScore.n < 0 || r.RiskScore.n > 100 {
-			p.warn(keyLine(src, "rule.risk_score", line), fmt.Sprintf("risk_score %d is outside 0..100; left out", r.RiskScore.n), "")
+			p.warn(keyLineFunc(src, "rule.risk_score", line), fmt.Sprintf("risk_score %d is outside 0..100; left out", r.RiskScore.n), "")
 		} else {
 			rule.RiskScore = r.RiskScore.n
 		}
 	}
-	rule.Date = p.date(keyLine(src, "metadata.creation_date", line), "creation_date", meta.CreationDate.s)
-	rule.Modified = p.date(keyLine(src, "metadata.updated_date", line), "updated_date", meta.UpdatedDate.s)
+	rule.Date = p.date(keyLineFunc(src, "metadata.creation_date", line), "creation_date", meta.CreationDate.s)
+	rule.Modified = p.date(keyLineFunc(src, "metadata.updated_date", line), "updated_date", meta.UpdatedDate.s)
 
 	md2 := map[string]any{}
 	p.threats(src, line, r.Threat, rule, md2)
@@ -439,13 +440,33 @@ func keyLine(src, dotted string, def int) int {
 	if i := strings.IndexByte(last, '['); i >= 0 {
 		last = last[:i]
 	}
-	q := regexp.QuoteMeta(last)
-	for _, re := range []string{`(?m)^[ \t]*["']?` + q + `["']?[ \t]*=`, `(?m)^[ \t]*\[\[?[^\]\n]*\b` + q + `["']?[ \t]*\]`} {
-		if loc := regexp.MustCompile(re).FindStringIndex(src); loc != nil {
+	for _, re := range keyLineRes(last) {
+		if loc := re.FindStringIndex(src); loc != nil {
 			return strings.Count(src[:loc[0]], "\n") + 1
 		}
 	}
 	return def
+}
+
+// keyLineFunc is keyLine; benchmarks swap it for the version before issue 11.
+var keyLineFunc = keyLine
+
+// keyLineCache holds keyLine's two expressions per key name, compiled once: the same
+// few keys are looked up in every file, and compiling them per call was a good part of
+// a rule's parse.
+var keyLineCache sync.Map // key name → [2]*regexp.Regexp
+
+func keyLineRes(key string) [2]*regexp.Regexp {
+	if v, ok := keyLineCache.Load(key); ok {
+		return v.([2]*regexp.Regexp)
+	}
+	q := regexp.QuoteMeta(key)
+	res := [2]*regexp.Regexp{
+		regexp.MustCompile(`(?m)^[ \t]*["']?` + q + `["']?[ \t]*=`),
+		regexp.MustCompile(`(?m)^[ \t]*\[\[?[^\]\n]*\b` + q + `["']?[ \t]*\]`),
+	}
+	keyLineCache.Store(key, res)
+	return res
 }
 
 // valueLine finds the first line holding a quoted value.

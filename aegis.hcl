@@ -13,6 +13,10 @@ server {
   listen           = env("AEGIS_LISTEN", "127.0.0.1:8080")
   base_url         = env("AEGIS_BASE_URL") # public URL used in links; optional
   shutdown_timeout = "15s"                 # grace period for in-flight requests
+  # Deadline of an API request, down to its database queries: past it the request
+  # is stopped, its transaction rolled back, and the client answered 503. Uploads,
+  # downloads and chain verifications run without it.
+  request_timeout  = "30s"
   # HTTPS: set both, or neither.
   # tls_cert = "tls/aegis.crt"
   # tls_key  = "tls/aegis.key"

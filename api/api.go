@@ -51,6 +51,13 @@ type Deps struct {
 	// TLS says the server serves HTTPS itself (session cookies are then Secure even
 	// when auth.cookie_secure is not set).
 	TLS bool
+	// RequestTimeout is server.request_timeout, the deadline of every request but the
+	// long ones (uploads, downloads, verifications): 0 means DefaultRequestTimeout,
+	// negative means none.
+	RequestTimeout time.Duration
+	// SearchConcurrency is how many requests with a search run at once (others wait
+	// for a slot within their deadline); 0 means DefaultSearchConcurrency.
+	SearchConcurrency int
 
 	// Auth signs people in and manages accounts and tokens.
 	Auth *auth.Service
@@ -92,6 +99,7 @@ type JobRuns interface {
 // Server is the HTTP API.
 type Server struct {
 	deps    Deps
+	bounds  bounds
 	echo    *echo.Echo
 	metrics *httpMetrics
 	openAPICache
@@ -120,7 +128,7 @@ func New(d Deps) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = ipExtractor(d.TrustedProxies)
-	s := &Server{deps: d, echo: e, metrics: newHTTPMetrics(d.Registry),
+	s := &Server{deps: d, echo: e, metrics: newHTTPMetrics(d.Registry), bounds: newBounds(d),
 		auth: d.Auth, flow: d.Tests, catalog: d.Catalog, curation: d.Curation, evidence: d.Evidence,
 		reference: d.Reference, coverage: d.Coverage, campaigns: d.Campaigns, jobs: d.Jobs,
 		detect: d.Detections}
@@ -141,7 +149,7 @@ func New(d Deps) *Server {
 	e.Use(checkInput)
 	e.Use(s.authenticate)
 	for _, r := range s.routes() {
-		e.Add(r.Method, r.Path, r.Handler, s.authorize(r))
+		e.Add(r.Method, r.Path, r.Handler, s.authorize(r), s.bound(r))
 	}
 	s.mountSPA()
 	return s
@@ -205,6 +213,9 @@ type route struct {
 	// Form documents a multipart/form-data body instead: field name → description; a
 	// field named "file" is binary.
 	Form map[string]string
+	// Long routes (uploads, downloads, chain verifications, evaluations, imports) run
+	// without the request deadline (see bound).
+	Long bool
 }
 
 // routes is the route table: every feature contributes its group here.

@@ -17,7 +17,7 @@ func (s *Server) auditRoutes() []route {
 			Roles:   []core.Role{core.RoleAdmin, core.RoleRedLead, core.RoleBlueLead}, Handler: s.listAudit,
 			Response: Paged[*core.AuditEntry]{}},
 		{Method: http.MethodGet, Path: "/api/v1/audit/verify", Summary: "Walk the audit hash chain and name the first entry that does not match",
-			Roles: adminOnly, Handler: s.verifyAudit, Response: core.AuditVerification{}},
+			Roles: adminOnly, Handler: s.verifyAudit, Response: core.AuditVerification{}, Long: true},
 	}
 }
 

@@ -23,7 +23,7 @@ func (s *Server) evidenceRoutes() []route {
 			Summary: "Upload evidence as multipart/form-data: optional fields team (red|blue; default the uploader's team) and description, then the part \"file\". Streamed; over evidence.max_upload_size is 413 and nothing is kept; the type is sniffed from the content",
 			Roles:   core.EvidenceRoles(), Handler: s.uploadEvidence, Response: core.Evidence{},
 			Form: map[string]string{"team": "red or blue (default: the uploader's team); send before the file",
-				"description": "what the file shows; send before the file", "file": "the evidence, streamed"}},
+				"description": "what the file shows; send before the file", "file": "the evidence, streamed"}, Long: true},
 		{Method: http.MethodGet, Path: "/api/v1/tests/:id/evidence", Tag: "evidence",
 			Summary: "The evidence of a test the caller's role may read (technicians their own team's, leads and admins both)",
 			Roles:   core.EvidenceRoles(), Handler: s.listEvidence, Response: Paged[*core.Evidence]{}},
@@ -31,10 +31,10 @@ func (s *Server) evidenceRoutes() []route {
 			Summary: "Metadata of one piece of evidence", Roles: core.EvidenceRoles(), Handler: s.getEvidence, Response: core.Evidence{}},
 		{Method: http.MethodGet, Path: "/api/v1/evidence/:id/content", Tag: "evidence",
 			Summary: "Download the file, verified against its SHA-256 before the first byte is sent; a corrupted file is answered 500 and never served",
-			Roles:   core.EvidenceRoles(), Handler: s.downloadEvidence},
+			Roles:   core.EvidenceRoles(), Handler: s.downloadEvidence, Long: true},
 		{Method: http.MethodPost, Path: "/api/v1/evidence/:id/verify", Tag: "evidence",
 			Summary: "Integrity check: re-read the stored file and compare size and SHA-256 with the upload's; recorded in the audit log",
-			Roles:   core.EvidenceRoles(), Handler: s.verifyEvidence, Response: evidence.Verification{}},
+			Roles:   core.EvidenceRoles(), Handler: s.verifyEvidence, Response: evidence.Verification{}, Long: true},
 		{Method: http.MethodDelete, Path: "/api/v1/evidence/:id", Tag: "evidence",
 			Summary: "Delete a piece of evidence and its file (admins, the team's lead, the uploader); the audit log keeps its name, size and SHA-256",
 			Roles:   core.EvidenceRoles(), Handler: s.deleteEvidence},
@@ -50,7 +50,7 @@ func (s *Server) worklogRoutes() []route {
 			Roles:   testflow.WorklogRoles, Handler: s.addWorklog, Request: testflow.WorklogInput{}, Response: core.Worklog{}},
 		{Method: http.MethodGet, Path: "/api/v1/worklogs/verify", Tag: "worklogs",
 			Summary: "Walk the worklog hash chain and name the first entry that does not match",
-			Roles:   testflow.WorklogVerifiers, Handler: s.verifyWorklogs, Response: core.WorklogVerification{}},
+			Roles:   testflow.WorklogVerifiers, Handler: s.verifyWorklogs, Response: core.WorklogVerification{}, Long: true},
 	}
 }
 

@@ -21,7 +21,7 @@ func (s *Server) exportRoutes() []route {
 		{Method: http.MethodGet, Path: "/api/v1/exports/:id", Summary: "One export run with its artifacts and, while it runs, its progress",
 			Roles: everyone, Handler: s.getExport, Response: core.ExportRunView{}},
 		{Method: http.MethodGet, Path: "/api/v1/exports/:id/artifact", Summary: "Download an artifact of a succeeded export (name=FILE when it produced several)",
-			Roles: everyone, Handler: s.exportArtifact},
+			Roles: everyone, Handler: s.exportArtifact, Long: true},
 	}
 }
 

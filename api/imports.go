@@ -32,11 +32,11 @@ type resolveReviewResponse struct {
 func (s *Server) importRoutes() []route {
 	return []route{
 		{Method: http.MethodGet, Path: "/api/v1/plugins", Summary: "Plugins with version, kinds and protocol (refresh=true starts each to ask again)",
-			Roles: adminOnly, Handler: s.listPlugins, Response: []core.PluginStatus{}},
+			Roles: adminOnly, Handler: s.listPlugins, Response: []core.PluginStatus{}, Long: true},
 		{Method: http.MethodGet, Path: "/api/v1/imports", Summary: "Import runs, newest first (filters: plugin, outcome)",
 			Roles: leadsAndAdmin, Handler: s.listImports, Response: Paged[*core.ImportRun]{}},
 		{Method: http.MethodPost, Path: "/api/v1/imports", Summary: "Start an import; answers 202 with the run, whose progress GET /api/v1/imports/{id} shows",
-			Roles: adminOnly, Handler: s.startImport, Request: core.ImportRequest{}, Response: importRun{}},
+			Roles: adminOnly, Handler: s.startImport, Request: core.ImportRequest{}, Response: importRun{}, Long: true},
 		{Method: http.MethodGet, Path: "/api/v1/imports/:id", Summary: "One import run with its warnings and, while it runs, its progress",
 			Roles: leadsAndAdmin, Handler: s.getImport, Response: importRun{}},
 		{Method: http.MethodGet, Path: "/api/v1/attack/reviews", Summary: "The ATT&CK upgrade review queue (filter: status open|resolved|dismissed)",

@@ -27,7 +27,7 @@ func (s *Server) metricRoutes() []route {
 			Roles:   everyone, Handler: s.executive, Response: coverage.Executive{}},
 		{Method: http.MethodGet, Path: "/api/v1/datasets/:name", Tag: "metrics",
 			Summary: "A flat dataset for BI tools: coverage (the coverage CSV: one row per technique), tests, trends or operators; format=json (default) or csv",
-			Roles:   everyone, Handler: s.dataset, Response: datasetBody{}},
+			Roles:   everyone, Handler: s.dataset, Response: datasetBody{}, Long: true},
 	}
 }
 

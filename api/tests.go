@@ -62,7 +62,7 @@ func (s *Server) testRoutes() []route {
 			Roles:   testflow.DetectionRoles(), Handler: s.putDetection, Request: testflow.DetectionInput{}, Response: core.DetectionResult{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests/:id/detections/evaluate", Tag: "tests",
 			Summary: "Evaluate the imported Sigma rules over the test's blue evidence (EVTX, JSON, NDJSON events) and record evaluated results: triggered with the matching event ids and selections, not triggered for the technique's rules that matched nothing; a person's result on a rule is kept. Blue roles while blue_evaluating, admins any time",
-			Roles:   testflow.DetectionRoles(), Handler: s.evaluateDetections, Request: detection.EvaluateInput{}, BodyOptional: true, Response: detection.Report{}},
+			Roles:   testflow.DetectionRoles(), Handler: s.evaluateDetections, Request: detection.EvaluateInput{}, BodyOptional: true, Response: detection.Report{}, Long: true},
 		{Method: http.MethodDelete, Path: "/api/v1/tests/:id/detections/:rule_id", Tag: "tests",
 			Summary: "Remove a detection result", Roles: testflow.DetectionRoles(), Handler: s.deleteDetection},
 	}

@@ -23,7 +23,42 @@ const (
 	MaxTextBytes = 100_000
 	// MaxListItems bounds lists in a request (platforms, technique ids, tags).
 	MaxListItems = 1000
+	// MaxSearchBytes bounds a search box. Every word of a search is a substring match
+	// over several columns: a 6,000-character search of many words ran for a minute
+	// and a dozen of them at once took the server down.
+	MaxSearchBytes = 256
+	// MaxSearchTerms bounds the words (and "quoted phrases") of a search box.
+	MaxSearchTerms = 16
 )
+
+// SearchTerms splits a search box into terms: words, with "quoted phrases" kept
+// together. Every listing's search matches rows holding every term.
+func SearchTerms(q string) []string {
+	var terms []string
+	for i, part := range strings.Split(q, `"`) {
+		if i%2 == 1 { // inside quotes
+			if p := strings.TrimSpace(part); p != "" {
+				terms = append(terms, p)
+			}
+			continue
+		}
+		terms = append(terms, strings.Fields(part)...)
+	}
+	return terms
+}
+
+// CheckSearch refuses a search box over MaxSearchBytes or with more than
+// MaxSearchTerms terms (and what CheckText refuses), naming the field "search" and
+// the limit it broke.
+func CheckSearch(s string) error {
+	if err := CheckText("search", s, MaxSearchBytes); err != nil {
+		return err
+	}
+	if n := len(SearchTerms(s)); n > MaxSearchTerms {
+		return FieldError("search", "has %d words; the limit is %d words (a \"quoted phrase\" counts as one)", n, MaxSearchTerms)
+	}
+	return nil
+}
 
 // CheckText refuses what no text field may hold: more than max bytes, invalid UTF-8,
 // and NUL characters (PostgreSQL cannot store them in text, SQLite would, and the two

@@ -30,7 +30,7 @@ var (
 			{Type: "plugin", LabelNames: []string{"name"}},
 		},
 	}
-	serverSchema = attrs("listen", "base_url", "tls_cert", "tls_key", "shutdown_timeout", "trusted_proxies")
+	serverSchema = attrs("listen", "base_url", "tls_cert", "tls_key", "shutdown_timeout", "request_timeout", "trusted_proxies")
 	importSchema = attrs("allowed_paths", "allow_private_networks")
 	dbSchema     = attrs("driver", "dsn", "max_open_conns")
 	evSchema     = &hcl.BodySchema{
@@ -148,6 +148,7 @@ func (d *decoder) server(b *hcl.Block, cfg *Config) {
 	}
 	s.TLSCert, s.TLSKey = cfg.resolve(s.TLSCert), cfg.resolve(s.TLSKey)
 	d.duration(c.Attributes, "shutdown_timeout", &s.ShutdownTimeout)
+	d.duration(c.Attributes, "request_timeout", &s.RequestTimeout)
 	var proxies []string
 	if a := d.strings(c.Attributes, "trusted_proxies", &proxies); a != nil {
 		for _, p := range proxies {

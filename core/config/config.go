@@ -56,6 +56,10 @@ type Server struct {
 	TLSCert         string        // tls_cert, PEM certificate file; set together with TLSKey
 	TLSKey          string        // tls_key, PEM key file
 	ShutdownTimeout time.Duration // shutdown_timeout, default 15s
+	// RequestTimeout (request_timeout) is the deadline of an API request, down to the
+	// database query it runs; past it the request is stopped and answered 503. Uploads,
+	// downloads and verifications run without it. Default 30s.
+	RequestTimeout time.Duration
 	// TrustedProxies (trusted_proxies) are the addresses and CIDR ranges of reverse
 	// proxies whose X-Forwarded-For is believed; empty (the default) believes none.
 	TrustedProxies []*net.IPNet
@@ -172,6 +176,7 @@ func (c *Config) Plugin(name string) (Plugin, bool) {
 const (
 	DefaultListen            = "127.0.0.1:8080"
 	DefaultShutdownTimeout   = 15 * time.Second
+	DefaultRequestTimeout    = 30 * time.Second
 	DefaultSQLiteDSN         = "var/aegis.db"
 	DefaultMaxOpenConns      = 10
 	DefaultEvidencePath      = "var/evidence"
@@ -230,6 +235,7 @@ func newDefaults(filename string) *Config {
 		Server: Server{
 			Listen:          DefaultListen,
 			ShutdownTimeout: DefaultShutdownTimeout,
+			RequestTimeout:  DefaultRequestTimeout,
 		},
 		Database: Database{Driver: DriverSQLite, MaxOpenConns: DefaultMaxOpenConns},
 		Evidence: Evidence{

@@ -28,6 +28,7 @@ server {
   tls_cert         = "tls/cert.pem"
   tls_key          = "/etc/aegis/key.pem"
   shutdown_timeout = "30s"
+  request_timeout  = "45s"
 }
 
 database {
@@ -116,7 +117,7 @@ func TestParseFull(t *testing.T) {
 		Server: Server{
 			Listen: "0.0.0.0:9000", BaseURL: "https://aegis.example.com",
 			TLSCert: filepath.Join(dir, "tls/cert.pem"), TLSKey: "/etc/aegis/key.pem",
-			ShutdownTimeout: 30 * time.Second,
+			ShutdownTimeout: 30 * time.Second, RequestTimeout: 45 * time.Second,
 		},
 		Database: Database{Driver: "postgres", DSN: "postgres://aegis:pw@db:5432/aegis", MaxOpenConns: 25},
 		Evidence: Evidence{
@@ -149,7 +150,7 @@ func TestParseFull(t *testing.T) {
 	if a.Path != filepath.Join(dir, "plugins/bin/aegis-plugin-attack") || !a.Enabled || a.Timeout != 45*time.Minute ||
 		a.Schedule != "@weekly" || a.LogLevel != "debug" || a.Source != "https://example.com/enterprise-attack.json" ||
 		a.SHA256 != "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789" ||
-		a.Range != filepath.Join(dir, "aegis.hcl")+":58" {
+		a.Range != filepath.Join(dir, "aegis.hcl")+":59" {
 		t.Errorf("attack plugin = %+v", a)
 	}
 	var got map[string]any
@@ -184,7 +185,7 @@ func TestDefaults(t *testing.T) {
 	want := &Config{
 		Path:      "/srv/aegis/aegis.hcl",
 		Dir:       "/srv/aegis",
-		Server:    Server{Listen: "127.0.0.1:8080", ShutdownTimeout: 15 * time.Second},
+		Server:    Server{Listen: "127.0.0.1:8080", ShutdownTimeout: 15 * time.Second, RequestTimeout: 30 * time.Second},
 		Database:  Database{Driver: "sqlite", DSN: "/srv/aegis/var/aegis.db", MaxOpenConns: 10},
 		Evidence:  Evidence{Backend: "disk", Path: "/srv/aegis/var/evidence", MaxUploadBytes: 100 << 20, S3: S3{UseSSL: true}},
 		Auth:      Auth{SessionTTL: 12 * time.Hour, TokenMaxTTL: 8760 * time.Hour, LoginMaxAttempts: 10, LoginWindow: 15 * time.Minute, PasswordMinLength: 12},

@@ -1,6 +1,10 @@
 package store
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/aegis-sec/aegis/core"
+)
 
 // where collects the conditions of a filtered listing.
 type where struct {
@@ -22,9 +26,10 @@ func (w *where) sql() string {
 
 // search adds a condition for a search box: every term must appear (as a substring, in
 // any letter case) in at least one of the columns, so "powershell download" finds what
-// mentions both words in any order. "Quoted phrases" stay one term.
+// mentions both words in any order. "Quoted phrases" stay one term (core.SearchTerms);
+// the API bounds the box first (core.CheckSearch).
 func (w *where) search(like, query string, columns ...string) {
-	for _, term := range searchTerms(query) {
+	for _, term := range core.SearchTerms(query) {
 		pat := "%" + escapeLike(term) + "%"
 		var ors []string
 		for _, c := range columns {
@@ -33,19 +38,4 @@ func (w *where) search(like, query string, columns ...string) {
 		}
 		w.conds = append(w.conds, "("+strings.Join(ors, " OR ")+")")
 	}
-}
-
-// searchTerms splits a search box into terms, keeping "quoted phrases" together.
-func searchTerms(q string) []string {
-	var terms []string
-	for i, part := range strings.Split(q, `"`) {
-		if i%2 == 1 { // inside quotes
-			if p := strings.TrimSpace(part); p != "" {
-				terms = append(terms, p)
-			}
-			continue
-		}
-		terms = append(terms, strings.Fields(part)...)
-	}
-	return terms
 }

@@ -144,7 +144,9 @@ func dedupe(s []string) []string {
 // AssociationRepo loads what the association needs and writes its result.
 type AssociationRepo interface {
 	// AssociationInputs returns active, non-deprecated templates, and the active,
-	// non-deprecated detection rules that name a technique.
+	// non-deprecated detection rules that name a technique. It first makes the
+	// transaction the only one recomputing the links until it ends: two recomputations
+	// from different snapshots would both add (or remove) the same link.
 	AssociationInputs(ctx context.Context) ([]AssocTemplate, []AssocRule, error)
 	// AssociationSignatures returns the signature of every template and rule as of the
 	// last recompute, by AssocKey.

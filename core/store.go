@@ -7,7 +7,11 @@ import "context"
 type Store interface {
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(tx Tx) error) error
-	// Update runs fn in a read-write transaction, committed when fn returns nil.
+	// Update runs fn in a read-write transaction, committed when fn returns nil. A
+	// transaction the database aborted for a conflict with a concurrent one (deadlock,
+	// serialization failure) is run again, so fn may run more than once: it must not
+	// accumulate state outside the transaction across calls. A conflict that persists
+	// is an ECONFLICT error.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// Ping checks that the database answers (readiness).
 	Ping(ctx context.Context) error

@@ -354,6 +354,7 @@ func (s *Service) RunRecurring(ctx context.Context) ([]*core.Campaign, error) {
 	now := s.clock()
 	var clones []*core.Campaign
 	err := s.store.Update(ctx, func(tx core.Tx) error {
+		clones = nil // the transaction may be run again (core.Store.Update)
 		due, err := tx.DueRecurringCampaigns(ctx, now)
 		if err != nil {
 			return err

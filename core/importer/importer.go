@@ -405,7 +405,12 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 	sort.SliceStable(recs, func(i, j int) bool { return kindOrder[recs[i].Kind] < kindOrder[recs[j].Kind] })
 
 	st.report(Progress{Phase: "applying", Done: 0, Total: int64(len(recs))})
+	// The store runs the transaction again after a conflict with a concurrent one
+	// (PostgreSQL): each attempt starts from the counts and warnings of before.
+	before, warnings, warningCount := *st.run, len(st.warnings), st.warningCount
 	err = r.Store.Update(ctx, func(tx core.Tx) error {
+		*st.run = before
+		st.warnings, st.warningCount = st.warnings[:warnings], warningCount
 		if err := r.apply(ctx, tx, st, st.run.SourceLocation, recs); err != nil {
 			return err
 		}

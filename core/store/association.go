@@ -11,8 +11,15 @@ import (
 )
 
 // AssociationInputs loads the techniques and platforms of every active template and
-// of every active rule that names a technique.
+// of every active rule that names a technique. On PostgreSQL it first takes
+// catalogLock, so the links are recomputed by one transaction at a time, each reading
+// (read committed) what the one before it committed: two from different snapshots both
+// added the same link (a unique-key violation) or removed links in opposite orders (a
+// deadlock).
 func (t *Tx) AssociationInputs(ctx context.Context) ([]core.AssocTemplate, []core.AssocRule, error) {
+	if err := t.lockCatalog(ctx); err != nil {
+		return nil, nil, err
+	}
 	var tplRows []struct {
 		ID        string       `db:"id"`
 		Platforms core.Strings `db:"platforms"`

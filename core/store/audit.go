@@ -11,17 +11,34 @@ import (
 
 const auditColumns = `seq, id, at, actor_id, actor_name, action, entity_type, entity_id, details, prev_hash, hash`
 
-// AppendAudit chains e to the last entry and stores it. On PostgreSQL a transaction-level
-// advisory lock makes concurrent appenders take turns, so two of them never chain to the
-// same predecessor; SQLite has a single writer already.
+// catalogLock is the PostgreSQL advisory lock (transaction level) that makes writers
+// take turns where they must: appending to the audit chain, and recomputing the
+// template ↔ rule links. It is one lock for both, so no two transactions can take them
+// in opposite orders and deadlock (an import remaps and audits, then recomputes; a
+// template edit recomputes, then audits). Worklogs have their own (worklogLock).
+const catalogLock = 7300001
+
+// lockCatalog takes catalogLock until the transaction ends (PostgreSQL; SQLite has a
+// single writer already). Taking it again in the same transaction is free.
+func (t *Tx) lockCatalog(ctx context.Context) error {
+	if t.dialect != Postgres {
+		return nil
+	}
+	if _, err := t.exec(ctx, `SELECT pg_advisory_xact_lock(?)`, catalogLock); err != nil {
+		return fmt.Errorf("store: catalog lock: %w", err)
+	}
+	return nil
+}
+
+// AppendAudit chains e to the last entry and stores it. On PostgreSQL catalogLock makes
+// concurrent appenders take turns, so two of them never chain to the same predecessor;
+// SQLite has a single writer already.
 func (t *Tx) AppendAudit(ctx context.Context, e *core.AuditEntry) error {
 	if e.Action == "" {
 		return core.FieldError("action", "is required")
 	}
-	if t.dialect == Postgres {
-		if _, err := t.exec(ctx, `SELECT pg_advisory_xact_lock(7300001)`); err != nil {
-			return fmt.Errorf("store: audit lock: %w", err)
-		}
+	if err := t.lockCatalog(ctx); err != nil {
+		return err
 	}
 	var prev string
 	err := t.get(ctx, &prev, `SELECT hash FROM audit_logs ORDER BY seq DESC LIMIT 1`)

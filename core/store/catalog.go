@@ -166,10 +166,20 @@ func (t *Tx) EnsureTechnique(ctx context.Context, externalID string) (string, er
 		}
 		te.ParentID = &pid
 	}
-	if err := t.UpsertTechnique(ctx, te); err != nil {
+	// Another transaction (an ATT&CK import, a second writer) may be inserting the same
+	// technique: the placeholder then yields to it, instead of failing on the unique key
+	// or overwriting a real technique with a placeholder once that one commits.
+	id, err = t.insertTechniqueIfAbsent(ctx, te)
+	if err != nil {
 		return "", err
 	}
-	return te.ID, nil
+	if id != "" {
+		return id, nil
+	}
+	if err := t.get(ctx, &id, `SELECT id FROM techniques WHERE external_id = ?`, externalID); err != nil {
+		return "", fmt.Errorf("store: find technique %s: %w", externalID, err)
+	}
+	return id, nil
 }
 
 // TestTemplateByID finds one template with its techniques.

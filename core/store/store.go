@@ -9,14 +9,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // registers "sqlite"
@@ -174,7 +177,8 @@ func (s *Store) View(ctx context.Context, fn func(core.Tx) error) error {
 	return s.run(ctx, s.read, &sql.TxOptions{ReadOnly: s.dialect == Postgres}, fn)
 }
 
-// Update runs fn in a read-write transaction and commits it when fn returns nil.
+// Update runs fn in a read-write transaction and commits it when fn returns nil. On
+// PostgreSQL fn may run more than once (see runTx).
 func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
 	return s.run(ctx, s.write, nil, fn)
 }
@@ -183,7 +187,60 @@ func (s *Store) run(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn fu
 	return s.runTx(ctx, db, opts, func(tx *Tx) error { return fn(tx) })
 }
 
-func (s *Store) runTx(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn func(*Tx) error) (err error) {
+// txAttempts bounds how often a transaction PostgreSQL aborted for a conflict with a
+// concurrent one is run (see runTx).
+const txAttempts = 5
+
+// runTx runs fn in a transaction. On PostgreSQL a transaction aborted because of a
+// concurrent one (a deadlock, a serialization failure, a unique key another writer
+// took first) is run again from the start, up to txAttempts times with a jittered,
+// growing pause: each new attempt reads what the other committed. fn must therefore
+// keep no state outside the transaction across calls. A conflict that outlasts the
+// attempts is a core ECONFLICT naming it (409), never an internal error.
+func (s *Store) runTx(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn func(*Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.runTxOnce(ctx, db, opts, fn)
+		code, reason := s.conflictOf(err)
+		if code == "" || ctx.Err() != nil {
+			return err
+		}
+		if attempt == txAttempts {
+			s.log.Warn("transaction conflict outlasted the retries", "attempts", attempt, "sqlstate", code, "error", err)
+			return &core.Error{Code: core.ECONFLICT,
+				Message: fmt.Sprintf("the change conflicted with changes made at the same time (%s), %d times in a row; try again", reason, attempt),
+				Detail:  map[string]any{"reason": reason, "sqlstate": code, "attempts": attempt}}
+		}
+		s.log.Debug("transaction conflict, retrying", "attempt", attempt, "sqlstate", code, "error", err)
+		base := 10 * time.Millisecond << (attempt - 1)
+		pause := time.NewTimer(base/2 + rand.N(base/2+1))
+		select {
+		case <-ctx.Done():
+			pause.Stop()
+			return err
+		case <-pause.C:
+		}
+	}
+}
+
+// conflictOf says whether err is PostgreSQL aborting a transaction because of a
+// concurrent one, with its SQLSTATE and a reason fit for the user; "" when not.
+func (s *Store) conflictOf(err error) (code, reason string) {
+	var pe *pgconn.PgError
+	if err == nil || s.dialect != Postgres || !errors.As(err, &pe) {
+		return "", ""
+	}
+	switch pe.Code {
+	case "40P01":
+		return pe.Code, "deadlock detected"
+	case "40001":
+		return pe.Code, "serialization failure"
+	case "23505":
+		return pe.Code, "another change took the same unique key " + pe.ConstraintName + " first"
+	}
+	return "", ""
+}
+
+func (s *Store) runTxOnce(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn func(*Tx) error) (err error) {
 	stx, err := db.BeginTxx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -107,6 +109,40 @@ func (t *Tx) UpsertTechnique(ctx context.Context, te *core.Technique) error {
 		return fmt.Errorf("store: upsert technique %s: %w", te.ExternalID, err)
 	}
 	return nil
+}
+
+// insertTechniqueIfAbsent stores te unless a technique with its ATT&CK id exists (or
+// is being inserted by a transaction that then commits): the new row's id, or "" when
+// there was one already.
+func (t *Tx) insertTechniqueIfAbsent(ctx context.Context, te *core.Technique) (string, error) {
+	if err := te.Validate(); err != nil {
+		return "", err
+	}
+	te.IsSubtechnique = core.ParentTechniqueID(te.ExternalID) != ""
+	if te.CoverageStatus == "" {
+		te.CoverageStatus = core.StatusNotTested
+	}
+	if te.ID == "" {
+		te.ID = core.NewID()
+	}
+	now := core.Now()
+	te.CreatedAt, te.UpdatedAt = now, now
+	var id string
+	err := t.get(ctx, &id, `INSERT INTO techniques (`+techniqueColumns+`)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		ON CONFLICT (external_id) DO NOTHING
+		RETURNING id`,
+		te.ID, te.ExternalID, te.STIXID, te.Name, te.Description, te.ParentID, te.IsSubtechnique,
+		te.Platforms, te.Domains, te.DataSources, te.Detection, te.URL, te.ObjectVersion, te.ModifiedAt,
+		te.Revoked, te.RevokedBy, te.Deprecated, te.Known, te.LastSeenRelease, te.CoverageStatus,
+		te.Source, te.SourceRef, te.ContentHash, te.CreatedAt, te.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: insert technique %s: %w", te.ExternalID, err)
+	}
+	return id, nil
 }
 
 // SetTechniqueTactics replaces the tactics of a technique.

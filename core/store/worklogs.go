@@ -13,7 +13,7 @@ import (
 const worklogColumns = `seq, id, test_id, user_id, minutes, activity, note, performed_at, created_at, prev_hash, hash`
 
 // worklogLock is the advisory lock key that makes PostgreSQL appenders take turns
-// (the audit log uses 7300001).
+// (the audit log uses catalogLock).
 const worklogLock = 7300002
 
 // AppendWorklog chains w to the last worklog and stores it. seq is taken as the last

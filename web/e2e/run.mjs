@@ -160,6 +160,14 @@ try {
   await admin.getByRole("heading", { name: /Test templates \(\d+\)/ }).waitFor();
   await shot(admin, "technique");
 
+  // A baseline snapshot, taken from the comparison page before any test exists.
+  step = "snapshot baseline";
+  await admin.goto(BASE + "/comparison");
+  await admin.getByText("No snapshot yet.", { exact: false }).waitFor();
+  await admin.getByRole("button", { name: "Take a snapshot now" }).click();
+  await admin.getByText("Only one snapshot so far.", { exact: false }).waitFor();
+  check(true, "a lead takes a snapshot from the comparison page");
+
   // --- 3. One test from draft to validated, evidence on both sides, two lead accounts.
   step = "test lifecycle: create";
   const red = await newPage();
@@ -278,7 +286,48 @@ try {
   await admin.locator(".recharts-area-curve").first().waitFor();
   await shot(admin, "dashboard");
 
-  // --- 6. Reports: an export chosen on the page, watched until it finishes, downloaded.
+  // --- 6. Threat actors, campaigns, compliance and the snapshot comparison.
+  step = "actors";
+  await admin.goto(BASE + "/actors?actor=G0016");
+  await admin.getByRole("heading", { name: /APT29/ }).waitFor();
+  const next = admin.getByRole("list", { name: "What to test next" }).locator(":scope > li");
+  await next.first().waitFor();
+  check((await next.count()) >= 5, `APT29 has techniques to test next (${await next.count()})`);
+  await shot(admin, "actors");
+  step = "campaign from actor";
+  await admin.getByRole("link", { name: "Build a campaign" }).click();
+  await admin.getByRole("heading", { name: "Build a campaign from a threat actor" }).waitFor();
+  await admin.getByRole("button", { name: "Build campaign" }).click();
+  const ctests = admin.getByRole("table", { name: "Campaign tests" }).locator("tbody tr");
+  await ctests.first().waitFor();
+  check((await ctests.count()) > 20 && /Emulate APT29/.test(await admin.getByRole("heading", { level: 1 }).textContent()), `a campaign built from APT29 plans its techniques as tests (${await ctests.count()})`);
+  await admin.getByRole("button", { name: "Start campaign" }).click();
+  await admin.getByRole("button", { name: "Complete" }).waitFor();
+  await shot(admin, "campaign");
+  await admin.goto(BASE + "/campaigns");
+  await admin.getByRole("table", { name: "Campaigns" }).getByText("Emulate APT29").first().waitFor();
+  await shot(admin, "campaigns");
+  step = "actors compare";
+  await admin.goto(BASE + "/actors?compare=G0016,G0007");
+  await admin.getByTestId("compared-actor").nth(1).waitFor();
+  check((await admin.getByRole("table", { name: "Compared techniques" }).locator("tbody tr").count()) > 50, "two actors compare side by side");
+  await shot(admin, "actors-compare");
+  step = "compliance";
+  await admin.goto(BASE + "/compliance");
+  await admin.getByText("NIST SP 800-53").first().waitFor();
+  const controls = admin.getByRole("table", { name: "Controls" }).locator("tbody tr");
+  await controls.first().waitFor();
+  check((await controls.count()) > 50, `NIST 800-53 controls are listed with their coverage (${await controls.count()})`);
+  await shot(admin, "compliance");
+  step = "comparison";
+  await admin.goto(BASE + "/comparison");
+  await admin.getByRole("button", { name: "Take a snapshot now" }).click();
+  await admin.getByText("Techniques that changed").waitFor();
+  const improved = await admin.getByRole("tab", { name: /Improved/ }).textContent();
+  check(/Improved [1-9]/.test(improved), `the comparison shows the techniques the test and the campaign moved (${improved})`);
+  await shot(admin, "comparison");
+
+  // --- 7. Reports: an export chosen on the page, watched until it finishes, downloaded.
   step = "reports";
   {
     const p = await newPage();

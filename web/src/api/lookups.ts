@@ -42,9 +42,10 @@ export function useTactics() {
   });
 }
 
-export function useActors() {
+export function useActors(enabled = true) {
   return useQuery({
     queryKey: lookupKeys.actors,
+    enabled,
     queryFn: () => allPages((offset, limit) => ok(api.GET("/api/v1/threat-actors", withQuery({ offset, limit })))),
     staleTime: 5 * 60_000,
   });

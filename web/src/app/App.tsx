@@ -20,6 +20,7 @@ const NewTestPage = lazy(() => import("@/features/tests/NewTestPage"));
 const TemplatesPage = lazy(() => import("@/features/catalog/TemplatesPage"));
 const RulesPage = lazy(() => import("@/features/catalog/RulesPage"));
 const CampaignsPage = lazy(() => import("@/features/campaigns/CampaignsPage"));
+const CampaignDetailPage = lazy(() => import("@/features/campaigns/CampaignDetailPage"));
 const ActorsPage = lazy(() => import("@/features/actors/ActorsPage"));
 const CompliancePage = lazy(() => import("@/features/compliance/CompliancePage"));
 const ComparisonPage = lazy(() => import("@/features/snapshots/ComparisonPage"));
@@ -56,6 +57,7 @@ function SignedIn() {
         <Route path="/catalog/templates" element={<TemplatesPage />} />
         <Route path="/catalog/rules" element={<RulesPage />} />
         <Route path="/campaigns" element={<CampaignsPage />} />
+        <Route path="/campaigns/:id" element={<CampaignDetailPage />} />
         <Route path="/actors" element={<ActorsPage />} />
         <Route path="/compliance" element={<CompliancePage />} />
         <Route path="/comparison" element={<Allowed section="comparison"><ComparisonPage /></Allowed>} />

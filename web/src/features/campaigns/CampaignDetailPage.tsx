@@ -1,0 +1,119 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Lock } from "lucide-react";
+import { useMemo } from "react";
+import { Link, useLocation, useParams } from "react-router";
+import { api, ok } from "@/api/client";
+import { useActors } from "@/api/lookups";
+import { useSession } from "@/app/session";
+import { formatDate, humanize, stateLabel } from "@/lib/format";
+import { Badge, Button, Card, Empty, ErrorNote, KV, PageHeader, Progress, Spinner, Stat, stateTone } from "@/ui/primitives";
+import { campaignKeys } from "./CampaignsPage";
+import { NEXT_STATUS, ordered, STATUS_TONE } from "./model";
+
+const LEADS = ["admin", "red_lead", "blue_lead"];
+
+export default function CampaignDetailPage() {
+  const { id = "" } = useParams();
+  const { role } = useSession();
+  const loc = useLocation();
+  const qc = useQueryClient();
+  const untestable = ((loc.state as { untestable?: string[] } | null)?.untestable ?? []) as string[];
+  const q = useQuery({ queryKey: campaignKeys.detail(id), queryFn: () => ok(api.GET("/api/v1/campaigns/{id}", { params: { path: { id } } })) });
+  const actors = useActors();
+  const move = useMutation({
+    mutationFn: (status: string) => ok(api.POST("/api/v1/campaigns/{id}/status", { params: { path: { id } }, body: { status } })),
+    onSuccess: (c) => {
+      qc.setQueryData(campaignKeys.detail(id), c);
+      qc.invalidateQueries({ queryKey: ["campaigns", "list"] });
+    },
+  });
+  const tests = useMemo(() => (q.data ? ordered(q.data.tests ?? []) : []), [q.data]);
+  if (q.isPending) return <Spinner />;
+  if (q.isError) return <ErrorNote error={q.error} />;
+  const c = q.data;
+  const p = c.progress;
+  const actor = actors.data?.find((a) => a.id === c.threat_actor_id);
+  const moves = LEADS.includes(role) ? NEXT_STATUS[c.status] ?? [] : [];
+  return (
+    <div>
+      <div className="mb-1 text-[12px] text-muted"><Link to="/campaigns" className="hover:text-fg">Campaigns</Link> / {c.name}</div>
+      <PageHeader
+        title={<span className="flex items-center gap-3">{c.name}<Badge tone={STATUS_TONE[c.status as keyof typeof STATUS_TONE] ?? "gray"}>{humanize(c.status)}</Badge></span>}
+        subtitle={c.description}
+        actions={moves.map((m) => (
+          <Button key={m.to} variant={m.to === "cancelled" ? "secondary" : "primary"} busy={move.isPending && move.variables === m.to} onClick={() => move.mutate(m.to)}>{m.label}</Button>
+        ))}
+      />
+      <ErrorNote error={move.error} className="mb-4" />
+      <div className="mb-4 grid grid-cols-2 gap-3 lg:grid-cols-6">
+        <Stat label="Progress" value={`${Math.round(p.percent ?? 0)}%`} hint={`${p.done} of ${p.total} validated`} />
+        <Stat label="Ready to run" value={p.ready} hint="nothing to wait for" />
+        <Stat label="Waiting" value={p.waiting} hint="on an earlier test" />
+        <Stat label="In progress" value={p.in_progress} />
+        <Stat label="Rejected" value={p.rejected} />
+        <Stat label="Tests" value={p.total} />
+      </div>
+      {untestable.length > 0 && (
+        <div className="mb-4 rounded-md border border-amber-500/30 bg-amber-500/8 px-3 py-2 text-[13px]">
+          <b>{untestable.length} techniques</b> of the actor have no template on the chosen platforms and got no test:{" "}
+          <span className="font-mono text-[12px]">{untestable.slice(0, 30).join(", ")}{untestable.length > 30 ? ", …" : ""}</span>
+        </div>
+      )}
+      <div className="grid grid-cols-1 gap-4 xl:grid-cols-4">
+        <div className="min-w-0 xl:col-span-3">
+          <Card title={`Tests in order (${tests.length})`}>
+            <Progress value={p.total ? p.done / p.total : 0} label="Campaign progress" />
+            {tests.length === 0 ? <Empty>This campaign has no tests.</Empty> : (
+              <table className="mt-3 w-full text-[13px]" aria-label="Campaign tests">
+                <thead className="border-b border-line text-left text-[12px] text-muted">
+                  <tr>
+                    <th className="w-10 py-2 pr-2 font-medium">#</th>
+                    <th className="py-2 pr-3 font-medium">Test</th>
+                    <th className="py-2 pr-3 font-medium">Technique</th>
+                    <th className="py-2 pr-3 font-medium">Platform</th>
+                    <th className="py-2 pr-3 font-medium">Runs after</th>
+                    <th className="py-2 text-right font-medium">State</th>
+                  </tr>
+                </thead>
+                <tbody className="divide-y divide-line">
+                  {tests.map((t) => (
+                    <tr key={t.test_id}>
+                      <td className="py-2 pr-2 text-muted tabular-nums">{t.position}</td>
+                      <td className="max-w-96 py-2 pr-3"><Link to={`/tests/${t.test_id}`} className="line-clamp-1 hover:text-accent" title={t.title}>{t.title}</Link></td>
+                      <td className="py-2 pr-3"><Link to={`/techniques/${t.technique_id}`} className="font-mono text-[12px] hover:text-accent">{t.technique_id}</Link></td>
+                      <td className="py-2 pr-3 text-muted">{t.platform || "—"}</td>
+                      <td className="py-2 pr-3 text-muted">
+                        {t.after.length === 0 ? "—" : (
+                          <span className="inline-flex items-center gap-1">
+                            {t.blocked && <Lock className="size-3 text-amber-500" aria-label="waiting" />}
+                            #{t.after.join(", #")}
+                          </span>
+                        )}
+                      </td>
+                      <td className="py-2 text-right"><Badge tone={stateTone(t.state ?? "")}>{stateLabel(t.state ?? "")}</Badge></td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </Card>
+        </div>
+        <div className="min-w-0">
+          <Card title="Details">
+            <KV
+              items={[
+                ["Threat actor", actor ? <Link to={`/actors?actor=${actor.external_id || actor.id}`} className="text-accent hover:underline">{actor.name}</Link> : c.external_id || "—"],
+                ["Source", humanize(c.source || "manual")],
+                ["Recurrence", humanize(c.recurrence || "none")],
+                ["Starts", c.start_date ? formatDate(c.start_date) : "—"],
+                ["Ends", c.end_date ? formatDate(c.end_date) : "—"],
+                ["Next run", c.next_run_at ? formatDate(c.next_run_at) : "—"],
+                ["Created", formatDate(c.created_at)],
+              ]}
+            />
+          </Card>
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -154,6 +154,24 @@ try {
   await shot(admin, "matrix-expanded");
   await admin.getByRole("button", { name: "Collapse all" }).click();
   await shot(admin, "matrix");
+  // Filters and colouring: the API narrows the matrix, the URL keeps the choice.
+  step = "matrix filters";
+  await admin.goto(BASE + "/matrix?actor=G0016");
+  await admin.locator("[data-testid=matrix] [data-technique]").first().waitFor();
+  await admin.getByLabel("Threat actor").locator("option", { hasText: "APT29" }).waitFor({ state: "attached" });
+  const actorCells = await admin.locator("[data-testid=matrix] [data-technique]").count();
+  check(actorCells > 30 && actorCells < cells, `the actor filter keeps APT29's techniques (${actorCells} of ${cells})`);
+  await admin.getByLabel("Platform").selectOption("Linux");
+  await admin.waitForFunction((n) => document.querySelectorAll("[data-testid=matrix] [data-technique]").length !== n, actorCells);
+  check(/platform=Linux/.test(admin.url()) && /actor=G0016/.test(admin.url()), "filters combine and stay in the address");
+  await admin.getByRole("radio", { name: "Score" }).click();
+  await admin.waitForURL(/colour=score/);
+  await admin.locator('[role=radio][aria-checked=true]', { hasText: "Score" }).waitFor();
+  check((await admin.getByRole("radio", { name: "Score" }).getAttribute("aria-checked")) === "true" && /colour=score/.test(admin.url()), "the matrix colours by score on request");
+  await admin.getByRole("button", { name: "Clear filters" }).click();
+  await admin.waitForFunction((n) => document.querySelectorAll("[data-testid=matrix] [data-technique]").length === n, cells);
+  check(true, "clearing the filters brings every technique back");
+  await admin.getByRole("radio", { name: "Status" }).click();
   await admin.locator('[data-technique="T1059"] button').first().click();
   await admin.getByRole("heading", { name: /Command and Scripting Interpreter/ }).waitFor();
   check(admin.url().endsWith("/techniques/T1059"), "a matrix cell opens its technique");
@@ -326,6 +344,10 @@ try {
   const improved = await admin.getByRole("tab", { name: /Improved/ }).textContent();
   check(/Improved [1-9]/.test(improved), `the comparison shows the techniques the test and the campaign moved (${improved})`);
   await shot(admin, "comparison");
+  await admin.goto(BASE + "/");
+  await admin.locator(".recharts-area-curve").first().waitFor();
+  await admin.getByText(/current, with sub-techniques/).waitFor();
+  await shot(admin, "dashboard");
 
   // --- 7. Reports: an export chosen on the page, watched until it finishes, downloaded.
   step = "reports";
@@ -360,6 +382,12 @@ try {
   await admin.goto(BASE + "/");
   await admin.locator(".recharts-area-curve").first().waitFor();
   await shot(admin, "dashboard-light");
+  await admin.goto(BASE + "/actors?actor=G0016");
+  await admin.getByRole("list", { name: "What to test next" }).locator(":scope > li").first().waitFor();
+  await shot(admin, "actors-light");
+  await admin.goto(BASE + "/compliance");
+  await admin.getByRole("table", { name: "Controls" }).locator("tbody tr").first().waitFor();
+  await shot(admin, "compliance-light");
 
   check(errors.length === 0, `no console errors (${errors.join(" | ")})`);
 } catch (e) {

@@ -3,7 +3,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router";
 import { ProblemError } from "@/api/client";
-import { App } from "@/app/App";
+import { App, preloadRoute } from "@/app/App";
 import { applyTheme, initialTheme } from "@/app/theme";
 import "./index.css";
 
@@ -19,6 +19,8 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+preloadRoute(queryClient, location.pathname, location.search);
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

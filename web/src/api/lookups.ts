@@ -58,3 +58,10 @@ export function useCampaignList() {
 export function useSnapshotList() {
   return useQuery({ queryKey: lookupKeys.snapshots, queryFn: () => ok(api.GET("/api/v1/snapshots", withQuery({ limit: 500 }))), staleTime: 30_000 });
 }
+
+/** snapshotLabel names a snapshot in a picker: its name, which the scheduler makes from the date, else the date. */
+export function snapshotLabel(s: { name?: string; taken_at: string }): string {
+  if (s.name) return s.name;
+  const d = new Date(s.taken_at);
+  return Number.isNaN(d.getTime()) ? s.taken_at : `Snapshot ${d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })}`;
+}

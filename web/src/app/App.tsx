@@ -2,7 +2,9 @@
 // chunk, fetched on first visit.
 import { lazy, type ReactNode } from "react";
 import { Navigate, Route, Routes, useLocation } from "react-router";
+import type { QueryClient } from "@tanstack/react-query";
 import type { Role } from "@/api/client";
+import { matrixFilters, matrixQuery } from "@/api/matrix";
 import { LoginPage } from "@/features/auth/LoginPage";
 import { ChangePasswordPage } from "@/features/auth/ChangePasswordPage";
 import { DashboardPage } from "@/features/dashboard/DashboardPage";
@@ -12,7 +14,8 @@ import { SessionProvider, useSession, useSessionQuery } from "./session";
 import { Shell } from "./Shell";
 
 const ExecutivePage = lazy(() => import("@/features/executive/ExecutivePage"));
-const MatrixPage = lazy(() => import("@/features/matrix/MatrixPage"));
+const loadMatrix = () => import("@/features/matrix/MatrixPage");
+const MatrixPage = lazy(loadMatrix);
 const TechniquePage = lazy(() => import("@/features/techniques/TechniquePage"));
 const TestsPage = lazy(() => import("@/features/tests/TestsPage"));
 const TestDetailPage = lazy(() => import("@/features/tests/TestDetailPage"));
@@ -30,6 +33,17 @@ const ImportsPage = lazy(() => import("@/features/admin/ImportsPage"));
 const ReviewsPage = lazy(() => import("@/features/admin/ReviewsPage"));
 const AuditPage = lazy(() => import("@/features/admin/AuditPage"));
 const TokensPage = lazy(() => import("@/features/admin/TokensPage"));
+
+/**
+ * preloadRoute starts, on a cold load of a heavy page, its code and its data while the
+ * session is being checked, instead of one after the other.
+ */
+export function preloadRoute(qc: QueryClient, path: string, search: string) {
+  if (path === "/matrix") {
+    void loadMatrix();
+    void qc.prefetchQuery(matrixQuery(matrixFilters(new URLSearchParams(search))));
+  }
+}
 
 /** Allowed keeps a page to the roles its sidebar section lists. */
 function Allowed({ section, children }: { section: string; children: ReactNode }) {

@@ -1,30 +1,32 @@
-import { useQuery } from "@tanstack/react-query";
-import { ChevronDown, ChevronRight } from "lucide-react";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { ChevronDown, ChevronRight, X } from "lucide-react";
 import { memo, useCallback, useMemo, useState } from "react";
-import { useNavigate } from "react-router";
-import { api, ok, withQuery, type Technique } from "@/api/client";
-import { useTechniqueIndex } from "@/api/lookups";
-import { COVERAGE, coverageOf } from "@/ui/coverage";
-import { Button, ErrorNote, PageHeader, Select, Spinner } from "@/ui/primitives";
-import { buildMatrix, platformsOf } from "./model";
+import { useNavigate, useSearchParams } from "react-router";
+import { snapshotLabel, useActors, useCampaignList, useSnapshotList } from "@/api/lookups";
+import { MATRIX_FILTERS, matrixFilters, matrixQuery } from "@/api/matrix";
+import { formatScore } from "@/lib/format";
+import { COVERAGE } from "@/ui/coverage";
+import { Button, cx, ErrorNote, PageHeader, Select, Spinner } from "@/ui/primitives";
+import { cellColour, columns as toColumns, PLATFORMS, SCORE_STEPS, scoreColour, type ColourBy, type MatrixTechnique } from "./model";
 
-export const matrixKeys = { tactics: ["matrix", "tactics"] as const };
 
-type CellProps = { technique: Technique; subCount: number; expanded: boolean; sub?: boolean; onOpen: (ext: string) => void; onToggle: (id: string) => void };
+type CellProps = { technique: MatrixTechnique; subCount: number; expanded: boolean; sub?: boolean; by: ColourBy; onOpen: (ext: string) => void; onToggle: (id: string) => void };
 
 /** HeatmapCell renders hundreds of times: memoised, with stable callbacks from the page. */
-const HeatmapCell = memo(function HeatmapCell({ technique: t, subCount, expanded, sub, onOpen, onToggle }: CellProps) {
-  const c = coverageOf(t.coverage_status);
+const HeatmapCell = memo(function HeatmapCell({ technique: t, subCount, expanded, sub, by, onOpen, onToggle }: CellProps) {
+  const { color, tint } = cellColour(t, by);
+  const label = by === "score" ? `score ${formatScore(t.score)}` : (COVERAGE[t.status]?.label ?? t.status);
   return (
     <div className="flex items-stretch" data-technique={t.external_id}>
       <button
         type="button"
         onClick={() => onOpen(t.external_id)}
-        title={`${t.external_id} ${t.name}: ${c.label}`}
-        className={`flex min-w-0 flex-1 items-center gap-1.5 rounded-sm border-l-[3px] bg-panel-2 px-1.5 py-1 text-left text-[11px] leading-tight hover:bg-accent/12 ${sub ? "ml-2" : ""}`}
-        style={{ borderLeftColor: c.color, background: `color-mix(in srgb, ${c.color} ${t.coverage_status === "not_tested" ? 0 : 16}%, var(--panel-2))` }}
+        title={`${t.external_id} ${t.name}: ${label} · ${t.counts.tests} tests · ${t.templates} templates`}
+        className={cx("flex min-w-0 flex-1 items-center gap-1.5 rounded-sm border-l-[3px] bg-panel-2 px-1.5 py-1 text-left text-[11px] leading-tight hover:bg-accent/12", sub && "ml-2")}
+        style={{ borderLeftColor: color, background: `color-mix(in srgb, ${color} ${tint}%, var(--panel-2))` }}
       >
         <span className="line-clamp-2 min-w-0 flex-1 break-words">{t.name}</span>
+        {by === "score" && t.score != null && <span className="shrink-0 text-[10px] text-muted tabular-nums">{Math.round(t.score)}</span>}
       </button>
       {subCount > 0 && (
         <button
@@ -41,11 +43,29 @@ const HeatmapCell = memo(function HeatmapCell({ technique: t, subCount, expanded
   );
 });
 
+/** ActorFilter fetches the actor list (large) only once the user reaches for it. */
+function ActorFilter({ value, onChange }: { value: string; onChange: (v: string) => void }) {
+  const [wanted, setWanted] = useState(!!value);
+  const actors = useActors(wanted);
+  const list = useMemo(() => [...(actors.data ?? [])].filter((a) => !a.deprecated && !a.revoked).sort((a, b) => a.name.localeCompare(b.name)), [actors.data]);
+  return (
+    <Select aria-label="Threat actor" className="w-44" value={value} onChange={(e) => onChange(e.target.value)} onFocus={() => setWanted(true)} onPointerDown={() => setWanted(true)}>
+      <option value="">Every actor</option>
+      {actors.isPending && wanted && <option disabled>Loading…</option>}
+      {value && !list.length && <option value={value}>{value}</option>}
+      {list.map((a) => <option key={a.id} value={a.external_id || a.id}>{a.name}{a.external_id ? ` (${a.external_id})` : ""}</option>)}
+    </Select>
+  );
+}
+
 export default function MatrixPage() {
   const nav = useNavigate();
-  const techniques = useTechniqueIndex();
-  const tactics = useQuery({ queryKey: matrixKeys.tactics, queryFn: () => ok(api.GET("/api/v1/tactics", withQuery({ domain: "enterprise-attack", limit: 100 }))), staleTime: 5 * 60_000 });
-  const [platform, setPlatform] = useState("");
+  const [params, setParams] = useSearchParams();
+  const filters = matrixFilters(params);
+  const by: ColourBy = params.get("colour") === "score" ? "score" : "status";
+  const q = useQuery({ ...matrixQuery(filters), placeholderData: keepPreviousData });
+  const campaigns = useCampaignList();
+  const snapshots = useSnapshotList();
   const [open, setOpen] = useState<Set<string>>(new Set());
   const onOpen = useCallback((ext: string) => nav(`/techniques/${ext}`), [nav]);
   const onToggle = useCallback((id: string) => setOpen((s) => {
@@ -54,60 +74,93 @@ export default function MatrixPage() {
     else n.add(id);
     return n;
   }), []);
-  const all = techniques.data?.all;
-  const columns = useMemo(() => (all && tactics.data ? buildMatrix(tactics.data.items, all, platform) : []), [all, tactics.data, platform]);
-  const platforms = useMemo(() => (all ? platformsOf(all) : []), [all]);
-  const allOpen = columns.length > 0 && open.size > 0;
+  const set = (k: string, v: string) => setParams((p) => {
+    const n = new URLSearchParams(p);
+    if (v) n.set(k, v);
+    else n.delete(k);
+    return n;
+  }, { replace: true });
+  const cols = useMemo(() => (q.data ? toColumns(q.data) : []), [q.data]);
+  const allOpen = cols.length > 0 && open.size > 0;
+  const filtered = MATRIX_FILTERS.some((k) => filters[k]);
 
-  if (techniques.isPending || tactics.isPending) return <Spinner label="Loading the matrix" />;
-  const error = techniques.error ?? tactics.error;
-  if (error) return <ErrorNote error={error} />;
-  const count = columns.reduce((n, c) => n + c.techniques.length, 0);
+  if (q.isPending) return <Spinner label="Loading the matrix" />;
+  if (q.isError) return <ErrorNote error={q.error} />;
+  const m = q.data;
+  const count = cols.reduce((n, c) => n + c.techniques.length, 0);
   return (
     <div>
       <PageHeader
         title="ATT&CK Matrix"
-        subtitle={`Enterprise · ${columns.length} tactics · ${count} technique placements · coloured by coverage status`}
+        subtitle={`Enterprise ${m.release} · ${cols.length} tactics · ${count} technique placements · score ${formatScore(m.score.score)}${filtered ? " · filtered" : ""}`}
         actions={
           <>
-            <Select aria-label="Platform" className="w-40" value={platform} onChange={(e) => setPlatform(e.target.value)}>
-              <option value="">Every platform</option>
-              {platforms.map((p) => <option key={p} value={p}>{p}</option>)}
-            </Select>
-            <Button
-              onClick={() => setOpen(allOpen ? new Set() : new Set(columns.flatMap((c) => c.techniques.filter((t) => t.subs.length).map((t) => t.technique.id))))}
-            >
+            <div role="radiogroup" aria-label="Colour by" className="flex h-8 items-center rounded-md border border-line bg-panel p-0.5 text-[12px]">
+              {(["status", "score"] as ColourBy[]).map((b) => (
+                <button key={b} type="button" role="radio" aria-checked={by === b} onClick={() => set("colour", b === "status" ? "" : b)}
+                  className={cx("h-full rounded px-2.5", by === b ? "bg-panel-2 font-medium text-fg" : "text-muted hover:text-fg")}>
+                  {b === "status" ? "Status" : "Score"}
+                </button>
+              ))}
+            </div>
+            <Button onClick={() => setOpen(allOpen ? new Set() : new Set(cols.flatMap((c) => c.techniques.filter((t) => t.subs.length).map((t) => t.technique.id))))}>
               {allOpen ? "Collapse all" : "Expand all"}
             </Button>
           </>
         }
       />
-      <ul className="mb-3 flex flex-wrap gap-x-4 gap-y-1 text-[12px] text-muted" aria-label="Legend">
-        {Object.entries(COVERAGE).map(([k, v]) => (
-          <li key={k} className="flex items-center gap-1.5"><span className="size-2.5 rounded-sm" style={{ background: v.color }} />{v.label}</li>
-        ))}
-      </ul>
-      <div className="overflow-x-auto rounded-lg border border-line bg-panel" role="grid" aria-label="ATT&CK Enterprise matrix" data-testid="matrix">
-        <div className="grid gap-1 p-2" style={{ gridTemplateColumns: `repeat(${columns.length}, minmax(148px, 1fr))` }}>
-          {columns.map((c) => (
-            <div key={c.tactic.id} role="rowgroup" className="min-w-0">
-              <div className="sticky top-0 mb-1 rounded-sm bg-panel-2 px-1.5 py-1.5" title={c.tactic.description}>
-                <div className="truncate text-[12px] font-semibold">{c.tactic.name}</div>
-                <div className="text-[10px] text-muted">{c.techniques.length} techniques</div>
+      <div className="mb-3 flex flex-wrap items-center gap-2" aria-label="Filters" role="group">
+        <Select aria-label="Platform" className="w-40" value={filters.platform} onChange={(e) => set("platform", e.target.value)}>
+          <option value="">Every platform</option>
+          {PLATFORMS.map((p) => <option key={p} value={p}>{p}</option>)}
+        </Select>
+        <ActorFilter value={filters.actor} onChange={(v) => set("actor", v)} />
+        <Select aria-label="Campaign" className="w-44" value={filters.campaign} onChange={(e) => set("campaign", e.target.value)}>
+          <option value="">Every campaign</option>
+          {campaigns.data?.items.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+        </Select>
+        <Select aria-label="Snapshot" className="w-52" value={filters.snapshot} onChange={(e) => set("snapshot", e.target.value)}>
+          <option value="">Now (live coverage)</option>
+          {snapshots.data?.items.map((s) => <option key={s.id} value={s.id}>{snapshotLabel(s)}</option>)}
+        </Select>
+        {filtered && <Button variant="ghost" onClick={() => setParams(by === "score" ? { colour: "score" } : {}, { replace: true })}><X className="size-3.5" aria-hidden /> Clear filters</Button>}
+        {q.isFetching && <span role="status" className="text-[12px] text-muted">Updating…</span>}
+        <ul className="ml-auto flex flex-wrap gap-x-4 gap-y-1 text-[12px] text-muted" aria-label="Legend">
+          {by === "status"
+            ? Object.entries(COVERAGE).map(([k, v]) => (
+                <li key={k} className="flex items-center gap-1.5"><span className="size-2.5 rounded-sm" style={{ background: v.color }} />{v.label} <b className="font-medium text-fg tabular-nums">{m.status_counts[k] ?? 0}</b></li>
+              ))
+            : [
+                <li key="none" className="flex items-center gap-1.5"><span className="size-2.5 rounded-sm" style={{ background: scoreColour(null) }} />No score</li>,
+                ...SCORE_STEPS.map((s) => <li key={s} className="flex items-center gap-1.5"><span className="size-2.5 rounded-sm" style={{ background: scoreColour(s) }} />{s}</li>),
+              ]}
+        </ul>
+      </div>
+      <div className={cx("overflow-x-auto rounded-lg border border-line bg-panel transition-opacity", q.isPlaceholderData && "opacity-60")} role="grid" aria-label="ATT&CK Enterprise matrix" data-testid="matrix">
+        {count === 0 ? (
+          <div className="px-4 py-10 text-center text-[13px] text-muted">No technique matches these filters.</div>
+        ) : (
+          <div className="grid gap-1 p-2" style={{ gridTemplateColumns: `repeat(${cols.length}, minmax(148px, 1fr))` }}>
+            {cols.map((c) => (
+              <div key={c.tactic.id} role="rowgroup" className="min-w-0">
+                <div className="sticky top-0 mb-1 rounded-sm bg-panel-2 px-1.5 py-1.5">
+                  <div className="truncate text-[12px] font-semibold" title={c.tactic.name}>{c.tactic.name}</div>
+                  <div className="text-[10px] text-muted">{c.techniques.length} techniques{c.tactic.score?.score != null ? ` · score ${formatScore(c.tactic.score.score)}` : ""}</div>
+                </div>
+                <div className="space-y-px">
+                  {c.techniques.map(({ technique, subs }) => (
+                    <div key={technique.id}>
+                      <HeatmapCell technique={technique} subCount={subs.length} expanded={open.has(technique.id)} by={by} onOpen={onOpen} onToggle={onToggle} />
+                      {open.has(technique.id) && subs.map((s) => (
+                        <HeatmapCell key={s.id} technique={s} subCount={0} expanded={false} sub by={by} onOpen={onOpen} onToggle={onToggle} />
+                      ))}
+                    </div>
+                  ))}
+                </div>
               </div>
-              <div className="space-y-px">
-                {c.techniques.map(({ technique, subs }) => (
-                  <div key={technique.id}>
-                    <HeatmapCell technique={technique} subCount={subs.length} expanded={open.has(technique.id)} onOpen={onOpen} onToggle={onToggle} />
-                    {open.has(technique.id) && subs.map((s) => (
-                      <HeatmapCell key={s.id} technique={s} subCount={0} expanded={false} sub onOpen={onOpen} onToggle={onToggle} />
-                    ))}
-                  </div>
-                ))}
-              </div>
-            </div>
-          ))}
-        </div>
+            ))}
+          </div>
+        )}
       </div>
     </div>
   );

@@ -1,30 +1,40 @@
 import { describe, expect, it } from "vitest";
-import type { Tactic, Technique } from "@/api/client";
-import { buildMatrix, platformsOf } from "./model";
+import type { Schemas } from "@/api/client";
+import { cellColour, columns, scoreColour } from "./model";
 
-const tac = (shortname: string, order: number): Tactic => ({ shortname, matrix_order: order, domain: "enterprise-attack", deprecated: false, name: shortname }) as Tactic;
-const tech = (id: string, ext: string, tactics: string[], extra: Partial<Technique> = {}): Technique =>
-  ({ id, external_id: ext, name: ext, tactics, platforms: ["Windows"], domains: ["enterprise-attack"], revoked: false, deprecated: false, is_subtechnique: false, ...extra }) as Technique;
+const tech = (ext: string, name: string, extra: Partial<Schemas["MatrixTechnique"]> = {}) =>
+  ({ id: ext, external_id: ext, name, status: "not_tested", score: null, templates: 0, counts: {}, ...extra }) as Schemas["MatrixTechnique"];
+const tactic = (shortname: string, order: number, techniques: Schemas["MatrixTechnique"][]) =>
+  ({ id: shortname, external_id: shortname, shortname, name: shortname, matrix_order: order, techniques, score: {} }) as unknown as Schemas["MatrixTactic"];
 
-describe("buildMatrix", () => {
-  const tactics = [tac("execution", 4), tac("initial-access", 3)];
-  const techniques = [
-    tech("a", "T1059", ["execution"]),
-    tech("a1", "T1059.003", ["execution"], { is_subtechnique: true, parent_id: "a" }),
-    tech("a2", "T1059.001", ["execution"], { is_subtechnique: true, parent_id: "a" }),
-    tech("b", "T1566", ["initial-access"], { platforms: ["Linux"] }),
-    tech("c", "T1000", ["execution"], { revoked: true }),
-  ];
-  it("orders tactics, nests sub-techniques in id order, drops revoked", () => {
-    const m = buildMatrix(tactics, techniques);
+describe("columns", () => {
+  it("orders tactics by matrix order, techniques by name, sub-techniques by id", () => {
+    const m = columns({
+      tactics: [
+        tactic("execution", 4, [
+          tech("T1203", "Exploitation for Client Execution"),
+          tech("T1059", "Command and Scripting Interpreter", { subtechniques: [tech("T1059.003", "Windows Command Shell"), tech("T1059.001", "PowerShell")] }),
+        ]),
+        tactic("initial-access", 3, [tech("T1566", "Phishing")]),
+      ],
+    });
     expect(m.map((c) => c.tactic.shortname)).toEqual(["initial-access", "execution"]);
-    expect(m[1]!.techniques.map((t) => t.technique.external_id)).toEqual(["T1059"]);
+    expect(m[1]!.techniques.map((t) => t.technique.external_id)).toEqual(["T1059", "T1203"]);
     expect(m[1]!.techniques[0]!.subs.map((s) => s.external_id)).toEqual(["T1059.001", "T1059.003"]);
+    expect(m[0]!.techniques[0]!.subs).toEqual([]);
   });
-  it("filters by platform", () => {
-    const m = buildMatrix(tactics, techniques, "Linux");
-    expect(m[0]!.techniques.map((t) => t.technique.external_id)).toEqual(["T1566"]);
-    expect(m[1]!.techniques).toEqual([]);
-    expect(platformsOf(techniques)).toEqual(["Linux", "Windows"]);
+});
+
+describe("colours", () => {
+  it("runs scores from red to green and leaves unscored techniques grey", () => {
+    expect(scoreColour(0)).toBe("hsl(0 72% 45%)");
+    expect(scoreColour(100)).toBe("hsl(142 72% 45%)");
+    expect(scoreColour(150)).toBe("hsl(142 72% 45%)");
+    expect(scoreColour(null)).toBe("#64748b");
+  });
+  it("tints a cell by status or by score", () => {
+    expect(cellColour({ status: "covered", score: 90 }, "status")).toEqual({ color: "#10b981", tint: 16 });
+    expect(cellColour({ status: "not_tested", score: null }, "status").tint).toBe(0);
+    expect(cellColour({ status: "covered", score: 50 }, "score")).toEqual({ color: "hsl(71 72% 45%)", tint: 22 });
   });
 });

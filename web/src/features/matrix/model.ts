@@ -1,36 +1,46 @@
-// The matrix model: tactics in matrix order, each with its techniques and their
-// sub-techniques, from the flat lists the API returns.
-import type { Tactic, Technique } from "@/api/client";
+// The matrix model: the coverage matrix the API computes (GET /api/v1/matrix: tactics
+// in order, each with its techniques and their sub-techniques), put in the order the
+// heatmap shows, and the colour of a cell by status or by score.
+import type { Schemas } from "@/api/client";
+import { coverageOf } from "@/ui/coverage";
 
-export type Column = { tactic: Tactic; techniques: { technique: Technique; subs: Technique[] }[] };
+export type MatrixTechnique = Schemas["MatrixTechnique"];
+export type Column = { tactic: Schemas["MatrixTactic"]; techniques: { technique: MatrixTechnique; subs: MatrixTechnique[] }[] };
 
-export function current(t: Technique) {
-  return !t.revoked && !t.deprecated && (t.domains.length === 0 || t.domains.includes("enterprise-attack"));
-}
+/** PLATFORMS are ATT&CK Enterprise's platforms, as technique records name them. */
+export const PLATFORMS = ["Windows", "Linux", "macOS", "Network Devices", "Containers", "IaaS", "SaaS", "Office Suite", "Identity Provider", "ESXi", "PRE"];
 
-export function buildMatrix(tactics: Tactic[], techniques: Technique[], platform = ""): Column[] {
-  const live = techniques.filter((t) => current(t) && (!platform || t.platforms.includes(platform)));
-  const subsOf = new Map<string, Technique[]>();
-  for (const t of live) {
-    if (t.is_subtechnique && t.parent_id) {
-      const list = subsOf.get(t.parent_id) ?? [];
-      list.push(t);
-      subsOf.set(t.parent_id, list);
-    }
-  }
-  for (const list of subsOf.values()) list.sort((a, b) => a.external_id.localeCompare(b.external_id));
-  const parents = live.filter((t) => !t.is_subtechnique).sort((a, b) => a.name.localeCompare(b.name));
-  return [...tactics]
-    .filter((t) => !t.deprecated && t.domain === "enterprise-attack")
+export type ColourBy = "status" | "score";
+
+const byName = (a: MatrixTechnique, b: MatrixTechnique) => a.name.localeCompare(b.name);
+const byId = (a: MatrixTechnique, b: MatrixTechnique) => a.external_id.localeCompare(b.external_id);
+
+/** columns orders tactics by matrix order, techniques by name and sub-techniques by id. */
+export function columns(m: Pick<Schemas["Matrix"], "tactics">): Column[] {
+  return [...m.tactics]
     .sort((a, b) => a.matrix_order - b.matrix_order)
     .map((tactic) => ({
       tactic,
-      techniques: parents.filter((p) => p.tactics.includes(tactic.shortname)).map((technique) => ({ technique, subs: subsOf.get(technique.id) ?? [] })),
+      techniques: [...tactic.techniques].sort(byName).map((technique) => ({ technique, subs: [...(technique.subtechniques ?? [])].sort(byId) })),
     }));
 }
 
-export function platformsOf(techniques: Technique[]): string[] {
-  const s = new Set<string>();
-  for (const t of techniques) if (current(t)) for (const p of t.platforms) s.add(p);
-  return [...s].sort();
+/**
+ * scoreColour maps a 0–100 score onto red → amber → green; a technique without a
+ * score (nothing tested) is neutral grey.
+ */
+export function scoreColour(score: number | null | undefined): string {
+  if (score == null || Number.isNaN(score)) return "#64748b";
+  const s = Math.max(0, Math.min(100, score));
+  const hue = Math.round((s / 100) * 142); // 0 red, ~38 amber, 142 green
+  return `hsl(${hue} 72% 45%)`;
 }
+
+/** cellColour is a cell's colour and how strongly it tints the cell. */
+export function cellColour(t: Pick<MatrixTechnique, "status" | "score">, by: ColourBy): { color: string; tint: number } {
+  if (by === "score") return { color: scoreColour(t.score), tint: t.score == null ? 0 : 22 };
+  return { color: coverageOf(t.status).color, tint: t.status === "not_tested" ? 0 : 16 };
+}
+
+/** SCORE_STEPS are the legend of the score colouring. */
+export const SCORE_STEPS = [0, 25, 50, 75, 100];

@@ -3,9 +3,9 @@ import { ArrowRight, Camera } from "lucide-react";
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api, ok, withQuery, type Schemas } from "@/api/client";
-import { lookupKeys, useSnapshotList } from "@/api/lookups";
+import { lookupKeys, snapshotLabel, useSnapshotList } from "@/api/lookups";
 import { useSession } from "@/app/session";
-import { formatDate, formatScore, formatSigned, humanize } from "@/lib/format";
+import { formatScore, formatSigned, humanize } from "@/lib/format";
 import { coverageOf } from "@/ui/coverage";
 import { Badge, Button, Card, cx, Empty, ErrorNote, Field, PageHeader, Select, Spinner, Stat } from "@/ui/primitives";
 import { defaultPair, SECTIONS, type SectionKey } from "./model";
@@ -13,7 +13,7 @@ import { defaultPair, SECTIONS, type SectionKey } from "./model";
 export const snapshotKeys = { compare: (from: string, to: string) => ["snapshots", "compare", from, to] as const };
 
 const LEADS = ["admin", "red_lead", "blue_lead"];
-const label = (s: Schemas["Snapshot"]) => `${s.name || "Snapshot"} · ${formatDate(s.taken_at)}`;
+const label = (s: Schemas["Snapshot"]) => snapshotLabel(s);
 
 function Status({ status, score }: { status: string; score?: number | null }) {
   const c = coverageOf(status);

@@ -365,7 +365,7 @@ try {
     const [dl] = await Promise.all([p.waitForEvent("download"), run.getByRole("link", { name: /^Download / }).click()]);
     const csv = readFileSync(await dl.path(), "utf8").trim().split("\n");
     check(/technique/i.test(csv[0]) && csv.length > 10 && csv.slice(1).some((l) => l.includes("T1059")), `a viewer downloads the CSV of the Execution tactic (${csv.length - 1} rows, T1059 among them)`);
-    await p.getByRole("list", { name: "Recent exports" }).getByText("report · csv").first().waitFor();
+    await p.getByRole("list", { name: "Recent exports" }).getByText("Coverage table").first().waitFor();
     await p.locator("label", { hasText: "ATT&CK Navigator layer" }).click();
     await p.getByRole("button", { name: "Run export" }).click();
     await p.getByTestId("live-export").first().getByRole("link", { name: /^Download .*\.json$/ }).waitFor({ timeout: 60_000 });

@@ -2,11 +2,11 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Lock } from "lucide-react";
 import { useMemo } from "react";
 import { Link, useLocation, useParams } from "react-router";
-import { api, ok } from "@/api/client";
+import { api, ok, type Schemas } from "@/api/client";
 import { useActors } from "@/api/lookups";
 import { useSession } from "@/app/session";
 import { formatDate, humanize, stateLabel } from "@/lib/format";
-import { Badge, Button, Card, Empty, ErrorNote, KV, PageHeader, Progress, Spinner, Stat, stateTone } from "@/ui/primitives";
+import { Badge, Button, Card, Empty, ErrorNote, KV, PageHeader, Spinner, Stat, stateTone } from "@/ui/primitives";
 import { campaignKeys } from "./CampaignsPage";
 import { NEXT_STATUS, ordered, STATUS_TONE } from "./model";
 
@@ -21,7 +21,7 @@ export default function CampaignDetailPage() {
   const q = useQuery({ queryKey: campaignKeys.detail(id), queryFn: () => ok(api.GET("/api/v1/campaigns/{id}", { params: { path: { id } } })) });
   const actors = useActors();
   const move = useMutation({
-    mutationFn: (status: string) => ok(api.POST("/api/v1/campaigns/{id}/status", { params: { path: { id } }, body: { status } })),
+    mutationFn: (status: Schemas["StatusInput"]["status"]) => ok(api.POST("/api/v1/campaigns/{id}/status", { params: { path: { id } }, body: { status } })),
     onSuccess: (c) => {
       qc.setQueryData(campaignKeys.detail(id), c);
       qc.invalidateQueries({ queryKey: ["campaigns", "list"] });
@@ -62,9 +62,8 @@ export default function CampaignDetailPage() {
       <div className="grid grid-cols-1 gap-4 xl:grid-cols-4">
         <div className="min-w-0 xl:col-span-3">
           <Card title={`Tests in order (${tests.length})`}>
-            <Progress value={p.total ? p.done / p.total : 0} label="Campaign progress" />
             {tests.length === 0 ? <Empty>This campaign has no tests.</Empty> : (
-              <table className="mt-3 w-full text-[13px]" aria-label="Campaign tests">
+              <table className="-mt-2 w-full text-[13px]" aria-label="Campaign tests">
                 <thead className="border-b border-line text-left text-[12px] text-muted">
                   <tr>
                     <th className="w-10 py-2 pr-2 font-medium">#</th>

@@ -19,7 +19,8 @@ export function ordered(tests: CampaignTest[]): OrderedTest[] {
 }
 
 /** NEXT_STATUS are the moves a lead may make from each campaign status. */
-export const NEXT_STATUS: Record<string, { to: string; label: string }[]> = {
+export type CampaignStatus = "planned" | "active" | "completed" | "cancelled";
+export const NEXT_STATUS: Record<string, { to: CampaignStatus; label: string }[]> = {
   planned: [{ to: "active", label: "Start campaign" }, { to: "cancelled", label: "Cancel" }],
   active: [{ to: "completed", label: "Complete" }, { to: "cancelled", label: "Cancel" }],
   completed: [],

@@ -2,11 +2,11 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Download, FileJson, FileSpreadsheet, FileText, Play } from "lucide-react";
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from "react";
 import { api, ok, withQuery, type Schemas } from "@/api/client";
-import { useActors, useCampaignList, useSnapshotList, useTactics } from "@/api/lookups";
+import { snapshotLabel, useActors, useCampaignList, useSnapshotList, useTactics } from "@/api/lookups";
 import { useSession } from "@/app/session";
 import { formatBytes, formatDate, formatDuration, timeAgo } from "@/lib/format";
 import { Badge, Button, Card, cx, Empty, ErrorNote, Field, Input, Mono, PageHeader, Progress, Select, Spinner, type Tone } from "@/ui/primitives";
-import { artifactURL, emptyScope, exportersFrom, KNOWN, phaseFraction, SCOPE_LABELS, scopeRequest, scopeTitle, type Exporter, type ScopeForm, type ScopeKind } from "./model";
+import { artifactURL, emptyScope, exporterLabel, exportersFrom, KNOWN, phaseFraction, SCOPE_LABELS, scopeRequest, scopeTitle, type Exporter, type ScopeForm, type ScopeKind } from "./model";
 
 export const reportKeys = {
   runs: ["reports", "runs"] as const,
@@ -57,7 +57,7 @@ function LiveExport({ id, onDone }: { id: string; onDone: () => void }) {
   return (
     <div data-testid="live-export" className="rounded-md border border-line p-3">
       <div className="mb-2 flex items-center gap-2 text-[13px]">
-        <b className="shrink-0">{r.plugin} · {r.exporter_type}</b>
+        <b className="shrink-0">{exporterLabel(r.plugin, r.exporter_type)}</b>
         <span className="min-w-0 truncate text-muted">{scopeTitle(r.scope)}</span>
         <span className="ml-auto"><Badge tone={OUTCOME[r.outcome] ?? "gray"}>{r.outcome}</Badge></span>
       </div>
@@ -92,7 +92,7 @@ function ScopeFields({ form, set }: { form: ScopeForm; set: (f: Partial<ScopeFor
   const snapshots = useSnapshotList();
   const sortedActors = useMemo(() => [...(actors.data ?? [])].filter((a) => !a.deprecated && !a.revoked).sort((a, b) => a.name.localeCompare(b.name)), [actors.data]);
   const snaps = snapshots.data?.items ?? [];
-  const snapLabel = (s: Schemas["Snapshot"]) => `${s.name || "Snapshot"} · ${formatDate(s.taken_at)}`;
+  const snapLabel = (s: Schemas["Snapshot"]) => snapshotLabel(s);
   switch (form.kind) {
     case "organisation":
       return <p className="pb-2 text-[12px] text-muted">Every current Enterprise technique with its coverage.</p>;
@@ -246,7 +246,7 @@ function RecentExports() {
           {q.data.items.map((r) => (
             <li key={r.id} className="py-2.5 text-[13px]">
               <div className="flex items-center gap-2">
-                <b className="shrink-0">{r.plugin} · {r.exporter_type}</b>
+                <b className="shrink-0">{exporterLabel(r.plugin, r.exporter_type)}</b>
                 <Badge tone={OUTCOME[r.outcome] ?? "gray"}>{r.outcome}</Badge>
                 <span className="ml-auto shrink-0 text-[12px] text-muted" title={formatDate(r.started_at)}>{timeAgo(r.started_at)}</span>
               </div>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Schemas } from "@/api/client";
-import { artifactURL, emptyScope, exportersFrom, phaseFraction, scopeRequest, scopeTitle } from "./model";
+import { artifactURL, emptyScope, exporterLabel, exportersFrom, phaseFraction, scopeRequest, scopeTitle } from "./model";
 
 const plugin = (name: string, components: object[], enabled = true) => ({ name, enabled, components }) as unknown as Schemas["PluginStatus"];
 
@@ -38,6 +38,10 @@ describe("run display", () => {
     expect(scopeTitle({ kind: "diff", base: "s1", id: "s2" })).toBe("Change s1 → s2");
     expect(scopeTitle({ kind: "organisation" })).toBe("Whole organisation");
     expect(scopeTitle(null)).toBe("—");
+  });
+  it("names shipped exporters as the page offers them", () => {
+    expect(exporterLabel("report", "csv")).toBe("Coverage table");
+    expect(exporterLabel("splunk", "splunk")).toBe("splunk · splunk");
   });
   it("escapes artifact names and orders phases", () => {
     expect(artifactURL("r1", "a b.json")).toBe("/api/v1/exports/r1/artifact?name=a%20b.json");

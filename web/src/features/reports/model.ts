@@ -125,3 +125,8 @@ export function phaseFraction(p?: { phase: string; records: number; total: numbe
   const within = p.phase === "exporting" && p.total > 0 ? Math.min(1, p.records / p.total) : 0;
   return (i + within) / PHASES.length;
 }
+
+/** exporterLabel names a run's exporter as the page offers it ("Coverage table"), else plugin · type. */
+export function exporterLabel(plugin: string, type: string): string {
+  return KNOWN.find((k) => k.plugin === plugin && k.type === type)?.label ?? `${plugin} · ${type}`;
+}

@@ -34,7 +34,7 @@ export default function TestsPage() {
     <div>
       <PageHeader
         title="Tests"
-        subtitle={q.data ? `${q.data.total.toLocaleString()} tests` : "Purple-team tests of ATT&CK techniques"}
+        subtitle={q.data ? `${q.data.total.toLocaleString()} ${q.data.total === 1 ? "test" : "tests"}` : "Purple-team tests of ATT&CK techniques"}
         actions={CREATORS.includes(role) && (
           <Link to="/tests/new"><Button variant="primary"><Plus className="size-4" aria-hidden /> New test</Button></Link>
         )}

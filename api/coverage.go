@@ -59,7 +59,7 @@ func (s *Server) compareActors(c echo.Context) error {
 	var ids []string
 	for _, id := range strings.Split(c.QueryParam("ids"), ",") {
 		if id = strings.TrimSpace(id); id != "" {
-			ids = append(ids, strings.ToUpper(id))
+			ids = append(ids, id)
 		}
 	}
 	v, err := s.coverage.Compare(c.Request().Context(), ids)

@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -64,7 +63,7 @@ func (s *Server) listActors(c echo.Context) error {
 }
 
 func (s *Server) getActor(c echo.Context) error {
-	a, err := s.reference.ThreatActor(c.Request().Context(), strings.ToUpper(c.Param("id")))
+	a, err := s.reference.ThreatActor(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -76,7 +75,7 @@ func (s *Server) listProfiles(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := core.ProfileFilter{Search: c.QueryParam("search"), Kind: c.QueryParam("kind"), ActorID: strings.ToUpper(c.QueryParam("actor")),
+	f := core.ProfileFilter{Search: c.QueryParam("search"), Kind: c.QueryParam("kind"), ActorID: c.QueryParam("actor"),
 		TechniqueID: c.QueryParam("technique"), Source: c.QueryParam("source"), Page: p}
 	l, err := s.reference.CampaignProfiles(c.Request().Context(), f)
 	if err != nil {
@@ -149,7 +148,7 @@ func (s *Server) getDefense(c echo.Context) error {
 
 func intelFilter(c echo.Context) (core.IntelFilter, error) {
 	f := core.IntelFilter{Search: c.QueryParam("search"), TechniqueID: c.QueryParam("technique"),
-		ActorID: strings.ToUpper(c.QueryParam("actor")), Source: c.QueryParam("source")}
+		ActorID: c.QueryParam("actor"), Source: c.QueryParam("source")}
 	var err error
 	if f.Since, err = queryTime(c, "since"); err != nil {
 		return f, err

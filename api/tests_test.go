@@ -523,3 +523,68 @@ func TestTechniqueReferencesAgreeAcrossRoutes(t *testing.T) {
 	wantProblem(t, red, http.StatusBadRequest, http.MethodPost, "/api/v1/tests", map[string]string{"title": "x", "technique_id": "powershell"}, "technique_id", "neither an id nor an ATT&CK technique id")
 	wantProblem(t, red, http.StatusNotFound, http.MethodGet, "/api/v1/techniques/t9999", nil)
 }
+
+// A threat actor is named the same way everywhere, like a technique: its group id in
+// any case (or its id) is what GET /threat-actors/:id and its coverage, the compare and
+// ?actor= filters and POST /campaigns/from-actor/:id accept, through the one resolver
+// in core (core.ThreatActorByRef, core.NormalizeActorID), not an upper-casing in the API.
+func TestActorReferencesAgreeAcrossRoutes(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	e := newFlowEnv(t, st, 1<<20)
+	actorID := e.actor(t)
+	other := &core.ThreatActor{Source: "attack", ExternalID: "G9002", Name: "Other Group",
+		Techniques: []core.TechniqueLink{{TechniqueID: "T1059.001"}}}
+	if err := st.Update(bg, func(tx core.Tx) error {
+		if err := tx.UpsertThreatActor(bg, other); err != nil {
+			return err
+		}
+		if err := tx.UpsertCampaignProfile(bg, &core.CampaignProfile{Source: "attack", ExternalID: "C9001", Kind: "attack_campaign",
+			Name: "Fixture campaign", ActorIDs: core.Strings{"G9001"}, TechniqueIDs: core.Strings{"T1059.001"}}); err != nil {
+			return err
+		}
+		return tx.UpsertIntelItem(bg, &core.IntelItem{Source: "intel", ExternalID: "i1", Title: "G9001 again", GroupIDs: core.Strings{"G9001"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	red, lead := e.as[core.RoleRedTech], e.as[core.RoleRedLead]
+	for _, ref := range []string{"g9001", "G9001", " g9001 ", actorID} {
+		var a core.ThreatActor
+		red.Want(http.StatusOK, http.MethodGet, "/api/v1/threat-actors/"+url.PathEscape(ref), nil, &a)
+		if a.ID != actorID {
+			t.Fatalf("GET /threat-actors/%q: %s, want %s", ref, a.ID, actorID)
+		}
+		var cov struct {
+			ID string `json:"id"`
+		}
+		red.Want(http.StatusOK, http.MethodGet, "/api/v1/threat-actors/"+url.PathEscape(ref)+"/coverage", nil, &cov)
+		if cov.ID != actorID {
+			t.Fatalf("GET /threat-actors/%q/coverage: %s, want %s", ref, cov.ID, actorID)
+		}
+		var built struct {
+			ThreatActorID string `json:"threat_actor_id"`
+		}
+		lead.Want(http.StatusCreated, http.MethodPost, "/api/v1/campaigns/from-actor/"+url.PathEscape(ref), map[string]string{"name": "From " + ref}, &built)
+		if built.ThreatActorID != actorID {
+			t.Fatalf("POST /campaigns/from-actor/%q: actor %s, want %s", ref, built.ThreatActorID, actorID)
+		}
+		q := url.QueryEscape(ref)
+		var profiles page[core.CampaignProfile]
+		red.Want(http.StatusOK, http.MethodGet, "/api/v1/campaign-profiles?actor="+q, nil, &profiles)
+		var intel page[core.IntelItem]
+		red.Want(http.StatusOK, http.MethodGet, "/api/v1/intel?actor="+q, nil, &intel)
+		if ref != actorID && (profiles.Total != 1 || intel.Total != 1) {
+			t.Fatalf("?actor=%q: %d profiles, %d intel items, want 1 and 1", ref, profiles.Total, intel.Total)
+		}
+	}
+	var cmp struct {
+		Actors []struct {
+			ID string `json:"id"`
+		} `json:"actors"`
+	}
+	red.Want(http.StatusOK, http.MethodGet, "/api/v1/threat-actors/compare?ids=g9001,%20g9002", nil, &cmp)
+	if len(cmp.Actors) != 2 || cmp.Actors[0].ID != actorID || cmp.Actors[1].ID != other.ID {
+		t.Fatalf("GET /threat-actors/compare?ids=g9001, g9002: %+v", cmp.Actors)
+	}
+	wantProblem(t, red, http.StatusNotFound, http.MethodGet, "/api/v1/threat-actors/g9999", nil)
+	wantProblem(t, lead, http.StatusNotFound, http.MethodPost, "/api/v1/campaigns/from-actor/g9999", map[string]string{"name": "x"})
+}

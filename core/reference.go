@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -116,4 +117,31 @@ type ReferenceRepo interface {
 	SummarizeIntel(ctx context.Context, f IntelFilter) (*IntelSummary, error)
 	ListDefensiveTechniques(ctx context.Context, f DefenseFilter) ([]*DefensiveTechnique, int, error)
 	DefensiveTechniqueByID(ctx context.Context, id string) (*DefensiveTechnique, error)
+}
+
+// NormalizeActorID puts a threat actor's group id in the catalog's form (" g0016" →
+// "G0016"): people type group ids in any case, the catalog stores them upper-case. It is
+// the one normalisation of actor ids: ThreatActorByRef and every service that filters by
+// actor (?actor=) pass ids through it, so paths, filters and request bodies accept the
+// same forms.
+func NormalizeActorID(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// ActorReader is the part of ReferenceRepo that ThreatActorByRef needs.
+type ActorReader interface {
+	ThreatActorByID(ctx context.Context, id string) (*ThreatActor, error)
+	ThreatActorByExternalID(ctx context.Context, externalID string) (*ThreatActor, error)
+}
+
+// ThreatActorByRef finds a threat actor by its Aegis id or its group id in any case. It is
+// the one resolver of actor references (the API's paths, campaigns built from an actor,
+// actor coverage and comparisons), as TechniqueByRef is for techniques.
+func ThreatActorByRef(ctx context.Context, r ActorReader, ref string) (*ThreatActor, error) {
+	if ValidID(ref) {
+		return r.ThreatActorByID(ctx, ref)
+	}
+	ext := NormalizeActorID(ref)
+	if ext == "" {
+		return nil, Errorf(ENOTFOUND, "threat actor not found")
+	}
+	return r.ThreatActorByExternalID(ctx, ext)
 }

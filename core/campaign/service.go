@@ -448,13 +448,7 @@ func (s *Service) FromActor(ctx context.Context, actor *core.User, actorID strin
 	}
 	var out *Built
 	err := s.store.Update(ctx, func(tx core.Tx) error {
-		var a *core.ThreatActor
-		var err error
-		if core.ValidID(actorID) {
-			a, err = tx.ThreatActorByID(ctx, actorID)
-		} else {
-			a, err = tx.ThreatActorByExternalID(ctx, strings.ToUpper(actorID))
-		}
+		a, err := core.ThreatActorByRef(ctx, tx, actorID)
 		if err != nil {
 			return err
 		}

@@ -207,10 +207,7 @@ func actorTechniques(ctx context.Context, tx core.Tx, ref string) (map[string]fl
 }
 
 func actorByRef(ctx context.Context, tx core.Tx, ref string) (*core.ThreatActor, error) {
-	if core.ValidID(ref) {
-		return tx.ThreatActorByID(ctx, ref)
-	}
-	return tx.ThreatActorByExternalID(ctx, strings.ToUpper(ref))
+	return core.ThreatActorByRef(ctx, tx, ref)
 }
 
 func actorWeights(ctx context.Context, tx core.Tx, a *core.ThreatActor) (map[string]float64, error) {

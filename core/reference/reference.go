@@ -54,7 +54,7 @@ func (s *Service) ThreatActors(ctx context.Context, f core.ActorFilter) (List[*c
 // ThreatActor finds an actor by Aegis id or group id (G0016).
 func (s *Service) ThreatActor(ctx context.Context, ref string) (*ActorDetail, error) {
 	return view(ctx, s.store, func(tx core.Tx) (*ActorDetail, error) {
-		a, err := ActorByRef(ctx, tx, ref)
+		a, err := core.ThreatActorByRef(ctx, tx, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -63,20 +63,9 @@ func (s *Service) ThreatActor(ctx context.Context, ref string) (*ActorDetail, er
 	})
 }
 
-// ActorByRef finds an actor by Aegis id or by group id.
-func ActorByRef(ctx context.Context, tx core.Tx, ref string) (*core.ThreatActor, error) {
-	if core.ValidID(ref) {
-		return tx.ThreatActorByID(ctx, ref)
-	}
-	if ref == "" {
-		return nil, core.Errorf(core.ENOTFOUND, "threat actor not found")
-	}
-	return tx.ThreatActorByExternalID(ctx, ref)
-}
-
 // CampaignProfiles lists imported campaigns and adversary profiles.
 func (s *Service) CampaignProfiles(ctx context.Context, f core.ProfileFilter) (List[*core.CampaignProfile], error) {
-	f.TechniqueID = core.TechniqueFilterID(f.TechniqueID)
+	f.TechniqueID, f.ActorID = core.TechniqueFilterID(f.TechniqueID), core.NormalizeActorID(f.ActorID)
 	return list(ctx, s.store, func(tx core.Tx) ([]*core.CampaignProfile, int, error) { return tx.ListCampaignProfiles(ctx, f) })
 }
 
@@ -109,7 +98,7 @@ func (s *Service) Controls(ctx context.Context, f core.ControlFilter) (List[*cor
 
 // IntelItems lists intel items.
 func (s *Service) IntelItems(ctx context.Context, f core.IntelFilter) (List[*core.IntelItem], error) {
-	f.TechniqueID = core.TechniqueFilterID(f.TechniqueID)
+	f.TechniqueID, f.ActorID = core.TechniqueFilterID(f.TechniqueID), core.NormalizeActorID(f.ActorID)
 	return list(ctx, s.store, func(tx core.Tx) ([]*core.IntelItem, int, error) { return tx.ListIntelItems(ctx, f) })
 }
 
@@ -120,7 +109,7 @@ func (s *Service) IntelItem(ctx context.Context, id string) (*core.IntelItem, er
 
 // IntelSummary counts intel items.
 func (s *Service) IntelSummary(ctx context.Context, f core.IntelFilter) (*core.IntelSummary, error) {
-	f.TechniqueID = core.TechniqueFilterID(f.TechniqueID)
+	f.TechniqueID, f.ActorID = core.TechniqueFilterID(f.TechniqueID), core.NormalizeActorID(f.ActorID)
 	return view(ctx, s.store, func(tx core.Tx) (*core.IntelSummary, error) { return tx.SummarizeIntel(ctx, f) })
 }
 

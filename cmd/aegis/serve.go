@@ -81,6 +81,13 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 	defer stopBG()
 	imports := importer.NewService(bg, &importer.Runner{Store: st, Host: a.host(), Log: a.log.Named("import")})
 	exports := exporter.NewService(bg, a.exportRunner(st))
+	// An import whose process was killed stays "running" in its row: it is marked
+	// interrupted now, and every importer.SweepEvery, once its plugin's import lock
+	// shows that no process runs it.
+	if _, err := imports.Runner.SweepInterrupted(ctx); err != nil {
+		a.log.Warn("looking for interrupted imports failed", "error", err)
+	}
+	go imports.Runner.WatchInterrupted(bg, importer.SweepEvery)
 	go func() {
 		// Check every configured plugin once at start, so the plugin list shows what each
 		// one is (or why it does not start) without waiting for its first import.

@@ -40,6 +40,58 @@ type importLocker interface {
 	TryImportLock(ctx context.Context, plugin string) (unlock func(), running *core.ImportRun, ok bool, err error)
 }
 
+// orphanSweeper is the store's way to find runs left "running" by a process that was
+// killed: their plugin's import lock is free.
+type orphanSweeper interface {
+	// InterruptImportRuns marks the plugin's running runs failed as interrupted; the
+	// caller holds the plugin's import lock.
+	InterruptImportRuns(ctx context.Context, plugin string) ([]*core.ImportRun, error)
+	// InterruptOrphanedImports does it for every plugin whose lock is free.
+	InterruptOrphanedImports(ctx context.Context) ([]*core.ImportRun, error)
+}
+
+// SweepEvery is how often a server looks for interrupted imports (WatchInterrupted).
+const SweepEvery = time.Minute
+
+// SweepInterrupted marks failed, as interrupted, every import run still marked running
+// whose process is gone (killed, crashed, its machine lost), and returns them. A store
+// without import locks has nothing to sweep.
+func (r *Runner) SweepInterrupted(ctx context.Context) ([]*core.ImportRun, error) {
+	sw, ok := r.Store.(orphanSweeper)
+	if !ok {
+		return nil, nil
+	}
+	gone, err := sw.InterruptOrphanedImports(ctx)
+	for _, g := range gone {
+		r.logger().Warn("import interrupted: its process ended before it finished", "plugin", g.PluginName, "run", g.ID,
+			"started", g.StartedAt, "error", g.Error)
+	}
+	return gone, err
+}
+
+// WatchInterrupted runs SweepInterrupted every interval until ctx ends.
+func (r *Runner) WatchInterrupted(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := r.SweepInterrupted(ctx); err != nil && ctx.Err() == nil {
+				r.logger().Warn("looking for interrupted imports failed", "error", err)
+			}
+		}
+	}
+}
+
+func (r *Runner) logger() hclog.Logger {
+	if r.Log == nil {
+		return hclog.NewNullLogger()
+	}
+	return r.Log
+}
+
 // busyError refuses an import while another of the same plugin runs, naming it.
 func busyError(plugin string, running *core.ImportRun) error {
 	msg := fmt.Sprintf("import %s: another import of %s is running", plugin, plugin)
@@ -126,6 +178,17 @@ func (r *Runner) Run(ctx context.Context, o Options) (*core.ImportRun, error) {
 			return nil, busyError(o.Plugin, running)
 		}
 		defer unlock()
+		// Holding the lock proves that no process runs an import of this plugin: a
+		// run still marked running was left by one that was killed.
+		if sw, ok := r.Store.(orphanSweeper); ok {
+			gone, err := sw.InterruptImportRuns(ctx, o.Plugin)
+			if err != nil {
+				return nil, fmt.Errorf("import %s: %w", o.Plugin, err)
+			}
+			for _, g := range gone {
+				log.Warn("an earlier import was interrupted", "plugin", o.Plugin, "run", g.ID, "started", g.StartedAt, "error", g.Error)
+			}
+		}
 	}
 	run := &core.ImportRun{PluginName: o.Plugin, ImporterType: o.Type, SourceLocation: shown, DryRun: o.DryRun,
 		TriggeredBy: o.TriggeredBy, Outcome: core.RunRunning, StartedAt: core.Now()}

@@ -106,3 +106,81 @@ func (s *Store) runningImport(ctx context.Context, plugin string) (*core.ImportR
 	}
 	return runs[0], nil
 }
+
+// InterruptedImportError is the error an import run is left with when the process
+// running it ended without recording how it finished.
+const InterruptedImportError = "interrupted: the process running this import ended (killed or crashed) before it recorded an outcome"
+
+// InterruptOrphanedImports finds import runs still marked running whose owner is gone
+// and marks them failed as interrupted (see InterruptImportRuns). Owner liveness is
+// the import lock: a plugin whose lock this call can take has no import running
+// anywhere (PostgreSQL: the advisory lock ends with its session, so with a killed
+// process; SQLite: the holder row names a process of this host that no longer runs),
+// and every run of it still marked running was left by a process that died. A plugin
+// whose lock is held is importing right now, and its runs are left alone.
+func (s *Store) InterruptOrphanedImports(ctx context.Context) ([]*core.ImportRun, error) {
+	var plugins []string
+	if err := s.View(ctx, func(tx core.Tx) error {
+		return tx.(*Tx).sel(ctx, &plugins, `SELECT DISTINCT plugin_name FROM import_runs WHERE outcome = ? ORDER BY plugin_name`, core.RunRunning)
+	}); err != nil {
+		return nil, fmt.Errorf("store: running imports: %w", err)
+	}
+	var out []*core.ImportRun
+	for _, plugin := range plugins {
+		unlock, _, ok, err := s.TryImportLock(ctx, plugin)
+		if err != nil {
+			return out, err
+		}
+		if !ok {
+			continue // its import is running
+		}
+		runs, err := s.InterruptImportRuns(ctx, plugin)
+		unlock()
+		if err != nil {
+			return out, err
+		}
+		out = append(out, runs...)
+	}
+	return out, nil
+}
+
+// InterruptImportRuns marks every run of plugin still marked running failed, with
+// InterruptedImportError and what became of its records: an import writes them in one
+// transaction together with its import.run audit entry, so that entry says whether
+// they were stored (all of them) or not (none). Each is audited as
+// import.interrupted. The caller holds the plugin's import lock, which proves no
+// process is running those runs.
+func (s *Store) InterruptImportRuns(ctx context.Context, plugin string) ([]*core.ImportRun, error) {
+	var out []*core.ImportRun
+	err := s.Update(ctx, func(ct core.Tx) error {
+		tx := ct.(*Tx)
+		out = nil // the transaction may run again
+		if err := tx.sel(ctx, &out, `SELECT `+strings.Join(runFields, ", ")+` FROM import_runs
+			WHERE plugin_name = ? AND outcome = ? ORDER BY started_at, id`, plugin, core.RunRunning); err != nil {
+			return fmt.Errorf("store: running imports of %s: %w", plugin, err)
+		}
+		now := core.Now()
+		for _, r := range out {
+			var stored int
+			if err := tx.get(ctx, &stored, `SELECT COUNT(*) FROM audit_logs WHERE entity_type = 'import_run' AND entity_id = ? AND action = 'import.run'`,
+				r.ID); err != nil {
+				return fmt.Errorf("store: audit of import run %s: %w", r.ID, err)
+			}
+			r.Outcome, r.Error = core.RunFailed, InterruptedImportError+"; its records were not stored"
+			if stored > 0 {
+				r.Error = InterruptedImportError + "; its records had been stored (audit entry import.run), only the run's counts are missing"
+			}
+			r.FinishedAt = &now
+			r.DurationMS = now.Sub(r.StartedAt).Milliseconds()
+			if err := tx.FinishImportRun(ctx, r); err != nil {
+				return err
+			}
+			if err := tx.AppendAudit(ctx, core.NewAudit(nil, "import.interrupted", "import_run", r.ID, map[string]any{
+				"plugin": r.PluginName, "source": r.SourceLocation, "started_at": r.StartedAt, "records_stored": stored > 0})); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}

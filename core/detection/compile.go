@@ -49,6 +49,8 @@ type Unsupported struct {
 type Options struct {
 	// Placeholders give the values of %name% placeholders for the expand modifier.
 	Placeholders map[string][]string
+	// noPrefilter evaluates every rule of an event's log source (tests compare).
+	noPrefilter bool
 }
 
 type search struct {

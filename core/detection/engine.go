@@ -27,6 +27,7 @@ type Engine struct {
 	rules       []*Rule
 	unsupported []Unsupported
 	matchers    []*matcher
+	pre         *prefilter // nil: every candidate rule is evaluated
 
 	mu      sync.Mutex
 	byLog   map[events.LogSource][]*Rule
@@ -58,6 +59,7 @@ func Compile(srcs []Source, opts Options) (*Engine, error) {
 		}
 	}
 	e.matchers = cp.list
+	e.index(opts)
 	if len(e.rules) == 0 && len(srcs) > 0 {
 		return e, fmt.Errorf("none of %d rules could be compiled (first problem: %s)", len(srcs), e.unsupported[0].Reason)
 	}
@@ -77,7 +79,14 @@ func CompileRules(rules map[string]*sigma.Rule, opts Options) *Engine {
 		e.addRule(cp, k, rules[k])
 	}
 	e.matchers = cp.list
+	e.index(opts)
 	return e
+}
+
+func (e *Engine) index(opts Options) {
+	if !opts.noPrefilter {
+		e.pre = buildPrefilter(e.rules)
+	}
 }
 
 func (e *Engine) addRule(cp *compiler, key string, r *sigma.Rule) {
@@ -143,7 +152,13 @@ func (e *Engine) Evaluate(ev *events.Event, fn func(Match)) {
 	c := e.ctx()
 	defer e.scratch.Put(c)
 	c.reset(ev)
+	if e.pre != nil {
+		e.pre.mark(ev, c.markHit)
+	}
 	for _, r := range e.candidates(ev.LogSource) {
+		if e.pre != nil && !r.always && c.hit[r.idx] != c.cur {
+			continue
+		}
 		c.rule = r
 		c.clearSearches(len(r.searches))
 		if r.cond.eval(c) {
@@ -156,7 +171,9 @@ func (e *Engine) ctx() *evalCtx {
 	if c, ok := e.scratch.Get().(*evalCtx); ok {
 		return c
 	}
-	return &evalCtx{gen: make([]uint32, len(e.matchers)), res: make([]bool, len(e.matchers))}
+	c := &evalCtx{gen: make([]uint32, len(e.matchers)), res: make([]bool, len(e.matchers)), hit: make([]uint32, len(e.rules))}
+	c.markHit = func(r int32) { c.hit[r] = c.cur }
+	return c
 }
 
 // evalCtx is the scratch state of one evaluation: matcher results are cached per event
@@ -169,6 +186,10 @@ type evalCtx struct {
 	rule  *Rule
 	sdone []bool
 	sres  []bool
+	// hit stamps, per rule, the events whose text holds one of the rule's literals;
+	// markHit is bound once so marking allocates nothing.
+	hit     []uint32
+	markHit func(rule int32)
 }
 
 func (c *evalCtx) reset(ev *events.Event) {
@@ -177,6 +198,9 @@ func (c *evalCtx) reset(ev *events.Event) {
 	if c.cur == 0 { // wrapped: stale stamps could collide
 		for i := range c.gen {
 			c.gen[i] = 0
+		}
+		for i := range c.hit {
+			c.hit[i] = 0
 		}
 		c.cur = 1
 	}

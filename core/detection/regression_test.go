@@ -28,9 +28,10 @@ func upstreamDir(t testing.TB, rel string) string {
 }
 
 var (
-	sigmaHQOnce   sync.Once
-	sigmaHQEngine *Engine
-	sigmaHQErr    error
+	sigmaHQOnce    sync.Once
+	sigmaHQEngine  *Engine
+	sigmaHQSources []Source
+	sigmaHQErr     error
 )
 
 // sigmaHQ compiles the whole SigmaHQ rules/ tree once per test binary.
@@ -51,6 +52,7 @@ func sigmaHQ(t testing.TB) *Engine {
 			return nil
 		})
 		if sigmaHQErr == nil {
+			sigmaHQSources = srcs
 			sigmaHQEngine, sigmaHQErr = Compile(srcs, Options{})
 		}
 	})

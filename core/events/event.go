@@ -38,6 +38,8 @@ type Field struct {
 	Name  string
 	Value string
 	Lower string
+	// Key is Name as fields are matched: lower case.
+	Key string
 }
 
 // New returns an empty event with room for n fields.
@@ -48,7 +50,7 @@ func New(id string, n int) *Event {
 // Set adds or replaces a field.
 func (e *Event) Set(name, value string) {
 	key := lowerASCII(name)
-	f := Field{Name: name, Value: value, Lower: strings.ToLower(value)}
+	f := Field{Name: name, Value: value, Lower: strings.ToLower(value), Key: key}
 	if i, ok := e.index[key]; ok {
 		e.fields[i] = f
 		return
@@ -71,7 +73,7 @@ func (e *Event) Delete(name string) {
 	last := int32(len(e.fields) - 1)
 	if i != last {
 		e.fields[i] = e.fields[last]
-		e.index[lowerASCII(e.fields[i].Name)] = i
+		e.index[e.fields[i].Key] = i
 	}
 	e.fields = e.fields[:last]
 }

@@ -1,0 +1,266 @@
+package detection
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aegis-sec/aegis/core/events"
+	"github.com/aegis-sec/aegis/sigma"
+)
+
+// The prefilter keeps an event away from rules it cannot match. For each rule it
+// finds literals one of which must occur in the event for the rule to match (the
+// rule's "need"): each selection of the rule's condition needs its items, an item
+// "Image|endswith: '\whoami.exe'" needs '\whoami.exe' inside the Image field, an
+// OR needs one of its sides, an AND either side. One pass of an Aho-Corasick
+// automaton per field then finds every literal of every rule in the event, and only
+// rules with a literal found (or with no need that could be proved: NOT, regular
+// expressions, numbers, field references, null) are evaluated. A need is only ever
+// implied by the rule, never a guess, so the prefilter cannot lose a match
+// (TestPrefilterKeepsEveryMatch compares with evaluating every rule).
+
+// atom is a literal that the lower-cased value of a field must contain; field ""
+// means any field (keywords).
+type atom struct {
+	field string
+	lit   string
+}
+
+// need is a set of atoms one of which holds for every event the rule matches; nil
+// means no such set is known.
+type need []atom
+
+// better picks the more selective of two needs: longer shortest literal, then
+// fewer atoms.
+func better(a, b need) need {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	ma, mb := shortest(a), shortest(b)
+	if ma != mb {
+		if ma > mb {
+			return a
+		}
+		return b
+	}
+	if len(b) < len(a) {
+		return b
+	}
+	return a
+}
+
+func shortest(n need) int {
+	m := -1
+	for _, a := range n {
+		if m < 0 || len(a.lit) < m {
+			m = len(a.lit)
+		}
+	}
+	return m
+}
+
+// union is the need of an OR: nil when one side has none.
+func union(ns ...need) need {
+	var out need
+	for _, n := range ns {
+		if n == nil {
+			return nil
+		}
+		out = append(out, n...)
+	}
+	return out
+}
+
+// literal is the longest run of literal text every match of p contains, "" when
+// there is none to rely on.
+func (p *pattern) literal() string {
+	if p.isNum {
+		// 1 also equals "1.0" and "01"; a number's text proves nothing.
+		return ""
+	}
+	switch p.op {
+	case opExact, opPrefix, opSuffix, opContains:
+		return p.lit
+	case opGlob:
+		best := ""
+		for _, t := range p.glob {
+			if t.kind == sigma.Literal && len(t.text) > len(best) {
+				best = t.text
+			}
+		}
+		return best
+	}
+	return ""
+}
+
+func (m *matcher) need() need {
+	if m.kind != kPattern || m.nullMatch || len(m.patterns) == 0 {
+		return nil
+	}
+	field := m.field
+	if m.keyword {
+		field = ""
+	}
+	one := func(p *pattern) need {
+		lit := p.literal()
+		if lit == "" || !utf8.ValidString(lit) {
+			// Lower-casing turns invalid UTF-8 into U+FFFD in the value and the
+			// literal alike only when both were lowered the same way: don't rely on it.
+			return nil
+		}
+		// A cased pattern is tested on the value as written; its lower case is
+		// still inside the lower-cased value.
+		return need{{field, strings.ToLower(lit)}}
+	}
+	if m.all {
+		var best need
+		for i := range m.patterns {
+			best = better(best, one(&m.patterns[i]))
+		}
+		return best
+	}
+	var out need
+	for i := range m.patterns {
+		n := one(&m.patterns[i])
+		if n == nil {
+			return nil
+		}
+		out = append(out, n...)
+	}
+	return out
+}
+
+func (s *search) need() need {
+	var groups []need
+	for _, g := range s.groups {
+		var best need
+		for _, m := range g {
+			best = better(best, m.need())
+		}
+		groups = append(groups, best)
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	return union(groups...)
+}
+
+func condNeed(n node, searches []need) need {
+	switch n := n.(type) {
+	case andNode:
+		var best need
+		for _, t := range n {
+			best = better(best, condNeed(t, searches))
+		}
+		return best
+	case orNode:
+		ns := make([]need, len(n))
+		for i, t := range n {
+			ns[i] = condNeed(t, searches)
+		}
+		return union(ns...)
+	case refNode:
+		return searches[n.s]
+	case ofNode:
+		if len(n.s) == 0 {
+			return nil
+		}
+		ns := make([]need, len(n.s))
+		for i, s := range n.s {
+			ns[i] = searches[s]
+		}
+		if n.all {
+			var best need
+			for _, x := range ns {
+				best = better(best, x)
+			}
+			return best
+		}
+		return union(ns...)
+	}
+	return nil // notNode, and anything new: no need can be proved
+}
+
+// prefilter is the engine's literal index.
+type prefilter struct {
+	byField  map[string]*automaton // lower-cased field name → its literals
+	anyField *automaton            // keyword literals, searched in every field
+	// rules lists, per literal id of a field's automaton, the rules that need it.
+	fieldRules map[string][][]int32
+	anyRules   [][]int32
+}
+
+func buildPrefilter(rules []*Rule) *prefilter {
+	type lits struct {
+		ids   map[string]int32
+		list  []string
+		rules [][]int32
+	}
+	byField := map[string]*lits{}
+	add := func(field, lit string, rule int32) {
+		l := byField[field]
+		if l == nil {
+			l = &lits{ids: map[string]int32{}}
+			byField[field] = l
+		}
+		id, ok := l.ids[lit]
+		if !ok {
+			id = int32(len(l.list))
+			l.ids[lit] = id
+			l.list = append(l.list, lit)
+			l.rules = append(l.rules, nil)
+		}
+		if rs := l.rules[id]; len(rs) == 0 || rs[len(rs)-1] != rule {
+			l.rules[id] = append(rs, rule)
+		}
+	}
+	for _, r := range rules {
+		sn := make([]need, len(r.searches))
+		for i, s := range r.searches {
+			sn[i] = s.need()
+		}
+		n := condNeed(r.cond, sn)
+		if n == nil {
+			r.always = true
+			continue
+		}
+		for _, a := range n {
+			add(a.field, a.lit, int32(r.idx))
+		}
+	}
+	p := &prefilter{byField: map[string]*automaton{}, fieldRules: map[string][][]int32{}}
+	for field, l := range byField {
+		if field == "" {
+			p.anyField, p.anyRules = newAutomaton(l.list), l.rules
+			continue
+		}
+		p.byField[field], p.fieldRules[field] = newAutomaton(l.list), l.rules
+	}
+	return p
+}
+
+// mark calls hit for every rule one of whose literals is in ev.
+func (p *prefilter) mark(ev *events.Event, hit func(rule int32)) {
+	fs := ev.Fields()
+	for i := range fs {
+		f := &fs[i]
+		if a := p.byField[f.Key]; a != nil {
+			rules := p.fieldRules[f.Key]
+			a.each(f.Lower, func(id int32) {
+				for _, r := range rules[id] {
+					hit(r)
+				}
+			})
+		}
+		if p.anyField != nil {
+			p.anyField.each(f.Lower, func(id int32) {
+				for _, r := range p.anyRules[id] {
+					hit(r)
+				}
+			})
+		}
+	}
+}

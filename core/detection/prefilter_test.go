@@ -1,0 +1,189 @@
+package detection
+
+import (
+	"fmt"
+	"math/rand"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aegis-sec/aegis/core/events"
+)
+
+// TestAutomatonFindsEveryOccurrence compares the automaton with strings.Index over
+// random literals and texts from a small alphabet, where overlaps, shared prefixes
+// and literals inside other literals are the rule rather than the exception.
+func TestAutomatonFindsEveryOccurrence(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "abc\\."[rng.Intn(5)]
+		}
+		return string(b)
+	}
+	for round := 0; round < 300; round++ {
+		lits := make([]string, 1+rng.Intn(30))
+		for i := range lits {
+			lits[i] = word(1 + rng.Intn(5))
+		}
+		lits = append(lits, "") // never reported
+		a := newAutomaton(lits)
+		text := word(rng.Intn(60))
+		got := map[int32]int{}
+		a.each(text, func(id int32) { got[id]++ })
+		for id, lit := range lits {
+			want := 0
+			for i := 0; lit != "" && i+len(lit) <= len(text); i++ {
+				if text[i:i+len(lit)] == lit {
+					want++
+				}
+			}
+			// Duplicate literals share a state: each id reports every occurrence.
+			if got[int32(id)] != want {
+				t.Fatalf("text %q, literal %q (id %d): %d occurrences reported, want %d", text, lit, id, got[int32(id)], want)
+			}
+		}
+	}
+	// The case that the Aho-Corasick module tried first gets wrong.
+	a := newAutomaton([]string{"cmd", "md.e", "whoami"})
+	var ids []int
+	a.each(`c:\windows\system32\cmd.exe /c whoami`, func(id int32) { ids = append(ids, int(id)) })
+	if fmt.Sprint(ids) != "[0 1 2]" {
+		t.Fatalf("cmd.exe: %v", ids)
+	}
+}
+
+// matchesOf evaluates events and lists "rule event searches" lines, sorted.
+func matchesOf(e *Engine, evs []*events.Event) []string {
+	var out []string
+	for _, ev := range evs {
+		e.Evaluate(ev, func(m Match) {
+			out = append(out, m.Rule.Key+" "+ev.ID+" "+strings.Join(m.Searches, ","))
+		})
+	}
+	sort.Strings(out)
+	return out
+}
+
+func diffLines(a, b []string) string {
+	in := map[string]int{}
+	for _, x := range a {
+		in[x]++
+	}
+	for _, x := range b {
+		in[x]--
+	}
+	var d []string
+	for x, n := range in {
+		if n != 0 {
+			d = append(d, fmt.Sprintf("%+d %s", n, x))
+		}
+	}
+	sort.Strings(d)
+	if len(d) > 20 {
+		d = append(d[:20], fmt.Sprintf("... %d more", len(d)-20))
+	}
+	return strings.Join(d, "\n")
+}
+
+// TestPrefilterKeepsEveryMatch: for every construct whose need the prefilter
+// derives (or must refuse to derive), the prefilter changes nothing about what
+// matches.
+func TestPrefilterKeepsEveryMatch(t *testing.T) {
+	rules := map[string]string{
+		"suffix":    "detection:\n  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel",
+		"and-or":    "detection:\n  a:\n    Image|endswith: '\\cmd.exe'\n  b:\n    CommandLine|contains:\n      - ' /c '\n      - ' /k '\n  c:\n    User|startswith: 'CORP'\n  condition: a and (b or c)",
+		"not":       "detection:\n  a:\n    EventID: 1\n  f:\n    Image|endswith: '\\explorer.exe'\n  condition: a and not f",
+		"keyword":   "detection:\n  keywords:\n    - 'mimikatz'\n    - 'sekurlsa'\n  condition: keywords",
+		"all-of":    "detection:\n  s1:\n    CommandLine|contains|all:\n      - 'reg'\n      - ' save '\n  s2:\n    CommandLine|contains: 'hklm\\sam'\n  condition: all of s*",
+		"one-of":    "detection:\n  s1:\n    Image|endswith: '\\rundll32.exe'\n  s2:\n    ParentImage: '*\\winword.exe'\n  condition: 1 of s*",
+		"regex":     "detection:\n  sel:\n    CommandLine|re: '(?i)-e(nc|ncodedcommand)? [a-z0-9+/=]{20,}'\n  condition: sel",
+		"nullvalue": "detection:\n  sel:\n    Image|endswith: '\\cmd.exe'\n    ParentImage: null\n  condition: sel",
+		"cased":     "detection:\n  sel:\n    CommandLine|contains|cased: 'WhoAmI'\n  condition: sel",
+		"glob":      `detection:` + "\n" + `  sel:` + "\n" + `    CommandLine: '*\\system32\\*.exe*-nop*'` + "\n" + `  condition: sel`,
+		"number":    "detection:\n  sel:\n    EventID: 4688\n  condition: sel",
+		"wide":      "detection:\n  sel:\n    CommandLine|wide|base64offset|contains: 'ping'\n  condition: sel",
+	}
+	var srcs []Source
+	for k, body := range rules {
+		srcs = append(srcs, Source{Key: k, Text: []byte("title: " + k + "\nlogsource:\n  product: windows\n" + body + "\n")})
+	}
+	with, err := Compile(srcs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := with.Unsupported(); len(u) > 0 {
+		t.Fatalf("unsupported: %+v", u)
+	}
+	without, err := Compile(srcs, Options{noPrefilter: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	always := map[string]bool{}
+	for _, r := range with.Rules() {
+		always[r.Key] = r.always
+	}
+	// NOT, regular expressions, null and numbers prove nothing about literals.
+	for k, want := range map[string]bool{"suffix": false, "and-or": false, "not": true, "keyword": false, "all-of": false,
+		"one-of": false, "regex": true, "nullvalue": false, "cased": false, "glob": false, "number": true} {
+		if always[k] != want {
+			t.Errorf("rule %s: always evaluated = %v, want %v", k, always[k], want)
+		}
+	}
+	rng := rand.New(rand.NewSource(3))
+	images := []string{`C:\Windows\System32\cmd.exe`, `C:\Windows\System32\WHOAMI.EXE`, `C:\Windows\explorer.exe`, `C:\Tools\rundll32.exe`, `C:\x\winword.exe`}
+	cmds := []string{`cmd /c whoami`, `reg save hklm\sam out`, `powershell -nop -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA`,
+		`x WhoAmI y`, `C:\Windows\System32\net.exe user -nop`, `mimikatz.exe sekurlsa::logonpasswords`,
+		`powershell -enc cABpAG4AZwAgADEAMgA3AC4AMAAuADAALgAxAA==`, `cmd /k dir`}
+	var evs []*events.Event
+	for i := 0; i < 3000; i++ {
+		ev := events.New(fmt.Sprint(i), 5)
+		ev.LogSource = events.LogSource{Product: "windows"}
+		ev.Set("EventID", []string{"1", "4688", "11"}[rng.Intn(3)])
+		ev.Set("Image", images[rng.Intn(len(images))])
+		if rng.Intn(4) > 0 {
+			ev.Set("ParentImage", images[rng.Intn(len(images))])
+		}
+		ev.Set("CommandLine", cmds[rng.Intn(len(cmds))])
+		ev.Set("User", []string{`CORP\alice`, `NT AUTHORITY\SYSTEM`}[rng.Intn(2)])
+		evs = append(evs, ev)
+	}
+	a, b := matchesOf(with, evs), matchesOf(without, evs)
+	if d := diffLines(a, b); d != "" {
+		t.Fatalf("the prefilter changed the matches (+ with it, - without):\n%s", d)
+	}
+	seen := map[string]bool{}
+	for _, m := range a {
+		seen[strings.Fields(m)[0]] = true
+	}
+	if len(seen) < len(rules)-1 {
+		t.Fatalf("only %d of %d rules matched some event: the events don't exercise the rules (%v)", len(seen), len(rules), seen)
+	}
+}
+
+// TestPrefilterKeepsEveryMatchOnSigmaHQ does the same with every SigmaHQ rule over
+// events built from the regression samples, varied and as they are.
+func TestPrefilterKeepsEveryMatchOnSigmaHQ(t *testing.T) {
+	with := sigmaHQ(t)
+	without, err := Compile(sigmaHQSources, Options{noPrefilter: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := sampleEvents(t)
+	evs := append(varied(samples, 20_000), samples...)
+	a, b := matchesOf(with, evs), matchesOf(without, evs)
+	if d := diffLines(a, b); d != "" {
+		t.Fatalf("the prefilter changed the matches (+ with it, - without):\n%s", d)
+	}
+	always := 0
+	for _, r := range with.Rules() {
+		if r.always {
+			always++
+		}
+	}
+	t.Logf("%d matches over %d events; %d of %d rules have no literal every match needs", len(a), len(evs), always, len(with.Rules()))
+	if len(a) < len(samples) {
+		t.Fatalf("%d matches over %d events: too few to compare", len(a), len(evs))
+	}
+}

@@ -171,7 +171,7 @@ func TestPrefilterKeepsEveryMatchOnSigmaHQ(t *testing.T) {
 		t.Fatal(err)
 	}
 	samples := sampleEvents(t)
-	evs := append(varied(samples, 20_000), samples...)
+	evs := append(varied(samples, 10_000), samples...)
 	a, b := matchesOf(with, evs), matchesOf(without, evs)
 	if d := diffLines(a, b); d != "" {
 		t.Fatalf("the prefilter changed the matches (+ with it, - without):\n%s", d)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,7 +13,9 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-var run = (&sdktest.Runner{Importer: &importer{}, Type: "atomic"}).Run
+var runner = &sdktest.Runner{Importer: &importer{}, Type: "atomic"}
+
+var run = runner.Run
 
 // diagLines renders diagnostics as "file:line id: summary", one a line.
 func diagLines(res *sdktest.ImportResult) string {
@@ -202,31 +203,14 @@ func TestFailures(t *testing.T) {
 		{"empty platform", "testdata/ok", `{"platforms":[" "]}`, "empty platform"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res := run(t, tc.src, tc.cfg)
-			var ds sdk.Diagnostics
-			if !errors.As(res.Err, &ds) || !strings.Contains(ds.Error()+" "+ds[0].Detail, tc.want) {
-				t.Fatalf("err = %v, want an ERROR diagnostic containing %q", res.Err, tc.want)
-			}
-			if len(res.Records) != 0 {
-				t.Errorf("records sent before failing: %d", len(res.Records))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { runner.WantFailure(t, tc.src, tc.cfg, tc.want) })
 	}
 }
 
 // TestDeterministic: the same input gives byte-identical records, so the
 // core's content hashes see a re-import as unchanged.
 func TestDeterministic(t *testing.T) {
-	a, b := run(t, "testdata/ok", ""), run(t, "testdata/ok", "")
-	if len(a.Incoming) != len(b.Incoming) {
-		t.Fatal("record counts differ")
-	}
-	for i := range a.Incoming {
-		if !bytes.Equal(a.Incoming[i].JSON, b.Incoming[i].JSON) {
-			t.Errorf("record %d differs:\n%s\n%s", i, a.Incoming[i].JSON, b.Incoming[i].JSON)
-		}
-	}
+	runner.Deterministic(t, "testdata/ok", "")
 }
 
 func TestConformance(t *testing.T) {

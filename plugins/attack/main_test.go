@@ -20,34 +20,6 @@ var runner = &sdktest.Runner{Importer: &importer{}, Type: "attack"}
 // tests that count the requests an import makes.
 var run, runOnce = runner.Run, runner.RunOnce
 
-func mustRun(t *testing.T, src, cfg string) *sdktest.ImportResult {
-	t.Helper()
-	res := run(t, src, cfg)
-	if res.Err != nil {
-		t.Fatalf("import %s: %v", src, res.Err)
-	}
-	return res
-}
-
-// byID indexes records by kind and id.
-func byID(res *sdktest.ImportResult) map[string]sdk.Record {
-	m := map[string]sdk.Record{}
-	for _, r := range res.Records {
-		m[r.Kind()+"/"+r.ID()] = r
-	}
-	return m
-}
-
-func ids(res *sdktest.ImportResult, kind string) string {
-	var out []string
-	for _, r := range res.Records {
-		if r.Kind() == kind {
-			out = append(out, r.ID())
-		}
-	}
-	return strings.Join(out, ",")
-}
-
 func diags(ds sdk.Diagnostics) string {
 	var out []string
 	for _, d := range ds {
@@ -90,17 +62,17 @@ func TestValidateConfig(t *testing.T) {
 // fields, one without an ATT&CK id and one with a bad id; v18 detection
 // strategies and v17 data components; mitigations, one deprecated.
 func TestBundle21(t *testing.T) {
-	res := mustRun(t, "testdata/bundle/enterprise-attack-18.1.json", "")
-	if got := ids(res, sdk.KindTactic); got != "TA0002,TA0003,TA0005" {
+	res := runner.MustRun(t, "testdata/bundle/enterprise-attack-18.1.json", "")
+	if got := strings.Join(res.IDs(sdk.KindTactic), ","); got != "TA0002,TA0003,TA0005" {
 		t.Errorf("tactics = %s", got)
 	}
-	if got := ids(res, sdk.KindTechnique); got != "T1000,T1001,T1002,T1003,T1004,T1059,T1059.001,T1086" {
+	if got := strings.Join(res.IDs(sdk.KindTechnique), ","); got != "T1000,T1001,T1002,T1003,T1004,T1059,T1059.001,T1086" {
 		t.Errorf("techniques = %s", got)
 	}
-	if got := ids(res, sdk.KindMitigation); got != "M1038,M1049" {
+	if got := strings.Join(res.IDs(sdk.KindMitigation), ","); got != "M1038,M1049" {
 		t.Errorf("mitigations = %s", got)
 	}
-	recs := byID(res)
+	recs := res.ByKindID()
 	for id, order := range map[string]int{"TA0002": 1, "TA0003": 2, "TA0005": 3} {
 		ta := recs["tactic/"+id].(*sdk.Tactic)
 		if ta.Order != order || ta.Domain != sdk.DomainEnterprise || ta.STIXID == "" || ta.URL != "https://attack.mitre.org/tactics/"+id {
@@ -187,14 +159,14 @@ func TestBundle21(t *testing.T) {
 // collection, an old technique-shaped mitigation; plus a broken file, a
 // JSON file that is not STIX, and a second domain folder.
 func TestFolder20(t *testing.T) {
-	res := mustRun(t, "testdata/cti", "")
-	if got := ids(res, sdk.KindTactic); got != "TA0002,TA0003,TA0027" {
+	res := runner.MustRun(t, "testdata/cti", "")
+	if got := strings.Join(res.IDs(sdk.KindTactic), ","); got != "TA0002,TA0003,TA0027" {
 		t.Errorf("tactics = %s", got)
 	}
-	if got := ids(res, sdk.KindTechnique); got != "T1050,T1086,T1476" {
+	if got := strings.Join(res.IDs(sdk.KindTechnique), ","); got != "T1050,T1086,T1476" {
 		t.Errorf("techniques = %s", got)
 	}
-	recs := byID(res)
+	recs := res.ByKindID()
 	if ta := recs["tactic/TA0003"].(*sdk.Tactic); ta.Order != 1 || ta.Domain != sdk.DomainEnterprise {
 		t.Errorf("TA0003 = %+v", ta)
 	}
@@ -226,22 +198,22 @@ func TestFolder20(t *testing.T) {
 	}
 
 	// The release comes from config, or from a versioned folder name.
-	res = mustRun(t, "testdata/cti", `{"release_version":"6.3","domains":["mobile-attack"]}`)
-	if got := ids(res, sdk.KindTechnique); got != "T1476" {
+	res = runner.MustRun(t, "testdata/cti", `{"release_version":"6.3","domains":["mobile-attack"]}`)
+	if got := strings.Join(res.IDs(sdk.KindTechnique), ","); got != "T1476" {
 		t.Errorf("mobile only: %s", got)
 	}
-	if r := byID(res)["technique/T1476"].(*sdk.Technique); r.ReleaseVersion != "6.3" || len(res.Warnings()) != 0 {
+	if r := res.ByKindID()["technique/T1476"].(*sdk.Technique); r.ReleaseVersion != "6.3" || len(res.Warnings()) != 0 {
 		t.Errorf("release %q, warnings %v", r.ReleaseVersion, res.Warnings())
 	}
 	dir := filepath.Join(t.TempDir(), "mitre-cti-v6.3")
 	copyDir(t, "testdata/cti", dir)
-	res = mustRun(t, dir, `{"domains":["enterprise-attack"]}`)
-	if r := byID(res)["technique/T1086"].(*sdk.Technique); r.ReleaseVersion != "6.3" {
+	res = runner.MustRun(t, dir, `{"domains":["enterprise-attack"]}`)
+	if r := res.ByKindID()["technique/T1086"].(*sdk.Technique); r.ReleaseVersion != "6.3" {
 		t.Errorf("release from folder name = %q", r.ReleaseVersion)
 	}
 	// A domain folder given directly is read whole.
-	res = mustRun(t, "testdata/cti/mobile-attack", `{"domains":["enterprise-attack"]}`)
-	if got := ids(res, sdk.KindTechnique); got != "T1476" {
+	res = runner.MustRun(t, "testdata/cti/mobile-attack", `{"domains":["enterprise-attack"]}`)
+	if got := strings.Join(res.IDs(sdk.KindTechnique), ","); got != "T1476" {
 		t.Errorf("domain folder: %s", got)
 	}
 	res = run(t, "testdata/cti", `{"domains":["ics-attack"]}`)
@@ -273,9 +245,9 @@ func copyDir(t *testing.T, from, to string) {
 
 // A local copy of attack-stix-data: index.json with the bundles beside it.
 func TestIndexLocalMirror(t *testing.T) {
-	res := mustRun(t, "testdata/index", `{"domains":["enterprise-attack","mobile-attack"]}`)
-	recs := byID(res)
-	if got := ids(res, sdk.KindTactic); got != "TA0001,TA0027" {
+	res := runner.MustRun(t, "testdata/index", `{"domains":["enterprise-attack","mobile-attack"]}`)
+	recs := res.ByKindID()
+	if got := strings.Join(res.IDs(sdk.KindTactic), ","); got != "TA0001,TA0027" {
 		t.Errorf("tactics = %s", got)
 	}
 	if r := recs["technique/T1190"].(*sdk.Technique); r.Version != "2.0" || r.ReleaseVersion != "18.1" {
@@ -296,11 +268,11 @@ func TestIndexLocalMirror(t *testing.T) {
 			t.Errorf("T1190 read from %s", in.File)
 		}
 	}
-	res = mustRun(t, "testdata/index/index.json", `{"domains":["enterprise-attack"],"version":"17.1"}`)
-	if r := byID(res)["technique/T1190"].(*sdk.Technique); r.Version != "1.1" || r.ReleaseVersion != "17.1" {
+	res = runner.MustRun(t, "testdata/index/index.json", `{"domains":["enterprise-attack"],"version":"17.1"}`)
+	if r := res.ByKindID()["technique/T1190"].(*sdk.Technique); r.Version != "1.1" || r.ReleaseVersion != "17.1" {
 		t.Errorf("17.1: T1190 = %+v", r)
 	}
-	if got := ids(res, sdk.KindTechnique); got != "T1190" {
+	if got := strings.Join(res.IDs(sdk.KindTechnique), ","); got != "T1190" {
 		t.Errorf("17.1 techniques = %s", got)
 	}
 	res = run(t, "testdata/index", `{"domains":["enterprise-attack"],"version":"99.0"}`)
@@ -332,9 +304,9 @@ func recordJSON(t *testing.T, res *sdktest.ImportResult) string {
 }
 
 func TestURLSources(t *testing.T) {
-	local := mustRun(t, "testdata/bundle/enterprise-attack-18.1.json", "")
+	local := runner.MustRun(t, "testdata/bundle/enterprise-attack-18.1.json", "")
 	srv, _ := serveDir(t, "testdata")
-	res := mustRun(t, srv.URL+"/bundle/enterprise-attack-18.1.json", "")
+	res := runner.MustRun(t, srv.URL+"/bundle/enterprise-attack-18.1.json", "")
 	if recordJSON(t, res) != recordJSON(t, local) {
 		t.Error("a bundle by URL gives other records than the same file")
 	}
@@ -349,7 +321,7 @@ func TestURLSources(t *testing.T) {
 	}
 	isrv, hits := serveDir(t, dir)
 	res = runOnce(t, isrv.URL+"/index.json", "")
-	if got := ids(res, sdk.KindTechnique); res.Err != nil || got != "T1404" || hits["/mobile-attack/mobile-attack-18.1.json"] != 1 {
+	if got := strings.Join(res.IDs(sdk.KindTechnique), ","); res.Err != nil || got != "T1404" || hits["/mobile-attack/mobile-attack-18.1.json"] != 1 {
 		t.Errorf("index by URL: techniques %s, hits %v", got, hits)
 	}
 	res = run(t, isrv.URL+"/missing.json", "")
@@ -359,8 +331,8 @@ func TestURLSources(t *testing.T) {
 }
 
 func TestTruncatedBundleKeepsWhatCameBefore(t *testing.T) {
-	res := mustRun(t, "testdata/truncated/enterprise-attack.json", "")
-	if got := ids(res, sdk.KindTechnique); got != "T1059" {
+	res := runner.MustRun(t, "testdata/truncated/enterprise-attack.json", "")
+	if got := strings.Join(res.IDs(sdk.KindTechnique), ","); got != "T1059" {
 		t.Errorf("techniques = %s", got)
 	}
 	w := res.Warnings()
@@ -399,7 +371,7 @@ func TestUnreadableSourcesFail(t *testing.T) {
 func TestDeterministic(t *testing.T) {
 	for _, src := range []string{"testdata/bundle/enterprise-attack-18.1.json", "testdata/cti", "testdata/index"} {
 		cfg := `{"domains":["enterprise-attack","mobile-attack"]}`
-		a, b := mustRun(t, src, cfg), mustRun(t, src, cfg)
+		a, b := runner.MustRun(t, src, cfg), runner.MustRun(t, src, cfg)
 		if recordJSON(t, a) != recordJSON(t, b) {
 			t.Errorf("%s: two imports differ", src)
 		}

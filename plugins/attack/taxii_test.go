@@ -146,7 +146,7 @@ const (
 // A TAXII import gives the same records as the bundle the server serves.
 func TestTAXII(t *testing.T) {
 	bundle := "testdata/bundle/enterprise-attack-18.1.json"
-	want := recordJSON(t, mustRun(t, bundle, ""))
+	want := recordJSON(t, runner.MustRun(t, bundle, ""))
 	objs := bundleObjects(t, bundle)
 	srv := newTAXIIServer(t,
 		taxiiCol{ID: enterpriseCollection, Title: "Enterprise ATT&CK", Objects: objs},
@@ -185,23 +185,23 @@ func TestTAXII(t *testing.T) {
 	}
 
 	// The server's base URL finds discovery at /taxii2/.
-	res0 := mustRun(t, srv.URL, `{"taxii":{"collection":"Mobile ATT&CK"}}`)
-	if got := ids(res0, "technique"); got != "T1404" {
+	res0 := runner.MustRun(t, srv.URL, `{"taxii":{"collection":"Mobile ATT&CK"}}`)
+	if got := strings.Join(res0.IDs("technique"), ","); got != "T1404" {
 		t.Errorf("base URL: %s", got)
 	}
 	// The source may be the TAXII server itself.
-	res := mustRun(t, srv.URL+"/taxii2/", `{"taxii":{"collection":"Mobile ATT&CK"}}`)
-	if got := ids(res, "technique"); got != "T1404" {
+	res := runner.MustRun(t, srv.URL+"/taxii2/", `{"taxii":{"collection":"Mobile ATT&CK"}}`)
+	if got := strings.Join(res.IDs("technique"), ","); got != "T1404" {
 		t.Errorf("source as TAXII URL: %s", got)
 	}
 	// No selection: every ATT&CK collection.
-	res = mustRun(t, srv.URL+"/taxii2/", `{"taxii":{}}`)
-	if r := byID(res)["technique/T1404"]; r == nil || len(res.Records) != 15 {
+	res = runner.MustRun(t, srv.URL+"/taxii2/", `{"taxii":{}}`)
+	if r := res.ByKindID()["technique/T1404"]; r == nil || len(res.Records) != 15 {
 		t.Errorf("all collections: %d records", len(res.Records))
 	}
 
 	srv.byDate = true
-	res = mustRun(t, "x", `{"taxii":{"url":"`+srv.URL+`/taxii2/","collection":"Enterprise ATT&CK"}}`)
+	res = runner.MustRun(t, "x", `{"taxii":{"url":"`+srv.URL+`/taxii2/","collection":"Enterprise ATT&CK"}}`)
 	if got := recordJSON(t, res); got != want {
 		t.Error("paging by added_after gives other records")
 	}
@@ -219,8 +219,8 @@ func TestTAXIIFallsBackToSource(t *testing.T) {
 	srv := newTAXIIServer(t)
 	srv.failAll = true
 	bundle := "testdata/bundle/enterprise-attack-18.1.json"
-	res := mustRun(t, bundle, `{"taxii":{"url":"`+srv.URL+`/taxii2/","collection":"Enterprise ATT&CK"}}`)
-	if recordJSON(t, res) != recordJSON(t, mustRun(t, bundle, "")) {
+	res := runner.MustRun(t, bundle, `{"taxii":{"url":"`+srv.URL+`/taxii2/","collection":"Enterprise ATT&CK"}}`)
+	if recordJSON(t, res) != recordJSON(t, runner.MustRun(t, bundle, "")) {
 		t.Error("the fallback gives other records than the source")
 	}
 	d := res.Diagnostics[0]

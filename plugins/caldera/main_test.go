@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,7 +12,9 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-var run = (&sdktest.Runner{Importer: &importer{}, Type: "caldera"}).Run
+var runner = &sdktest.Runner{Importer: &importer{}, Type: "caldera"}
+
+var run = runner.Run
 
 // diagLines renders diagnostics as "file:line id: summary", one a line.
 func diagLines(res *sdktest.ImportResult) string {
@@ -27,14 +27,6 @@ func diagLines(res *sdktest.ImportResult) string {
 		out = append(out, s+": "+d.Summary)
 	}
 	return strings.Join(out, "\n")
-}
-
-func byID(res *sdktest.ImportResult) map[string]sdk.Record {
-	out := map[string]sdk.Record{}
-	for _, r := range res.Records {
-		out[r.Kind()+"/"+r.ID()] = r
-	}
-	return out
 }
 
 func jsonOf(t *testing.T, v any) string {
@@ -72,7 +64,7 @@ func TestImportShapes(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("records:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	recs := byID(res)
+	recs := res.ByKindID()
 
 	// Old shape: comma-joined platform and executor keys become one executor
 	// each, sorted by platform and name; payloads are merged and sorted.
@@ -181,7 +173,7 @@ func TestMalformedFilesAreWarnings(t *testing.T) {
 	if got := diagLines(res); got != strings.Join(want, "\n") {
 		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
-	recs := byID(res)
+	recs := res.ByKindID()
 	if a := recs["test_template/aaaaaaaa-0000-0000-0000-000000000001"].(*sdk.TestTemplate); a.Tactic != "lateral-movement" || len(a.TechniqueIDs) != 0 || len(a.Executors) != 0 {
 		t.Errorf("bad technique = %s", jsonOf(t, a))
 	}
@@ -221,29 +213,12 @@ func TestFailures(t *testing.T) {
 		{"nothing to import", "testdata/ok", `{"abilities":[],"adversaries":[]}`, "nothing to import"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res := run(t, tc.src, tc.cfg)
-			var ds sdk.Diagnostics
-			if !errors.As(res.Err, &ds) || !strings.Contains(ds.Error()+" "+ds[0].Detail, tc.want) {
-				t.Fatalf("err = %v, want an ERROR diagnostic containing %q", res.Err, tc.want)
-			}
-			if len(res.Records) != 0 {
-				t.Errorf("records sent before failing: %d", len(res.Records))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { runner.WantFailure(t, tc.src, tc.cfg, tc.want) })
 	}
 }
 
 func TestDeterministic(t *testing.T) {
-	a, b := run(t, "testdata/ok", ""), run(t, "testdata/ok", "")
-	if len(a.Incoming) != len(b.Incoming) {
-		t.Fatal("record counts differ")
-	}
-	for i := range a.Incoming {
-		if !bytes.Equal(a.Incoming[i].JSON, b.Incoming[i].JSON) {
-			t.Errorf("record %d differs:\n%s\n%s", i, a.Incoming[i].JSON, b.Incoming[i].JSON)
-		}
-	}
+	runner.Deterministic(t, "testdata/ok", "")
 }
 
 func TestConformance(t *testing.T) {

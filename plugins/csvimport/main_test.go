@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,7 +11,9 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-var run = (&sdktest.Runner{Importer: &importer{}, Type: "csv"}).Run
+var runner = &sdktest.Runner{Importer: &importer{}, Type: "csv"}
+
+var run = runner.Run
 
 func TestImportFolder(t *testing.T) {
 	res := run(t, "testdata/ok", "")
@@ -120,16 +121,7 @@ func TestFailures(t *testing.T) {
 		{"unknown config key", "testdata/ok", `{"delimeter":";"}`, `config key "delimeter": unknown key`},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res := run(t, tc.src, tc.cfg)
-			var ds sdk.Diagnostics
-			if !errors.As(res.Err, &ds) || !strings.Contains(ds.Error()+" "+ds[0].Detail+" "+ds[0].Attribute, tc.want) {
-				t.Fatalf("err = %v, want an ERROR diagnostic containing %q", res.Err, tc.want)
-			}
-			if len(res.Records) != 0 {
-				t.Errorf("records sent before failing: %d", len(res.Records))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { runner.WantFailure(t, tc.src, tc.cfg, tc.want) })
 	}
 }
 

@@ -9,34 +9,9 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-var run = (&sdktest.Runner{Importer: &importer{}, Type: "cti"}).Run
+var runner = &sdktest.Runner{Importer: &importer{}, Type: "cti"}
 
-func mustRun(t *testing.T, src, cfg string) *sdktest.ImportResult {
-	t.Helper()
-	res := run(t, src, cfg)
-	if res.Err != nil {
-		t.Fatalf("import %s: %v", src, res.Err)
-	}
-	return res
-}
-
-func byID(res *sdktest.ImportResult) map[string]sdk.Record {
-	m := map[string]sdk.Record{}
-	for _, r := range res.Records {
-		m[r.Kind()+"/"+r.ID()] = r
-	}
-	return m
-}
-
-func ids(res *sdktest.ImportResult, kind string) string {
-	var out []string
-	for _, r := range res.Records {
-		if r.Kind() == kind {
-			out = append(out, r.ID())
-		}
-	}
-	return strings.Join(out, ",")
-}
+var run = runner.Run
 
 func techniques(a *sdk.ThreatActor) map[string]string {
 	m := map[string]string{}
@@ -81,14 +56,14 @@ func TestValidateConfig(t *testing.T) {
 // origin and targets; Epsilon (G0004) uses T1105 without a procedure text;
 // Delta has no ATT&CK id; G0006 has no name.
 func TestBundle(t *testing.T) {
-	res := mustRun(t, "testdata/bundle/enterprise-attack.json", "")
-	if got := ids(res, sdk.KindThreatActor); got != "G0001,G0003,G0004,intrusion-set--00000018-0000-4000-8000-000000000018" {
+	res := runner.MustRun(t, "testdata/bundle/enterprise-attack.json", "")
+	if got := strings.Join(res.IDs(sdk.KindThreatActor), ","); got != "G0001,G0003,G0004,intrusion-set--00000018-0000-4000-8000-000000000018" {
 		t.Errorf("actors = %s", got)
 	}
-	if got := ids(res, sdk.KindCampaign); got != "C0001,C0002" {
+	if got := strings.Join(res.IDs(sdk.KindCampaign), ","); got != "C0001,C0002" {
 		t.Errorf("campaigns = %s", got)
 	}
-	recs := byID(res)
+	recs := res.ByKindID()
 	alpha := recs["threat_actor/G0001"].(*sdk.ThreatActor)
 	if alpha.Name != "Alpha" || strings.Join(alpha.Aliases, "|") != "Alpha Team" || alpha.URL != "https://attack.mitre.org/groups/G0001" ||
 		alpha.STIXID != "intrusion-set--00000014-0000-4000-8000-000000000014" || len(alpha.References) != 1 || alpha.Revoked || alpha.Deprecated {
@@ -150,17 +125,17 @@ func TestBundle(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	res := mustRun(t, "testdata/bundle/enterprise-attack.json", `{"via_software":false,"via_campaigns":false}`)
-	alpha := byID(res)["threat_actor/G0001"].(*sdk.ThreatActor)
+	res := runner.MustRun(t, "testdata/bundle/enterprise-attack.json", `{"via_software":false,"via_campaigns":false}`)
+	alpha := res.ByKindID()["threat_actor/G0001"].(*sdk.ThreatActor)
 	if got := techniques(alpha); len(got) != 1 || got["T1059.001"] != "[Alpha](https://attack.mitre.org/groups/G0001) has used PowerShell." {
 		t.Errorf("direct only: %q", got)
 	}
 
-	res = mustRun(t, "testdata/bundle/enterprise-attack.json", `{"include_revoked":true}`)
-	if got := ids(res, sdk.KindThreatActor); !strings.HasPrefix(got, "G0001,G0002,G0003") {
+	res = runner.MustRun(t, "testdata/bundle/enterprise-attack.json", `{"include_revoked":true}`)
+	if got := strings.Join(res.IDs(sdk.KindThreatActor), ","); !strings.HasPrefix(got, "G0001,G0002,G0003") {
 		t.Errorf("actors with revoked = %s", got)
 	}
-	recs := byID(res)
+	recs := res.ByKindID()
 	beta := recs["threat_actor/G0002"].(*sdk.ThreatActor)
 	if !beta.Revoked || techniques(beta)["T1003"] != "Beta dumped credentials." {
 		t.Errorf("G0002 = %+v", beta)
@@ -174,7 +149,7 @@ func TestOptions(t *testing.T) {
 }
 
 func TestFolder20(t *testing.T) {
-	res := mustRun(t, "testdata/cti", "")
+	res := runner.MustRun(t, "testdata/cti", "")
 	if len(res.Records) != 1 || len(res.Diagnostics) != 0 {
 		t.Fatalf("records %v, diagnostics %v", res.Records, res.Diagnostics)
 	}
@@ -195,14 +170,7 @@ func TestSourcesWithoutActors(t *testing.T) {
 }
 
 func TestDeterministic(t *testing.T) {
-	a := mustRun(t, "testdata/bundle/enterprise-attack.json", `{"include_revoked":true}`)
-	b := mustRun(t, "testdata/bundle/enterprise-attack.json", `{"include_revoked":true}`)
-	if len(a.Incoming) != len(b.Incoming) {
-		t.Fatal("different record counts")
-	}
-	for i := range a.Incoming {
-		if string(a.Incoming[i].JSON) != string(b.Incoming[i].JSON) {
-			t.Errorf("record %s differs between runs", a.Incoming[i].ExternalID)
-		}
+	if res := runner.Deterministic(t, "testdata/bundle/enterprise-attack.json", `{"include_revoked":true}`); res.Err != nil {
+		t.Fatal(res.Err)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +11,9 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-var run = (&sdktest.Runner{Importer: &importer{}, Type: "d3fend"}).Run
+var runner = &sdktest.Runner{Importer: &importer{}, Type: "d3fend"}
+
+var run = runner.Run
 
 // diags renders warnings as "file:line id: summary" for comparison.
 func diags(ds sdk.Diagnostics) string {
@@ -115,15 +116,7 @@ func TestMiniOntology(t *testing.T) {
 }
 
 func TestDeterministic(t *testing.T) {
-	a, b := run(t, "testdata/mini", miniAttack), run(t, "testdata/mini", miniAttack)
-	if len(a.Incoming) != len(b.Incoming) {
-		t.Fatalf("%d vs %d records", len(a.Incoming), len(b.Incoming))
-	}
-	for i := range a.Incoming {
-		if string(a.Incoming[i].JSON) != string(b.Incoming[i].JSON) {
-			t.Errorf("record %d differs:\n%s\n%s", i, a.Incoming[i].JSON, b.Incoming[i].JSON)
-		}
-	}
+	runner.Deterministic(t, "testdata/mini", miniAttack)
 }
 
 func TestWithoutAttackSource(t *testing.T) {
@@ -193,16 +186,7 @@ func TestFailures(t *testing.T) {
 		{"bad glob", "testdata/mini", `{"ontology":"[x"}`, "invalid glob"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res := run(t, tc.src, tc.cfg)
-			var ds sdk.Diagnostics
-			if !errors.As(res.Err, &ds) || !strings.Contains(ds.Error()+" "+ds[0].Detail, tc.want) {
-				t.Fatalf("err = %v, want an ERROR diagnostic containing %q", res.Err, tc.want)
-			}
-			if len(res.Records) != 0 {
-				t.Errorf("records sent before failing: %d", len(res.Records))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { runner.WantFailure(t, tc.src, tc.cfg, tc.want) })
 	}
 }
 

@@ -16,7 +16,9 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-var run = (&sdktest.Runner{Importer: &importer{}, Type: "elastic"}).Run
+var runner = &sdktest.Runner{Importer: &importer{}, Type: "elastic"}
+
+var run = runner.Run
 
 func rules(res *sdktest.ImportResult) map[string]*sdk.DetectionRule {
 	m := map[string]*sdk.DetectionRule{}
@@ -287,13 +289,7 @@ func TestConfig(t *testing.T) {
 		{"bad glob", `{"exclude":["rules/[x"]}`, "exclude[0]"},
 	}
 	for _, tc := range bad {
-		t.Run(tc.name, func(t *testing.T) {
-			res := run(t, "testdata/repo", tc.cfg)
-			var ds sdk.Diagnostics
-			if !errors.As(res.Err, &ds) || !strings.Contains(ds[0].Summary+" "+ds[0].Detail+" "+ds[0].Attribute, tc.want) {
-				t.Fatalf("err = %v, want an ERROR diagnostic containing %q", res.Err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { runner.WantFailure(t, "testdata/repo", tc.cfg, tc.want) })
 	}
 }
 
@@ -314,15 +310,7 @@ func TestSourcesWithoutRulesFail(t *testing.T) {
 // TestDeterministic: the same input gives byte-identical records, so the
 // core's content hashes see a re-import as unchanged.
 func TestDeterministic(t *testing.T) {
-	a, b := run(t, "testdata/repo", ""), run(t, "testdata/repo", "")
-	if len(a.Incoming) != len(b.Incoming) {
-		t.Fatal("record counts differ")
-	}
-	for i := range a.Incoming {
-		if !bytes.Equal(a.Incoming[i].JSON, b.Incoming[i].JSON) {
-			t.Errorf("record %s differs between runs", a.Incoming[i].ExternalID)
-		}
-	}
+	runner.Deterministic(t, "testdata/repo", "")
 }
 
 func TestDedent(t *testing.T) {

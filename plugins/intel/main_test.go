@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,7 +12,9 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-var run = (&sdktest.Runner{Importer: &importer{}, Type: "feeds"}).Run
+var runner = &sdktest.Runner{Importer: &importer{}, Type: "feeds"}
+
+var run = runner.Run
 
 // feedServer serves testdata/feeds, plus a feed that answers too slowly.
 func feedServer(t *testing.T) *httptest.Server {
@@ -156,14 +156,8 @@ func TestFolderSource(t *testing.T) {
 func TestDeterministic(t *testing.T) {
 	srv := feedServer(t)
 	cfg := feedsConfig(srv.URL + "/atom.xml")
-	a, b := run(t, srv.URL+"/rss.xml", cfg), run(t, srv.URL+"/rss.xml", cfg)
-	if len(a.Incoming) != 5 || len(a.Incoming) != len(b.Incoming) {
-		t.Fatalf("%d vs %d records", len(a.Incoming), len(b.Incoming))
-	}
-	for i := range a.Incoming {
-		if string(a.Incoming[i].JSON) != string(b.Incoming[i].JSON) {
-			t.Errorf("record %d differs:\n%s\n%s", i, a.Incoming[i].JSON, b.Incoming[i].JSON)
-		}
+	if res := runner.Deterministic(t, srv.URL+"/rss.xml", cfg); len(res.Incoming) != 5 {
+		t.Fatalf("%d records, want 5", len(res.Incoming))
 	}
 }
 
@@ -179,16 +173,7 @@ func TestFailures(t *testing.T) {
 		{"unknown key", srv.URL + "/rss.xml", `{"feed": []}`, `config key "feed": unknown key`},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res := run(t, tc.src, tc.cfg)
-			var ds sdk.Diagnostics
-			if !errors.As(res.Err, &ds) || !strings.Contains(fmt.Sprint(ds.Error(), ds[len(ds)-1].Detail), tc.want) {
-				t.Fatalf("err = %v, want an ERROR diagnostic containing %q", res.Err, tc.want)
-			}
-			if len(res.Records) != 0 {
-				t.Errorf("records sent before failing: %d", len(res.Records))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { runner.WantFailure(t, tc.src, tc.cfg, tc.want) })
 	}
 }
 

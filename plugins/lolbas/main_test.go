@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,7 +12,9 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-var run = (&sdktest.Runner{Importer: &importer{}, Type: "lolbas"}).Run
+var runner = &sdktest.Runner{Importer: &importer{}, Type: "lolbas"}
+
+var run = runner.Run
 
 // diagLines renders diagnostics as "file:line id: summary", one a line.
 func diagLines(res *sdktest.ImportResult) string {
@@ -267,29 +267,12 @@ func TestFailures(t *testing.T) {
 		{"bad glob", "testdata/ok", `{"gtfobins_files":["[x"]}`, "bad glob"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res := run(t, tc.src, tc.cfg)
-			var ds sdk.Diagnostics
-			if !errors.As(res.Err, &ds) || !strings.Contains(ds.Error()+" "+ds[0].Detail, tc.want) {
-				t.Fatalf("err = %v, want an ERROR diagnostic containing %q", res.Err, tc.want)
-			}
-			if len(res.Records) != 0 {
-				t.Errorf("records sent before failing: %d", len(res.Records))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { runner.WantFailure(t, tc.src, tc.cfg, tc.want) })
 	}
 }
 
 func TestDeterministic(t *testing.T) {
-	a, b := run(t, "testdata/ok", ""), run(t, "testdata/ok", "")
-	if len(a.Incoming) != len(b.Incoming) {
-		t.Fatal("record counts differ")
-	}
-	for i := range a.Incoming {
-		if !bytes.Equal(a.Incoming[i].JSON, b.Incoming[i].JSON) {
-			t.Errorf("record %d differs:\n%s\n%s", i, a.Incoming[i].JSON, b.Incoming[i].JSON)
-		}
-	}
+	runner.Deterministic(t, "testdata/ok", "")
 }
 
 func TestConformance(t *testing.T) {

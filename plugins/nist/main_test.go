@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +11,9 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-var run = (&sdktest.Runner{Importer: &importer{}, Type: "nist_800_53"}).Run
+var runner = &sdktest.Runner{Importer: &importer{}, Type: "nist_800_53"}
+
+var run = runner.Run
 
 func diags(ds sdk.Diagnostics) string {
 	var out []string
@@ -201,14 +202,8 @@ func TestMalformedFileIsAWarning(t *testing.T) {
 
 func TestDeterministic(t *testing.T) {
 	cfg := `{"attack_source": "testdata/attack"}`
-	a, b := run(t, "testdata", cfg), run(t, "testdata", cfg)
-	if a.Err != nil || len(a.Incoming) != len(b.Incoming) {
-		t.Fatalf("%v: %d vs %d records", a.Err, len(a.Incoming), len(b.Incoming))
-	}
-	for i := range a.Incoming {
-		if string(a.Incoming[i].JSON) != string(b.Incoming[i].JSON) {
-			t.Errorf("record %d differs:\n%s\n%s", i, a.Incoming[i].JSON, b.Incoming[i].JSON)
-		}
+	if res := runner.Deterministic(t, "testdata", cfg); res.Err != nil {
+		t.Fatal(res.Err)
 	}
 }
 
@@ -223,16 +218,7 @@ func TestFailures(t *testing.T) {
 		{"bad glob", "testdata/mapex", `{"files": "[x"}`, "invalid glob"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			res := run(t, tc.src, tc.cfg)
-			var ds sdk.Diagnostics
-			if !errors.As(res.Err, &ds) || !strings.Contains(ds.Error()+" "+ds[0].Detail, tc.want) {
-				t.Fatalf("err = %v, want an ERROR diagnostic containing %q", res.Err, tc.want)
-			}
-			if len(res.Records) != 0 {
-				t.Errorf("records sent before failing: %d", len(res.Records))
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { runner.WantFailure(t, tc.src, tc.cfg, tc.want) })
 	}
 	// The skipped rev4 files say why.
 	res := run(t, "testdata/rev4", "")

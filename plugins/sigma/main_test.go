@@ -16,7 +16,9 @@ import (
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
-var run = (&sdktest.Runner{Importer: &importer{}, Type: "sigma"}).Run
+var runner = &sdktest.Runner{Importer: &importer{}, Type: "sigma"}
+
+var run = runner.Run
 
 func rules(t *testing.T, res *sdktest.ImportResult) map[string]*sdk.DetectionRule {
 	t.Helper()
@@ -277,13 +279,7 @@ func TestConfig(t *testing.T) {
 		{"wrong type", `{"include_deprecated":"yes"}`, "include_deprecated"},
 	}
 	for _, tc := range bad {
-		t.Run(tc.name, func(t *testing.T) {
-			res := run(t, "testdata/collection", tc.cfg)
-			var ds sdk.Diagnostics
-			if !errors.As(res.Err, &ds) || !strings.Contains(ds[0].Summary+" "+ds[0].Detail+" "+ds[0].Attribute, tc.want) {
-				t.Fatalf("err = %v, want an ERROR diagnostic containing %q", res.Err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { runner.WantFailure(t, "testdata/collection", tc.cfg, tc.want) })
 	}
 }
 
@@ -304,15 +300,7 @@ func TestSourcesWithoutRulesFail(t *testing.T) {
 // TestDeterministic: the same input gives byte-identical records, so the
 // core's content hashes see a re-import as unchanged.
 func TestDeterministic(t *testing.T) {
-	a, b := run(t, "testdata/collection", ""), run(t, "testdata/collection", "")
-	if len(a.Incoming) != len(b.Incoming) {
-		t.Fatal("record counts differ")
-	}
-	for i := range a.Incoming {
-		if !bytes.Equal(a.Incoming[i].JSON, b.Incoming[i].JSON) {
-			t.Errorf("record %s differs between runs", a.Incoming[i].ExternalID)
-		}
-	}
+	runner.Deterministic(t, "testdata/collection", "")
 }
 
 func TestSplitDocuments(t *testing.T) {

@@ -74,8 +74,10 @@ func (t *Tx) UpsertTestTemplate(ctx context.Context, te *core.TestTemplate) erro
 	if err := te.Validate(); err != nil {
 		return err
 	}
+	fresh := ""
 	if te.ID == "" {
 		te.ID = core.NewID()
+		fresh = te.ID
 	}
 	if te.TemplateType == "" {
 		te.TemplateType = "custom"
@@ -89,7 +91,7 @@ func (t *Tx) UpsertTestTemplate(ctx context.Context, te *core.TestTemplate) erro
 	if err := t.namedGet(ctx, &te.ID, templateUpsert, te); err != nil {
 		return fmt.Errorf("store: upsert template %s/%s: %w", te.Source, te.ExternalID, err)
 	}
-	return t.linkTechniques(ctx, "test_template_techniques", "test_template_id", te.ID, te.TechniqueIDs)
+	return t.linkTechniques(ctx, "test_template_techniques", "test_template_id", te.ID, te.ID == fresh, te.TechniqueIDs)
 }
 
 // UpsertDetectionRule inserts or updates a rule by (source, external id) and links its
@@ -98,8 +100,10 @@ func (t *Tx) UpsertDetectionRule(ctx context.Context, r *core.DetectionRule) err
 	if err := r.Validate(); err != nil {
 		return err
 	}
+	fresh := ""
 	if r.ID == "" {
 		r.ID = core.NewID()
+		fresh = r.ID
 	}
 	if r.Format == "" {
 		r.Format = "custom"
@@ -118,15 +122,19 @@ func (t *Tx) UpsertDetectionRule(ctx context.Context, r *core.DetectionRule) err
 	if err := t.namedGet(ctx, &r.ID, ruleUpsert, r); err != nil {
 		return fmt.Errorf("store: upsert rule %s/%s: %w", r.Source, r.ExternalID, err)
 	}
-	return t.linkTechniques(ctx, "detection_rule_techniques", "detection_rule_id", r.ID, r.TechniqueIDs)
+	return t.linkTechniques(ctx, "detection_rule_techniques", "detection_rule_id", r.ID, r.ID == fresh, r.TechniqueIDs)
 }
 
-// linkTechniques replaces the technique links of one owner row.
-func (t *Tx) linkTechniques(ctx context.Context, table, ownerCol, ownerID string, externalIDs []string) error {
-	if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE `+ownerCol+` = ?`, ownerID); err != nil {
-		return fmt.Errorf("store: clear %s: %w", table, err)
+// linkTechniques replaces the technique links of one owner row, in one INSERT. A row
+// the upsert just created (its id the one generated for it) has no links to clear.
+func (t *Tx) linkTechniques(ctx context.Context, table, ownerCol, ownerID string, created bool, externalIDs []string) error {
+	if !created {
+		if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE `+ownerCol+` = ?`, ownerID); err != nil {
+			return fmt.Errorf("store: clear %s: %w", table, err)
+		}
 	}
 	seen := map[string]bool{}
+	rows := make([][]any, 0, len(externalIDs))
 	for _, ext := range externalIDs {
 		if seen[ext] {
 			continue
@@ -136,9 +144,10 @@ func (t *Tx) linkTechniques(ctx context.Context, table, ownerCol, ownerID string
 		if err != nil {
 			return err
 		}
-		if _, err := t.exec(ctx, `INSERT INTO `+table+` (`+ownerCol+`, technique_id) VALUES (?, ?)`, ownerID, tid); err != nil {
-			return fmt.Errorf("store: link %s to %s: %w", ownerID, ext, err)
-		}
+		rows = append(rows, []any{ownerID, tid})
+	}
+	if err := t.insertRows(ctx, table, []string{ownerCol, "technique_id"}, rows, ""); err != nil {
+		return fmt.Errorf("store: link %s to %v: %w", ownerID, externalIDs, err)
 	}
 	return nil
 }
@@ -150,9 +159,13 @@ func (t *Tx) EnsureTechnique(ctx context.Context, externalID string) (string, er
 	if !core.ValidTechniqueID(externalID) {
 		return "", core.FieldError("technique_id", "%q is not an ATT&CK technique id", externalID)
 	}
+	if id, ok := t.techIDs[externalID]; ok {
+		return id, nil
+	}
 	var id string
 	err := t.get(ctx, &id, `SELECT id FROM techniques WHERE external_id = ?`, externalID)
 	if err == nil {
+		t.rememberTechnique(externalID, id)
 		return id, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
@@ -173,13 +186,24 @@ func (t *Tx) EnsureTechnique(ctx context.Context, externalID string) (string, er
 	if err != nil {
 		return "", err
 	}
-	if id != "" {
-		return id, nil
+	if id == "" {
+		if err := t.get(ctx, &id, `SELECT id FROM techniques WHERE external_id = ?`, externalID); err != nil {
+			return "", fmt.Errorf("store: find technique %s: %w", externalID, err)
+		}
 	}
-	if err := t.get(ctx, &id, `SELECT id FROM techniques WHERE external_id = ?`, externalID); err != nil {
-		return "", fmt.Errorf("store: find technique %s: %w", externalID, err)
-	}
+	t.rememberTechnique(externalID, id)
 	return id, nil
+}
+
+// rememberTechnique keeps a technique's id for the rest of the transaction: an import
+// links thousands of rows to the same few hundred techniques. Technique rows keep
+// their id and external id once written (upserts go by external id, nothing deletes
+// them), so the cache cannot go stale within a transaction.
+func (t *Tx) rememberTechnique(externalID, id string) {
+	if t.techIDs == nil {
+		t.techIDs = map[string]string{}
+	}
+	t.techIDs[externalID] = id
 }
 
 // TestTemplateByID finds one template with its techniques.

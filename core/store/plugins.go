@@ -126,6 +126,9 @@ type (
 // per scope, in scope order), so a run compares hashes in memory instead of one query
 // per record.
 func (t *Tx) ImportRecords(ctx context.Context, source string) (map[ImportRecordKey][]*ImportRecord, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
 	var rows []*ImportRecord
 	if err := t.sel(ctx, &rows, `SELECT id, source, importer_type, scope, source_ref, file, kind, external_id, entity_id,
 		content_hash, data, deprecated, first_run_id, last_run_id FROM import_records WHERE source = ?
@@ -140,19 +143,25 @@ func (t *Tx) ImportRecords(ctx context.Context, source string) (map[ImportRecord
 	return m, nil
 }
 
-// PutImportRecord inserts or updates a bookkeeping row.
+// importRecordCols are the columns of a new import_records row, in pendingRecords order.
+var importRecordCols = []string{"id", "source", "importer_type", "scope", "source_ref", "file", "kind", "external_id",
+	"entity_id", "content_hash", "data", "deprecated", "first_run_id", "last_run_id", "created_at", "updated_at"}
+
+// PutImportRecord inserts or updates a bookkeeping row. New rows are held back and
+// inserted many per statement (see Tx.flush): a run adds one per record.
 func (t *Tx) PutImportRecord(ctx context.Context, r *ImportRecord) error {
 	now := core.Now()
 	if r.ID == "" {
 		r.ID = core.NewID()
-		_, err := t.exec(ctx, `INSERT INTO import_records (id, source, importer_type, scope, source_ref, file, kind, external_id,
-			entity_id, content_hash, data, deprecated, first_run_id, last_run_id, created_at, updated_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.Source, r.ImporterType, r.Scope, r.SourceRef, r.File, r.Kind,
-			r.ExternalID, r.EntityID, r.ContentHash, r.Data, r.Deprecated, r.FirstRunID, r.LastRunID, now, now)
-		if err != nil {
-			return fmt.Errorf("store: add import record %s %s: %w", r.Kind, r.ExternalID, err)
+		t.pendingRecords = append(t.pendingRecords, []any{r.ID, r.Source, r.ImporterType, r.Scope, r.SourceRef, r.File, r.Kind,
+			r.ExternalID, r.EntityID, r.ContentHash, r.Data, r.Deprecated, r.FirstRunID, r.LastRunID, now, now})
+		if len(t.pendingRecords) >= batchRows(len(importRecordCols)) {
+			return t.flush(ctx)
 		}
 		return nil
+	}
+	if err := t.flush(ctx); err != nil {
+		return err
 	}
 	_, err := t.exec(ctx, `UPDATE import_records SET importer_type = ?, scope = ?, source_ref = ?, file = ?, entity_id = ?,
 		content_hash = ?, data = ?, deprecated = ?, last_run_id = ?, updated_at = ? WHERE id = ?`,

@@ -251,6 +251,9 @@ func (s *Store) runTxOnce(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions,
 			_ = stx.Rollback()
 			panic(p)
 		}
+		if err == nil {
+			err = tx.flush(ctx)
+		}
 		if err == nil && tx.coverageWrite {
 			// Last, so that the one row is locked only for the commit (PostgreSQL).
 			if _, gerr := stx.ExecContext(ctx, `UPDATE coverage_generation SET n = n + 1 WHERE id = 1`); gerr != nil {
@@ -277,6 +280,25 @@ type Tx struct {
 	// coverageWrite says a statement of the transaction wrote a coverage input: the
 	// commit raises the coverage generation.
 	coverageWrite bool
+	// techIDs caches technique ids by external id (EnsureTechnique).
+	techIDs map[string]string
+	// pendingRecords are new import_records rows not yet inserted: written many per
+	// statement when enough have come, before import_records is read or updated, and
+	// before the commit (flush).
+	pendingRecords [][]any
+}
+
+// flush writes what the transaction holds back.
+func (t *Tx) flush(ctx context.Context) error {
+	if len(t.pendingRecords) == 0 {
+		return nil
+	}
+	rows := t.pendingRecords
+	t.pendingRecords = nil
+	if err := t.insertRows(ctx, "import_records", importRecordCols, rows, ""); err != nil {
+		return fmt.Errorf("store: add import records: %w", err)
+	}
+	return nil
 }
 
 var _ core.Tx = (*Tx)(nil)

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -24,6 +25,43 @@ type AuditEntry struct {
 	Details    JSON      `db:"details" json:"details"`
 	PrevHash   string    `db:"prev_hash" json:"prev_hash"`
 	Hash       string    `db:"hash" json:"hash"`
+	// MAC anchors the entry: HMAC-SHA256 over Seq and Hash with the audit key kept
+	// outside the database (AuditMAC); "" when no key was configured.
+	MAC string `db:"mac" json:"-"`
+}
+
+// AuditMAC is the anchor of an entry: HMAC-SHA256, keyed with the audit key, over its
+// sequence number and chain hash. Whoever can write the database but lacks the key
+// cannot renumber an entry or rewrite the chain from some entry onward (recomputing
+// every hash) without the MACs giving it away.
+func AuditMAC(key []byte, seq int64, hash string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("aegis-audit:" + strconv.FormatInt(seq, 10) + ":" + hash))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// AuditCheckpoint is a signed head of the chain, written where the database cannot
+// rewrite it (the evidence store, the log): a later verification that finds the log
+// ending before Seq, or a different entry at Seq, knows it was truncated or rewritten.
+type AuditCheckpoint struct {
+	Seq  int64     `json:"seq"`
+	Hash string    `json:"hash"`
+	At   time.Time `json:"at"`
+	MAC  string    `json:"mac"`
+}
+
+// Sign sets c.MAC with key.
+func (c *AuditCheckpoint) Sign(key []byte) { c.MAC = c.mac(key) }
+
+// Valid reports whether c was signed with key.
+func (c *AuditCheckpoint) Valid(key []byte) bool {
+	return hmac.Equal([]byte(c.MAC), []byte(c.mac(key)))
+}
+
+func (c *AuditCheckpoint) mac(key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("aegis-audit-checkpoint:" + strconv.FormatInt(c.Seq, 10) + ":" + c.Hash + ":" + c.At.UTC().Format(time.RFC3339Nano)))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // ComputeHash returns the chain hash of e given its PrevHash. Every field that carries
@@ -101,5 +139,11 @@ type AuditRepo interface {
 	// transaction, so the entry commits with the change it records.
 	AppendAudit(ctx context.Context, e *AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEntry, int, error)
+	// VerifyAudit walks the chain; with an audit key it also checks each entry's MAC
+	// and that anchored entries are numbered without gaps.
 	VerifyAudit(ctx context.Context) (*AuditVerification, error)
+	// AuditEntryBySeq returns the entry numbered seq (ENOTFOUND when there is none).
+	AuditEntryBySeq(ctx context.Context, seq int64) (*AuditEntry, error)
+	// AuditHead returns the last entry, nil when the log is empty.
+	AuditHead(ctx context.Context) (*AuditEntry, error)
 }

@@ -133,6 +133,25 @@ func (a *app) load() error {
 	return nil
 }
 
+// EnvAuditKey names the variable holding the audit key: with it, every audit entry
+// carries an HMAC and the server checkpoints the chain's head to the evidence store,
+// so truncation, renumbering and rewrites are found (docs/RELIABILITY.md). It is kept
+// outside the database on purpose; every process writing to the database (server and
+// CLI) needs the same key.
+const EnvAuditKey = "AEGIS_AUDIT_KEY"
+
+// auditKey reads EnvAuditKey; nil when it is not set.
+func auditKey() ([]byte, error) {
+	k := os.Getenv(EnvAuditKey)
+	if k == "" {
+		return nil, nil
+	}
+	if len(k) < 16 {
+		return nil, fmt.Errorf("%s is %d characters long; use at least 16 (32 random bytes, base64, is a good key)", EnvAuditKey, len(k))
+	}
+	return []byte(k), nil
+}
+
 // defaultConfigFile is read when --config is not given.
 const defaultConfigFile = "aegis.hcl"
 
@@ -142,11 +161,16 @@ func (a *app) openStore(ctx context.Context, migrate bool) (*store.Store, error)
 	if err := a.load(); err != nil {
 		return nil, err
 	}
+	key, err := auditKey()
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, store.Options{
 		Driver:       a.cfg.Database.Driver,
 		DSN:          a.cfg.Database.DSN,
 		MaxOpenConns: a.cfg.Database.MaxOpenConns,
 		Logger:       a.log.Named("store"),
+		AuditKey:     key,
 	})
 	if err != nil {
 		return nil, err

@@ -113,6 +113,19 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 		defer sched.Stop()
 	}
 
+	// With an audit key the chain's head is checkpointed to the evidence store (and the
+	// log) at start and every auditlog.CheckpointEvery.
+	audit := auditlog.New(st)
+	if key, _ := auditKey(); key != nil {
+		audit = auditlog.NewAnchored(st, auditlog.Anchor{Key: key, Blobs: blobs, Log: a.log.Named("audit")})
+		if _, err := audit.Checkpoint(ctx); err != nil {
+			a.log.Warn("audit checkpoint failed", "error", err)
+		}
+		go audit.WatchCheckpoints(bg, auditlog.CheckpointEvery)
+	} else {
+		a.log.Info("the audit chain is not anchored: set " + EnvAuditKey + " to sign it and checkpoint it outside the database")
+	}
+
 	// The services are the API's only door into the core: it gets no store and no
 	// configuration block.
 	srv := api.New(api.Deps{
@@ -133,7 +146,7 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 		Tests:             testflow.New(st),
 		Catalog:           catalog.New(st),
 		Curation:          curation.New(st),
-		Audit:             auditlog.New(st),
+		Audit:             audit,
 		Inbox:             inbox.New(st, nil),
 		Imports:           imports,
 		Exports:           exports,

@@ -9,7 +9,10 @@ import (
 )
 
 // Service reads the audit log.
-type Service struct{ store core.Store }
+type Service struct {
+	store  core.Store
+	anchor *Anchor // nil: the chain is not anchored
+}
 
 // New returns a service on st.
 func New(st core.Store) *Service { return &Service{store: st} }
@@ -36,7 +39,16 @@ func (s *Service) List(ctx context.Context, f core.AuditFilter, actor string) ([
 	})
 }
 
-// Verify walks the hash chain and names the first entry that does not match.
+// Verify walks the hash chain and names the first entry that does not match. With an
+// anchor it also checks the entries' MACs (the store holds the key) and the latest
+// checkpoint, so a truncated, renumbered or rewritten log names the first missing or
+// altered sequence number.
 func (s *Service) Verify(ctx context.Context) (*core.AuditVerification, error) {
-	return core.Read(ctx, s.store, func(tx core.Tx) (*core.AuditVerification, error) { return tx.VerifyAudit(ctx) })
+	return core.Read(ctx, s.store, func(tx core.Tx) (*core.AuditVerification, error) {
+		v, err := tx.VerifyAudit(ctx)
+		if err != nil || !v.OK || s.anchor == nil {
+			return v, err
+		}
+		return v, s.checkCheckpoint(ctx, tx, v)
+	})
 }

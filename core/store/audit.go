@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -9,7 +10,7 @@ import (
 	"github.com/aegis-sec/aegis/core"
 )
 
-const auditColumns = `seq, id, at, actor_id, actor_name, action, entity_type, entity_id, details, prev_hash, hash`
+const auditColumns = `seq, id, at, actor_id, actor_name, action, entity_type, entity_id, details, prev_hash, hash, mac`
 
 // catalogLock is the PostgreSQL advisory lock (transaction level) that makes writers
 // take turns where they must: appending to the audit chain, and recomputing the
@@ -40,8 +41,13 @@ func (t *Tx) AppendAudit(ctx context.Context, e *core.AuditEntry) error {
 	if err := t.lockCatalog(ctx); err != nil {
 		return err
 	}
-	var prev string
-	err := t.get(ctx, &prev, `SELECT hash FROM audit_logs ORDER BY seq DESC LIMIT 1`)
+	// The number is the last one plus one, taken under the lock: anchored entries are
+	// numbered without gaps, so a missing one is seen by its number.
+	var last struct {
+		Seq  int64  `db:"seq"`
+		Hash string `db:"hash"`
+	}
+	err := t.get(ctx, &last, `SELECT seq, hash FROM audit_logs ORDER BY seq DESC LIMIT 1`)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: last audit hash: %w", err)
 	}
@@ -54,15 +60,42 @@ func (t *Tx) AppendAudit(ctx context.Context, e *core.AuditEntry) error {
 	if len(e.Details) == 0 {
 		e.Details = core.JSON("{}")
 	}
-	e.PrevHash = prev
+	e.Seq = last.Seq + 1
+	e.PrevHash = last.Hash
 	e.Hash = e.ComputeHash()
-	err = t.get(ctx, &e.Seq, `INSERT INTO audit_logs (id, at, actor_id, actor_name, action, entity_type, entity_id, details, prev_hash, hash)
-		VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING seq`,
-		e.ID, e.At, e.ActorID, e.ActorName, e.Action, e.EntityType, e.EntityID, e.Details, e.PrevHash, e.Hash)
+	e.MAC = ""
+	if len(t.auditKey) > 0 {
+		e.MAC = core.AuditMAC(t.auditKey, e.Seq, e.Hash)
+	}
+	_, err = t.exec(ctx, `INSERT INTO audit_logs (seq, id, at, actor_id, actor_name, action, entity_type, entity_id, details, prev_hash, hash, mac)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		e.Seq, e.ID, e.At, e.ActorID, e.ActorName, e.Action, e.EntityType, e.EntityID, e.Details, e.PrevHash, e.Hash, e.MAC)
 	if err != nil {
 		return fmt.Errorf("store: append audit %s: %w", e.Action, err)
 	}
 	return nil
+}
+
+// AuditEntryBySeq returns the entry numbered seq.
+func (t *Tx) AuditEntryBySeq(ctx context.Context, seq int64) (*core.AuditEntry, error) {
+	var e core.AuditEntry
+	if err := t.get(ctx, &e, `SELECT `+auditColumns+` FROM audit_logs WHERE seq = ?`, seq); err != nil {
+		return nil, notFound(err, "audit entry", seq)
+	}
+	return &e, nil
+}
+
+// AuditHead returns the last entry, nil when there is none.
+func (t *Tx) AuditHead(ctx context.Context) (*core.AuditEntry, error) {
+	var e core.AuditEntry
+	err := t.get(ctx, &e, `SELECT `+auditColumns+` FROM audit_logs ORDER BY seq DESC LIMIT 1`)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: audit head: %w", err)
+	}
+	return &e, nil
 }
 
 // ListAudit returns one page of entries, newest first.
@@ -105,6 +138,8 @@ func (t *Tx) VerifyAudit(ctx context.Context) (*core.AuditVerification, error) {
 	v := &core.AuditVerification{OK: true}
 	prev := ""
 	var last int64
+	anchored := false // an entry with a MAC was seen: every later one needs one too
+	key := t.auditKey
 	for {
 		var page []*core.AuditEntry
 		if err := t.sel(ctx, &page, `SELECT `+auditColumns+` FROM audit_logs WHERE seq > ? ORDER BY seq LIMIT 1000`, last); err != nil {
@@ -116,15 +151,26 @@ func (t *Tx) VerifyAudit(ctx context.Context) (*core.AuditVerification, error) {
 		for _, e := range page {
 			v.Checked++
 			switch {
+			case len(key) > 0 && anchored && e.Seq != last+1:
+				// Anchored entries are numbered without gaps: one is missing (deleted, or
+				// renumbered away).
+				v.OK, v.BrokenSeq = false, last+1
+				v.Reason = fmt.Sprintf("entry %d is missing: entry %d follows entry %d (an entry was removed or renumbered)", last+1, e.Seq, last)
+				return v, nil
 			case e.PrevHash != prev:
 				v.OK, v.Reason = false, "the entry does not link to the one before it (an entry was removed or reordered)"
 			case e.ComputeHash() != e.Hash:
 				v.OK, v.Reason = false, "the entry's content does not match its hash (it was altered)"
+			case len(key) > 0 && e.MAC == "" && anchored:
+				v.OK, v.Reason = false, "the entry has no MAC although the entries before it have one (it was rewritten without the audit key)"
+			case len(key) > 0 && e.MAC != "" && !hmac.Equal([]byte(e.MAC), []byte(core.AuditMAC(key, e.Seq, e.Hash))):
+				v.OK, v.Reason = false, "the entry's MAC does not match its number and hash (it was renumbered or rewritten without the audit key, or the key changed)"
 			}
 			if !v.OK {
 				v.BrokenSeq, v.BrokenID = e.Seq, e.ID
 				return v, nil
 			}
+			anchored = anchored || e.MAC != ""
 			prev, last = e.Hash, e.Seq
 		}
 	}

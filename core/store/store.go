@@ -44,6 +44,10 @@ type Options struct {
 	DSN          string // a file path for SQLite; a URL or key=value DSN for PostgreSQL
 	MaxOpenConns int
 	Logger       hclog.Logger
+	// AuditKey, when set, anchors the audit chain: each entry gets an HMAC over its
+	// number and hash, and VerifyAudit checks them. It comes from outside the
+	// database (AEGIS_AUDIT_KEY).
+	AuditKey []byte
 }
 
 // Store implements core.Store.
@@ -57,6 +61,8 @@ type Store struct {
 	write *sqlx.DB
 	read  *sqlx.DB
 	log   hclog.Logger
+	// auditKey anchors the audit chain (Options.AuditKey).
+	auditKey []byte
 	// observe, when set, sees every query a transaction runs through exec, get and sel
 	// (rebound for the dialect) with its arguments: tests count queries with it and
 	// explain the plans of the ones they catch.
@@ -78,7 +84,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.MaxOpenConns <= 0 {
 		o.MaxOpenConns = 10
 	}
-	s := &Store{dialect: o.Driver, dsn: o.DSN, log: o.Logger}
+	s := &Store{dialect: o.Driver, dsn: o.DSN, log: o.Logger, auditKey: o.AuditKey}
 	var err error
 	switch o.Driver {
 	case SQLite:
@@ -245,7 +251,7 @@ func (s *Store) runTxOnce(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions,
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: stx, dialect: s.dialect, observe: s.observe}
+	tx := &Tx{tx: stx, dialect: s.dialect, observe: s.observe, auditKey: s.auditKey}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()
@@ -273,10 +279,11 @@ func (s *Store) runTxOnce(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions,
 
 // Tx is one transaction; it implements core.Tx.
 type Tx struct {
-	tx      *sqlx.Tx
-	dialect string
-	stmts   map[string]*sqlx.Stmt // SQLite only; closed with the transaction
-	observe func(query string, args []any)
+	tx       *sqlx.Tx
+	dialect  string
+	auditKey []byte
+	stmts    map[string]*sqlx.Stmt // SQLite only; closed with the transaction
+	observe  func(query string, args []any)
 	// coverageWrite says a statement of the transaction wrote a coverage input: the
 	// commit raises the coverage generation.
 	coverageWrite bool

@@ -220,15 +220,8 @@ func TestConformance(t *testing.T) {
 // FuzzParseFile: no input makes the parser panic, and whatever it returns is
 // a record the host accepts.
 func FuzzParseFile(f *testing.F) {
-	for _, dir := range []string{"testdata/ok", "testdata/malformed"} {
-		_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				if b, err := os.ReadFile(p); err == nil {
-					f.Add(filepath.Base(p), b)
-				}
-			}
-			return nil
-		})
+	for _, sf := range sdktest.Files(f, "testdata/ok", "testdata/malformed") {
+		f.Add(filepath.Base(sf.Path), sf.Data)
 	}
 	f.Add("T1.yaml", []byte("atomic_tests: &a [*a]"))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aegis-sec/aegis/plugins/internal/testfs"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
@@ -206,7 +207,7 @@ func TestFolder20(t *testing.T) {
 		t.Errorf("release %q, warnings %v", r.ReleaseVersion, res.Warnings())
 	}
 	dir := filepath.Join(t.TempDir(), "mitre-cti-v6.3")
-	copyDir(t, "testdata/cti", dir)
+	testfs.CopyDir(t, "testdata/cti", dir)
 	res = runner.MustRun(t, dir, `{"domains":["enterprise-attack"]}`)
 	if r := res.ByKindID()["technique/T1086"].(*sdk.Technique); r.ReleaseVersion != "6.3" {
 		t.Errorf("release from folder name = %q", r.ReleaseVersion)
@@ -219,27 +220,6 @@ func TestFolder20(t *testing.T) {
 	res = run(t, "testdata/cti", `{"domains":["ics-attack"]}`)
 	if res.Err == nil || !strings.Contains(res.Err.Error(), "holds the domains enterprise-attack, mobile-attack, and the configured domains ics-attack select none") {
 		t.Errorf("no selected domain: %v", res.Err)
-	}
-}
-
-func copyDir(t *testing.T, from, to string) {
-	t.Helper()
-	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(to, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -313,7 +293,7 @@ func TestURLSources(t *testing.T) {
 
 	// An index by URL: its bundle URLs (here relative) are downloaded.
 	dir := t.TempDir()
-	copyDir(t, "testdata/index", dir)
+	testfs.CopyDir(t, "testdata/index", dir)
 	idx := `{"collections":[{"id":"x-mitre-collection--dac0d2d7-8653-445c-9bff-82f934c1e858","name":"Mobile ATT&CK",
 	  "versions":[{"version":"18.1","url":"mobile-attack/mobile-attack-18.1.json"}]}]}`
 	if err := os.WriteFile(filepath.Join(dir, "index.json"), []byte(idx), 0o644); err != nil {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -226,16 +224,7 @@ func TestConformance(t *testing.T) {
 }
 
 func seeds(f *testing.F) {
-	for _, dir := range []string{"testdata/ok", "testdata/malformed"} {
-		_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				if b, err := os.ReadFile(p); err == nil {
-					f.Add(b)
-				}
-			}
-			return nil
-		})
-	}
+	sdktest.SeedFiles(f, "testdata/ok", "testdata/malformed")
 	f.Add([]byte("- &a {id: x, name: y, platforms: {linux: {sh: *a}}}"))
 	f.Add([]byte("<<: &m {id: x}\nname: merged\nphases: {1: [a], two: [b]}"))
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aegis-sec/aegis/plugins/internal/testfs"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
@@ -127,7 +128,7 @@ func TestFailures(t *testing.T) {
 
 func TestCustomGlobsAndDelimiter(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "catalog", "in-house-tests.csv"), "id;name;technique_ids\nX-1;Semicolon test;T1082\n")
+	testfs.WriteFile(t, filepath.Join(dir, "catalog", "in-house-tests.csv"), "id;name;technique_ids\nX-1;Semicolon test;T1082\n")
 	res := run(t, dir, `{"delimiter":";","templates":"catalog/*-tests.csv","rules":"none"}`)
 	if res.Err != nil || len(res.Records) != 1 || res.Records[0].(*sdk.TestTemplate).TechniqueIDs[0] != "T1082" {
 		t.Fatalf("%v %+v", res.Err, res.Records)

@@ -1,12 +1,11 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/aegis-sec/aegis/plugins/internal/stix"
 	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
 type nopReporter struct{}
@@ -17,14 +16,7 @@ func (nopReporter) Progress(int64, int64, string)            {}
 // FuzzBuild turns arbitrary bundles into actors and campaigns: no panic, and the
 // same bytes always give the same records.
 func FuzzBuild(f *testing.F) {
-	for _, pattern := range []string{"testdata/*/*.json", "testdata/cti/*/*/*.json"} {
-		files, _ := filepath.Glob(pattern)
-		for _, p := range files {
-			if b, err := os.ReadFile(p); err == nil {
-				f.Add(b)
-			}
-		}
-	}
+	sdktest.SeedFiles(f, "testdata/*/*.json", "testdata/cti/*/*/*.json")
 	f.Add([]byte(`[{"type":"attack-pattern","id":"attack-pattern--1","name":"x","revoked":true,"external_references":[{"source_name":"mitre-attack","external_id":"T1000.001"}]},
 		{"type":"relationship","id":"relationship--1","relationship_type":"revoked-by","source_ref":"attack-pattern--1","target_ref":"attack-pattern--1"}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -2,25 +2,16 @@ package main
 
 import (
 	"bytes"
-	"github.com/aegis-sec/aegis/plugins/internal/jsonpos"
-	"os"
 	"testing"
-)
 
-func seed(f *testing.F, paths ...string) {
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-}
+	"github.com/aegis-sec/aegis/plugins/internal/jsonpos"
+	"github.com/aegis-sec/aegis/sdk/sdktest"
+)
 
 // FuzzOntology runs the whole ontology path: whatever the graph, no panic and
 // every technique that comes out is a valid record.
 func FuzzOntology(f *testing.F) {
-	seed(f, "testdata/mini/ontologies/d3fend.json", "testdata/mini/api/mappings/attack-mitigations.json")
+	sdktest.SeedFiles(f, "testdata/mini/ontologies/d3fend.json", "testdata/mini/api/mappings/attack-mitigations.json")
 	f.Add([]byte(`[{"@id":"d3f:A","d3f:d3fend-id":"D3-A","rdfs:label":"A","rdfs:subClassOf":[{"@id":"d3f:B"}]},{"@id":"d3f:B","rdfs:subClassOf":{"@id":"d3f:A"}}]`))
 	f.Add([]byte(`{"@context":[1],"@graph":[{"@id":"d3f:DefensiveTechnique","rdfs:subClassOf":{"@id":"d3f:DefensiveTechnique"}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -49,7 +40,7 @@ func FuzzOntology(f *testing.F) {
 }
 
 func FuzzMitigations(f *testing.F) {
-	seed(f, "testdata/mini/api/mappings/attack-mitigations.json")
+	sdktest.SeedFiles(f, "testdata/mini/api/mappings/attack-mitigations.json")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		links, _, err := parseMitigations(data)
 		if err != nil {
@@ -64,7 +55,7 @@ func FuzzMitigations(f *testing.F) {
 }
 
 func FuzzScanDocument(f *testing.F) {
-	seed(f, "testdata/mini/ontologies/d3fend.json", "testdata/attack/enterprise-attack.json")
+	sdktest.SeedFiles(f, "testdata/mini/ontologies/d3fend.json", "testdata/attack/enterprise-attack.json")
 	f.Add([]byte("[1,\n2 , \n{}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := jsonpos.Scan(data, "@graph", "objects")
@@ -93,7 +84,7 @@ func FuzzScanDocument(f *testing.F) {
 }
 
 func FuzzSTIX(f *testing.F) {
-	seed(f, "testdata/attack/enterprise-attack.json")
+	sdktest.SeedFiles(f, "testdata/attack/enterprise-attack.json")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		objs, err := parseSTIX(data)
 		if err == nil {

@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aegis-sec/aegis/plugins/internal/testfs"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
@@ -158,8 +158,8 @@ func TestSingleFileSourceAndMitigationsSource(t *testing.T) {
 
 func TestMalformedMitigationsAreAWarning(t *testing.T) {
 	dir := t.TempDir()
-	copyFile(t, "testdata/mini/ontologies/d3fend.json", filepath.Join(dir, "ontologies", "d3fend.json"))
-	writeFile(t, filepath.Join(dir, "api", "mappings", "attack-mitigations.json"), "{\"@graph\": [\n{\"@id\": \"d3f:M1038\",\n")
+	testfs.CopyFile(t, "testdata/mini/ontologies/d3fend.json", filepath.Join(dir, "ontologies", "d3fend.json"))
+	testfs.WriteFile(t, filepath.Join(dir, "api", "mappings", "attack-mitigations.json"), "{\"@graph\": [\n{\"@id\": \"d3f:M1038\",\n")
 	res := run(t, dir, miniAttack)
 	if res.Err != nil || len(res.Records) != 4 {
 		t.Fatalf("%v, %d records", res.Err, len(res.Records))
@@ -171,9 +171,9 @@ func TestMalformedMitigationsAreAWarning(t *testing.T) {
 
 func TestFailures(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "broken", "d3fend.json"), "{\n  \"@graph\": [\n    {\"@id\": \"d3f:X\",}\n  ]\n}\n")
-	writeFile(t, filepath.Join(dir, "nograph", "d3fend.json"), `{"@context": {}}`)
-	writeFile(t, filepath.Join(dir, "empty", "d3fend.json"), `{"@graph": [{"@id": "d3f:X", "rdfs:label": "x"}]}`)
+	testfs.WriteFile(t, filepath.Join(dir, "broken", "d3fend.json"), "{\n  \"@graph\": [\n    {\"@id\": \"d3f:X\",}\n  ]\n}\n")
+	testfs.WriteFile(t, filepath.Join(dir, "nograph", "d3fend.json"), `{"@context": {}}`)
+	testfs.WriteFile(t, filepath.Join(dir, "empty", "d3fend.json"), `{"@graph": [{"@id": "d3f:X", "rdfs:label": "x"}]}`)
 	cases := []struct{ name, src, cfg, want string }{
 		{"missing source", "testdata/nope", "", "no such file"},
 		{"no ontology", t.TempDir(), "", "no D3FEND ontology"},
@@ -192,25 +192,6 @@ func TestFailures(t *testing.T) {
 
 func TestConformance(t *testing.T) {
 	sdktest.Conformance(t, sdk.ServeOpts{Name: "d3fend", Version: version, Importers: map[string]sdk.Importer{"d3fend": &importer{}}})
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, to, string(b))
 }
 
 // The shipped aegis.hcl names URLs for mitigations_source and attack_source; a local
@@ -251,9 +232,9 @@ func TestOfflineWithTheShippedConfig(t *testing.T) {
 func TestTurtleIsRefusedClearly(t *testing.T) {
 	dir := t.TempDir()
 	ttl := "# D3FEND\n@prefix d3f: <http://d3fend.mitre.org/ontologies/d3fend.owl#> .\nd3f:X a owl:Class .\n"
-	writeFile(t, filepath.Join(dir, "file", "d3fend.ttl"), ttl)
-	writeFile(t, filepath.Join(dir, "named", "d3fend.json"), ttl)
-	writeFile(t, filepath.Join(dir, "folder", "ontologies", "d3fend.ttl"), ttl)
+	testfs.WriteFile(t, filepath.Join(dir, "file", "d3fend.ttl"), ttl)
+	testfs.WriteFile(t, filepath.Join(dir, "named", "d3fend.json"), ttl)
+	testfs.WriteFile(t, filepath.Join(dir, "folder", "ontologies", "d3fend.ttl"), ttl)
 	for _, src := range []string{filepath.Join(dir, "file", "d3fend.ttl"), filepath.Join(dir, "named"), filepath.Join(dir, "folder")} {
 		res := run(t, src, "")
 		if res.Err == nil || !strings.Contains(res.Err.Error(), "Turtle is not supported, use the JSON-LD release file") {

@@ -3,27 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
 // FuzzParseRule feeds arbitrary TOML to the rule parser: it must never
 // panic, a rule it returns must pass Validate and encode to JSON, and the
 // same input must give the same output.
 func FuzzParseRule(f *testing.F) {
-	var seeds []string
-	for _, pat := range []string{"testdata/*/*.toml", "testdata/*/*/*.toml", "testdata/*/*/*/*.toml", "testdata/*/*/*/*/*.toml"} {
-		m, _ := filepath.Glob(pat)
-		seeds = append(seeds, m...)
-	}
-	for _, p := range seeds {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	sdktest.SeedFiles(f, "testdata/*/*.toml", "testdata/*/*/*.toml", "testdata/*/*/*/*.toml", "testdata/*/*/*/*/*.toml")
 	f.Add([]byte("[rule]\nrule_id = 'x'\nname = 'n'\nrisk_score = nan\n[rule.threshold]\nvalue = inf\nwhen = 1979-05-27\nat = 07:32:00\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, b := parseRule(data), parseRule(data)

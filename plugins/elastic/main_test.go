@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aegis-sec/aegis/plugins/internal/testfs"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
@@ -295,7 +296,7 @@ func TestConfig(t *testing.T) {
 
 func TestSourcesWithoutRulesFail(t *testing.T) {
 	noRules := t.TempDir()
-	writeFile(t, filepath.Join(noRules, "pyproject.toml"), "[project]\nname = \"x\"\n")
+	testfs.WriteFile(t, filepath.Join(noRules, "pyproject.toml"), "[project]\nname = \"x\"\n")
 	for name, src := range map[string]string{"missing": "testdata/nope", "empty": t.TempDir(), "no rules": noRules} {
 		t.Run(name, func(t *testing.T) {
 			res := run(t, src, "")
@@ -342,14 +343,4 @@ func TestTacticShortname(t *testing.T) {
 
 func TestConformance(t *testing.T) {
 	sdktest.Conformance(t, serveOpts())
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -2,29 +2,17 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 
+	"github.com/aegis-sec/aegis/sdk/sdktest"
 	"github.com/mmcdole/gofeed"
 )
-
-func seedFeeds(f *testing.F) {
-	paths, _ := filepath.Glob("testdata/*/*")
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-}
 
 // FuzzFeed: whatever gofeed makes of the bytes, every item that becomes a
 // record is a valid one.
 func FuzzFeed(f *testing.F) {
-	seedFeeds(f)
+	sdktest.SeedFiles(f, "testdata/*/*")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		feed, err := gofeed.NewParser().Parse(bytes.NewReader(data))
 		if err != nil {

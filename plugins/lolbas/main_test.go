@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -279,23 +278,10 @@ func TestConformance(t *testing.T) {
 	sdktest.Conformance(t, sdk.ServeOpts{Name: "lolbas", Version: version, Importers: map[string]sdk.Importer{"lolbas": &importer{}}})
 }
 
-func addFiles(f *testing.F, dirs ...string) {
-	for _, dir := range dirs {
-		_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				if b, err := os.ReadFile(p); err == nil {
-					f.Add(b)
-				}
-			}
-			return nil
-		})
-	}
-}
-
 // FuzzParseLOLBASFile: no input panics the parser, and every template it
 // returns is a record the host accepts.
 func FuzzParseLOLBASFile(f *testing.F) {
-	addFiles(f, "testdata/ok/lolbas", "testdata/malformed/lolbas")
+	sdktest.SeedFiles(f, "testdata/ok/lolbas", "testdata/malformed/lolbas")
 	f.Add([]byte("Name: &n x\nCommands: [{Command: *n, MitreID: [T1, T1234.001]}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		items, _ := parseLOLBASFile("yml/OSBinaries/X.yml", data)
@@ -314,7 +300,7 @@ func FuzzParseLOLBASFile(f *testing.F) {
 // (aliases and inherit resolved against itself), never panics and yields
 // valid records.
 func FuzzParseGTFOBinsFile(f *testing.F) {
-	addFiles(f, "testdata/ok/gtfobins/_gtfobins", "testdata/malformed/gtfobins/_gtfobins")
+	sdktest.SeedFiles(f, "testdata/ok/gtfobins/_gtfobins", "testdata/malformed/gtfobins/_gtfobins")
 	f.Add([]byte("---\nfunctions:\n  inherit:\n  - {code: x, from: x}\n..."))
 	f.Add([]byte("---\nalias: x\n..."))
 	fns, _ := parseFunctions(mustRead(f, "testdata/ok/gtfobins/_data/functions.yml"))

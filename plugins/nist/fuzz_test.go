@@ -2,26 +2,15 @@ package main
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"testing"
-)
 
-func seedAll(f *testing.F) {
-	paths, _ := filepath.Glob("testdata/*/*.json")
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-}
+	"github.com/aegis-sec/aegis/sdk/sdktest"
+)
 
 // FuzzParseFile: any bytes, no panic; every mapping that comes out names a
 // valid control and a valid technique (or an attack-pattern to resolve).
 func FuzzParseFile(f *testing.F) {
-	seedAll(f)
+	sdktest.SeedFiles(f, "testdata/*/*.json")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := parseFile(data)
 		if err != nil {
@@ -67,7 +56,7 @@ func FuzzControlID(f *testing.F) {
 }
 
 func FuzzAttackTechniques(f *testing.F) {
-	seedAll(f)
+	sdktest.SeedFiles(f, "testdata/*/*.json")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ids := map[string]string{}
 		if addTechniqueIDs(data, ids) != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aegis-sec/aegis/plugins/internal/testfs"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
@@ -152,7 +153,7 @@ func TestSTIX(t *testing.T) {
 func TestBothFormats(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"mapex/nist_800_53-rev5_attack-16.1-enterprise.json", "stix/nist800-53-r5-controls.json", "stix/nist800-53-r5-mappings.json"} {
-		copyFile(t, filepath.Join("testdata", f), filepath.Join(dir, f))
+		testfs.CopyFile(t, filepath.Join("testdata", f), filepath.Join(dir, f))
 	}
 	res := run(t, dir, `{"attack_source": "testdata/attack"}`)
 	if res.Err != nil {
@@ -253,20 +254,6 @@ func TestControlIDs(t *testing.T) {
 
 func TestConformance(t *testing.T) {
 	sdktest.Conformance(t, sdk.ServeOpts{Name: "nist", Version: version, Importers: map[string]sdk.Importer{"nist_800_53": &importer{}}})
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // A file that does not say which revision it maps is not taken for rev5: the revision

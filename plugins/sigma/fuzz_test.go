@@ -3,25 +3,16 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
 // FuzzParseFile feeds arbitrary YAML to the rule parser: it must never
 // panic, every rule it returns must pass Validate and encode to JSON, and
 // the same input must give the same output.
 func FuzzParseFile(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/*/*.yml")
-	more, _ := filepath.Glob("testdata/collection/*/*/*.y*ml")
-	deeper, _ := filepath.Glob("testdata/collection/*/*/*/*.yml")
-	for _, p := range append(append(seeds, more...), deeper...) {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	sdktest.SeedFiles(f, "testdata/*/*.yml", "testdata/collection/*/*/*.y*ml", "testdata/collection/*/*/*/*.yml")
 	f.Add([]byte("action: global\ntitle: t\nid: 5a1b2c3d-0003-4000-8000-000000000003\n---\nlogsource: {product: x}\ndetection: {a: &x [*x]}\n"))
 	f.Add([]byte("title: t\nid: 5a1b2c3d-0003-4000-8000-000000000003\nlogsource: {product: x}\ndetection: {s: {1: .nan, ~: .inf, true: !!binary aGk=}, condition: s}\n"))
 	// Alias cycles on both sides of a global merge: without a budget the

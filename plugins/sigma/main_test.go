@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aegis-sec/aegis/plugins/internal/testfs"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
@@ -285,7 +286,7 @@ func TestConfig(t *testing.T) {
 
 func TestSourcesWithoutRulesFail(t *testing.T) {
 	noRules := t.TempDir()
-	writeFile(t, filepath.Join(noRules, "a", "config.yml"), "backends:\n  - splunk\n")
+	testfs.WriteFile(t, filepath.Join(noRules, "a", "config.yml"), "backends:\n  - splunk\n")
 	for name, src := range map[string]string{"missing": "testdata/nope", "empty": t.TempDir(), "no rules": noRules} {
 		t.Run(name, func(t *testing.T) {
 			res := run(t, src, "")
@@ -331,16 +332,6 @@ func TestConformance(t *testing.T) {
 	sdktest.Conformance(t, serveOpts())
 }
 
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // A folder of rules that is not a SigmaHQ checkout (none of the configured folders) is
 // read as it is, and the run says so.
 func TestPlainFolderOfRules(t *testing.T) {
@@ -366,8 +357,8 @@ func TestUnsupportedRulesAreNotActive(t *testing.T) {
 		return "title: Rule " + id + "\nid: " + id + "\nstatus: " + status +
 			"\nlogsource:\n  product: windows\n  category: process_creation\ndetection:\n  sel:\n    Image|endswith: '\\\\x.exe'\n  condition: sel\nlevel: high\n"
 	}
-	writeFile(t, filepath.Join(dir, "a_stable.yml"), rule("5a1b2c3d-00a1-4000-8000-000000000001", "stable"))
-	writeFile(t, filepath.Join(dir, "b_unsupported.yml"), rule("5a1b2c3d-00a2-4000-8000-000000000002", "unsupported"))
+	testfs.WriteFile(t, filepath.Join(dir, "a_stable.yml"), rule("5a1b2c3d-00a1-4000-8000-000000000001", "stable"))
+	testfs.WriteFile(t, filepath.Join(dir, "b_unsupported.yml"), rule("5a1b2c3d-00a2-4000-8000-000000000002", "unsupported"))
 
 	res := run(t, dir, "")
 	if res.Err != nil {

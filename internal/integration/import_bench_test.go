@@ -485,18 +485,17 @@ func writeImportFigures(b *testing.B, rows []importRow, rounds int) {
 	}
 	writeFiguresAs(b, figs, "")
 
-	var md strings.Builder
-	fmt.Fprintf(&md, "`%s` — %s, median of %d rounds\n\n", command, time.Now().UTC().Format("2006-01-02 15:04 UTC"), rounds)
-	md.WriteString("| database | import | first import | re-import (÷ first) | parse floor | first ÷ floor | CPU: first (host+plugin) ÷ floor | write phase | host / plugin peak RSS |\n")
-	md.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	// The table keeps one row per database and import: a run replaces the rows it
+	// measured and keeps the others, each row saying when and over how many rounds.
+	stamp := fmt.Sprintf("%s, %d rounds", time.Now().UTC().Format("2006-01-02 15:04 UTC"), rounds)
+	fresh := map[string]string{}
+	var order []string
 	for _, r := range rows {
-		fmt.Fprintf(&md, "| %s | %s | %.2f s | %.2f s (%.2f) | %.2f s | %.1f× | %.2f s ÷ %.2f s = %.1f× | %s rows/s (%d rows) | %.0f / %.0f MiB |\n",
-			r.driver, r.name, r.first, r.re, r.re/r.first, r.floor, r.first/r.floor, r.firstCPU, r.floorCPU, r.firstCPU/r.floorCPU,
-			thousands(r.writeRowsPerS), r.rows, r.hostMB, r.pluginMB)
-	}
-	out := filepath.Join("..", "..", "bench", "out", "imports.md")
-	if err := os.WriteFile(out, []byte(md.String()), 0o644); err != nil {
-		b.Fatal(err)
+		key := "| " + r.driver + " | " + r.name + " |"
+		fresh[key] = fmt.Sprintf("%s %.2f s | %.2f s (%.2f) | %.2f s | %.1f× | %.2f s ÷ %.2f s = %.1f× | %s rows/s (%d rows) | %.0f / %.0f MiB | %s |",
+			key, r.first, r.re, r.re/r.first, r.floor, r.first/r.floor, r.firstCPU, r.floorCPU, r.firstCPU/r.floorCPU,
+			thousands(r.writeRowsPerS), r.rows, r.hostMB, r.pluginMB, stamp)
+		order = append(order, key)
 	}
 	doc := filepath.Join("..", "..", "docs", "BENCHMARKS.md")
 	data, err := os.ReadFile(doc)
@@ -504,6 +503,36 @@ func writeImportFigures(b *testing.B, rows []importRow, rounds int) {
 		b.Fatal(err)
 	}
 	i, j := bytes.Index(data, []byte(importsBegin)), bytes.Index(data, []byte(importsEnd))
+	var kept []string
+	if i >= 0 && j > i {
+		for _, line := range strings.Split(string(data[i+len(importsBegin):j]), "\n") {
+			if !strings.HasPrefix(line, "| sqlite |") && !strings.HasPrefix(line, "| postgres |") {
+				continue
+			}
+			f := strings.SplitN(line, "|", 4)
+			key := "|" + f[1] + "|" + f[2] + "|"
+			if _, ok := fresh[key]; !ok {
+				kept = append(kept, line)
+			}
+		}
+	}
+	for _, k := range order {
+		kept = append(kept, fresh[k])
+	}
+	sort.SliceStable(kept, func(a, b int) bool {
+		return strings.HasPrefix(kept[a], "| sqlite") && strings.HasPrefix(kept[b], "| postgres")
+	})
+	var md strings.Builder
+	fmt.Fprintf(&md, "`go test -run '^$' -bench BenchmarkImports -benchtime 1x -timeout 120m ./internal/integration/` (rows of one run or several; medians of each run's rounds; last: `%s`)\n\n", command)
+	md.WriteString("| database | import | first import | re-import (÷ first) | parse floor | first ÷ floor | CPU: first (host+plugin) ÷ floor | write phase | host / plugin peak RSS | measured |\n")
+	md.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, line := range kept {
+		md.WriteString(line + "\n")
+	}
+	out := filepath.Join("..", "..", "bench", "out", "imports.md")
+	if err := os.WriteFile(out, []byte(md.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
 	if i < 0 || j < i {
 		b.Logf("%s has no %s … %s markers; the table is in %s", doc, importsBegin, importsEnd, out)
 		return

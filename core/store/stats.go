@@ -88,6 +88,7 @@ var statSpecs = []statSpec{
 	{"campaign_test_dependencies", "campaign_test_dependencies", nil},
 	{"job_runs", "job_runs", map[string]string{"job": "job", "outcome": "outcome"}},
 	{"import_locks", "import_locks", map[string]string{"plugin": "plugin"}},
+	{"coverage_generation", "coverage_generation", nil},
 }
 
 // Stats counts every entity, and each by its dimensions, in one read transaction so the

@@ -135,7 +135,7 @@ export function Textarea(props: TextareaHTMLAttributes<HTMLTextAreaElement>) {
 export function Field({ label, children, hint }: { label: string; children: ReactNode; hint?: string }) {
   return (
     <label className="block space-y-1">
-      <span className="text-[12px] font-medium text-muted">{label}</span>
+      <span className="block text-[12px] font-medium text-muted">{label}</span>
       {children}
       {hint && <span className="block text-[11px] text-muted">{hint}</span>}
     </label>

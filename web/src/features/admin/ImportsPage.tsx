@@ -15,7 +15,7 @@ function Warnings({ warnings }: { warnings: unknown }) {
   if (list.length === 0) return null;
   return (
     <details className="mt-2 text-[12px]">
-      <summary className="cursor-pointer text-amber-700 dark:text-amber-300">{list.length} warnings</summary>
+      <summary className="cursor-pointer text-amber-700 dark:text-amber-300">{list.length} {list.length === 1 ? "warning" : "warnings"}</summary>
       <ul className="mt-1 max-h-48 space-y-0.5 overflow-y-auto font-mono text-[11px] text-muted">
         {list.slice(0, 200).map((w, i) => <li key={i}>{[w.file ?? w.item, w.message].filter(Boolean).join(": ") || JSON.stringify(w)}</li>)}
       </ul>

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aegis-sec/aegis/plugins/internal/testfmt"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
@@ -16,19 +17,6 @@ import (
 var runner = &sdktest.Runner{Importer: &importer{}, Type: "atomic"}
 
 var run = runner.Run
-
-// diagLines renders diagnostics as "file:line id: summary", one a line.
-func diagLines(res *sdktest.ImportResult) string {
-	var out []string
-	for _, d := range res.Diagnostics {
-		s := d.File + ":" + strconv.Itoa(d.Line)
-		if d.ExternalID != "" {
-			s += " " + d.ExternalID
-		}
-		out = append(out, s+": "+d.Summary)
-	}
-	return strings.Join(out, "\n")
-}
 
 func templates(t *testing.T, res *sdktest.ImportResult) map[string]*sdk.TestTemplate {
 	t.Helper()
@@ -56,7 +44,7 @@ func TestImportShapes(t *testing.T) {
 	if got := strings.Join(ids, ","); got != want {
 		t.Errorf("records:\n%s\nwant:\n%s", got, want)
 	}
-	if got := diagLines(res); got != "atomics/T1059/T1059.yaml:5 atomic:T1059:1: test has no auto_generated_guid; using the derived id atomic:T1059:1" {
+	if got := testfmt.Diagnostics(res.Diagnostics); got != "atomics/T1059/T1059.yaml:5 atomic:T1059:1: test has no auto_generated_guid; using the derived id atomic:T1059:1" {
 		t.Errorf("diagnostics:\n%s", got)
 	}
 	tpl := templates(t, res)
@@ -152,7 +140,7 @@ func TestMalformedFilesAreWarnings(t *testing.T) {
 		"atomics/T1004/T1004.yaml:0: skipped empty file",
 		"atomics/T1005/T1005.yaml:2: skipped file: atomic_tests is not a list",
 	}
-	if got := diagLines(res); got != strings.Join(want, "\n") {
+	if got := testfmt.Diagnostics(res.Diagnostics); got != strings.Join(want, "\n") {
 		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
 	for _, d := range res.Diagnostics {
@@ -182,8 +170,8 @@ func TestConfig(t *testing.T) {
 	t.Run("custom files without a technique", func(t *testing.T) {
 		res := run(t, "testdata/malformed", `{"files":["atomics/custom/*.yaml"]}`)
 		if res.Err != nil || len(res.Records) != 0 ||
-			diagLines(res) != "atomics/custom/tests.yaml:1: skipped file: no valid attack_technique" {
-			t.Fatalf("%v %d\n%s", res.Err, len(res.Records), diagLines(res))
+			testfmt.Diagnostics(res.Diagnostics) != "atomics/custom/tests.yaml:1: skipped file: no valid attack_technique" {
+			t.Fatalf("%v %d\n%s", res.Err, len(res.Records), testfmt.Diagnostics(res.Diagnostics))
 		}
 	})
 	t.Run("single file", func(t *testing.T) {
@@ -278,7 +266,7 @@ func TestPlainFolderOfAtomics(t *testing.T) {
 	if len(res.Records) == 0 || len(res.Records) != len(want.Records) {
 		t.Errorf("%d tests from the plain folder, %d from the repository layout", len(res.Records), len(want.Records))
 	}
-	d := diagLines(res)
+	d := testfmt.Diagnostics(res.Diagnostics)
 	if !strings.Contains(d, "the whole source is read as a folder of atomic files") || !strings.Contains(d, "notes.yml") {
 		t.Errorf("diagnostics:\n%s", d)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aegis-sec/aegis/plugins/internal/testfmt"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
@@ -13,19 +14,6 @@ import (
 var runner = &sdktest.Runner{Importer: &importer{}, Type: "caldera"}
 
 var run = runner.Run
-
-// diagLines renders diagnostics as "file:line id: summary", one a line.
-func diagLines(res *sdktest.ImportResult) string {
-	var out []string
-	for _, d := range res.Diagnostics {
-		s := d.File + ":" + strconv.Itoa(d.Line)
-		if d.ExternalID != "" {
-			s += " " + d.ExternalID
-		}
-		out = append(out, s+": "+d.Summary)
-	}
-	return strings.Join(out, "\n")
-}
 
 func jsonOf(t *testing.T, v any) string {
 	t.Helper()
@@ -122,7 +110,7 @@ func TestImportShapes(t *testing.T) {
 	}
 	// An ability the source lacks is not the plugin's to call missing: the core
 	// resolves it against the catalog, which an earlier import may have filled.
-	if got := diagLines(res); got != "" {
+	if got := testfmt.Diagnostics(res.Diagnostics); got != "" {
 		t.Errorf("diagnostics:\n%s", got)
 	}
 	if last := res.Progress[len(res.Progress)-1]; last.Message != "3 abilities and 3 adversary profiles from 6 files" {
@@ -168,7 +156,7 @@ func TestMalformedFilesAreWarnings(t *testing.T) {
 		"data/adversaries/a.yml:3 adv-a: adversary names pack adv-missing, which this import does not have",
 		"data/adversaries/b.yml:3 adv-b: packs lead back to the adversary (adv-b → adv-a → adv-b); the loop is cut",
 	}
-	if got := diagLines(res); got != strings.Join(want, "\n") {
+	if got := testfmt.Diagnostics(res.Diagnostics); got != strings.Join(want, "\n") {
 		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
 	recs := res.ByKindID()
@@ -185,7 +173,7 @@ func TestConfig(t *testing.T) {
 	t.Run("abilities only", func(t *testing.T) {
 		res := run(t, "testdata/ok", `{"adversaries":[]}`)
 		if res.Err != nil || len(res.Records) != 3 || len(res.Diagnostics) != 0 {
-			t.Fatalf("%v %d %s", res.Err, len(res.Records), diagLines(res))
+			t.Fatalf("%v %d %s", res.Err, len(res.Records), testfmt.Diagnostics(res.Diagnostics))
 		}
 	})
 	t.Run("single ability file", func(t *testing.T) {
@@ -197,7 +185,7 @@ func TestConfig(t *testing.T) {
 	t.Run("single adversary file", func(t *testing.T) {
 		res := run(t, "testdata/ok/data/adversaries/packs/1a98b8e6-18ce-4617-8cc5-e65a1a9d490e.yml", "")
 		if res.Err != nil || len(res.Records) != 1 || res.Records[0].Kind() != sdk.KindCampaign || len(res.Warnings()) != 0 {
-			t.Fatalf("%v %v\n%s", res.Err, res.Records, diagLines(res))
+			t.Fatalf("%v %v\n%s", res.Err, res.Records, testfmt.Diagnostics(res.Diagnostics))
 		}
 	})
 }

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aegis-sec/aegis/plugins/internal/testfmt"
 	"github.com/aegis-sec/aegis/plugins/internal/testfs"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
@@ -14,15 +14,6 @@ import (
 var runner = &sdktest.Runner{Importer: &importer{}, Type: "d3fend"}
 
 var run = runner.Run
-
-// diags renders warnings as "file:line id: summary" for comparison.
-func diags(ds sdk.Diagnostics) string {
-	var out []string
-	for _, d := range ds {
-		out = append(out, fmt.Sprintf("%s %s:%d %s: %s", d.Severity, d.File, d.Line, d.ExternalID, d.Summary))
-	}
-	return strings.Join(out, "\n")
-}
 
 func mappings(d *sdk.DefensiveTechnique) string {
 	var out []string
@@ -107,7 +98,7 @@ func TestMiniOntology(t *testing.T) {
 		"warning api/mappings/attack-mitigations.json:6 M1040: skipped mapping to an unknown D3FEND technique",
 		"warning api/mappings/attack-mitigations.json:7 M1056: mitigation mitigates no live technique in the ATT&CK data",
 	}, "\n")
-	if d := diags(res.Diagnostics); d != wantDiags {
+	if d := testfmt.WithSeverity(res.Diagnostics); d != wantDiags {
 		t.Errorf("diagnostics:\n%s\nwant:\n%s", d, wantDiags)
 	}
 	if last := res.Progress[len(res.Progress)-1]; last.Done != 4 || last.Total != 4 {
@@ -131,8 +122,8 @@ func TestWithoutAttackSource(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(diags(res.Diagnostics), "warning api/mappings/attack-mitigations.json:0 : 4 ATT&CK mitigation mappings left out: config attack_source is not set") {
-		t.Errorf("diagnostics:\n%s", diags(res.Diagnostics))
+	if !strings.Contains(testfmt.WithSeverity(res.Diagnostics), "warning api/mappings/attack-mitigations.json:0 : 4 ATT&CK mitigation mappings left out: config attack_source is not set") {
+		t.Errorf("diagnostics:\n%s", testfmt.WithSeverity(res.Diagnostics))
 	}
 }
 
@@ -141,8 +132,8 @@ func TestSingleFileSourceAndMitigationsSource(t *testing.T) {
 	if res.Err != nil || len(res.Records) != 4 {
 		t.Fatalf("%v, %d records", res.Err, len(res.Records))
 	}
-	if !strings.Contains(diags(res.Diagnostics), "no ATT&CK mitigation mappings imported") {
-		t.Errorf("diagnostics:\n%s", diags(res.Diagnostics))
+	if !strings.Contains(testfmt.WithSeverity(res.Diagnostics), "no ATT&CK mitigation mappings imported") {
+		t.Errorf("diagnostics:\n%s", testfmt.WithSeverity(res.Diagnostics))
 	}
 	res = run(t, "testdata/mini/ontologies/d3fend.json",
 		`{"mitigations_source":"testdata/mini/api/mappings/attack-mitigations.json","attack_source":"testdata/attack"}`)
@@ -164,7 +155,7 @@ func TestMalformedMitigationsAreAWarning(t *testing.T) {
 	if res.Err != nil || len(res.Records) != 4 {
 		t.Fatalf("%v, %d records", res.Err, len(res.Records))
 	}
-	if d := diags(res.Warnings()); !strings.Contains(d, "warning api/mappings/attack-mitigations.json:2 : skipped malformed ATT&CK mitigation mappings") {
+	if d := testfmt.WithSeverity(res.Warnings()); !strings.Contains(d, "warning api/mappings/attack-mitigations.json:2 : skipped malformed ATT&CK mitigation mappings") {
 		t.Errorf("diagnostics:\n%s", d)
 	}
 }
@@ -205,7 +196,7 @@ func TestOfflineWithTheShippedConfig(t *testing.T) {
 	if res.Err != nil || len(res.Records) != 4 {
 		t.Fatalf("%v, %d records", res.Err, len(res.Records))
 	}
-	if d := diags(res.Diagnostics); !strings.Contains(d, "warning api/mappings/attack-mitigations.json:0 : 4 ATT&CK mitigation mappings left out: attack_source could not be read") {
+	if d := testfmt.WithSeverity(res.Diagnostics); !strings.Contains(d, "warning api/mappings/attack-mitigations.json:0 : 4 ATT&CK mitigation mappings left out: attack_source could not be read") {
 		t.Errorf("diagnostics:\n%s", d)
 	}
 	// With a local attack_source the folder's mitigation file is used, not the URL.
@@ -222,8 +213,8 @@ func TestOfflineWithTheShippedConfig(t *testing.T) {
 	}
 	// A single ontology file with an unreachable mitigations_source: a warning.
 	res = run(t, "testdata/mini/ontologies/d3fend.json", shipped)
-	if res.Err != nil || len(res.Records) != 4 || !strings.Contains(diags(res.Diagnostics), "mitigations_source could not be read") {
-		t.Fatalf("%v, %d records, diagnostics:\n%s", res.Err, len(res.Records), diags(res.Diagnostics))
+	if res.Err != nil || len(res.Records) != 4 || !strings.Contains(testfmt.WithSeverity(res.Diagnostics), "mitigations_source could not be read") {
+		t.Fatalf("%v, %d records, diagnostics:\n%s", res.Err, len(res.Records), testfmt.WithSeverity(res.Diagnostics))
 	}
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aegis-sec/aegis/plugins/internal/testfmt"
 	"github.com/aegis-sec/aegis/plugins/internal/testfs"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
@@ -35,24 +34,6 @@ func positions(res *sdktest.ImportResult) []string {
 		out = append(out, fmt.Sprintf("%s:%d %s", in.File, in.Line, in.ExternalID))
 	}
 	return out
-}
-
-func diagLines(ds sdk.Diagnostics) []string {
-	var out []string
-	for _, d := range ds {
-		out = append(out, fmt.Sprintf("%s:%d %s: %s", d.File, d.Line, d.ExternalID, d.Summary))
-	}
-	return out
-}
-
-// check compares after a JSON round trip, which is how the host sees values.
-func check(t *testing.T, what string, got, want any) {
-	t.Helper()
-	g, _ := json.Marshal(got)
-	w, _ := json.Marshal(want)
-	if !bytes.Equal(g, w) {
-		t.Errorf("%s = %s\nwant %s", what, g, w)
-	}
 }
 
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
@@ -89,7 +70,7 @@ func TestImportRepository(t *testing.T) {
 		"rules/integrations/aws/unknown_keys.toml:19 9a1b2c3d-0000-4000-8000-00000000000a: unknown key \"rule.shiny_new_option\" ignored",
 		"rules/integrations/aws/unknown_keys.toml:31 9a1b2c3d-0000-4000-8000-00000000000a: unknown key \"rule.threat.confidence\" ignored",
 	}
-	if got := diagLines(res.Diagnostics); !reflect.DeepEqual(got, wantDiags) {
+	if got := testfmt.DiagnosticList(res.Diagnostics); !reflect.DeepEqual(got, wantDiags) {
 		t.Errorf("diagnostics:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantDiags, "\n"))
 	}
 	byID := rules(res)
@@ -106,13 +87,13 @@ func TestImportRepository(t *testing.T) {
 		if !r.Date.Equal(day(2023, 1, 11)) || !r.Modified.Equal(day(2026, 7, 28)) {
 			t.Errorf("dates %v %v", r.Date, r.Modified)
 		}
-		check(t, "index", r.IndexPatterns, []string{"logs-endpoint.events.process-*", "logs-windows.*"})
-		check(t, "tags", r.Tags, []string{"Domain: Endpoint", "OS: Windows", "Tactic: Collection"})
-		check(t, "techniques", r.TechniqueIDs, []string{"T1114", "T1114.001", "T1559"})
-		check(t, "tactics", r.Tactics, []string{"collection", "command-and-control"})
-		check(t, "false positives", r.FalsePositives, []string{"Administrative scripts that automate Outlook.\n  Indented detail stays indented."})
-		check(t, "references", r.References, []string{"https://example.test/outlook-com"})
-		check(t, "threat", r.Metadata["threat"], []any{
+		testfmt.CheckJSON(t, "index", r.IndexPatterns, []string{"logs-endpoint.events.process-*", "logs-windows.*"})
+		testfmt.CheckJSON(t, "tags", r.Tags, []string{"Domain: Endpoint", "OS: Windows", "Tactic: Collection"})
+		testfmt.CheckJSON(t, "techniques", r.TechniqueIDs, []string{"T1114", "T1114.001", "T1559"})
+		testfmt.CheckJSON(t, "tactics", r.Tactics, []string{"collection", "command-and-control"})
+		testfmt.CheckJSON(t, "false positives", r.FalsePositives, []string{"Administrative scripts that automate Outlook.\n  Indented detail stays indented."})
+		testfmt.CheckJSON(t, "references", r.References, []string{"https://example.test/outlook-com"})
+		testfmt.CheckJSON(t, "threat", r.Metadata["threat"], []any{
 			map[string]any{"framework": "MITRE ATT&CK",
 				"tactic": map[string]any{"id": "TA0009", "name": "Collection", "reference": "https://attack.mitre.org/tactics/TA0009/"},
 				"techniques": []any{map[string]any{"id": "T1114", "name": "Email Collection", "reference": "https://attack.mitre.org/techniques/T1114/",
@@ -121,9 +102,9 @@ func TestImportRepository(t *testing.T) {
 				"tactic":     map[string]any{"id": "TA0011", "name": "Command and Control", "reference": "https://attack.mitre.org/tactics/TA0011/"},
 				"techniques": []any{map[string]any{"id": "T1559", "name": "Inter-Process Communication", "reference": "https://attack.mitre.org/techniques/T1559/"}}},
 		})
-		check(t, "transform", r.Metadata["transform"], map[string]any{"osquery": []any{map[string]any{"label": "Osquery - Retrieve DNS Cache", "query": "SELECT * FROM dns_cache"}}})
-		check(t, "integration", r.Metadata["integration"], []string{"endpoint", "windows"})
-		check(t, "investigation fields", r.Metadata["investigation_fields"], map[string]any{"field_names": []string{"process.name", "user.name"}})
+		testfmt.CheckJSON(t, "transform", r.Metadata["transform"], map[string]any{"osquery": []any{map[string]any{"label": "Osquery - Retrieve DNS Cache", "query": "SELECT * FROM dns_cache"}}})
+		testfmt.CheckJSON(t, "integration", r.Metadata["integration"], []string{"endpoint", "windows"})
+		testfmt.CheckJSON(t, "investigation fields", r.Metadata["investigation_fields"], map[string]any{"field_names": []string{"process.name", "user.name"}})
 		if r.Metadata["note"] != "## Triage and analysis\nLook at the parent process.\n" || r.Metadata["from"] != "now-9m" || r.Metadata["license"] != "Elastic License v2" {
 			t.Errorf("metadata = %v", r.Metadata)
 		}
@@ -138,8 +119,8 @@ func TestImportRepository(t *testing.T) {
 		if r.RuleType != "machine_learning" || r.Query != "" || r.Language != "" || r.Level != "low" || len(r.TechniqueIDs) != 0 {
 			t.Errorf("rule = %+v", r)
 		}
-		check(t, "tactics", r.Tactics, []string{"execution"})
-		check(t, "job ids", r.Metadata["machine_learning_job_id"], []string{"v3_rare_process_by_host_windows", "v3_rare_process_by_host_linux"})
+		testfmt.CheckJSON(t, "tactics", r.Tactics, []string{"execution"})
+		testfmt.CheckJSON(t, "job ids", r.Metadata["machine_learning_job_id"], []string{"v3_rare_process_by_host_windows", "v3_rare_process_by_host_linux"})
 		if r.Metadata["anomaly_threshold"] != float64(75) {
 			t.Errorf("metadata = %v", r.Metadata)
 		}
@@ -158,7 +139,7 @@ func TestImportRepository(t *testing.T) {
 		if !r.Deprecated || r.Status != "deprecated" || r.Metadata["deprecation_date"] != "2022/08/02" {
 			t.Errorf("rule = %+v", r)
 		}
-		check(t, "techniques", r.TechniqueIDs, []string{"T1053"})
+		testfmt.CheckJSON(t, "techniques", r.TechniqueIDs, []string{"T1053"})
 	})
 
 	t.Run("other rule types", func(t *testing.T) {
@@ -166,25 +147,25 @@ func TestImportRepository(t *testing.T) {
 		if bb.RuleType != "new_terms" || bb.Metadata["building_block_type"] != "default" || bb.Metadata["bypass_bbr_timing"] != true {
 			t.Errorf("building block = %+v", bb)
 		}
-		check(t, "new terms", bb.Metadata["new_terms"], map[string]any{"field": "new_terms_fields", "value": []string{"host.id", "user.id"},
+		testfmt.CheckJSON(t, "new terms", bb.Metadata["new_terms"], map[string]any{"field": "new_terms_fields", "value": []string{"host.id", "user.id"},
 			"history_window_start": []any{map[string]any{"field": "history_window_start", "value": "now-7d"}}})
-		check(t, "lower-case technique id", bb.TechniqueIDs, []string{"T1033"})
+		testfmt.CheckJSON(t, "lower-case technique id", bb.TechniqueIDs, []string{"T1033"})
 
 		th := byID["1c27fa22-7727-4dd3-81c0-de6da5555feb"]
-		check(t, "threshold techniques", th.TechniqueIDs, []string{"T1110", "T1110.001", "T1110.003"})
-		check(t, "threshold", th.Metadata["threshold"], map[string]any{"field": []string{"source.ip"}, "value": 20})
+		testfmt.CheckJSON(t, "threshold techniques", th.TechniqueIDs, []string{"T1110", "T1110.001", "T1110.003"})
+		testfmt.CheckJSON(t, "threshold", th.Metadata["threshold"], map[string]any{"field": []string{"source.ip"}, "value": 20})
 
 		es := byID["8d3d0794-c776-476b-8674-ee2e685f6470"]
 		if es.RuleType != "esql" || es.Language != "esql" || es.Level != "critical" || es.RiskScore != 99 || !strings.HasPrefix(es.Query, "from logs-endpoint") {
 			t.Errorf("esql = %+v", es)
 		}
-		check(t, "tactic from a name alone", es.Tactics, []string{"execution"})
+		testfmt.CheckJSON(t, "tactic from a name alone", es.Tactics, []string{"execution"})
 
 		tm := byID["aab184d3-72b3-4639-b242-6597c99d8bca"]
 		if tm.RuleType != "threat_match" || tm.Metadata["threat_indicator_path"] != "threat.indicator" {
 			t.Errorf("threat match = %+v", tm)
 		}
-		check(t, "threat mapping", tm.Metadata["threat_mapping"], []any{map[string]any{"entries": []any{
+		testfmt.CheckJSON(t, "threat mapping", tm.Metadata["threat_mapping"], []any{map[string]any{"entries": []any{
 			map[string]any{"field": "file.hash.sha256", "type": "mapping", "value": "threat.indicator.file.hash.sha256"}}}})
 
 		uk := byID["9a1b2c3d-0000-4000-8000-00000000000a"]
@@ -201,12 +182,12 @@ func TestImportRepository(t *testing.T) {
 			h.Description != "Hunts for remote service creation followed by execution, a sign of lateral movement." {
 			t.Fatalf("hunting rule = %+v", h)
 		}
-		check(t, "techniques", h.TechniqueIDs, []string{"T1021.002", "T1569.002"})
-		check(t, "languages", h.Metadata["languages"], []string{"esql", "sql"})
+		testfmt.CheckJSON(t, "techniques", h.TechniqueIDs, []string{"T1021.002", "T1569.002"})
+		testfmt.CheckJSON(t, "languages", h.Metadata["languages"], []string{"esql", "sql"})
 		if qs, _ := h.Metadata["queries"].([]any); len(qs) != 2 || !strings.HasPrefix(qs[1].(string), "SELECT * FROM services") {
 			t.Errorf("queries = %#v", h.Metadata["queries"])
 		}
-		check(t, "integration", h.Metadata["integration"], []string{"endpoint", "windows"})
+		testfmt.CheckJSON(t, "integration", h.Metadata["integration"], []string{"endpoint", "windows"})
 		if h.Metadata["license"] != "Elastic License v2" || h.Metadata["notes"] == nil {
 			t.Errorf("metadata = %#v", h.Metadata)
 		}
@@ -241,7 +222,7 @@ func TestMalformedFilesAreWarnings(t *testing.T) {
 		"wrong_types.toml:16 b0000000-0000-4000-8000-000000000005: technique id \"T99\" is not an ATT&CK technique id; left out",
 		"zz_duplicate.toml:2 b0000000-0000-4000-8000-000000000005: skipped rule: duplicate rule_id",
 	}
-	if got := diagLines(res.Diagnostics); !reflect.DeepEqual(got, want) {
+	if got := testfmt.DiagnosticList(res.Diagnostics); !reflect.DeepEqual(got, want) {
 		t.Errorf("diagnostics:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	if d := res.Diagnostics[4]; d.Detail != `rule.risk_score: expected a number, found text "high"` {
@@ -261,7 +242,7 @@ func TestConfig(t *testing.T) {
 		if res.Err != nil || len(res.Records) != 2 {
 			t.Fatalf("%v, %v", res.Err, positions(res))
 		}
-		if got := diagLines(res.Diagnostics); strings.Join(got, "\n") != "rules_nope:0 : configured folder not found in the source" {
+		if got := testfmt.DiagnosticList(res.Diagnostics); strings.Join(got, "\n") != "rules_nope:0 : configured folder not found in the source" {
 			t.Errorf("diagnostics = %v", got)
 		}
 	})

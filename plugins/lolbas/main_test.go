@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aegis-sec/aegis/plugins/internal/testfmt"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
@@ -14,19 +15,6 @@ import (
 var runner = &sdktest.Runner{Importer: &importer{}, Type: "lolbas"}
 
 var run = runner.Run
-
-// diagLines renders diagnostics as "file:line id: summary", one a line.
-func diagLines(res *sdktest.ImportResult) string {
-	var out []string
-	for _, d := range res.Diagnostics {
-		s := d.File + ":" + strconv.Itoa(d.Line)
-		if d.ExternalID != "" {
-			s += " " + d.ExternalID
-		}
-		out = append(out, s+": "+d.Summary)
-	}
-	return strings.Join(out, "\n")
-}
 
 func positions(res *sdktest.ImportResult) string {
 	var out []string
@@ -77,7 +65,7 @@ func TestImportBoth(t *testing.T) {
 		t.Errorf("records:\n%s", got)
 	}
 	if len(res.Diagnostics) != 0 {
-		t.Errorf("diagnostics:\n%s", diagLines(res))
+		t.Errorf("diagnostics:\n%s", testfmt.Diagnostics(res.Diagnostics))
 	}
 	if last := res.Progress[len(res.Progress)-1]; last.Message != "3 LOLBAS commands from 2 files; 8 GTFOBins examples from 6 files, 2 aliases resolved to their targets" ||
 		last.Done != 8 || last.Total != 8 {
@@ -180,7 +168,7 @@ func TestLayouts(t *testing.T) {
 			}
 			// The functions file beside _gtfobins is found in every layout.
 			if len(res.Diagnostics) != 0 {
-				t.Errorf("diagnostics:\n%s", diagLines(res))
+				t.Errorf("diagnostics:\n%s", testfmt.Diagnostics(res.Diagnostics))
 			}
 			for _, r := range res.Records {
 				if len(r.(*sdk.TestTemplate).TechniqueIDs) == 0 {
@@ -235,7 +223,7 @@ gtfobins:mixed:file-read:1 @gtfobins/_gtfobins/mixed:18`
 		"gtfobins/_gtfobins/vimdiff:2 vimdiff: alias vimdiff → nvim does not lead to a binary with examples; skipped",
 		"gtfobins/_gtfobins/mixed:13 mixed: function teleport is not in functions.yml; its examples carry no techniques",
 	}
-	if got := diagLines(res); got != strings.Join(wantDiags, "\n") {
+	if got := testfmt.Diagnostics(res.Diagnostics); got != strings.Join(wantDiags, "\n") {
 		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, strings.Join(wantDiags, "\n"))
 	}
 	tpl := templates(res)

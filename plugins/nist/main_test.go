@@ -1,12 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aegis-sec/aegis/plugins/internal/testfmt"
 	"github.com/aegis-sec/aegis/plugins/internal/testfs"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
@@ -15,14 +15,6 @@ import (
 var runner = &sdktest.Runner{Importer: &importer{}, Type: "nist_800_53"}
 
 var run = runner.Run
-
-func diags(ds sdk.Diagnostics) string {
-	var out []string
-	for _, d := range ds {
-		out = append(out, fmt.Sprintf("%s %s:%d %s: %s", d.Severity, d.File, d.Line, d.ExternalID, d.Summary))
-	}
-	return strings.Join(out, "\n")
-}
 
 // controls returns the control records by id, checking that the framework
 // comes first.
@@ -96,7 +88,7 @@ func TestMappingsExplorer(t *testing.T) {
 		"warning " + file + ":24 AC-03: skipped mapping with unknown status bogus",
 		"warning " + file + ":25 : skipped malformed mapping object",
 	}, "\n")
-	if d := diags(res.Diagnostics); d != want {
+	if d := testfmt.WithSeverity(res.Diagnostics); d != want {
 		t.Errorf("diagnostics:\n%s\nwant:\n%s", d, want)
 	}
 	last := res.Progress[len(res.Progress)-1]
@@ -134,7 +126,7 @@ func TestSTIX(t *testing.T) {
 		"warning nist800-53-r5-mappings.json:12 relationship--20000000-0000-4000-8000-000000000004: skipped mapping to an ATT&CK object not in attack_source",
 		"warning nist800-53-r5-mappings.json:14 relationship--20000000-0000-4000-8000-000000000005: skipped mapping from an unknown control",
 	}, "\n")
-	if d := diags(res.Diagnostics); d != want {
+	if d := testfmt.WithSeverity(res.Diagnostics); d != want {
 		t.Errorf("diagnostics:\n%s\nwant:\n%s", d, want)
 	}
 
@@ -143,7 +135,7 @@ func TestSTIX(t *testing.T) {
 	if res.Err != nil || len(res.Records) != 6 {
 		t.Fatalf("%v, %d records", res.Err, len(res.Records))
 	}
-	if d := diags(res.Warnings()); !strings.Contains(d, "nist800-53-r5-mappings.json:0 : 5 STIX mappings left out: config attack_source is not set") {
+	if d := testfmt.WithSeverity(res.Warnings()); !strings.Contains(d, "nist800-53-r5-mappings.json:0 : 5 STIX mappings left out: config attack_source is not set") {
 		t.Errorf("diagnostics:\n%s", d)
 	}
 }
@@ -189,7 +181,7 @@ func TestMalformedFileIsAWarning(t *testing.T) {
 		t.Errorf("controls = %v", ids)
 	}
 	// Every file is imported or named in a warning: another framework's file too.
-	if d := diags(res.Diagnostics); d != "warning broken.json:4 : skipped malformed JSON file\nwarning package.json:0 : skipped file\nwarning veris-1.3.7_attack-16.1-enterprise.json:0 : skipped file" {
+	if d := testfmt.WithSeverity(res.Diagnostics); d != "warning broken.json:4 : skipped malformed JSON file\nwarning package.json:0 : skipped file\nwarning veris-1.3.7_attack-16.1-enterprise.json:0 : skipped file" {
 		t.Errorf("diagnostics:\n%s", d)
 	}
 	var said bool
@@ -223,7 +215,7 @@ func TestFailures(t *testing.T) {
 	}
 	// The skipped rev4 files say why.
 	res := run(t, "testdata/rev4", "")
-	if d := diags(res.Warnings()); !strings.Contains(d, "mappings-rev4.json:0 : skipped file") || !strings.Contains(d, "nist800-53-r4-controls.json:0 : skipped file") {
+	if d := testfmt.WithSeverity(res.Warnings()); !strings.Contains(d, "mappings-rev4.json:0 : skipped file") || !strings.Contains(d, "nist800-53-r4-controls.json:0 : skipped file") {
 		t.Errorf("diagnostics:\n%s", d)
 	}
 }
@@ -274,7 +266,7 @@ func TestRevisionComesFromTheData(t *testing.T) {
 		if res.Err == nil || len(res.Records) != 0 {
 			t.Errorf("%s: err %v, %d records; want a failure and no framework", name, res.Err, len(res.Records))
 		}
-		if d := diags(res.Diagnostics); !strings.Contains(d, name+":0 : skipped file") {
+		if d := testfmt.WithSeverity(res.Diagnostics); !strings.Contains(d, name+":0 : skipped file") {
 			t.Errorf("%s: diagnostics %q", name, d)
 		}
 		var said bool
@@ -335,7 +327,7 @@ func TestOtherMappingsExplorerFrameworks(t *testing.T) {
 	if n := len(controls); n != 3+5 {
 		t.Errorf("%d controls, want 3 cloud and 5 NIST", n)
 	}
-	if d := diags(res.Diagnostics); !strings.Contains(d, "aws-12.12.2024_attack-16.1-enterprise.json:") || !strings.Contains(d, "invalid ATT&CK id") {
+	if d := testfmt.WithSeverity(res.Diagnostics); !strings.Contains(d, "aws-12.12.2024_attack-16.1-enterprise.json:") || !strings.Contains(d, "invalid ATT&CK id") {
 		t.Errorf("diagnostics:\n%s", d)
 	}
 	last := res.Progress[len(res.Progress)-1].Message

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aegis-sec/aegis/plugins/internal/testfmt"
 	"github.com/aegis-sec/aegis/plugins/internal/testfs"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
@@ -38,15 +37,6 @@ func positions(res *sdktest.ImportResult) []string {
 	return out
 }
 
-// diagLines renders diagnostics as "file:line id: summary".
-func diagLines(ds sdk.Diagnostics) []string {
-	var out []string
-	for _, d := range ds {
-		out = append(out, fmt.Sprintf("%s:%d %s: %s", d.File, d.Line, d.ExternalID, d.Summary))
-	}
-	return out
-}
-
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
 func TestImportCollection(t *testing.T) {
@@ -55,7 +45,7 @@ func TestImportCollection(t *testing.T) {
 		t.Fatalf("import: %v", res.Err)
 	}
 	if len(res.Diagnostics) != 0 {
-		t.Errorf("diagnostics: %v", diagLines(res.Diagnostics))
+		t.Errorf("diagnostics: %v", testfmt.DiagnosticList(res.Diagnostics))
 	}
 	// Files in lexical order, documents in file order; regression_data,
 	// the tool config list and the CI workflow are not rules.
@@ -90,19 +80,19 @@ func TestImportCollection(t *testing.T) {
 		if !r.Date.Equal(day(2021, 5, 12)) || !r.Modified.Equal(day(2023, 1, 5)) {
 			t.Errorf("date %v modified %v: both date spellings must parse", r.Date, r.Modified)
 		}
-		check(t, "references", r.References, []string{"https://example.test/encoded-powershell"})
-		check(t, "tags", r.Tags, []string{"attack.T1027", "attack.execution", "attack.g0016", "attack.s0002", "attack.stealth", "attack.t1059.001", "car.2014-04-003"})
-		check(t, "techniques", r.TechniqueIDs, []string{"T1027", "T1059.001"})
-		check(t, "tactics", r.Tactics, []string{"execution", "stealth"})
-		check(t, "false positives", r.FalsePositives, []string{"Administrative scripts", "42"})
-		check(t, "log source", r.LogSource, map[string]string{"category": "process_creation", "product": "windows"})
-		check(t, "related", r.Related, []sdk.RelatedRule{{ID: "5a1b2c3d-0001-4000-8000-0000000000ff", Type: "derived"}, {ID: "legacy-rule-7", Type: "obsolete"}})
-		check(t, "detection", r.Detection, map[string]any{
+		testfmt.CheckJSON(t, "references", r.References, []string{"https://example.test/encoded-powershell"})
+		testfmt.CheckJSON(t, "tags", r.Tags, []string{"attack.T1027", "attack.execution", "attack.g0016", "attack.s0002", "attack.stealth", "attack.t1059.001", "car.2014-04-003"})
+		testfmt.CheckJSON(t, "techniques", r.TechniqueIDs, []string{"T1027", "T1059.001"})
+		testfmt.CheckJSON(t, "tactics", r.Tactics, []string{"execution", "stealth"})
+		testfmt.CheckJSON(t, "false positives", r.FalsePositives, []string{"Administrative scripts", "42"})
+		testfmt.CheckJSON(t, "log source", r.LogSource, map[string]string{"category": "process_creation", "product": "windows"})
+		testfmt.CheckJSON(t, "related", r.Related, []sdk.RelatedRule{{ID: "5a1b2c3d-0001-4000-8000-0000000000ff", Type: "derived"}, {ID: "legacy-rule-7", Type: "obsolete"}})
+		testfmt.CheckJSON(t, "detection", r.Detection, map[string]any{
 			"selection":   map[string]any{"Image|endswith": []any{`\powershell.exe`, `\pwsh.exe`}, "CommandLine|contains": " -enc "},
 			"filter_main": map[string]any{"ParentImage": `C:\Windows\System32\svchost.exe`},
 			"condition":   "selection and not filter_main",
 		})
-		check(t, "metadata", r.Metadata, map[string]any{"groups": []any{"G0016"}, "software": []any{"S0002"},
+		testfmt.CheckJSON(t, "metadata", r.Metadata, map[string]any{"groups": []any{"G0016"}, "software": []any{"S0002"},
 			"fields": []any{"CommandLine"}, "license": "DRL-1.1"})
 		raw, _ := os.ReadFile("testdata/collection/rules/windows/proc_creation_win_encoded_ps.yml")
 		if r.Raw != string(raw) {
@@ -115,8 +105,8 @@ func TestImportCollection(t *testing.T) {
 		if !r.Deprecated || r.Status != "deprecated" || r.Level != "medium" || len(r.TechniqueIDs) != 0 || !r.Date.Equal(day(2020, 1, 31)) {
 			t.Errorf("rule = %+v", r)
 		}
-		check(t, "tactics", r.Tactics, []string{"defense-evasion", "defense-impairment", "initial-access"})
-		check(t, "detection", r.Detection, map[string]any{"selection": map[string]any{"ResultType": 0}, "condition": "selection"})
+		testfmt.CheckJSON(t, "tactics", r.Tactics, []string{"defense-evasion", "defense-impairment", "initial-access"})
+		testfmt.CheckJSON(t, "detection", r.Detection, map[string]any{"selection": map[string]any{"ResultType": 0}, "condition": "selection"})
 	})
 
 	t.Run("global action merged into each document", func(t *testing.T) {
@@ -132,17 +122,17 @@ func TestImportCollection(t *testing.T) {
 				t.Errorf("raw of %s must be the merged rule as one document:\n%s", r.ExternalID, r.Raw)
 			}
 		}
-		check(t, "first log source", first.LogSource, map[string]string{"product": "linux", "service": "auditd"})
-		check(t, "first detection", first.Detection, map[string]any{"selection": map[string]any{"type": "EXECVE", "a0": "shred"}, "condition": "selection"})
+		testfmt.CheckJSON(t, "first log source", first.LogSource, map[string]string{"product": "linux", "service": "auditd"})
+		testfmt.CheckJSON(t, "first detection", first.Detection, map[string]any{"selection": map[string]any{"type": "EXECVE", "a0": "shred"}, "condition": "selection"})
 		if first.Metadata != nil || len(first.Related) != 0 {
 			t.Errorf("the first rule keeps the collection's id: %+v %+v", first.Metadata, first.Related)
 		}
-		check(t, "second log source", second.LogSource, map[string]string{"product": "linux", "category": "process_creation"})
-		check(t, "second metadata", second.Metadata, map[string]any{"collection_id": "5a1b2c3d-0003-4000-8000-000000000003", "document": float64(3)})
-		check(t, "second related", second.Related, []sdk.RelatedRule{{ID: "5a1b2c3d-0003-4000-8000-000000000003", Type: "derived"}})
+		testfmt.CheckJSON(t, "second log source", second.LogSource, map[string]string{"product": "linux", "category": "process_creation"})
+		testfmt.CheckJSON(t, "second metadata", second.Metadata, map[string]any{"collection_id": "5a1b2c3d-0003-4000-8000-000000000003", "document": float64(3)})
+		testfmt.CheckJSON(t, "second related", second.Related, []sdk.RelatedRule{{ID: "5a1b2c3d-0003-4000-8000-000000000003", Type: "derived"}})
 		// "action: repeat" takes the previous rule and changes its selection.
-		check(t, "repeat log source", repeat.LogSource, second.LogSource)
-		check(t, "repeat detection", repeat.Detection, map[string]any{"selection": map[string]any{"CommandLine|contains": "unset HISTFILE"}, "condition": "selection"})
+		testfmt.CheckJSON(t, "repeat log source", repeat.LogSource, second.LogSource)
+		testfmt.CheckJSON(t, "repeat detection", repeat.Detection, map[string]any{"selection": map[string]any{"CommandLine|contains": "unset HISTFILE"}, "condition": "selection"})
 		// "action: reset" drops the global document.
 		after := byID["5a1b2c3d-0004-4000-8000-000000000004"]
 		if after.Title != "Linux Kernel Module Load" || after.Status != "stable" || len(after.TechniqueIDs) != 0 || after.Description != "" ||
@@ -163,34 +153,24 @@ func TestImportCollection(t *testing.T) {
 
 	t.Run("correlation and filter", func(t *testing.T) {
 		base := byID["5a1b2c3d-0007-4000-8000-000000000007"]
-		check(t, "base metadata", base.Metadata, map[string]any{"name": "failed_logon"})
+		testfmt.CheckJSON(t, "base metadata", base.Metadata, map[string]any{"name": "failed_logon"})
 		c := byID["5a1b2c3d-0008-4000-8000-000000000008"]
 		if c.RuleType != "correlation" || c.LogSource != nil || c.Level != "high" || strings.Join(c.TechniqueIDs, ",") != "T1110" {
 			t.Errorf("correlation = %+v", c)
 		}
-		check(t, "correlation", c.Detection, map[string]any{"type": "event_count", "rules": []any{"failed_logon"},
+		testfmt.CheckJSON(t, "correlation", c.Detection, map[string]any{"type": "event_count", "rules": []any{"failed_logon"},
 			"group-by": []any{"IpAddress"}, "timespan": "5m", "condition": map[string]any{"gte": float64(10)}})
 		f := byID["5a1b2c3d-0009-4000-8000-000000000009"]
 		if f.RuleType != "filter" || f.Description != "Admin jump hosts run encoded PowerShell all day" {
 			t.Errorf("filter = %+v", f)
 		}
-		check(t, "filter log source", f.LogSource, map[string]string{"product": "windows", "category": "process_creation"})
-		check(t, "filter", f.Detection, map[string]any{"rules": []any{"5a1b2c3d-0001-4000-8000-000000000001"},
+		testfmt.CheckJSON(t, "filter log source", f.LogSource, map[string]string{"product": "windows", "category": "process_creation"})
+		testfmt.CheckJSON(t, "filter", f.Detection, map[string]any{"rules": []any{"5a1b2c3d-0001-4000-8000-000000000001"},
 			"selection": map[string]any{"ComputerName|startswith": "ADMJMP"}, "condition": "not selection"})
 	})
 
 	if last := res.Progress[len(res.Progress)-1]; last.Done != last.Total || last.Message != "11 rules from 8 files" {
 		t.Errorf("last progress = %+v", last)
-	}
-}
-
-// check compares after a JSON round trip, which is how the host sees values.
-func check(t *testing.T, what string, got, want any) {
-	t.Helper()
-	g, _ := json.Marshal(got)
-	w, _ := json.Marshal(want)
-	if !bytes.Equal(g, w) {
-		t.Errorf("%s = %s\nwant %s", what, g, w)
 	}
 }
 
@@ -220,7 +200,7 @@ func TestInvalidRulesAreWarnings(t *testing.T) {
 		"soft_problems.yml:5 5a1b2c3d-0107-4000-8000-000000000107: tag \"attack.t12345\" is not a valid ATT&CK technique id; kept as a tag only",
 		"zz_duplicate.yml:1 5a1b2c3d-0107-4000-8000-000000000107: skipped rule: duplicate id",
 	}
-	if got := diagLines(res.Diagnostics); !reflect.DeepEqual(got, wantDiags) {
+	if got := testfmt.DiagnosticList(res.Diagnostics); !reflect.DeepEqual(got, wantDiags) {
 		t.Errorf("diagnostics:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantDiags, "\n"))
 	}
 	for _, d := range res.Diagnostics {
@@ -247,7 +227,7 @@ func TestConfig(t *testing.T) {
 		if res.Err != nil || len(res.Records) != 2 {
 			t.Fatalf("%v, %d records", res.Err, len(res.Records))
 		}
-		if got := diagLines(res.Diagnostics); strings.Join(got, "\n") != "rules-dfir:0 : configured folder not found in the source" {
+		if got := testfmt.DiagnosticList(res.Diagnostics); strings.Join(got, "\n") != "rules-dfir:0 : configured folder not found in the source" {
 			t.Errorf("diagnostics = %v", got)
 		}
 	})
@@ -319,9 +299,9 @@ func TestSplitDocuments(t *testing.T) {
 func TestClassifyTags(t *testing.T) {
 	ti := classifyTags([]string{"attack.t1059.001", "attack.T1003", "attack.command_and_control", "attack.ta0005", "attack.ta0108",
 		"attack.g0016", "attack.s0002", "attack.ds0005", "attack.m1038", "attack.t1059.1", "cve.2021-44228", "detection.threat-hunting"})
-	check(t, "techniques", ti.techniques, []string{"T1003", "T1059.001"})
-	check(t, "tactics", ti.tactics, []string{"command-and-control", "defense-evasion"})
-	check(t, "groups/software", [][]string{ti.groups, ti.software, ti.dataSources, ti.mitigations, ti.tacticIDs, ti.badTags},
+	testfmt.CheckJSON(t, "techniques", ti.techniques, []string{"T1003", "T1059.001"})
+	testfmt.CheckJSON(t, "tactics", ti.tactics, []string{"command-and-control", "defense-evasion"})
+	testfmt.CheckJSON(t, "groups/software", [][]string{ti.groups, ti.software, ti.dataSources, ti.mitigations, ti.tacticIDs, ti.badTags},
 		[][]string{{"G0016"}, {"S0002"}, {"DS0005"}, {"M1038"}, {"TA0108"}, {"attack.t1059.1"}})
 	if len(ti.tags) != 12 {
 		t.Errorf("tags = %v", ti.tags)
@@ -344,7 +324,7 @@ func TestPlainFolderOfRules(t *testing.T) {
 	if len(res.Records) != len(want.Records) {
 		t.Errorf("%d records from the folder itself, %d from it as rules/ of a checkout", len(res.Records), len(want.Records))
 	}
-	if got := strings.Join(diagLines(res.Diagnostics), "\n"); !strings.Contains(got, "the whole source is read as a folder of rules") {
+	if got := strings.Join(testfmt.DiagnosticList(res.Diagnostics), "\n"); !strings.Contains(got, "the whole source is read as a folder of rules") {
 		t.Errorf("diagnostics = %s", got)
 	}
 }
@@ -372,7 +352,7 @@ func TestUnsupportedRulesAreNotActive(t *testing.T) {
 	if r == nil || !r.Deprecated || r.Status != "unsupported" {
 		t.Fatalf("unsupported rule must be kept, deprecated, with its status: %+v", r)
 	}
-	if got := strings.Join(diagLines(res.Diagnostics), "\n"); !strings.Contains(got, "b_unsupported.yml:1 5a1b2c3d-00a2-4000-8000-000000000002: rule has status unsupported") {
+	if got := strings.Join(testfmt.DiagnosticList(res.Diagnostics), "\n"); !strings.Contains(got, "b_unsupported.yml:1 5a1b2c3d-00a2-4000-8000-000000000002: rule has status unsupported") {
 		t.Errorf("diagnostics = %s", got)
 	}
 	if last := res.Progress[len(res.Progress)-1]; !strings.Contains(last.Message, "1 with status unsupported stored as deprecated") {

@@ -16,7 +16,7 @@ export default function TrendChart({ data }: { data: { week: string; validated: 
         <XAxis dataKey="week" tick={{ fill: "var(--muted)", fontSize: 11 }} axisLine={false} tickLine={false} />
         <YAxis allowDecimals={false} tick={{ fill: "var(--muted)", fontSize: 11 }} axisLine={false} tickLine={false} />
         <Tooltip contentStyle={{ background: "var(--panel)", border: "1px solid var(--line)", borderRadius: 6, fontSize: 12 }} labelFormatter={(w) => `Week of ${w}`} />
-        <Area type="monotone" dataKey="validated" name="Validated tests" stroke="#10b981" strokeWidth={2} fill="url(#validatedFill)" />
+        <Area type="monotone" dataKey="validated" name="Validated tests" stroke="#10b981" strokeWidth={2} fill="url(#validatedFill)" isAnimationActive={false} />
       </AreaChart>
     </ResponsiveContainer>
   );

@@ -17,10 +17,10 @@ export default function TacticChart({ rows }: { rows: TacticRow[] }) {
         <YAxis type="category" dataKey="tactic" width={130} tick={{ fill: "var(--fg)", fontSize: 12 }} axisLine={false} tickLine={false} />
         <Tooltip cursor={{ fill: "var(--panel-2)" }} contentStyle={{ background: "var(--panel)", border: "1px solid var(--line)", borderRadius: 6, fontSize: 12 }} />
         <Legend wrapperStyle={{ fontSize: 12 }} />
-        <Bar dataKey="Covered" stackId="a" fill="#10b981" />
-        <Bar dataKey="Partial" stackId="a" fill="#f59e0b" />
-        <Bar dataKey="Tested, not covered" stackId="a" fill="#ef4444" />
-        <Bar dataKey="Not tested" stackId="a" fill="#64748b" radius={[0, 3, 3, 0]} />
+        <Bar dataKey="Covered" stackId="a" fill="#10b981" isAnimationActive={false} />
+        <Bar dataKey="Partial" stackId="a" fill="#f59e0b" isAnimationActive={false} />
+        <Bar dataKey="Tested, not covered" stackId="a" fill="#ef4444" isAnimationActive={false} />
+        <Bar dataKey="Not tested" stackId="a" fill="#64748b" isAnimationActive={false} radius={[0, 3, 3, 0]} />
       </BarChart>
     </ResponsiveContainer>
   );

@@ -97,53 +97,50 @@ func TestPersistentConflictIsECONFLICT(t *testing.T) {
 // waits for it and uses the real row: no unique-key failure, and the import's
 // technique is not overwritten by a placeholder.
 func TestEnsureTechniqueYieldsToAConcurrentInsert(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		if s.Dialect() == store.SQLite {
-			t.Skip("SQLite has one writer: the two cannot overlap")
-		}
-		inserted, release := make(chan struct{}), make(chan struct{})
-		importErr := make(chan error, 1)
-		var real core.Technique
-		go func() {
-			importErr <- s.Update(ctx, func(tx core.Tx) error {
-				real = core.Technique{ExternalID: "T1998", Name: "Real technique", Known: true}
-				if err := tx.UpsertTechnique(ctx, &real); err != nil {
-					return err
-				}
-				close(inserted)
-				<-release
-				return nil
-			})
-		}()
-		<-inserted
-		var got string
-		var runs int
-		linked := make(chan error, 1)
-		go func() {
-			linked <- s.Update(ctx, func(tx core.Tx) error {
-				runs++
-				var err error
-				got, err = tx.EnsureTechnique(ctx, "T1998")
+	// PostgreSQL only: SQLite has one writer, so the two transactions cannot overlap.
+	s := storetest.Open(t, store.Postgres)
+	inserted, release := make(chan struct{}), make(chan struct{})
+	importErr := make(chan error, 1)
+	var real core.Technique
+	go func() {
+		importErr <- s.Update(ctx, func(tx core.Tx) error {
+			real = core.Technique{ExternalID: "T1998", Name: "Real technique", Known: true}
+			if err := tx.UpsertTechnique(ctx, &real); err != nil {
 				return err
-			})
-		}()
-		time.Sleep(200 * time.Millisecond) // the linker is now waiting on the import's row
-		close(release)
-		if err := <-importErr; err != nil {
-			t.Fatal(err)
-		}
-		if err := <-linked; err != nil {
-			t.Fatalf("the concurrent link failed: %v", err)
-		}
-		if got != real.ID || runs != 1 {
-			t.Fatalf("linked to %s in %d runs, want the import's %s in one", got, runs, real.ID)
-		}
-		s.View(ctx, func(tx core.Tx) error {
-			te, err := tx.TechniqueByExternalID(ctx, "T1998")
-			if err != nil || te.Name != "Real technique" || !te.Known {
-				t.Fatalf("the import's technique was overwritten: %+v %v", te, err)
 			}
+			close(inserted)
+			<-release
 			return nil
 		})
+	}()
+	<-inserted
+	var got string
+	var runs int
+	linked := make(chan error, 1)
+	go func() {
+		linked <- s.Update(ctx, func(tx core.Tx) error {
+			runs++
+			var err error
+			got, err = tx.EnsureTechnique(ctx, "T1998")
+			return err
+		})
+	}()
+	time.Sleep(200 * time.Millisecond) // the linker is now waiting on the import's row
+	close(release)
+	if err := <-importErr; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-linked; err != nil {
+		t.Fatalf("the concurrent link failed: %v", err)
+	}
+	if got != real.ID || runs != 1 {
+		t.Fatalf("linked to %s in %d runs, want the import's %s in one", got, runs, real.ID)
+	}
+	s.View(ctx, func(tx core.Tx) error {
+		te, err := tx.TechniqueByExternalID(ctx, "T1998")
+		if err != nil || te.Name != "Real technique" || !te.Known {
+			t.Fatalf("the import's technique was overwritten: %+v %v", te, err)
+		}
+		return nil
 	})
 }

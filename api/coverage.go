@@ -47,7 +47,7 @@ func (s *Server) coverageRoutes() []route {
 		{Method: http.MethodGet, Path: "/api/v1/compliance/frameworks/:id", Tag: "compliance",
 			Summary: "One framework's coverage, per control family too", Roles: everyone, Handler: s.getFramework, Response: coverage.FrameworkCoverage{}},
 		{Method: http.MethodGet, Path: "/api/v1/compliance/controls", Tag: "compliance",
-			Summary: "Controls with their coverage and gaps (filters: framework (id), family, search, technique)",
+			Summary: "Controls with their coverage and gaps (filters: framework (id), family, search, technique, status covered|partial|untested|not_mapped)",
 			Roles:   everyone, Handler: s.listControls, Response: Paged[*coverage.ControlCoverage]{}},
 		{Method: http.MethodGet, Path: "/api/v1/compliance/controls/:id", Tag: "compliance",
 			Summary: "One control: the techniques it maps to with their coverage, and the ones that make its gaps",
@@ -122,7 +122,7 @@ func (s *Server) listControls(c echo.Context) error {
 	if f.FrameworkID, err = queryID(c, "framework"); err != nil {
 		return err
 	}
-	list, total, err := s.coverage.Controls(c.Request().Context(), f)
+	list, total, err := s.coverage.ControlsWithStatus(c.Request().Context(), f, c.QueryParam("status"))
 	if err != nil {
 		return err
 	}

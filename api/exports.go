@@ -14,6 +14,8 @@ import (
 // seed's navigation gives Reports to all roles.
 func (s *Server) exportRoutes() []route {
 	return []route{
+		{Method: http.MethodGet, Path: "/api/v1/exporters", Summary: "The exporters of the enabled plugins (plugin, type, description, record kinds, media types): what POST /api/v1/exports can run; a plugin never described yet is asked first",
+			Roles: everyone, Handler: s.listExporters, Response: []core.Exporter{}, Long: true, Tag: "exports"},
 		{Method: http.MethodGet, Path: "/api/v1/exports", Summary: "Export runs, newest first (filters: plugin, outcome)",
 			Roles: everyone, Handler: s.listExports, Response: Paged[*core.ExportRun]{}},
 		{Method: http.MethodPost, Path: "/api/v1/exports", Summary: "Start an export; answers 202 with the run, whose progress GET /api/v1/exports/{id} shows",
@@ -30,6 +32,23 @@ func (s *Server) exports() (core.ExportService, error) {
 		return nil, core.Errorf(core.EUNAVAILABLE, "exports are not available on this server")
 	}
 	return s.deps.Exports, nil
+}
+
+// listExporters answers from the stored plugin descriptions; only when an enabled
+// plugin was never described (a fresh server) does it start the plugins to ask, once.
+func (s *Server) listExporters(c echo.Context) error {
+	svc, err := s.imports()
+	if err != nil {
+		return err
+	}
+	list, err := svc.Plugins(c.Request().Context(), false)
+	if err == nil && core.Undescribed(list) {
+		list, err = svc.Plugins(c.Request().Context(), true)
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, core.Exporters(list))
 }
 
 func (s *Server) listExports(c echo.Context) error {

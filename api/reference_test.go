@@ -197,6 +197,22 @@ func TestActorAndComplianceCoverage(t *testing.T) {
 			!near(at2.Score.Score, phish/2) {
 			t.Fatalf("AT-2: %+v", at2)
 		}
+		// The status filter: rated before the page is cut, so the total counts only matches.
+		for status, want := range map[string]string{coverage.ControlPartial: "AT-2", coverage.ControlNotMapped: "", coverage.ControlCovered: ""} {
+			c.Want(http.StatusOK, http.MethodGet, "/api/v1/compliance/controls?framework="+fws[0].ID+"&status="+status, nil, &controls)
+			if controls.Total != 1 || len(controls.Items) != 1 || controls.Items[0].Status != status || (want != "" && controls.Items[0].ExternalID != want) {
+				t.Fatalf("controls with status %s: %+v", status, controls)
+			}
+		}
+		c.Want(http.StatusOK, http.MethodGet, "/api/v1/compliance/controls?status=untested", nil, &controls)
+		if controls.Total != 0 || len(controls.Items) != 0 {
+			t.Fatalf("untested controls: %+v", controls)
+		}
+		c.Want(http.StatusOK, http.MethodGet, "/api/v1/compliance/controls?status=partial&offset=1", nil, &controls)
+		if controls.Total != 1 || len(controls.Items) != 0 {
+			t.Fatalf("partial controls past the first: %+v", controls)
+		}
+		c.Want(http.StatusBadRequest, http.MethodGet, "/api/v1/compliance/controls?status=green", nil, nil)
 		var one coverage.ControlCoverage
 		c.Want(http.StatusOK, http.MethodGet, "/api/v1/compliance/controls/"+at2.ID, nil, &one)
 		if one.ExternalID != "AT-2" || len(one.Techniques) != 2 {

@@ -2,7 +2,9 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -194,4 +196,68 @@ type ImportService interface {
 	// Plugins lists configured and discovered plugins with what is known of them;
 	// refresh starts each enabled plugin to ask it again.
 	Plugins(ctx context.Context, refresh bool) ([]PluginStatus, error)
+}
+
+// Exporter is one exporter of an enabled plugin, as every role may see it: the reports
+// page offers these, while the plugin list itself (paths, hashes, errors) stays an
+// administrator's.
+type Exporter struct {
+	Plugin        string   `json:"plugin" example:"navigator"`
+	PluginVersion string   `json:"plugin_version"`
+	Type          string   `json:"type" example:"layer"`
+	Description   string   `json:"description"`
+	RecordKinds   []string `json:"record_kinds"`
+	MediaTypes    []string `json:"media_types"`
+}
+
+// Exporters lists the exporter components of the enabled, configured plugins, by plugin
+// and type. A plugin whose stored description does not parse offers nothing.
+func Exporters(plugins []PluginStatus) []Exporter {
+	out := []Exporter{}
+	for _, p := range plugins {
+		if !p.Enabled || !p.Configured || len(p.Components) == 0 {
+			continue
+		}
+		var comps []struct {
+			Kind        string   `json:"kind"`
+			Type        string   `json:"type"`
+			Description string   `json:"description"`
+			RecordKinds []string `json:"record_kinds"`
+			MediaTypes  []string `json:"media_types"`
+		}
+		if err := json.Unmarshal(p.Components, &comps); err != nil {
+			continue
+		}
+		for _, c := range comps {
+			if c.Kind != "exporter" || c.Type == "" {
+				continue
+			}
+			e := Exporter{Plugin: p.Name, PluginVersion: p.Version, Type: c.Type, Description: c.Description,
+				RecordKinds: c.RecordKinds, MediaTypes: c.MediaTypes}
+			if e.RecordKinds == nil {
+				e.RecordKinds = []string{}
+			}
+			if e.MediaTypes == nil {
+				e.MediaTypes = []string{}
+			}
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Plugin != out[j].Plugin {
+			return out[i].Plugin < out[j].Plugin
+		}
+		return out[i].Type < out[j].Type
+	})
+	return out
+}
+
+// Undescribed says whether an enabled, configured plugin has never told what it offers.
+func Undescribed(plugins []PluginStatus) bool {
+	for _, p := range plugins {
+		if p.Enabled && p.Configured && p.Status == "not described" {
+			return true
+		}
+	}
+	return false
 }

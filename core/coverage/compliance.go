@@ -107,10 +107,11 @@ func statusMap() map[string]int {
 }
 
 // allControls reads every control of a framework (frameworks hold about a thousand).
-func allControls(ctx context.Context, tx core.Tx, frameworkID string) ([]*core.ComplianceControl, error) {
+func allControls(ctx context.Context, tx core.Tx, f core.ControlFilter) ([]*core.ComplianceControl, error) {
 	var out []*core.ComplianceControl
 	for off := 0; ; off += 500 {
-		page, total, err := tx.ListComplianceControls(ctx, core.ControlFilter{FrameworkID: frameworkID, Page: core.Page{Limit: 500, Offset: off}})
+		f.Page = core.Page{Limit: 500, Offset: off}
+		page, total, err := tx.ListComplianceControls(ctx, f)
 		if err != nil {
 			return nil, err
 		}
@@ -168,7 +169,7 @@ func (s *Service) Frameworks(ctx context.Context) ([]FrameworkCoverage, error) {
 			return err
 		}
 		for _, fw := range fws {
-			cs, err := allControls(ctx, tx, fw.ID)
+			cs, err := allControls(ctx, tx, core.ControlFilter{FrameworkID: fw.ID})
 			if err != nil {
 				return err
 			}
@@ -191,7 +192,7 @@ func (s *Service) Framework(ctx context.Context, id string) (*FrameworkCoverage,
 		if err != nil {
 			return err
 		}
-		cs, err := allControls(ctx, tx, fw.ID)
+		cs, err := allControls(ctx, tx, core.ControlFilter{FrameworkID: fw.ID})
 		if err != nil {
 			return err
 		}
@@ -203,8 +204,20 @@ func (s *Service) Framework(ctx context.Context, id string) (*FrameworkCoverage,
 
 // Controls returns one page of a framework's controls with their coverage.
 func (s *Service) Controls(ctx context.Context, f core.ControlFilter) ([]*ControlCoverage, int, error) {
+	return s.ControlsWithStatus(ctx, f, "")
+}
+
+// ControlsWithStatus is Controls narrowed to one control status (covered, partial,
+// untested, not_mapped; empty for any). A status is computed, not stored, so with one
+// every matching control is read and rated before the page is cut.
+func (s *Service) ControlsWithStatus(ctx context.Context, f core.ControlFilter, status string) ([]*ControlCoverage, int, error) {
+	switch status {
+	case "", ControlCovered, ControlPartial, ControlUntested, ControlNotMapped:
+	default:
+		return nil, 0, core.FieldError("status", "must be covered, partial, untested or not_mapped, not %q", status)
+	}
 	f.TechniqueID = core.TechniqueFilterID(f.TechniqueID)
-	var out []*ControlCoverage
+	out := []*ControlCoverage{}
 	var total int
 	err := s.store.View(ctx, func(tx core.Tx) error {
 		if f.FrameworkID != "" {
@@ -216,13 +229,31 @@ func (s *Service) Controls(ctx context.Context, f core.ControlFilter) ([]*Contro
 		if err != nil {
 			return err
 		}
-		cs, n, err := tx.ListComplianceControls(ctx, f)
+		if status == "" {
+			cs, n, err := tx.ListComplianceControls(ctx, f)
+			if err != nil {
+				return err
+			}
+			total = n
+			for _, c := range cs {
+				out = append(out, m.control(c))
+			}
+			return nil
+		}
+		cs, err := allControls(ctx, tx, f)
 		if err != nil {
 			return err
 		}
-		total = n
+		var rated []*ControlCoverage
 		for _, c := range cs {
-			out = append(out, m.control(c))
+			if cc := m.control(c); cc.Status == status {
+				rated = append(rated, cc)
+			}
+		}
+		total = len(rated)
+		p := f.Page.Normalize()
+		if p.Offset < len(rated) {
+			out = append(out, rated[p.Offset:min(p.Offset+p.Limit, len(rated))]...)
 		}
 		return nil
 	})

@@ -269,7 +269,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Controls with their coverage and gaps (filters: framework (id), family, search, technique) */
+        /** Controls with their coverage and gaps (filters: framework (id), family, search, technique, status covered|partial|untested|not_mapped) */
         get: operations["getComplianceControls"];
         put?: never;
         post?: never;
@@ -532,6 +532,23 @@ export interface paths {
         put?: never;
         /** Integrity check: re-read the stored file and compare size and SHA-256 with the upload's; recorded in the audit log */
         post: operations["postEvidenceByIdVerify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exporters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The exporters of the enabled plugins (plugin, type, description, record kinds, media types): what POST /api/v1/exports can run; a plugin never described yet is asked first */
+        get: operations["getExporters"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2186,6 +2203,16 @@ export interface components {
             /** @enum {string} */
             kind?: "organisation" | "tactic" | "actor" | "campaign" | "snapshot" | "diff" | "rules";
             rules?: components["schemas"]["RuleQuery"];
+        };
+        Exporter: {
+            description: string;
+            media_types: string[];
+            /** @example navigator */
+            plugin: string;
+            plugin_version: string;
+            record_kinds: string[];
+            /** @example layer */
+            type: string;
         };
         FamilyCoverage: {
             control_statuses: {
@@ -4688,6 +4715,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Verification"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getExporters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Exporter"][];
                 };
             };
             /** @description Error (RFC 9457 problem document) */

@@ -90,8 +90,9 @@ function Framework({ id }: { id: string }) {
   const q = useDebounce(search);
   const fw = useQuery({ queryKey: complianceKeys.framework(id), queryFn: () => ok(api.GET("/api/v1/compliance/frameworks/{id}", { params: { path: { id } } })) });
   const controls = useQuery({
-    queryKey: complianceKeys.controls({ id, family, q }),
-    queryFn: () => ok(api.GET("/api/v1/compliance/controls", withQuery({ framework: id, family, search: q, limit: 500 }))),
+    queryKey: complianceKeys.controls({ id, family, q, status }),
+    // The server rates the controls and filters by status, so the count and the page agree.
+    queryFn: () => ok(api.GET("/api/v1/compliance/controls", withQuery({ framework: id, family, search: q, status, limit: 500 }))),
   });
   const set = (k: string, v: string) => setParams((p) => {
     const n = new URLSearchParams(p);
@@ -102,7 +103,7 @@ function Framework({ id }: { id: string }) {
   if (fw.isPending) return <Spinner />;
   if (fw.isError) return <ErrorNote error={fw.error} />;
   const f = fw.data;
-  const rows = (controls.data?.items ?? []).filter((c) => !status || c.status === status);
+  const rows = controls.data?.items ?? [];
   const gaps = (f.control_statuses.partial ?? 0) + (f.control_statuses.untested ?? 0);
   return (
     <div className="space-y-4">
@@ -146,7 +147,7 @@ function Framework({ id }: { id: string }) {
               <option value="">Every status</option>
               {CONTROL_STATUS_ORDER.map((s) => <option key={s} value={s}>{CONTROL_STATUS[s]!.label}</option>)}
             </Select>
-            <span className="ml-auto text-[12px] text-muted">{controls.data ? `${rows.length} of ${controls.data.total} controls` : ""}</span>
+            <span className="ml-auto text-[12px] text-muted">{controls.data ? (controls.data.total > rows.length ? `first ${rows.length} of ${controls.data.total} controls` : `${controls.data.total} controls`) : ""}</span>
           </div>
           <div className="overflow-x-auto rounded-lg border border-line bg-panel">
             {controls.isPending ? <Spinner /> : controls.isError ? <div className="p-4"><ErrorNote error={controls.error} /></div> : rows.length === 0 ? <Empty>No control matches these filters.</Empty> : (

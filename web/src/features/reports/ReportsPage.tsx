@@ -6,7 +6,7 @@ import { snapshotLabel, useActors, useCampaignList, useSnapshotList, useTactics 
 import { useSession } from "@/app/session";
 import { formatBytes, formatDate, formatDuration, timeAgo } from "@/lib/format";
 import { Badge, Button, Card, cx, Empty, ErrorNote, Field, Input, Mono, PageHeader, Progress, Select, Spinner, type Tone } from "@/ui/primitives";
-import { artifactURL, emptyScope, exporterLabel, exportersFrom, KNOWN, phaseFraction, SCOPE_LABELS, scopeRequest, scopeTitle, type Exporter, type ScopeForm, type ScopeKind } from "./model";
+import { artifactURL, emptyScope, exporterLabel, exportersFrom, phaseFraction, SCOPE_LABELS, scopeRequest, scopeTitle, type Exporter, type ScopeForm, type ScopeKind } from "./model";
 
 export const reportKeys = {
   runs: ["reports", "runs"] as const,
@@ -269,24 +269,21 @@ function RecentExports() {
 
 export default function ReportsPage() {
   const { role } = useSession();
-  // Only admins may list plugins; everyone else is offered the exporters Aegis ships.
-  const plugins = useQuery({
-    queryKey: reportKeys.exporters,
-    queryFn: () => ok(api.GET("/api/v1/plugins")),
-    enabled: role === "admin",
-    staleTime: 60_000,
-  });
-  const exporters = useMemo(() => {
-    if (role !== "admin" || !plugins.data) return KNOWN;
-    const found = exportersFrom(plugins.data as Schemas["PluginStatus"][]);
-    return found.length ? found : KNOWN;
-  }, [role, plugins.data]);
+  // Every role may list the exporters (not the plugins, which are an administrator's).
+  const list = useQuery({ queryKey: reportKeys.exporters, queryFn: () => ok(api.GET("/api/v1/exporters")), staleTime: 60_000 });
+  const exporters = useMemo(() => exportersFrom(list.data ?? []), [list.data]);
   return (
     <div>
       <PageHeader title="Reports & exports" subtitle="Coverage as Navigator layers, CSV tables and executive reports, for the whole organisation or one tactic, actor, campaign or snapshot." />
       <div className="grid grid-cols-1 gap-4 xl:grid-cols-5">
         <div className="min-w-0 xl:col-span-3">
-          {role === "admin" && plugins.isPending ? <Card title="New export"><Spinner /></Card> : <NewExport exporters={exporters} />}
+          {list.isPending ? <Card title="New export"><Spinner /></Card>
+            : list.isError ? <Card title="New export"><ErrorNote error={list.error} /></Card>
+            : exporters.length === 0 ? (
+              <Card title="New export">
+                <Empty>{role === "admin" ? "No exporter plugin is enabled. Name one (navigator, report) in aegis.hcl and restart." : "No exporter plugin is enabled yet; an administrator turns them on."}</Empty>
+              </Card>
+            ) : <NewExport exporters={exporters} />}
         </div>
         <div className="min-w-0 xl:col-span-2"><RecentExports /></div>
       </div>

@@ -2,15 +2,16 @@ import { describe, expect, it } from "vitest";
 import type { Schemas } from "@/api/client";
 import { artifactURL, emptyScope, exporterLabel, exportersFrom, phaseFraction, scopeRequest, scopeTitle } from "./model";
 
-const plugin = (name: string, components: object[], enabled = true) => ({ name, enabled, components }) as unknown as Schemas["PluginStatus"];
+const exporter = (plugin: string, type: string, record_kinds: string[] = [], media_types: string[] = [], description = "") =>
+  ({ plugin, plugin_version: "1.0.0", type, record_kinds, media_types, description }) as Schemas["Exporter"];
 
 describe("exportersFrom", () => {
-  it("lists the exporters of enabled plugins with the scopes their record kinds allow, shipped ones first", () => {
+  it("presents the server's exporters with the scopes their record kinds allow, shipped ones first", () => {
     const list = exportersFrom([
-      plugin("splunk", [{ kind: "exporter", type: "splunk", record_kinds: ["detection_rule"], media_types: ["text/plain"], description: "SPL" }]),
-      plugin("attack", [{ kind: "importer", type: "attack" }]),
-      plugin("report", [{ kind: "exporter", type: "csv" }, { kind: "exporter", type: "html" }]),
-      plugin("navigator", [{ kind: "exporter", type: "layer" }], false),
+      exporter("report", "csv", ["technique_coverage"]),
+      exporter("report", "html", ["technique_coverage"]),
+      exporter("splunk", "splunk", ["detection_rule"], ["text/plain"], "SPL"),
+      exporter("odd", "thing", ["something_else"]),
     ]);
     expect(list.map((e) => `${e.plugin}/${e.type}`)).toEqual(["report/html", "report/csv", "splunk/splunk"]);
     expect(list[2]!.scopes).toEqual(["rules"]);

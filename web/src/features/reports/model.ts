@@ -19,9 +19,8 @@ export const SCOPE_LABELS: Record<ScopeKind, string> = {
 export type Exporter = { plugin: string; type: string; label: string; format: string; description: string; scopes: ScopeKind[] };
 
 /**
- * KNOWN are the exporters Aegis ships. Only admins may list plugins (GET /api/v1/plugins),
- * so every other role is offered these; the server's problem document says so when one
- * is not configured.
+ * KNOWN are the exporters Aegis ships, as the page presents them (label, format, scopes);
+ * which of them a server offers comes from GET /api/v1/exporters.
  */
 export const KNOWN: Exporter[] = [
   {
@@ -43,32 +42,26 @@ export const KNOWN: Exporter[] = [
 
 const FORMAT_OF: Record<string, string> = { "application/json": "JSON", "text/csv": "CSV", "text/html": "HTML", "application/x-ndjson": "NDJSON", "text/plain": "Text" };
 
-type Component = { kind?: string; type?: string; description?: string; record_kinds?: string[]; media_types?: string[] };
-
-/** exportersFrom lists the exporters of the enabled plugins an admin sees, known ones first. */
-export function exportersFrom(plugins: Schemas["PluginStatus"][]): Exporter[] {
+/** exportersFrom presents the server's exporters (GET /api/v1/exporters), shipped ones first. */
+export function exportersFrom(list: Schemas["Exporter"][]): Exporter[] {
   const out: Exporter[] = [];
-  for (const p of plugins) {
-    if (!p.enabled || !Array.isArray(p.components)) continue;
-    for (const c of p.components as Component[]) {
-      if (c.kind !== "exporter" || !c.type) continue;
-      const known = KNOWN.find((k) => k.plugin === p.name && k.type === c.type);
-      if (known) {
-        out.push(known);
-        continue;
-      }
-      const kinds = c.record_kinds ?? [];
-      const scopes: ScopeKind[] = [
-        ...(kinds.includes("technique_coverage") ? COVERAGE_SCOPES : []),
-        ...(kinds.includes("detection_rule") ? (["rules"] as ScopeKind[]) : []),
-      ];
-      if (scopes.length === 0) continue;
-      out.push({
-        plugin: p.name, type: c.type, label: `${p.name} · ${c.type}`,
-        format: (c.media_types ?? []).map((m) => FORMAT_OF[m] ?? m).join(", ") || "file",
-        description: c.description ?? "", scopes,
-      });
+  for (const c of list) {
+    const known = KNOWN.find((k) => k.plugin === c.plugin && k.type === c.type);
+    if (known) {
+      out.push(known);
+      continue;
     }
+    const kinds = c.record_kinds ?? [];
+    const scopes: ScopeKind[] = [
+      ...(kinds.includes("technique_coverage") ? COVERAGE_SCOPES : []),
+      ...(kinds.includes("detection_rule") ? (["rules"] as ScopeKind[]) : []),
+    ];
+    if (scopes.length === 0) continue;
+    out.push({
+      plugin: c.plugin, type: c.type, label: `${c.plugin} · ${c.type}`,
+      format: (c.media_types ?? []).map((m) => FORMAT_OF[m] ?? m).join(", ") || "file",
+      description: c.description ?? "", scopes,
+    });
   }
   const rank = (e: Exporter) => {
     const i = KNOWN.findIndex((k) => k.plugin === e.plugin && k.type === e.type);

@@ -22,10 +22,8 @@ import (
 	"time"
 
 	"github.com/aegis-sec/aegis/api"
-	"github.com/aegis-sec/aegis/api/apitest"
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/store"
-	"github.com/aegis-sec/aegis/core/store/storetest"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
 
@@ -86,33 +84,32 @@ func startServer(t *testing.T, cfg string) string {
 	stderr := &syncBuffer{}
 	cmd := newRootCmd(strings.NewReader(""), io.Discard, stderr)
 	cmd.SetArgs([]string{"--config", cfg, "serve", "--listen", addr})
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
+	var serveErr error
+	exited := make(chan struct{})
+	go func() {
+		serveErr = cmd.ExecuteContext(ctx)
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
+		<-exited
+		if serveErr != nil {
+			t.Errorf("serve: %v", serveErr)
 		}
 		if t.Failed() {
 			t.Logf("server log:\n%s", tail(stderr.String(), 60))
 		}
 	})
 	base := "http://" + addr
-	for i := 0; i < 600; i++ {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
+	waitReady(t, base, exited, func() string {
 		select {
-		case err := <-done:
-			t.Fatalf("server exited: %v\n%s", err, stderr.String())
-		case <-time.After(50 * time.Millisecond):
+		case <-exited:
+			return fmt.Sprintf("%v\n%s", serveErr, stderr.String())
+		default:
+			return stderr.String()
 		}
-	}
-	t.Fatalf("server never became ready:\n%s", stderr.String())
-	return ""
+	})
+	return base
 }
 
 func tail(s string, lines int) string {
@@ -132,7 +129,6 @@ func TestConcurrentWritersOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the sigma plugin and writes for seconds on PostgreSQL; skipped under -short")
 	}
-	dsn := storetest.DSN(t, store.Postgres)
 	seconds := 4
 	if v := os.Getenv(EnvConcurrentWritersSeconds); v != "" {
 		n, err := strconv.Atoi(v)
@@ -146,41 +142,10 @@ func TestConcurrentWritersOnPostgres(t *testing.T) {
 		t.Skipf("upstream Sigma rules not found (set AEGIS_UPSTREAM_DIR): %v", err)
 	}
 
-	dir := t.TempDir()
-	sdktest.BuildPluginTo(t, "../../plugins/sigma", filepath.Join(dir, "bin"))
-	cfg := filepath.Join(dir, "aegis.hcl")
-	hcl := fmt.Sprintf(`database {
-  driver         = "postgres"
-  dsn            = %q
-  max_open_conns = 10
-}
-evidence {
-  path = "data/evidence"
-}
-scheduler {
-  enabled = false
-}
-log {
-  level = "warn"
-}
-plugin "sigma" {
-  timeout = "10m"
-}
-`, dsn)
-	if err := os.WriteFile(cfg, []byte(hcl), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	const pw = "a long enough passphrase"
-	run(t, "", "--config", cfg, "migrate", "up")
-	// Accounts made by an administrator must change their password first: these are
-	// made in the store, as if they had.
-	st, err := store.Open(context.Background(), store.Options{Driver: store.Postgres, DSN: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	apitest.CreateUser(t, st, "red", core.RoleRedLead, pw)
-	apitest.CreateUser(t, st, "blue", core.RoleBlueLead, pw)
+	bin := filepath.Join(t.TempDir(), "bin")
+	sdktest.BuildPluginTo(t, "../../plugins/sigma", bin)
+	e := newFaultEnv(t, store.Postgres, fmt.Sprintf("plugin_dir = %q\nplugin \"sigma\" {\n  timeout = \"10m\"\n}\n", bin))
+	cfg, st, pw := e.cfg, e.st, faultPassword
 	base := startServer(t, cfg)
 
 	// The import runs beside the writers, as another process would (its own pool).
@@ -280,7 +245,7 @@ plugin "sigma" {
 	var links int
 	st.DB().Get(&links, `SELECT COUNT(*) FROM test_template_detection_rules`)
 	errRollback := fmt.Errorf("rollback")
-	err = st.Update(context.Background(), func(tx core.Tx) error {
+	err := st.Update(context.Background(), func(tx core.Tx) error {
 		var err error
 		if added, removed, err = core.RecomputeAssociations(context.Background(), tx); err != nil {
 			return err

@@ -7,9 +7,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -206,6 +209,11 @@ const txAttempts = 5
 func (s *Store) runTx(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn func(*Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.runTxOnce(ctx, db, opts, fn)
+		if ctx.Err() == nil && s.connectionLost(err) {
+			s.log.Warn("the database is unreachable", "error", err)
+			return &core.Error{Code: core.EUNAVAILABLE,
+				Message: "the database is unavailable (its connection failed); nothing was changed unless it had already committed. Try again shortly"}
+		}
 		code, reason := s.conflictOf(err)
 		if code == "" || ctx.Err() != nil {
 			return err
@@ -226,6 +234,28 @@ func (s *Store) runTx(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn 
 		case <-pause.C:
 		}
 	}
+}
+
+// connectionLost says whether err is the PostgreSQL server being out of reach (it
+// refuses or drops connections, or is shutting down) rather than a fault of the
+// statement: the request that met it answers 503, not 500, and the pool recovers by
+// itself once the database is back (a broken connection is discarded, new ones are
+// made). The driver's message, which names the host and user, stays in the log.
+func (s *Store) connectionLost(err error) bool {
+	if err == nil || s.dialect != Postgres {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08: connection exception; 57P01-57P03: the server is shutting down,
+		// crashed or not accepting connections yet.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.As(err, &ce) || errors.As(err, &ne) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, sql.ErrConnDone) ||
+		strings.Contains(err.Error(), "conn closed")
 }
 
 // conflictOf says whether err is PostgreSQL aborting a transaction because of a

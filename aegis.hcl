@@ -51,6 +51,7 @@ evidence {
   #   secret_key = env("AEGIS_S3_SECRET_KEY")
   #   prefix     = "evidence/"
   #   use_ssl    = true
+  #   part_size  = "16MiB"           # multipart chunk, held in memory per upload (5MiB-5GiB)
   # }
 }
 

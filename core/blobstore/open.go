@@ -17,7 +17,8 @@ func Open(c config.Evidence) (core.BlobStore, error) {
 		return NewDisk(c.Path)
 	case config.BackendS3:
 		return NewS3(S3Options{Endpoint: c.S3.Endpoint, Bucket: c.S3.Bucket, Region: c.S3.Region,
-			AccessKey: c.S3.AccessKey, SecretKey: c.S3.SecretKey, Prefix: c.S3.Prefix, UseSSL: c.S3.UseSSL})
+			AccessKey: c.S3.AccessKey, SecretKey: c.S3.SecretKey, Prefix: c.S3.Prefix, UseSSL: c.S3.UseSSL,
+			PartSize: uint64(c.S3.PartSize)})
 	}
 	return nil, fmt.Errorf("evidence: unknown backend %q (disk or s3)", c.Backend)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -50,7 +51,10 @@ func NewS3(o S3Options) (*S3, error) {
 	if o.AccessKey != "" {
 		creds = credentials.NewStaticV4(o.AccessKey, o.SecretKey, "")
 	}
-	c, err := minio.New(o.Endpoint, &minio.Options{Creds: creds, Secure: o.UseSSL, Region: o.Region})
+	// Three attempts, not minio-go's ten: an S3 server that is gone fails an upload
+	// (and the removal of its start) in about a second instead of ten each, while a
+	// brief refusal or a 503 SlowDown is still ridden out.
+	c, err := minio.New(o.Endpoint, &minio.Options{Creds: creds, Secure: o.UseSSL, Region: o.Region, MaxRetries: 3})
 	if err != nil {
 		return nil, fmt.Errorf("evidence: s3 client for %s: %w", o.Endpoint, err)
 	}
@@ -100,6 +104,26 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
 		return fmt.Errorf("evidence: put %s: %w", key, err)
 	}
 	return nil
+}
+
+// AbortIncomplete aborts the multipart uploads under prefix begun before cutoff: an
+// upload the S3 server stopped answering in the middle of could not be aborted then.
+func (s *S3) AbortIncomplete(ctx context.Context, prefix string, cutoff time.Time) (int, error) {
+	var keys []string
+	for u := range s.client.ListIncompleteUploads(ctx, s.bucket, s.prefix+prefix, true) {
+		if u.Err != nil {
+			return 0, fmt.Errorf("evidence: list incomplete uploads under %s: %w", prefix, u.Err)
+		}
+		if u.Initiated.Before(cutoff) {
+			keys = append(keys, u.Key)
+		}
+	}
+	for _, k := range keys {
+		if err := s.client.RemoveIncompleteUpload(ctx, s.bucket, k); err != nil {
+			return 0, fmt.Errorf("evidence: abort the incomplete upload of %s: %w", strings.TrimPrefix(k, s.prefix), err)
+		}
+	}
+	return len(keys), nil
 }
 
 func isNoSuchKey(err error) bool {

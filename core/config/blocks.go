@@ -37,7 +37,7 @@ var (
 		Attributes: attrs("backend", "path", "max_upload_size", "allowed_types").Attributes,
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "s3"}},
 	}
-	s3Schema    = attrs("endpoint", "bucket", "region", "access_key", "secret_key", "prefix", "use_ssl")
+	s3Schema    = attrs("endpoint", "bucket", "region", "access_key", "secret_key", "prefix", "use_ssl", "part_size")
 	authSchema  = attrs("session_ttl", "token_max_ttl", "login_max_attempts", "login_window", "cookie_secure", "password_min_length")
 	schedSchema = attrs("enabled", "attack_sync", "intel_scan", "notification_cleanup", "coverage_snapshot",
 		"recurring_campaigns", "notification_retention", "snapshot_retention")
@@ -246,6 +246,10 @@ func (d *decoder) evidence(b *hcl.Block, ev *Evidence) {
 		}
 		d.str(a, "prefix", &s.Prefix)
 		d.boolean(a, "use_ssl", &s.UseSSL)
+		// S3 takes parts of 5 MiB to 5 GiB (the last one may be smaller).
+		if p := d.size(a, "part_size", &s.PartSize); p != nil && (s.PartSize < 5<<20 || s.PartSize > 5<<30) {
+			d.invalid(p, "\"part_size\" must be between 5MiB and 5GiB (S3's limits for a multipart part).")
+		}
 	}
 	if ev.Backend != BackendS3 {
 		return

@@ -117,6 +117,9 @@ type S3 struct {
 	SecretKey string // secret_key
 	Prefix    string // prefix: key prefix inside the bucket, optional
 	UseSSL    bool   // use_ssl, default true
+	// PartSize is part_size: the multipart chunk an upload is sent in, held in memory
+	// once per upload in flight; 5 MiB to 5 GiB, default 16 MiB (0 here).
+	PartSize int64
 }
 
 // Auth is the `auth` block: sessions, API tokens, login throttling and passwords.

@@ -50,6 +50,7 @@ evidence {
     secret_key = env("AEGIS_T_SK", "sk-default")
     prefix     = "ev/"
     use_ssl    = false
+    part_size  = "8MiB"
   }
 }
 
@@ -124,7 +125,7 @@ func TestParseFull(t *testing.T) {
 			Backend: "s3", Path: filepath.Join(dir, "ignored/for/s3"), MaxUploadBytes: 2 << 30,
 			AllowedTypes: []string{"image/png", "text/*"},
 			S3: S3{Endpoint: "minio:9000", Bucket: "aegis", Region: "eu-west-1", AccessKey: "ak-from-env",
-				SecretKey: "sk-default", Prefix: "ev/", UseSSL: false},
+				SecretKey: "sk-default", Prefix: "ev/", UseSSL: false, PartSize: 8 << 20},
 		},
 		Auth: Auth{SessionTTL: 8 * time.Hour, TokenMaxTTL: 720 * time.Hour, LoginMaxAttempts: 5,
 			LoginWindow: 10 * time.Minute, CookieSecure: &f, PasswordMinLength: 16},
@@ -150,7 +151,7 @@ func TestParseFull(t *testing.T) {
 	if a.Path != filepath.Join(dir, "plugins/bin/aegis-plugin-attack") || !a.Enabled || a.Timeout != 45*time.Minute ||
 		a.Schedule != "@weekly" || a.LogLevel != "debug" || a.Source != "https://example.com/enterprise-attack.json" ||
 		a.SHA256 != "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789" ||
-		a.Range != filepath.Join(dir, "aegis.hcl")+":59" {
+		a.Range != filepath.Join(dir, "aegis.hcl")+":60" {
 		t.Errorf("attack plugin = %+v", a)
 	}
 	var got map[string]any
@@ -278,6 +279,8 @@ func TestBroken(t *testing.T) {
 			[]string{"broken.hcl:2:", `"tls_cert" is set but "tls_key" is not`}},
 		{"invalid size", "evidence {\n  max_upload_size = \"100MegaBytes\"\n}\n",
 			[]string{"broken.hcl:2:", `"max_upload_size"`, `"100MegaBytes"`}},
+		{"S3 part too small", "evidence {\n  s3 {\n    part_size = \"1MiB\"\n  }\n}\n",
+			[]string{"broken.hcl:3:", `"part_size" must be between 5MiB and 5GiB`}},
 		{"bad log level", "log {\n  format = \"json\"\n  level = \"verbose\"\n}\n",
 			[]string{"broken.hcl:3:", `"level"`, `"trace", "debug", "info", "warn" or "error"`}},
 		{"bad plugin name", "plugin \"Sigma\" {}\n",

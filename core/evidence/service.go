@@ -83,6 +83,9 @@ type limitReader struct {
 	r   io.Reader
 	n   int64
 	max int64
+	// err is the upload's own read error (the client went away, the form broke off):
+	// a Put that fails without one failed in the blob store.
+	err error
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
@@ -90,6 +93,9 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	l.n += int64(n)
 	if l.n > l.max {
 		return 0, errTooLarge
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		l.err = err
 	}
 	return n, err
 }
@@ -167,10 +173,17 @@ func (s *Service) Upload(ctx context.Context, actor *core.User, up Upload) (*cor
 	lr := &limitReader{r: br, max: s.limits.MaxBytes}
 	if err := s.blobs.Put(ctx, e.StorageKey, io.TeeReader(lr, h)); err != nil {
 		s.discard(e.StorageKey)
-		if errors.Is(err, errTooLarge) {
+		switch {
+		case errors.Is(err, errTooLarge):
 			return nil, s.tooLarge()
+		case lr.err != nil || ctx.Err() != nil:
+			return nil, fmt.Errorf("evidence: store upload for test %s: %w", up.TestID, err)
 		}
-		return nil, fmt.Errorf("evidence: store upload for test %s: %w", up.TestID, err)
+		// The blob store failed (an S3 server gone, a full disk): the client is told
+		// so, without the store's address; the log has the cause.
+		s.log.Error("the evidence store did not take an upload", "test", up.TestID, "key", e.StorageKey, "error", err)
+		return nil, &core.Error{Code: core.EUNAVAILABLE, Field: "file",
+			Message: "the evidence store did not take the file (it is unreachable or failed); nothing was saved. Try again later"}
 	}
 	e.SizeBytes, e.SHA256 = lr.n, hex.EncodeToString(h.Sum(nil))
 	err = s.store.Update(ctx, func(tx core.Tx) error {
@@ -423,9 +436,18 @@ func (s *Service) Delete(ctx context.Context, actor *core.User, id string) error
 	})
 }
 
+// incompleteAborter is a blob store that can hold uploads begun and never finished
+// (S3 multipart uploads).
+type incompleteAborter interface {
+	// AbortIncomplete discards the unfinished uploads under prefix begun before
+	// cutoff and returns how many.
+	AbortIncomplete(ctx context.Context, prefix string, cutoff time.Time) (int, error)
+}
+
 // SweepOrphans deletes blobs that no evidence row names and that are older than
-// minAge. Uploads store the blob before the row, so a crash between the two leaves a
-// blob nobody can reach; minAge keeps uploads still in flight safe. The keys are read
+// minAge, and uploads the blob store never finished begun before then. Uploads store
+// the blob before the row, so a crash between the two leaves a blob nobody can reach;
+// minAge keeps uploads still in flight safe. The keys are read
 // before the blobs are listed, so a row committed meanwhile only makes its blob look
 // younger than minAge, never orphaned.
 func (s *Service) SweepOrphans(ctx context.Context, minAge time.Duration) (removed int, err error) {
@@ -446,6 +468,18 @@ func (s *Service) SweepOrphans(ctx context.Context, minAge time.Duration) (remov
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sweep evidence: %w", err)
+	}
+	// An upload cut off inside the blob store (an S3 server that went away between
+	// parts) can leave a multipart upload that no one completes or aborts.
+	if a, ok := s.blobs.(incompleteAborter); ok {
+		n, err := a.AbortIncomplete(ctx, "tests/", cutoff)
+		if err != nil {
+			return 0, fmt.Errorf("sweep evidence: %w", err)
+		}
+		if n > 0 {
+			s.log.Warn("aborted evidence uploads left incomplete in the blob store", "count", n)
+		}
+		removed += n
 	}
 	for _, b := range orphans {
 		if err := s.blobs.Delete(ctx, b.Key); err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/blobstore"
@@ -123,6 +124,24 @@ func S3(t *testing.T) Backend {
 // StartVersityGW runs a versitygw S3 gateway over a temporary directory for the test.
 func StartVersityGW(t *testing.T) (endpoint, access, secret string) {
 	t.Helper()
+	g := NewVersityGW(t)
+	return g.Endpoint, g.Access, g.Secret
+}
+
+// VersityGW is a versitygw S3 gateway run for a test over a temporary directory,
+// which the test may kill and start again on the same data and address (an S3 server
+// that goes away and comes back). It is killed when the test ends.
+type VersityGW struct {
+	Endpoint, Access, Secret string
+
+	bin, root string
+	cmd       *exec.Cmd
+	out       *bytes.Buffer
+}
+
+// NewVersityGW starts a gateway, or skips the test when versitygw is not installed.
+func NewVersityGW(t *testing.T) *VersityGW {
+	t.Helper()
 	bin, err := exec.LookPath("versitygw")
 	if err != nil {
 		t.Skip("no S3 server: install versitygw (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0) or set AEGIS_TEST_S3_ENDPOINT")
@@ -131,32 +150,87 @@ func StartVersityGW(t *testing.T) (endpoint, access, secret string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	endpoint = l.Addr().String()
+	g := &VersityGW{Endpoint: l.Addr().String(), Access: "aegistest", Secret: "aegistest-secret-" + core.RandomToken(12),
+		bin: bin, root: t.TempDir()}
 	l.Close()
-	access, secret = "aegistest", "aegistest-secret-"+core.RandomToken(12)
-	cmd := exec.Command(bin, "--port", endpoint, "--quiet", "posix", t.TempDir())
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+access, "ROOT_SECRET_KEY="+secret)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
+	t.Cleanup(g.Kill)
+	g.Start(t)
+	return g
+}
+
+// Start runs the gateway (again) and waits until it listens.
+func (g *VersityGW) Start(t *testing.T) {
+	t.Helper()
+	g.cmd = exec.Command(g.bin, "--port", g.Endpoint, "--quiet", "posix", g.root)
+	g.cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY="+g.Access, "ROOT_SECRET_KEY="+g.Secret)
+	g.out = &bytes.Buffer{}
+	g.cmd.Stdout, g.cmd.Stderr = g.out, g.out
+	if err := g.cmd.Start(); err != nil {
 		t.Fatalf("start versitygw: %v", err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", endpoint, 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", g.Endpoint, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return endpoint, access, secret
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("versitygw did not listen on %s: %v\n%s", endpoint, err, out.String())
+			t.Fatalf("versitygw did not listen on %s: %v\n%s", g.Endpoint, err, g.out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Kill SIGKILLs the gateway and waits until it is gone.
+func (g *VersityGW) Kill() {
+	if g.cmd == nil {
+		return
+	}
+	g.cmd.Process.Kill()
+	g.cmd.Wait()
+	g.cmd = nil
+}
+
+// Client returns a client of the gateway.
+func (g *VersityGW) Client(t *testing.T) *minio.Client {
+	t.Helper()
+	c, err := minio.New(g.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(g.Access, g.Secret, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// NewBucket creates a bucket with a fresh name and returns the name.
+func (g *VersityGW) NewBucket(t *testing.T) string {
+	t.Helper()
+	name := "aegis-test-" + strings.ToLower(core.RandomToken(10))
+	if err := g.Client(t).MakeBucket(context.Background(), name, minio.MakeBucketOptions{}); err != nil {
+		t.Fatalf("make bucket on %s: %v", g.Endpoint, err)
+	}
+	return name
+}
+
+// Contents lists what a bucket holds: its objects' keys, and "incomplete:KEY" for each
+// multipart upload started and never completed nor aborted (it holds data too).
+func (g *VersityGW) Contents(t *testing.T, bucket string) []string {
+	t.Helper()
+	c := g.Client(t)
+	var out []string
+	for o := range c.ListObjects(context.Background(), bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		out = append(out, o.Key)
+	}
+	for u := range c.ListIncompleteUploads(context.Background(), bucket, "", true) {
+		if u.Err != nil {
+			t.Fatal(u.Err)
+		}
+		out = append(out, "incomplete:"+u.Key)
+	}
+	return out
 }
 
 // RandomBytes returns n random bytes (content no compressor or deduplicator helps with).

@@ -88,6 +88,11 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 		a.log.Warn("looking for interrupted imports failed", "error", err)
 	}
 	go imports.Runner.WatchInterrupted(bg, importer.SweepEvery)
+	// The same for exports: a run's lock ends with its process.
+	if _, err := exports.Runner.SweepInterrupted(ctx); err != nil {
+		a.log.Warn("looking for interrupted exports failed", "error", err)
+	}
+	go exports.Runner.WatchInterrupted(bg, exporter.SweepEvery)
 	go func() {
 		// Check every configured plugin once at start, so the plugin list shows what each
 		// one is (or why it does not start) without waiting for its first import.

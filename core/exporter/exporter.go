@@ -65,13 +65,63 @@ type Result struct {
 	Artifacts []*core.ExportArtifact
 }
 
+// runLocker is the store's lock that marks an export run as owned by a live process.
+type runLocker interface {
+	TryExportRunLock(ctx context.Context, id string) (unlock func(), ok bool, err error)
+}
+
+// orphanSweeper is the store's way to find export runs left running by a process that
+// was killed or crashed, and mark them interrupted.
+type orphanSweeper interface {
+	InterruptOrphanedExports(ctx context.Context) ([]*core.ExportRun, error)
+}
+
+// SweepEvery is how often a server looks for interrupted exports (WatchInterrupted).
+const SweepEvery = time.Minute
+
+// SweepInterrupted marks failed, as interrupted, every export run still marked running
+// whose process is gone, and returns them. A store without run locks has nothing to
+// sweep.
+func (r *Runner) SweepInterrupted(ctx context.Context) ([]*core.ExportRun, error) {
+	sw, ok := r.Store.(orphanSweeper)
+	if !ok {
+		return nil, nil
+	}
+	gone, err := sw.InterruptOrphanedExports(ctx)
+	for _, g := range gone {
+		r.logger().Warn("export interrupted: its process ended before it finished", "plugin", g.PluginName, "run", g.ID,
+			"started", g.StartedAt)
+	}
+	return gone, err
+}
+
+// WatchInterrupted runs SweepInterrupted every interval until ctx ends.
+func (r *Runner) WatchInterrupted(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := r.SweepInterrupted(ctx); err != nil && ctx.Err() == nil {
+				r.logger().Warn("looking for interrupted exports failed", "error", err)
+			}
+		}
+	}
+}
+
+func (r *Runner) logger() hclog.Logger {
+	if r.Log == nil {
+		return hclog.NewNullLogger()
+	}
+	return r.Log
+}
+
 // Run performs one export. The error is non-nil when the run failed; the run row, when
 // there is one, says why as well.
 func (r *Runner) Run(ctx context.Context, o Options) (*Result, error) {
-	log := r.Log
-	if log == nil {
-		log = hclog.NewNullLogger()
-	}
+	log := r.logger()
 	if _, err := r.Host.Plugin(o.Plugin); err != nil {
 		return nil, core.FieldError("plugin", "%v", err)
 	}
@@ -79,8 +129,20 @@ func (r *Runner) Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	scopeJSON, _ := json.Marshal(o.Scope)
-	run := &core.ExportRun{PluginName: o.Plugin, ExporterType: o.Type, Scope: scopeJSON, Outcome: core.RunRunning,
+	run := &core.ExportRun{ID: core.NewID(), PluginName: o.Plugin, ExporterType: o.Type, Scope: scopeJSON, Outcome: core.RunRunning,
 		TriggeredBy: o.TriggeredBy, StartedAt: core.Now()}
+	// The run's lock is taken before its row exists and held until its outcome is
+	// written: a running row whose lock is free was left by a process that died.
+	if l, ok := r.Store.(runLocker); ok {
+		unlock, got, err := l.TryExportRunLock(ctx, run.ID)
+		if err != nil {
+			return nil, fmt.Errorf("export %s: %w", o.Plugin, err)
+		}
+		if !got {
+			return nil, fmt.Errorf("export %s: the lock of new run %s is taken", o.Plugin, run.ID)
+		}
+		defer unlock()
+	}
 	if o.Actor != nil {
 		id := o.Actor.ID
 		run.UserID = &id

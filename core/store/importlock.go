@@ -22,11 +22,7 @@ import (
 // the same file is refused too; a row left by a process that no longer runs on this
 // host is taken over.
 func (s *Store) TryImportLock(ctx context.Context, plugin string) (unlock func(), running *core.ImportRun, ok bool, err error) {
-	if s.dialect == Postgres {
-		unlock, ok, err = s.TryJobLock(ctx, "import:"+plugin)
-	} else {
-		unlock, ok, err = s.sqliteImportLock(ctx, plugin)
-	}
+	unlock, ok, err = s.tryOwnerLock(ctx, "import:"+plugin, plugin)
 	if err != nil || ok {
 		return unlock, nil, ok, err
 	}
@@ -34,8 +30,19 @@ func (s *Store) TryImportLock(ctx context.Context, plugin string) (unlock func()
 	return nil, run, false, err
 }
 
-func (s *Store) sqliteImportLock(ctx context.Context, plugin string) (func(), bool, error) {
-	local, ok, err := s.TryJobLock(ctx, "import:"+plugin) // this process's other goroutines
+// tryOwnerLock takes a lock that says this process owns something (an import of a
+// plugin, an export run) for as long as it holds it, and that ends with the process:
+// on PostgreSQL the session advisory lock name; on SQLite the import_locks row key
+// (its column is named plugin: imports came first), naming this host and process.
+func (s *Store) tryOwnerLock(ctx context.Context, name, key string) (func(), bool, error) {
+	if s.dialect == Postgres {
+		return s.TryJobLock(ctx, name)
+	}
+	return s.sqliteOwnerLock(ctx, name, key)
+}
+
+func (s *Store) sqliteOwnerLock(ctx context.Context, name, plugin string) (func(), bool, error) {
+	local, ok, err := s.TryJobLock(ctx, name) // this process's other goroutines
 	if err != nil || !ok {
 		return nil, ok, err
 	}
@@ -46,7 +53,7 @@ func (s *Store) sqliteImportLock(ctx context.Context, plugin string) (func(), bo
 			plugin, me, core.Now())
 		if err != nil {
 			local()
-			return nil, false, fmt.Errorf("store: import lock %s: %w", plugin, err)
+			return nil, false, fmt.Errorf("store: lock %s: %w", plugin, err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
 			return func() {
@@ -61,7 +68,7 @@ func (s *Store) sqliteImportLock(ctx context.Context, plugin string) (func(), bo
 		}
 		if err != nil {
 			local()
-			return nil, false, fmt.Errorf("store: import lock %s: %w", plugin, err)
+			return nil, false, fmt.Errorf("store: lock %s: %w", plugin, err)
 		}
 		if !deadHolder(holder, host) {
 			break
@@ -69,7 +76,7 @@ func (s *Store) sqliteImportLock(ctx context.Context, plugin string) (func(), bo
 		// The process that took it ended without releasing it (killed, crashed).
 		if _, err := s.write.ExecContext(ctx, `DELETE FROM import_locks WHERE plugin = ? AND holder = ?`, plugin, holder); err != nil {
 			local()
-			return nil, false, fmt.Errorf("store: import lock %s: %w", plugin, err)
+			return nil, false, fmt.Errorf("store: lock %s: %w", plugin, err)
 		}
 	}
 	local()

@@ -16,12 +16,13 @@ import (
 	"time"
 
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/exporter"
 	"github.com/aegis-sec/aegis/core/importer"
 	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/core/store/storetest"
 )
 
-const envHolder = "AEGIS_TEST_IMPORT_HOLDER" // driver|dsn|plugin
+const envHolder = "AEGIS_TEST_IMPORT_HOLDER" // driver|dsn|plugin, or driver|dsn|export:plugin for an export run
 
 // TestImportHolderProcess is not a test: it is the process that runs an import for
 // TestInterruptedImports. It takes the plugin's import lock and writes a running run,
@@ -38,6 +39,21 @@ func TestImportHolderProcess(t *testing.T) {
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
+	}
+	if plugin, ok := strings.CutPrefix(parts[2], "export:"); ok {
+		// An export run, as exporter.Runner writes it: its lock first, then its row.
+		run := &core.ExportRun{ID: core.NewID(), PluginName: plugin, TriggeredBy: "cli", Outcome: core.RunRunning, StartedAt: core.Now()}
+		if _, ok, err := s.TryExportRunLock(context.Background(), run.ID); err != nil || !ok {
+			fmt.Println("error: lock", ok, err)
+			os.Exit(1)
+		}
+		if err := s.Update(context.Background(), func(tx core.Tx) error { return tx.CreateExportRun(context.Background(), run) }); err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		fmt.Println("running", run.ID)
+		time.Sleep(5 * time.Minute)
+		os.Exit(0)
 	}
 	_, _, ok, err := s.TryImportLock(context.Background(), parts[2])
 	if err != nil || !ok {
@@ -194,4 +210,82 @@ func TestInterruptedAfterItsRecordsWereStored(t *testing.T) {
 			t.Fatalf("run: %+v", r)
 		}
 	})
+}
+
+// Issue 16: export runs had the orphan problem imports had. An export run whose process
+// was killed is marked failed as interrupted at the next sweep (server start, every
+// minute) and audited; a run whose process lives, in another process or this one, is
+// left alone.
+func TestInterruptedExports(t *testing.T) {
+	for _, driver := range []string{store.SQLite, store.Postgres} {
+		t.Run(driver, func(t *testing.T) {
+			dsn := storetest.DSN(t, driver)
+			s, err := store.Open(ctx, store.Options{Driver: driver, DSN: dsn})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.Migrate(); err != nil {
+				t.Fatal(err)
+			}
+			killed, killedRun := holder(t, driver, dsn, "export:navigator")
+			_, liveRun := holder(t, driver, dsn, "export:navigator")
+			own := &core.ExportRun{ID: core.NewID(), PluginName: "report", Outcome: core.RunRunning, StartedAt: core.Now()}
+			unlock, ok, err := s.TryExportRunLock(ctx, own.ID)
+			if err != nil || !ok {
+				t.Fatalf("lock: %v %v", ok, err)
+			}
+			defer unlock()
+			mustUpdate(t, s, func(tx core.Tx) error { return tx.CreateExportRun(ctx, own) })
+
+			runner := &exporter.Runner{Store: s}
+			if gone, err := runner.SweepInterrupted(ctx); err != nil || len(gone) != 0 {
+				t.Fatalf("with every run alive the sweep interrupted %d runs: %v", len(gone), err)
+			}
+			if err := killed.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			killed.Wait()
+			var gone []*core.ExportRun
+			for deadline := time.Now().Add(10 * time.Second); len(gone) == 0 && time.Now().Before(deadline); {
+				if gone, err = runner.SweepInterrupted(ctx); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if len(gone) != 1 || gone[0].ID != killedRun {
+				t.Fatalf("the sweep interrupted %+v, want only the killed process's run %s", gone, killedRun)
+			}
+			exportRun := func(id string) *core.ExportRun {
+				var r *core.ExportRun
+				if err := s.View(ctx, func(tx core.Tx) error {
+					var err error
+					r, err = tx.ExportRunByID(ctx, id)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return r
+			}
+			if r := exportRun(killedRun); r.Outcome != core.RunFailed || r.Error != store.InterruptedExportError || r.FinishedAt == nil {
+				t.Fatalf("killed run: %+v", r)
+			}
+			for _, id := range []string{liveRun, own.ID} {
+				if r := exportRun(id); r.Outcome != core.RunRunning {
+					t.Fatalf("a live run was marked %s: %s", r.Outcome, r.Error)
+				}
+			}
+			var audited []*core.AuditEntry
+			s.View(ctx, func(tx core.Tx) error {
+				audited, _, err = tx.ListAudit(ctx, core.AuditFilter{Action: "export.interrupted", Page: core.Page{Limit: 10}})
+				return err
+			})
+			if len(audited) != 1 || audited[0].EntityID != killedRun {
+				t.Fatalf("audit of the interruption: %+v", audited)
+			}
+			if gone, err := runner.SweepInterrupted(ctx); err != nil || len(gone) != 0 {
+				t.Fatalf("second sweep: %d, %v", len(gone), err)
+			}
+		})
+	}
 }

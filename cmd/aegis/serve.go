@@ -81,18 +81,17 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 	defer stopBG()
 	imports := importer.NewService(bg, &importer.Runner{Store: st, Host: a.host(), Log: a.log.Named("import")})
 	exports := exporter.NewService(bg, a.exportRunner(st))
-	// An import whose process was killed stays "running" in its row: it is marked
-	// interrupted now, and every importer.SweepEvery, once its plugin's import lock
-	// shows that no process runs it.
-	if _, err := imports.Runner.SweepInterrupted(ctx); err != nil {
-		a.log.Warn("looking for interrupted imports failed", "error", err)
-	}
-	go imports.Runner.WatchInterrupted(bg, importer.SweepEvery)
-	// The same for exports: a run's lock ends with its process.
-	if _, err := exports.Runner.SweepInterrupted(ctx); err != nil {
-		a.log.Warn("looking for interrupted exports failed", "error", err)
-	}
-	go exports.Runner.WatchInterrupted(bg, exporter.SweepEvery)
+	// An import or export whose process was killed stays "running" in its row: it is
+	// marked interrupted now, and every importer.SweepEvery (exporter.SweepEvery), once
+	// its lock shows that no process runs it.
+	a.nowAndEvery(ctx, bg, importer.SweepEvery, "looking for interrupted imports", func(ctx context.Context) error {
+		_, err := imports.Runner.SweepInterrupted(ctx)
+		return err
+	})
+	a.nowAndEvery(ctx, bg, exporter.SweepEvery, "looking for interrupted exports", func(ctx context.Context) error {
+		_, err := exports.Runner.SweepInterrupted(ctx)
+		return err
+	})
 	go func() {
 		// Check every configured plugin once at start, so the plugin list shows what each
 		// one is (or why it does not start) without waiting for its first import.
@@ -123,10 +122,10 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 	audit := auditlog.New(st)
 	if key, _ := auditKey(); key != nil {
 		audit = auditlog.NewAnchored(st, auditlog.Anchor{Key: key, Blobs: blobs, Log: a.log.Named("audit")})
-		if _, err := audit.Checkpoint(ctx); err != nil {
-			a.log.Warn("audit checkpoint failed", "error", err)
-		}
-		go audit.WatchCheckpoints(bg, auditlog.CheckpointEvery)
+		a.nowAndEvery(ctx, bg, auditlog.CheckpointEvery, "audit checkpoint", func(ctx context.Context) error {
+			_, err := audit.Checkpoint(ctx)
+			return err
+		})
 	} else {
 		a.log.Info("the audit chain is not anchored: set " + EnvAuditKey + " to sign it and checkpoint it outside the database")
 	}
@@ -198,6 +197,28 @@ func (a *app) serve(ctx context.Context, listen string, noMigrate bool) error {
 	exports.Wait()
 	a.log.Info("stopped")
 	return nil
+}
+
+// nowAndEvery runs fn on ctx at once, then on bg every interval until bg ends, in the
+// background; a failure is logged as "<what> failed" and the next tick tries again.
+func (a *app) nowAndEvery(ctx, bg context.Context, every time.Duration, what string, fn func(context.Context) error) {
+	if err := fn(ctx); err != nil {
+		a.log.Warn(what+" failed", "error", err)
+	}
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C:
+				if err := fn(bg); err != nil && bg.Err() == nil {
+					a.log.Warn(what+" failed", "error", err)
+				}
+			}
+		}
+	}()
 }
 
 // bootstrapAdmin creates the first administrator when the database has no user, so a

@@ -64,25 +64,6 @@ func (s *Service) Checkpoint(ctx context.Context) (*core.AuditCheckpoint, error)
 	return cp, nil
 }
 
-// WatchCheckpoints writes a checkpoint every interval until ctx ends.
-func (s *Service) WatchCheckpoints(ctx context.Context, every time.Duration) {
-	if s.anchor == nil {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.Checkpoint(ctx); err != nil && ctx.Err() == nil {
-				s.anchor.Log.Warn("audit checkpoint failed", "error", err)
-			}
-		}
-	}
-}
-
 // latestCheckpoint reads the checkpoint; nil when none was written yet.
 func (s *Service) latestCheckpoint(ctx context.Context) (*core.AuditCheckpoint, error) {
 	r, err := s.anchor.Blobs.Get(ctx, CheckpointKey)

@@ -76,7 +76,7 @@ type orphanSweeper interface {
 	InterruptOrphanedExports(ctx context.Context) ([]*core.ExportRun, error)
 }
 
-// SweepEvery is how often a server looks for interrupted exports (WatchInterrupted).
+// SweepEvery is how often a server looks for interrupted exports.
 const SweepEvery = time.Minute
 
 // SweepInterrupted marks failed, as interrupted, every export run still marked running
@@ -93,22 +93,6 @@ func (r *Runner) SweepInterrupted(ctx context.Context) ([]*core.ExportRun, error
 			"started", g.StartedAt)
 	}
 	return gone, err
-}
-
-// WatchInterrupted runs SweepInterrupted every interval until ctx ends.
-func (r *Runner) WatchInterrupted(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := r.SweepInterrupted(ctx); err != nil && ctx.Err() == nil {
-				r.logger().Warn("looking for interrupted exports failed", "error", err)
-			}
-		}
-	}
 }
 
 func (r *Runner) logger() hclog.Logger {

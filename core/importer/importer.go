@@ -50,7 +50,7 @@ type orphanSweeper interface {
 	InterruptOrphanedImports(ctx context.Context) ([]*core.ImportRun, error)
 }
 
-// SweepEvery is how often a server looks for interrupted imports (WatchInterrupted).
+// SweepEvery is how often a server looks for interrupted imports.
 const SweepEvery = time.Minute
 
 // SweepInterrupted marks failed, as interrupted, every import run still marked running
@@ -67,22 +67,6 @@ func (r *Runner) SweepInterrupted(ctx context.Context) ([]*core.ImportRun, error
 			"started", g.StartedAt, "error", g.Error)
 	}
 	return gone, err
-}
-
-// WatchInterrupted runs SweepInterrupted every interval until ctx ends.
-func (r *Runner) WatchInterrupted(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := r.SweepInterrupted(ctx); err != nil && ctx.Err() == nil {
-				r.logger().Warn("looking for interrupted imports failed", "error", err)
-			}
-		}
-	}
 }
 
 func (r *Runner) logger() hclog.Logger {

@@ -96,6 +96,41 @@ func holder(t *testing.T, driver, dsn, plugin string) (*exec.Cmd, string) {
 	return nil, ""
 }
 
+// migrated opens a fresh migrated database of driver and returns it with its DSN.
+func migrated(t *testing.T, driver string) (*store.Store, string) {
+	t.Helper()
+	dsn := storetest.DSN(t, driver)
+	s, err := store.Open(ctx, store.Options{Driver: driver, DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(); err != nil {
+		t.Fatal(err)
+	}
+	return s, dsn
+}
+
+// killThenSweep SIGKILLs a holder (no deferred unlock, no outcome written) and runs
+// sweep until it finds something, for 10 s at most: PostgreSQL ends the killed
+// session's locks once it sees the socket close.
+func killThenSweep(t *testing.T, holder *exec.Cmd, sweep func() (int, error)) {
+	t.Helper()
+	if err := holder.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	holder.Wait()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		n, err := sweep()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+	}
+}
+
 func runOf(t *testing.T, s *store.Store, id string) *core.ImportRun {
 	t.Helper()
 	var r *core.ImportRun
@@ -112,15 +147,7 @@ func runOf(t *testing.T, s *store.Store, id string) *core.ImportRun {
 func TestInterruptedImports(t *testing.T) {
 	for _, driver := range []string{store.SQLite, store.Postgres} {
 		t.Run(driver, func(t *testing.T) {
-			dsn := storetest.DSN(t, driver)
-			s, err := store.Open(ctx, store.Options{Driver: driver, DSN: dsn})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if err := s.Migrate(); err != nil {
-				t.Fatal(err)
-			}
+			s, dsn := migrated(t, driver)
 			killed, killedRun := holder(t, driver, dsn, "sigma")
 			_, liveRun := holder(t, driver, dsn, "atomic")
 			// An import running in this process (a server's own) is alive too.
@@ -137,19 +164,11 @@ func TestInterruptedImports(t *testing.T) {
 				t.Fatalf("with every holder alive the sweep interrupted %d runs: %v", len(gone), err)
 			}
 
-			// SIGKILL: no deferred unlock, no outcome written.
-			if err := killed.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			killed.Wait()
 			var gone []*core.ImportRun
-			for deadline := time.Now().Add(10 * time.Second); len(gone) == 0 && time.Now().Before(deadline); {
-				// PostgreSQL ends the killed session's lock once it sees the socket close.
-				if gone, err = runner.SweepInterrupted(ctx); err != nil {
-					t.Fatal(err)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
+			killThenSweep(t, killed, func() (n int, err error) {
+				gone, err = runner.SweepInterrupted(ctx)
+				return len(gone), err
+			})
 			if len(gone) != 1 || gone[0].ID != killedRun {
 				t.Fatalf("the sweep interrupted %+v, want only the killed process's run %s", gone, killedRun)
 			}
@@ -219,15 +238,7 @@ func TestInterruptedAfterItsRecordsWereStored(t *testing.T) {
 func TestInterruptedExports(t *testing.T) {
 	for _, driver := range []string{store.SQLite, store.Postgres} {
 		t.Run(driver, func(t *testing.T) {
-			dsn := storetest.DSN(t, driver)
-			s, err := store.Open(ctx, store.Options{Driver: driver, DSN: dsn})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if err := s.Migrate(); err != nil {
-				t.Fatal(err)
-			}
+			s, dsn := migrated(t, driver)
 			killed, killedRun := holder(t, driver, dsn, "export:navigator")
 			_, liveRun := holder(t, driver, dsn, "export:navigator")
 			own := &core.ExportRun{ID: core.NewID(), PluginName: "report", Outcome: core.RunRunning, StartedAt: core.Now()}
@@ -242,17 +253,11 @@ func TestInterruptedExports(t *testing.T) {
 			if gone, err := runner.SweepInterrupted(ctx); err != nil || len(gone) != 0 {
 				t.Fatalf("with every run alive the sweep interrupted %d runs: %v", len(gone), err)
 			}
-			if err := killed.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			killed.Wait()
 			var gone []*core.ExportRun
-			for deadline := time.Now().Add(10 * time.Second); len(gone) == 0 && time.Now().Before(deadline); {
-				if gone, err = runner.SweepInterrupted(ctx); err != nil {
-					t.Fatal(err)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
+			killThenSweep(t, killed, func() (n int, err error) {
+				gone, err = runner.SweepInterrupted(ctx)
+				return len(gone), err
+			})
 			if len(gone) != 1 || gone[0].ID != killedRun {
 				t.Fatalf("the sweep interrupted %+v, want only the killed process's run %s", gone, killedRun)
 			}

@@ -216,6 +216,11 @@ type route struct {
 	// Long routes (uploads, downloads, chain verifications, evaluations, imports) run
 	// without the request deadline (see bound).
 	Long bool
+	// Query names the query parameters the handler reads (filters, options), each
+	// documented as an optional string; limit and offset are added for paged answers.
+	// TestQueryParametersDocumented holds this to what the handler really reads, and the
+	// hostile-input tests send attacks in every one listed.
+	Query []string
 }
 
 // routes is the route table: every feature contributes its group here.

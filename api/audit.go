@@ -12,7 +12,7 @@ import (
 // entry (the chain would show it, but it must not be possible in the first place).
 func (s *Server) auditRoutes() []route {
 	return []route{
-		{Method: http.MethodGet, Path: "/api/v1/audit",
+		{Method: http.MethodGet, Path: "/api/v1/audit", Query: []string{"action", "actor", "entity_id", "entity_type", "since", "until"},
 			Summary: "Audit log, newest first (filters: actor (id or username), action, entity_type, entity_id, since, until)",
 			Roles:   []core.Role{core.RoleAdmin, core.RoleRedLead, core.RoleBlueLead}, Handler: s.listAudit,
 			Response: Paged[*core.AuditEntry]{}},

@@ -11,7 +11,7 @@ import (
 
 func (s *Server) campaignRoutes() []route {
 	return []route{
-		{Method: http.MethodGet, Path: "/api/v1/campaigns", Tag: "campaigns",
+		{Method: http.MethodGet, Path: "/api/v1/campaigns", Query: []string{"parent", "search", "status", "threat_actor"}, Tag: "campaigns",
 			Summary: "Test campaigns, newest first, with progress (filters: status, threat_actor, parent, search)",
 			Roles:   everyone, Handler: s.listCampaigns, Response: Paged[*campaign.Summary]{}},
 		{Method: http.MethodPost, Path: "/api/v1/campaigns", Tag: "campaigns",

@@ -13,15 +13,15 @@ import (
 
 func (s *Server) catalogRoutes() []route {
 	return []route{
-		{Method: http.MethodGet, Path: "/api/v1/tactics", Tag: "catalog",
+		{Method: http.MethodGet, Path: "/api/v1/tactics", Query: []string{"domain"}, Tag: "catalog",
 			Summary: "ATT&CK tactics in matrix order (filter: domain)", Roles: everyone, Handler: s.listTactics, Response: Paged[*core.Tactic]{}},
-		{Method: http.MethodGet, Path: "/api/v1/techniques", Tag: "catalog",
+		{Method: http.MethodGet, Path: "/api/v1/techniques", Query: []string{"include_revoked", "platform", "search", "status", "tactic"}, Tag: "catalog",
 			Summary: "ATT&CK techniques by id (filters: tactic (shortname or TA id), platform, status (coverage), search (id or name), include_revoked); description and detection are empty here, the technique's own page has them",
 			Roles:   everyone, Handler: s.listTechniques, Response: Paged[*core.Technique]{}},
 		{Method: http.MethodGet, Path: "/api/v1/techniques/:id", Tag: "catalog",
 			Summary: "One technique (by id or ATT&CK id) with its tests, test templates, detection rules and D3FEND defenses (first page of each)",
 			Roles:   everyone, Handler: s.getTechnique, Response: techniqueDetail{}},
-		{Method: http.MethodGet, Path: "/api/v1/templates", Tag: "catalog",
+		{Method: http.MethodGet, Path: "/api/v1/templates", Query: []string{"platform", "search", "source", "status", "technique", "type"}, Tag: "catalog",
 			Summary: "Test templates by name (filters: search (every word, in name, description, external id or command), technique (ATT&CK id, includes sub-techniques), platform, source, type, status active|inactive|deprecated)",
 			Roles:   everyone, Handler: s.listTemplates, Response: Paged[*core.TestTemplate]{}},
 		{Method: http.MethodGet, Path: "/api/v1/templates/:id", Tag: "catalog",
@@ -41,7 +41,7 @@ func (s *Server) catalogRoutes() []route {
 		{Method: http.MethodPost, Path: "/api/v1/templates/bulk-activate", Tag: "catalog",
 			Summary: "Switch many templates on or off", Roles: curation.TemplateCurators, Handler: s.bulkActivateTemplates,
 			Request: bulkActivate{}, Response: curation.BulkResult{}},
-		{Method: http.MethodGet, Path: "/api/v1/detection-rules", Tag: "catalog",
+		{Method: http.MethodGet, Path: "/api/v1/detection-rules", Query: []string{"kind", "level", "platform", "search", "source", "status", "technique"}, Tag: "catalog",
 			Summary: "Detection rules by title (filters: search (every word, in title, description, external id, query or rule text), technique (ATT&CK id, includes sub-techniques), platform (log source product), source, level, kind (detection|hunting), status (the rule's own, or active|inactive|deprecated))",
 			Roles:   everyone, Handler: s.listRules, Response: Paged[*core.DetectionRule]{}},
 		{Method: http.MethodGet, Path: "/api/v1/detection-rules/:id", Tag: "catalog",

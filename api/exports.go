@@ -22,7 +22,7 @@ func (s *Server) exportRoutes() []route {
 			Roles: everyone, Handler: s.startExport, Request: core.ExportRequest{}, Response: core.ExportRunView{}},
 		{Method: http.MethodGet, Path: "/api/v1/exports/:id", Summary: "One export run with its artifacts and, while it runs, its progress",
 			Roles: everyone, Handler: s.getExport, Response: core.ExportRunView{}},
-		{Method: http.MethodGet, Path: "/api/v1/exports/:id/artifact", Summary: "Download an artifact of a succeeded export (name=FILE when it produced several)",
+		{Method: http.MethodGet, Path: "/api/v1/exports/:id/artifact", Query: []string{"name"}, Summary: "Download an artifact of a succeeded export (name=FILE when it produced several)",
 			Roles: everyone, Handler: s.exportArtifact, Long: true},
 	}
 }

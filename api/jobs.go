@@ -10,7 +10,7 @@ import (
 
 func (s *Server) jobRoutes() []route {
 	return []route{
-		{Method: http.MethodGet, Path: "/api/v1/jobs/runs", Tag: "system",
+		{Method: http.MethodGet, Path: "/api/v1/jobs/runs", Query: []string{"job", "outcome"}, Tag: "system",
 			Summary: "Runs of the scheduled jobs on every instance, newest first: tick, instance, start, end, outcome, error (filters: job, outcome running|succeeded|failed)",
 			Roles:   []core.Role{core.RoleAdmin}, Handler: s.listJobRuns, Response: Paged[*core.JobRun]{}},
 	}

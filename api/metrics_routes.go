@@ -13,19 +13,19 @@ import (
 
 func (s *Server) metricRoutes() []route {
 	return []route{
-		{Method: http.MethodGet, Path: "/api/v1/metrics/summary", Tag: "metrics",
+		{Method: http.MethodGet, Path: "/api/v1/metrics/summary", Query: []string{"domain", "window_days"}, Tag: "metrics",
 			Summary: "MTTD, MTTR, detection efficacy, alert fidelity, coverage velocity, never-tested techniques, average validation time, tests by state, coverage by tactic (query: domain, window_days for velocity, default 28); definitions in docs/SCORING.md",
 			Roles:   everyone, Handler: s.coverageMetrics, Response: coverage.Metrics{}},
-		{Method: http.MethodGet, Path: "/api/v1/metrics/trends", Tag: "metrics",
+		{Method: http.MethodGet, Path: "/api/v1/metrics/trends", Query: []string{"weeks"}, Tag: "metrics",
 			Summary: "Activity per week (tests created, validated, covered, remediations) with the snapshots' organisation scores (query: weeks, default 12)",
 			Roles:   everyone, Handler: s.trends, Response: []coverage.TrendPoint{}},
-		{Method: http.MethodGet, Path: "/api/v1/dashboard", Tag: "metrics",
+		{Method: http.MethodGet, Path: "/api/v1/dashboard", Query: []string{"domain"}, Tag: "metrics",
 			Summary: "The dashboard in one answer: metrics, what to test next across actors, recent snapshots, 12-week trend (query: domain)",
 			Roles:   everyone, Handler: s.dashboard, Response: coverage.Dashboard{}},
-		{Method: http.MethodGet, Path: "/api/v1/dashboard/executive", Tag: "metrics",
+		{Method: http.MethodGet, Path: "/api/v1/dashboard/executive", Query: []string{"domain"}, Tag: "metrics",
 			Summary: "The executive summary: score and change since the last snapshot, key metrics, strongest and weakest tactics, top actors, trend (query: domain)",
 			Roles:   everyone, Handler: s.executive, Response: coverage.Executive{}},
-		{Method: http.MethodGet, Path: "/api/v1/datasets/:name", Tag: "metrics",
+		{Method: http.MethodGet, Path: "/api/v1/datasets/:name", Query: []string{"format"}, Tag: "metrics",
 			Summary: "A flat dataset for BI tools: coverage (the coverage CSV: one row per technique), tests, trends or operators; format=json (default) or csv",
 			Roles:   everyone, Handler: s.dataset, Response: datasetBody{}, Long: true},
 	}

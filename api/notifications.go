@@ -12,7 +12,7 @@ import (
 // scoped to the signed-in user, whatever id the request names.
 func (s *Server) notificationRoutes() []route {
 	return []route{
-		{Method: http.MethodGet, Path: "/api/v1/notifications", Summary: "Your notifications, newest first (filter: unread=true)",
+		{Method: http.MethodGet, Path: "/api/v1/notifications", Query: []string{"unread"}, Summary: "Your notifications, newest first (filter: unread=true)",
 			Roles: core.Roles, Handler: s.listNotifications, Response: Paged[*core.Notification]{}},
 		{Method: http.MethodPost, Path: "/api/v1/notifications/:id/read", Summary: "Mark one of your notifications read",
 			Roles: core.Roles, Handler: s.readNotification},

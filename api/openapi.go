@@ -148,6 +148,18 @@ func buildOpenAPI(routes []route, version string) obj {
 		for _, name := range params {
 			parameters = append(parameters, obj{"name": name, "in": "path", "required": true, "schema": obj{"type": "string"}})
 		}
+		for _, name := range r.Query {
+			parameters = append(parameters, obj{"name": name, "in": "query", "required": false, "schema": obj{"type": "string"}})
+		}
+		if isPaged(r.Response) {
+			for _, name := range []string{"limit", "offset"} {
+				if slices.Contains(r.Query, name) {
+					continue
+				}
+				parameters = append(parameters, obj{"name": name, "in": "query", "required": false,
+					"schema": obj{"type": "integer", "minimum": 0}})
+			}
+		}
 		switch {
 		case r.Public:
 			op["security"] = []obj{}
@@ -474,4 +486,13 @@ func (g *schemaGen) fields(t reflect.Type, props obj, required *[]string) {
 func OpenAPIDocument(version string) ([]byte, error) {
 	s := New(Deps{Version: version})
 	return json.MarshalIndent(buildOpenAPI(s.routes(), version), "", "  ")
+}
+
+// isPaged says whether a response is the Paged envelope, whose route reads limit and
+// offset (pageParams).
+func isPaged(resp any) bool {
+	if resp == nil {
+		return false
+	}
+	return strings.HasPrefix(reflect.TypeOf(resp).Name(), "Paged[")
 }

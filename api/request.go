@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -47,6 +48,16 @@ func decodeJSON(c echo.Context, dst any) error {
 	// naming the field it is in.
 	if !utf8.Valid(body) {
 		return core.FieldError(fieldAt(body, invalidUTF8At(body)), "is not valid UTF-8")
+	}
+	if off, problem := scanJSONShape(body); off >= 0 {
+		field := fieldAt(body, off)
+		if i := strings.IndexAny(field, ".["); i > 0 && strings.HasPrefix(problem, "nests") {
+			field = field[:i] // not a name 64 levels long
+		}
+		if field != "" {
+			return core.FieldError(field, "%s", problem)
+		}
+		return core.Errorf(core.EINVALID, "the JSON body %s", problem)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -99,6 +110,63 @@ func decodeJSONComplete(c echo.Context, dst any) error {
 		return core.Errorf(core.EINVALID, "invalid JSON body: %v", err)
 	}
 	return nil
+}
+
+// maxJSONDepth bounds how deeply a request body nests arrays and objects. No request
+// needs more than a few levels (a Sigma detection map is the deepest); without it a
+// 1 MiB body of 9,000 nested objects was stored as a rule's detection, for every
+// later reader (the SPA, exports) to recurse through.
+const maxJSONDepth = 64
+
+// scanJSONShape returns the byte offset of the first thing in body that encoding/json
+// would accept but a request must not hold, and what it is: nesting deeper than
+// maxJSONDepth, or an escaped UTF-16 surrogate without its pair (\ud800), which the
+// decoder would silently turn into U+FFFD like the invalid UTF-8 refused above. -1
+// when there is none. Syntax errors are left to the decoder.
+func scanJSONShape(body []byte) (int, string) {
+	depth, inString := 0, false
+	for i := 0; i < len(body); i++ {
+		b := body[i]
+		if !inString {
+			switch b {
+			case '"':
+				inString = true
+			case '[', '{':
+				if depth++; depth > maxJSONDepth {
+					return i, fmt.Sprintf("nests arrays and objects more than %d deep", maxJSONDepth)
+				}
+			case ']', '}':
+				depth--
+			}
+			continue
+		}
+		switch {
+		case b == '"':
+			inString = false
+		case b == '\\' && i+1 < len(body) && body[i+1] == 'u':
+			r, ok := hex4(body, i+2)
+			if ok && utf16.IsSurrogate(r) {
+				if low, ok := hex4(body, i+8); r < 0xdc00 && ok && body[i+6] == '\\' && body[i+7] == 'u' && low >= 0xdc00 && low <= 0xdfff {
+					i += 11 // a high and a low surrogate: one character
+					continue
+				}
+				return i, fmt.Sprintf("holds \\u%04x, half of a UTF-16 surrogate pair, which is not a character", r)
+			}
+			i++
+		case b == '\\':
+			i++ // the escaped character cannot end the string
+		}
+	}
+	return -1, ""
+}
+
+// hex4 reads the four hex digits at body[at:], false when there are not four.
+func hex4(body []byte, at int) (rune, bool) {
+	if at+4 > len(body) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(body[at:at+4]), 16, 16)
+	return rune(n), err == nil
 }
 
 func invalidUTF8At(b []byte) int {
@@ -166,6 +234,9 @@ func fieldAt(body []byte, off int) string {
 		}
 		if d, ok := tok.(json.Delim); ok {
 			stack = append(stack, &frame{obj: d == '{', expectKey: d == '{', idx: -1})
+			if int(dec.InputOffset()) > off { // the offset is this array or object's opening
+				return path()
+			}
 			continue
 		}
 		if int(dec.InputOffset()) > off {

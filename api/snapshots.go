@@ -16,7 +16,7 @@ func (s *Server) snapshotRoutes() []route {
 			Roles:   coverage.SnapshotTakers, Handler: s.createSnapshot, Request: snapshotInput{}, BodyOptional: true, Response: core.Snapshot{}},
 		{Method: http.MethodGet, Path: "/api/v1/snapshots", Tag: "snapshots",
 			Summary: "Coverage snapshots, newest first", Roles: everyone, Handler: s.listSnapshots, Response: Paged[*core.Snapshot]{}},
-		{Method: http.MethodGet, Path: "/api/v1/snapshots/compare", Tag: "snapshots",
+		{Method: http.MethodGet, Path: "/api/v1/snapshots/compare", Query: []string{"from", "to"}, Tag: "snapshots",
 			Summary: "Compare two snapshots (query: from, to): techniques improved, regressed, new and removed, each with the tests that changed state or outcome",
 			Roles:   everyone, Handler: s.compareSnapshots, Response: coverage.SnapshotComparison{}},
 		{Method: http.MethodGet, Path: "/api/v1/snapshots/:id", Tag: "snapshots",

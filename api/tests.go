@@ -20,7 +20,7 @@ var everyone = core.Roles
 
 func (s *Server) testRoutes() []route {
 	return []route{
-		{Method: http.MethodGet, Path: "/api/v1/tests", Tag: "tests",
+		{Method: http.MethodGet, Path: "/api/v1/tests", Query: []string{"assignee", "campaign", "since", "state", "technique", "until"}, Tag: "tests",
 			Summary: "List tests, newest first (filters: state, technique (id or ATT&CK id), campaign, assignee (id or \"me\"), since, until (RFC 3339 or YYYY-MM-DD, on creation time))",
 			Roles:   everyone, Handler: s.listTests, Response: Paged[*core.Test]{}},
 		{Method: http.MethodPost, Path: "/api/v1/tests", Tag: "tests",

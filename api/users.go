@@ -13,7 +13,7 @@ var adminOnly = []core.Role{core.RoleAdmin}
 
 func (s *Server) userRoutes() []route {
 	return []route{
-		{Method: http.MethodGet, Path: "/api/v1/users", Summary: "List users (filters: role, disabled)",
+		{Method: http.MethodGet, Path: "/api/v1/users", Query: []string{"disabled", "role"}, Summary: "List users (filters: role, disabled)",
 			Roles: adminOnly, Handler: s.listUsers, Response: Paged[*core.User]{}},
 		{Method: http.MethodPost, Path: "/api/v1/users", Summary: "Create a user; a generated password is returned once when none is given",
 			Roles: adminOnly, Handler: s.createUser, Request: userCreate{}, Response: userWithPassword{}},

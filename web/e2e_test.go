@@ -22,27 +22,11 @@ import (
 // and a technique, runs an import and takes screenshots (into docs/screenshots when
 // AEGIS_E2E_SCREENSHOTS says so: `make screenshots`).
 func TestBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("e2e: skipped in -short mode")
-	}
-	chromium := envOr("CHROMIUM", "/usr/bin/chromium")
 	upstream := envOr("AEGIS_UPSTREAM_DIR", "../../shared/upstream")
 	upstream, _ = filepath.Abs(upstream)
-	for _, need := range []struct{ path, why string }{
-		{chromium, "Chromium (apt-get install chromium)"},
-		{filepath.Join(upstream, "mitre-cti", "enterprise-attack"), "the upstream data (AEGIS_UPSTREAM_DIR)"},
-		{filepath.Join(upstream, "mappings-explorer", "mappings", "nist_800_53"), "the upstream NIST mappings (AEGIS_UPSTREAM_DIR)"},
-		{"node_modules/playwright-core", "the web dependencies (cd web && npm ci)"},
-		{"dist/index.html", "the built web app (make web)"},
-	} {
-		if _, err := os.Stat(need.path); err != nil {
-			t.Skipf("e2e: needs %s: %s is missing", need.why, need.path)
-		}
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("e2e: needs Node.js (node) on PATH")
-	}
+	chromium, node := browserPrereqs(t,
+		need{filepath.Join(upstream, "mitre-cti", "enterprise-attack"), "the upstream data (AEGIS_UPSTREAM_DIR)"},
+		need{filepath.Join(upstream, "mappings-explorer", "mappings", "nist_800_53"), "the upstream NIST mappings (AEGIS_UPSTREAM_DIR)"})
 
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
@@ -99,23 +83,7 @@ import { allowed_paths = [%q] }
 		aegis(password+"\n", "user", "create", "e2e_"+role, "--role", role, "--password-stdin")
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var serveLog bytes.Buffer
-	serve := exec.CommandContext(ctx, filepath.Join(dir, "aegis"), "--config", cfg, "serve")
-	serve.Stdout, serve.Stderr = &serveLog, &serveLog
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel()
-		_ = serve.Wait()
-		if t.Failed() {
-			t.Logf("aegis serve log:\n%s", serveLog.String())
-		}
-	}()
-	base := "http://" + addr
-	waitReady(t, base+"/readyz")
+	base := serveAegis(t, filepath.Join(dir, "aegis"), cfg, addr)
 
 	shots := os.Getenv("AEGIS_E2E_SCREENSHOTS")
 	if shots == "" {
@@ -146,6 +114,57 @@ import { allowed_paths = [%q] }
 		t.Fatalf("the run passed only %d checks, matrix %v", len(rep.Checks), rep.Matrix)
 	}
 	t.Logf("matrix figures (ms): %v", rep.Matrix)
+}
+
+// need is a file a browser test cannot run without, and what it is.
+type need struct{ path, why string }
+
+// browserPrereqs skips the test, saying what is missing, unless Chromium, the web
+// dependencies, the built app, Node.js and more are there; it returns Chromium's and
+// node's paths.
+func browserPrereqs(t *testing.T, more ...need) (chromium, node string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("e2e: skipped in -short mode")
+	}
+	chromium = envOr("CHROMIUM", "/usr/bin/chromium")
+	for _, n := range append([]need{
+		{chromium, "Chromium (apt-get install chromium)"},
+		{"node_modules/playwright-core", "the web dependencies (cd web && npm ci)"},
+		{"dist/index.html", "the built web app (make web)"},
+	}, more...) {
+		if _, err := os.Stat(n.path); err != nil {
+			t.Skipf("e2e: needs %s: %s is missing", n.why, n.path)
+		}
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("e2e: needs Node.js (node) on PATH")
+	}
+	return chromium, node
+}
+
+// serveAegis runs `aegis serve` with cfg (listening on addr) until the test ends,
+// and returns its base URL once it is ready; its log is shown when the test failed.
+func serveAegis(t *testing.T, aegis, cfg, addr string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var serveLog bytes.Buffer
+	serve := exec.CommandContext(ctx, aegis, "--config", cfg, "serve")
+	serve.Stdout, serve.Stderr = &serveLog, &serveLog
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = serve.Wait()
+		if t.Failed() {
+			t.Logf("aegis serve log:\n%s", serveLog.String())
+		}
+	})
+	base := "http://" + addr
+	waitReady(t, base+"/readyz")
+	return base
 }
 
 func envOr(k, def string) string {

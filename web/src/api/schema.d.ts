@@ -3507,7 +3507,11 @@ export type $defs = Record<string, never>;
 export interface operations {
     getAttackReviews: {
         parameters: {
-            query?: never;
+            query?: {
+                status?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3574,7 +3578,16 @@ export interface operations {
     };
     getAudit: {
         parameters: {
-            query?: never;
+            query?: {
+                action?: string;
+                actor?: string;
+                entity_id?: string;
+                entity_type?: string;
+                since?: string;
+                until?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3760,7 +3773,15 @@ export interface operations {
     };
     getCampaignProfiles: {
         parameters: {
-            query?: never;
+            query?: {
+                actor?: string;
+                kind?: string;
+                search?: string;
+                source?: string;
+                technique?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3820,7 +3841,14 @@ export interface operations {
     };
     getCampaigns: {
         parameters: {
-            query?: never;
+            query?: {
+                parent?: string;
+                search?: string;
+                status?: string;
+                threat_actor?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4100,7 +4128,14 @@ export interface operations {
     };
     getComplianceControls: {
         parameters: {
-            query?: never;
+            query?: {
+                family?: string;
+                framework?: string;
+                search?: string;
+                technique?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4220,7 +4255,9 @@ export interface operations {
     };
     getDashboard: {
         parameters: {
-            query?: never;
+            query?: {
+                domain?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4249,7 +4286,9 @@ export interface operations {
     };
     getDashboardExecutive: {
         parameters: {
-            query?: never;
+            query?: {
+                domain?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4278,7 +4317,9 @@ export interface operations {
     };
     getDatasetsByName: {
         parameters: {
-            query?: never;
+            query?: {
+                format?: string;
+            };
             header?: never;
             path: {
                 name: string;
@@ -4309,7 +4350,13 @@ export interface operations {
     };
     getDefenses: {
         parameters: {
-            query?: never;
+            query?: {
+                search?: string;
+                tactic?: string;
+                technique?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4369,7 +4416,17 @@ export interface operations {
     };
     getDetectionRules: {
         parameters: {
-            query?: never;
+            query?: {
+                kind?: string;
+                level?: string;
+                platform?: string;
+                search?: string;
+                source?: string;
+                status?: string;
+                technique?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4573,7 +4630,10 @@ export interface operations {
     };
     getDetectionRulesByIdTemplates: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -4759,7 +4819,10 @@ export interface operations {
     };
     getExports: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4855,7 +4918,9 @@ export interface operations {
     };
     getExportsByIdArtifact: {
         parameters: {
-            query?: never;
+            query?: {
+                name?: string;
+            };
             header?: never;
             path: {
                 id: string;
@@ -4884,7 +4949,12 @@ export interface operations {
     };
     getImports: {
         parameters: {
-            query?: never;
+            query?: {
+                outcome?: string;
+                plugin?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4980,7 +5050,16 @@ export interface operations {
     };
     getIntel: {
         parameters: {
-            query?: never;
+            query?: {
+                actor?: string;
+                search?: string;
+                since?: string;
+                source?: string;
+                technique?: string;
+                until?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5009,7 +5088,14 @@ export interface operations {
     };
     getIntelSummary: {
         parameters: {
-            query?: never;
+            query?: {
+                actor?: string;
+                search?: string;
+                since?: string;
+                source?: string;
+                technique?: string;
+                until?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5069,7 +5155,12 @@ export interface operations {
     };
     getJobsRuns: {
         parameters: {
-            query?: never;
+            query?: {
+                job?: string;
+                outcome?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5098,7 +5189,14 @@ export interface operations {
     };
     getMatrix: {
         parameters: {
-            query?: never;
+            query?: {
+                actor?: string;
+                campaign?: string;
+                domain?: string;
+                platform?: string;
+                release?: string;
+                snapshot?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5127,7 +5225,10 @@ export interface operations {
     };
     getMetricsSummary: {
         parameters: {
-            query?: never;
+            query?: {
+                domain?: string;
+                window_days?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5156,7 +5257,9 @@ export interface operations {
     };
     getMetricsTrends: {
         parameters: {
-            query?: never;
+            query?: {
+                weeks?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5185,7 +5288,12 @@ export interface operations {
     };
     getMitigations: {
         parameters: {
-            query?: never;
+            query?: {
+                search?: string;
+                technique?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5245,7 +5353,11 @@ export interface operations {
     };
     getNotifications: {
         parameters: {
-            query?: never;
+            query?: {
+                unread?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5394,7 +5506,9 @@ export interface operations {
     };
     getScores: {
         parameters: {
-            query?: never;
+            query?: {
+                domain?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5519,7 +5633,10 @@ export interface operations {
     };
     getScoringWeightsHistory: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5548,7 +5665,10 @@ export interface operations {
     };
     getSnapshots: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5613,7 +5733,10 @@ export interface operations {
     };
     getSnapshotsCompare: {
         parameters: {
-            query?: never;
+            query?: {
+                from?: string;
+                to?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5673,7 +5796,11 @@ export interface operations {
     };
     getTactics: {
         parameters: {
-            query?: never;
+            query?: {
+                domain?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5702,7 +5829,15 @@ export interface operations {
     };
     getTechniques: {
         parameters: {
-            query?: never;
+            query?: {
+                include_revoked?: string;
+                platform?: string;
+                search?: string;
+                status?: string;
+                tactic?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5762,7 +5897,16 @@ export interface operations {
     };
     getTemplates: {
         parameters: {
-            query?: never;
+            query?: {
+                platform?: string;
+                search?: string;
+                source?: string;
+                status?: string;
+                technique?: string;
+                type?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -5966,7 +6110,10 @@ export interface operations {
     };
     getTemplatesByIdDetectionRules: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -5997,7 +6144,16 @@ export interface operations {
     };
     getTests: {
         parameters: {
-            query?: never;
+            query?: {
+                assignee?: string;
+                campaign?: string;
+                since?: string;
+                state?: string;
+                technique?: string;
+                until?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6131,7 +6287,10 @@ export interface operations {
     };
     getTestsByIdDetections: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -6272,7 +6431,10 @@ export interface operations {
     };
     getTestsByIdEvidence: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -6503,7 +6665,10 @@ export interface operations {
     };
     getTestsByIdRetests: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -6648,7 +6813,10 @@ export interface operations {
     };
     getTestsByIdVotes: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -6679,7 +6847,10 @@ export interface operations {
     };
     getTestsByIdWorklogs: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -6748,7 +6919,15 @@ export interface operations {
     };
     getThreatActors: {
         parameters: {
-            query?: never;
+            query?: {
+                country?: string;
+                include_deprecated?: string;
+                search?: string;
+                source?: string;
+                technique?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6777,7 +6956,9 @@ export interface operations {
     };
     getThreatActorsCompare: {
         parameters: {
-            query?: never;
+            query?: {
+                ids?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6868,7 +7049,10 @@ export interface operations {
     };
     getThreatActorsByIdNext: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: string;
+                offset?: string;
+            };
             header?: never;
             path: {
                 id: string;
@@ -6899,7 +7083,10 @@ export interface operations {
     };
     getTokens: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6996,7 +7183,12 @@ export interface operations {
     };
     getUsers: {
         parameters: {
-            query?: never;
+            query?: {
+                disabled?: string;
+                role?: string;
+                limit?: number;
+                offset?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;

@@ -4132,6 +4132,7 @@ export interface operations {
                 family?: string;
                 framework?: string;
                 search?: string;
+                status?: string;
                 technique?: string;
                 limit?: number;
                 offset?: number;

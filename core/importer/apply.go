@@ -46,6 +46,11 @@ func (a *applyCtx) warn(rec sdk.Record, summary string) {
 func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef string, recs []*pending) error {
 	run := st.run
 	source := st.opts.Plugin
+	// The store may hold the upserts of templates and rules back and write them many
+	// per statement (one round trip per record bounded PostgreSQL's write phase).
+	if h, ok := tx.(interface{ HoldWrites() }); ok {
+		h.HoldWrites()
+	}
 	existing, err := tx.ImportRecords(ctx, source)
 	if err != nil {
 		return err

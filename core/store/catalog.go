@@ -88,6 +88,13 @@ func (t *Tx) UpsertTestTemplate(ctx context.Context, te *core.TestTemplate) erro
 	emptyJSON(&te.Metadata, "{}")
 	now := core.Now()
 	te.CreatedAt, te.UpdatedAt = now, now
+	if t.holding && fresh != "" {
+		if err := t.holdUpsert(ctx, "test_templates", "test_template_techniques", "test_template_id", templateUpsert, te, &te.ID,
+			te.Source, te.ExternalID, te.TechniqueIDs); err != nil {
+			return fmt.Errorf("store: upsert template %s/%s: %w", te.Source, te.ExternalID, err)
+		}
+		return nil
+	}
 	if err := t.namedGet(ctx, &te.ID, templateUpsert, te); err != nil {
 		return fmt.Errorf("store: upsert template %s/%s: %w", te.Source, te.ExternalID, err)
 	}
@@ -119,6 +126,13 @@ func (t *Tx) UpsertDetectionRule(ctx context.Context, r *core.DetectionRule) err
 	}
 	now := core.Now()
 	r.CreatedAt, r.UpdatedAt = now, now
+	if t.holding && fresh != "" {
+		if err := t.holdUpsert(ctx, "detection_rules", "detection_rule_techniques", "detection_rule_id", ruleUpsert, r, &r.ID,
+			r.Source, r.ExternalID, r.TechniqueIDs); err != nil {
+			return fmt.Errorf("store: upsert rule %s/%s: %w", r.Source, r.ExternalID, err)
+		}
+		return nil
+	}
 	if err := t.namedGet(ctx, &r.ID, ruleUpsert, r); err != nil {
 		return fmt.Errorf("store: upsert rule %s/%s: %w", r.Source, r.ExternalID, err)
 	}
@@ -133,6 +147,19 @@ func (t *Tx) linkTechniques(ctx context.Context, table, ownerCol, ownerID string
 			return fmt.Errorf("store: clear %s: %w", table, err)
 		}
 	}
+	rows, err := t.techniqueLinks(ctx, ownerID, externalIDs)
+	if err != nil {
+		return err
+	}
+	if err := t.insertRows(ctx, table, []string{ownerCol, "technique_id"}, rows, ""); err != nil {
+		return fmt.Errorf("store: link %s to %v: %w", ownerID, externalIDs, err)
+	}
+	return nil
+}
+
+// techniqueLinks returns the (owner, technique id) rows linking ownerID to each
+// technique once.
+func (t *Tx) techniqueLinks(ctx context.Context, ownerID string, externalIDs []string) ([][]any, error) {
 	seen := map[string]bool{}
 	rows := make([][]any, 0, len(externalIDs))
 	for _, ext := range externalIDs {
@@ -142,14 +169,11 @@ func (t *Tx) linkTechniques(ctx context.Context, table, ownerCol, ownerID string
 		seen[ext] = true
 		tid, err := t.EnsureTechnique(ctx, ext)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rows = append(rows, []any{ownerID, tid})
 	}
-	if err := t.insertRows(ctx, table, []string{ownerCol, "technique_id"}, rows, ""); err != nil {
-		return fmt.Errorf("store: link %s to %v: %w", ownerID, externalIDs, err)
-	}
-	return nil
+	return rows, nil
 }
 
 // EnsureTechnique returns the id of a technique, creating an "unknown to this release"
@@ -159,17 +183,34 @@ func (t *Tx) EnsureTechnique(ctx context.Context, externalID string) (string, er
 	if !core.ValidTechniqueID(externalID) {
 		return "", core.FieldError("technique_id", "%q is not an ATT&CK technique id", externalID)
 	}
+	if t.holding && !t.techAll {
+		// A held transaction reads every technique id once: a miss then means a new
+		// placeholder, held like the rows that link to it.
+		var rows []struct {
+			ExternalID string `db:"external_id"`
+			ID         string `db:"id"`
+		}
+		if err := t.sel(ctx, &rows, `SELECT external_id, id FROM techniques`); err != nil {
+			return "", fmt.Errorf("store: technique ids: %w", err)
+		}
+		for _, r := range rows {
+			t.rememberTechnique(r.ExternalID, r.ID)
+		}
+		t.techAll = true
+	}
 	if id, ok := t.techIDs[externalID]; ok {
 		return id, nil
 	}
-	var id string
-	err := t.get(ctx, &id, `SELECT id FROM techniques WHERE external_id = ?`, externalID)
-	if err == nil {
-		t.rememberTechnique(externalID, id)
-		return id, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("store: find technique %s: %w", externalID, err)
+	if !t.techAll {
+		var id string
+		err := t.get(ctx, &id, `SELECT id FROM techniques WHERE external_id = ?`, externalID)
+		if err == nil {
+			t.rememberTechnique(externalID, id)
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("store: find technique %s: %w", externalID, err)
+		}
 	}
 	te := &core.Technique{ExternalID: externalID, Known: false}
 	if parent := core.ParentTechniqueID(externalID); parent != "" {
@@ -181,8 +222,9 @@ func (t *Tx) EnsureTechnique(ctx context.Context, externalID string) (string, er
 	}
 	// Another transaction (an ATT&CK import, a second writer) may be inserting the same
 	// technique: the placeholder then yields to it, instead of failing on the unique key
-	// or overwriting a real technique with a placeholder once that one commits.
-	id, err = t.insertTechniqueIfAbsent(ctx, te)
+	// or overwriting a real technique with a placeholder once that one commits. (A held
+	// insert returns its id at once; the flush checks that it was written.)
+	id, err := t.insertTechniqueIfAbsent(ctx, te)
 	if err != nil {
 		return "", err
 	}

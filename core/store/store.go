@@ -319,14 +319,23 @@ type Tx struct {
 	coverageWrite bool
 	// techIDs caches technique ids by external id (EnsureTechnique).
 	techIDs map[string]string
+	// techAll says techIDs holds every technique of the database (a held transaction).
+	techAll bool
 	// pendingRecords are new import_records rows not yet inserted: written many per
 	// statement when enough have come, before import_records is read or updated, and
 	// before the commit (flush).
 	pendingRecords [][]any
+	// holding, held and known are the held writes of an import (held.go).
+	holding bool
+	held    map[string]*heldOp
+	known   map[string]map[string]string
 }
 
 // flush writes what the transaction holds back.
 func (t *Tx) flush(ctx context.Context) error {
+	if err := t.flushHeld(ctx); err != nil {
+		return err
+	}
 	if len(t.pendingRecords) == 0 {
 		return nil
 	}
@@ -361,6 +370,9 @@ func writesCoverage(q string) bool {
 // -1 in a transaction that has itself written a coverage input, whose reads differ from
 // what any committed generation holds.
 func (t *Tx) CoverageGeneration(ctx context.Context) (int64, error) {
+	if err := t.flushHeld(ctx); err != nil {
+		return 0, err
+	}
 	if t.coverageWrite {
 		return -1, nil
 	}
@@ -394,6 +406,11 @@ func (t *Tx) stmt(ctx context.Context, q string) (*sqlx.Stmt, error) {
 }
 
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if len(t.held) > 0 {
+		if err := t.flushHeld(ctx); err != nil {
+			return nil, err
+		}
+	}
 	q = t.tx.Rebind(q)
 	if !t.coverageWrite && writesCoverage(q) {
 		t.coverageWrite = true
@@ -412,6 +429,11 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 }
 
 func (t *Tx) get(ctx context.Context, dst any, q string, args ...any) error {
+	if len(t.held) > 0 {
+		if err := t.flushHeld(ctx); err != nil {
+			return err
+		}
+	}
 	q = t.tx.Rebind(q)
 	if !t.coverageWrite && writesCoverage(q) {
 		t.coverageWrite = true
@@ -430,6 +452,11 @@ func (t *Tx) get(ctx context.Context, dst any, q string, args ...any) error {
 }
 
 func (t *Tx) sel(ctx context.Context, dst any, q string, args ...any) error {
+	if len(t.held) > 0 {
+		if err := t.flushHeld(ctx); err != nil {
+			return err
+		}
+	}
 	q = t.tx.Rebind(q)
 	if !t.coverageWrite && writesCoverage(q) {
 		t.coverageWrite = true

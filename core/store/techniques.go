@@ -108,6 +108,7 @@ func (t *Tx) UpsertTechnique(ctx context.Context, te *core.Technique) error {
 	if err != nil {
 		return fmt.Errorf("store: upsert technique %s: %w", te.ExternalID, err)
 	}
+	t.rememberTechnique(te.ExternalID, te.ID)
 	return nil
 }
 
@@ -127,15 +128,23 @@ func (t *Tx) insertTechniqueIfAbsent(ctx context.Context, te *core.Technique) (s
 	}
 	now := core.Now()
 	te.CreatedAt, te.UpdatedAt = now, now
+	args := []any{te.ID, te.ExternalID, te.STIXID, te.Name, te.Description, te.ParentID, te.IsSubtechnique,
+		te.Platforms, te.Domains, te.DataSources, te.Detection, te.URL, te.ObjectVersion, te.ModifiedAt,
+		te.Revoked, te.RevokedBy, te.Deprecated, te.Known, te.LastSeenRelease, te.CoverageStatus,
+		te.Source, te.SourceRef, te.ContentHash, te.CreatedAt, te.UpdatedAt}
+	if t.holding {
+		// Held (held.go): every technique id of the database is in t.techIDs, so the
+		// technique is absent; a concurrent insert shows as a row the flush did not get.
+		op := t.heldOpFor("insert techniques", phaseTechnique, "techniques", strings.Split(strings.Join(strings.Fields(techniqueColumns), ""), ","))
+		op.suffix = `ON CONFLICT (external_id) DO NOTHING RETURNING id`
+		op.rows = append(op.rows, args)
+		return te.ID, nil
+	}
 	var id string
 	err := t.get(ctx, &id, `INSERT INTO techniques (`+techniqueColumns+`)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (external_id) DO NOTHING
-		RETURNING id`,
-		te.ID, te.ExternalID, te.STIXID, te.Name, te.Description, te.ParentID, te.IsSubtechnique,
-		te.Platforms, te.Domains, te.DataSources, te.Detection, te.URL, te.ObjectVersion, te.ModifiedAt,
-		te.Revoked, te.RevokedBy, te.Deprecated, te.Known, te.LastSeenRelease, te.CoverageStatus,
-		te.Source, te.SourceRef, te.ContentHash, te.CreatedAt, te.UpdatedAt)
+		RETURNING id`, args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

@@ -1,0 +1,211 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Held writes (issue 11). An import upserts thousands of templates or rules and their
+// technique links in one transaction; one statement each is one round trip each to
+// PostgreSQL, which bounded the write phase to a few thousand rows per second. A
+// transaction that holds writes (HoldWrites, which only the importer asks for) keeps
+// those rows back and writes them many per statement:
+//
+//   - before any other statement of the transaction runs (exec, get and sel flush
+//     first), so nothing ever reads around a held row, and before the commit;
+//   - in a fixed order of phases (the upserts, then the link deletes, then the link
+//     inserts), which is the order of one record's own statements; records are
+//     independent of each other, and a second write of the same row flushes first;
+//   - with the ids the rows will have known in advance: the ids of a source's existing
+//     rows are read once (the natural key decides whether the upsert inserts or
+//     updates), so a held upsert returns its id at once, exactly as the immediate one.
+//
+// A row another transaction inserted with the same natural key after that read would
+// make the upsert return an id the links were not written for: the flush checks the
+// ids the upserts return and aborts the transaction as a serialization failure, which
+// runTx retries on fresh data.
+
+// HoldWrites makes the transaction hold back the writes of template and rule upserts
+// (see above). The importer calls it at the start of its write phase.
+func (t *Tx) HoldWrites() { t.holding = true }
+
+// heldPhase orders the flush of held statements.
+type heldPhase int
+
+const (
+	// phaseTechnique: placeholder techniques the links below point to.
+	phaseTechnique heldPhase = iota
+	phaseUpsert
+	phaseDelete
+	phaseInsert
+)
+
+// heldOp is the rows of one statement shape held back.
+type heldOp struct {
+	phase heldPhase
+	seq   int // first-held order within the phase
+	table string
+	// cols are the inserted columns (the id first for an upsert), or the one key
+	// column of a delete, whose PostgreSQL type is keyType.
+	cols    []string
+	keyType string
+	// suffix follows the VALUES list: an upsert's ON CONFLICT clause and RETURNING id.
+	suffix string
+	rows   [][]any
+	// keys are the held rows' natural keys (an upsert's), to flush before a second
+	// write of one row in the same statement (PostgreSQL refuses it).
+	keys map[string]bool
+}
+
+// heldOpFor returns the op of the shape name, creating it.
+func (t *Tx) heldOpFor(name string, phase heldPhase, table string, cols []string) *heldOp {
+	if op, ok := t.held[name]; ok {
+		return op
+	}
+	if t.held == nil {
+		t.held = map[string]*heldOp{}
+	}
+	op := &heldOp{phase: phase, seq: len(t.held), table: table, cols: cols, keys: map[string]bool{}}
+	t.held[name] = op
+	return op
+}
+
+// flushHeld writes every held row, phase by phase.
+func (t *Tx) flushHeld(ctx context.Context) error {
+	if len(t.held) == 0 {
+		return nil
+	}
+	ops := make([]*heldOp, 0, len(t.held))
+	for _, op := range t.held {
+		ops = append(ops, op)
+	}
+	t.held = nil // the statements below must not flush again
+	sort.Slice(ops, func(i, j int) bool {
+		return ops[i].phase < ops[j].phase || ops[i].phase == ops[j].phase && ops[i].seq < ops[j].seq
+	})
+	for _, op := range ops {
+		var err error
+		switch op.phase {
+		case phaseTechnique, phaseUpsert:
+			err = t.upsertRows(ctx, op)
+		case phaseDelete:
+			keys := make([][]any, len(op.rows))
+			for i, r := range op.rows {
+				keys[i] = r
+			}
+			err = t.deleteRows(ctx, op.table, op.cols, []string{op.keyType}, keys)
+		default:
+			err = t.insertRows(ctx, op.table, op.cols, op.rows, "")
+		}
+		if err != nil {
+			return fmt.Errorf("store: write %d held row(s) of %s: %w", len(op.rows), op.table, err)
+		}
+	}
+	return nil
+}
+
+// upsertRows runs a held upsert many rows per statement and checks that every row kept
+// the id it was given (see the comment at the top).
+func (t *Tx) upsertRows(ctx context.Context, op *heldOp) error {
+	per := batchRows(len(op.cols))
+	tuple := "(" + placeholders(len(op.cols)) + ")"
+	head := "INSERT INTO " + op.table + " (" + strings.Join(op.cols, ", ") + ") VALUES "
+	for start := 0; start < len(op.rows); start += per {
+		chunk := op.rows[start:min(start+per, len(op.rows))]
+		args := make([]any, 0, len(chunk)*len(op.cols))
+		want := make(map[string]bool, len(chunk))
+		for _, r := range chunk {
+			args = append(args, r...)
+			want[r[0].(string)] = true
+		}
+		var got []string
+		if err := t.sel(ctx, &got, head+strings.Repeat(tuple+",", len(chunk)-1)+tuple+" "+op.suffix, args...); err != nil {
+			return err
+		}
+		ok := len(got) == len(chunk)
+		for _, id := range got {
+			ok = ok && want[id]
+		}
+		if !ok {
+			return &pgconn.PgError{Code: "40001", Severity: "ERROR", Message: fmt.Sprintf(
+				"rows of %s were added by another transaction while this one held its writes", op.table)}
+		}
+	}
+	return nil
+}
+
+// knownIDs returns the ids of table's rows of source by external id, read once per
+// transaction (rows the transaction adds are added to the map).
+func (t *Tx) knownIDs(ctx context.Context, table, source string) (map[string]string, error) {
+	k := table + "\x00" + source
+	if m, ok := t.known[k]; ok {
+		return m, nil
+	}
+	var rows []struct {
+		ExternalID string `db:"external_id"`
+		ID         string `db:"id"`
+	}
+	if err := t.sel(ctx, &rows, `SELECT external_id, id FROM `+table+` WHERE source = ?`, source); err != nil {
+		return nil, fmt.Errorf("store: ids of %s from %s: %w", table, source, err)
+	}
+	m := make(map[string]string, len(rows))
+	for _, r := range rows {
+		m[r.ExternalID] = r.ID
+	}
+	if t.known == nil {
+		t.known = map[string]map[string]string{}
+	}
+	t.known[k] = m
+	return m, nil
+}
+
+// holdUpsert holds the upsert of one row of table by (source, external id) with its
+// technique links, and sets *id to the id the row has or will have. q is the row's
+// single-row named upsert (upsertSQL), arg the value it binds.
+func (t *Tx) holdUpsert(ctx context.Context, table, linkTable, ownerCol, q string, arg any, id *string, source, externalID string,
+	techniques []string) error {
+	known, err := t.knownIDs(ctx, table, source)
+	if err != nil {
+		return err
+	}
+	name := "upsert " + table
+	if op, ok := t.held[name]; ok && op.keys[source+"\x00"+externalID] {
+		if err := t.flushHeld(ctx); err != nil {
+			return err
+		}
+	}
+	existing, created := known[externalID], false
+	if existing == "" {
+		known[externalID], created = *id, true
+	} else {
+		*id = existing
+	}
+	_, args, err := t.tx.BindNamed(q, arg)
+	if err != nil {
+		return err
+	}
+	cut := strings.Index(q, ") VALUES (")
+	fields := strings.Split(q[strings.Index(q, "(")+1:cut], ", ")
+	op := t.heldOpFor(name, phaseUpsert, table, fields)
+	if op.suffix == "" {
+		op.suffix = q[strings.Index(q, " ON CONFLICT "):]
+	}
+	op.rows = append(op.rows, args)
+	op.keys[source+"\x00"+externalID] = true
+	if !created {
+		del := t.heldOpFor("delete "+linkTable, phaseDelete, linkTable, []string{ownerCol})
+		del.keyType = t.idType()
+		del.rows = append(del.rows, []any{*id})
+	}
+	rows, err := t.techniqueLinks(ctx, *id, techniques)
+	if err != nil {
+		return err
+	}
+	ins := t.heldOpFor("insert "+linkTable, phaseInsert, linkTable, []string{ownerCol, "technique_id"})
+	ins.rows = append(ins.rows, rows...)
+	return nil
+}

@@ -81,7 +81,7 @@ func New(locker Locker, log hclog.Logger) *Scheduler {
 
 // Add registers a job. A bad spec is an error naming the job.
 func (s *Scheduler) Add(j Job) error {
-	sched, err := cron.ParseStandard(j.Spec)
+	sched, err := Parse(j.Spec)
 	if err != nil {
 		return fmt.Errorf("schedule %s: bad spec %q: %w", j.Name, j.Spec, err)
 	}
@@ -92,11 +92,37 @@ func (s *Scheduler) Add(j Job) error {
 	return nil
 }
 
+// Parse reads a cron spec (five fields, or a descriptor such as @daily). "@every D"
+// fires on the multiples of D (every instance on the same
+// instants, whenever it started), not D after each instance's start, so that
+// instances sharing a database name the same tick and run it once between them.
+// (The multiples are counted as time.Truncate does, from the zero time: for periods
+// that divide a day, on the hour, minute or second as expected.)
+func Parse(spec string) (cron.Schedule, error) {
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, err
+	}
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok {
+		return alignedEvery(every.Delay), nil
+	}
+	return sched, nil
+}
+
+// alignedEvery fires on the multiples of its duration.
+type alignedEvery time.Duration
+
+func (a alignedEvery) Next(t time.Time) time.Time {
+	return t.Truncate(time.Duration(a)).Add(time.Duration(a))
+}
+
 // Tick is the scheduled time a cron firing at now stands for: the schedule's latest
-// time at or before now (within a minute), so every instance names the same tick even
-// when their clocks fire a few milliseconds apart. "@every" schedules are relative to
-// each instance's start and have no shared tick: now to the second stands for them.
+// time at or before now (within a minute, or within an "@every" period), so every
+// instance names the same tick even when their clocks fire a few milliseconds apart.
 func Tick(sched cron.Schedule, now time.Time) time.Time {
+	if a, ok := sched.(alignedEvery); ok {
+		return now.Truncate(time.Duration(a)).UTC()
+	}
 	if t := sched.Next(now.Add(-time.Minute).Truncate(time.Second)); !t.After(now) {
 		return t.UTC()
 	}

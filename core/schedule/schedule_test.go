@@ -66,3 +66,27 @@ func TestPanickingJobDoesNotStopTheScheduler(t *testing.T) {
 		t.Fatalf("the scheduler stopped after a panic (fine ran %d times)", after.Load())
 	}
 }
+
+// "@every" fires on the same instants in every instance, whenever each started, and a
+// firing a few milliseconds late names the instant it stands for: two instances name
+// the same tick, so the job's run is claimed once between them.
+func TestEveryIsAlignedAcrossInstances(t *testing.T) {
+	sched, err := Parse("@every 2s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	for _, started := range []time.Time{base.Add(300 * time.Millisecond), base.Add(1700 * time.Millisecond)} {
+		if next := sched.Next(started); !next.Equal(base.Add(2 * time.Second)) {
+			t.Errorf("started at %s: next firing %s, want %s", started.Format("15:04:05.000"), next.Format("15:04:05.000"), base.Add(2*time.Second))
+		}
+	}
+	for _, late := range []time.Duration{0, 3 * time.Millisecond, 900 * time.Millisecond} {
+		if tick := Tick(sched, base.Add(2*time.Second+late)); !tick.Equal(base.Add(2 * time.Second)) {
+			t.Errorf("fired %s late: tick %s", late, tick)
+		}
+	}
+	if _, err := Parse("@every banana"); err == nil {
+		t.Error("a bad @every was accepted")
+	}
+}

@@ -6,7 +6,6 @@ package main
 
 import (
 	"database/sql"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -35,14 +34,7 @@ func TestBackupAndRestore(t *testing.T) {
 	t.Setenv(k, v) // both servers, in this process, anchor the chain with the key
 	base := startServer(t, e.cfg)
 	red := signIn(t, base, "red", faultPassword)
-	code, body := red.do(http.MethodPost, "/api/v1/tests", map[string]any{"title": "kept by the backup", "technique_id": "T1059"})
-	var te core.Test
-	if json.Unmarshal(body, &te); code != http.StatusCreated {
-		t.Fatalf("create: %d %s", code, body)
-	}
-	if code, body := red.do(http.MethodPost, "/api/v1/tests/"+te.ID+"/start", map[string]any{"version": te.Version}); code != http.StatusOK {
-		t.Fatalf("start: %d %s", code, body)
-	}
+	te := startedTest(t, red, "kept by the backup")
 	if code, body := red.do(http.MethodPost, "/api/v1/tests/"+te.ID+"/worklogs", map[string]any{"minutes": 30, "note": "set up"}); code != http.StatusCreated {
 		t.Fatalf("worklog: %d %s", code, body)
 	}

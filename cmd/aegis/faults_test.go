@@ -95,6 +95,22 @@ func count(t *testing.T, st *store.Store, q string, args ...any) int {
 	return n
 }
 
+// startedTest creates a test of T1059 titled title as hc and starts it (red
+// executing: evidence and worklogs may be added), failing the test otherwise.
+func startedTest(t *testing.T, hc *httpClient, title string) core.Test {
+	t.Helper()
+	code, body := hc.do(http.MethodPost, "/api/v1/tests", map[string]any{"title": title, "technique_id": "T1059"})
+	var te core.Test
+	if json.Unmarshal(body, &te); code != http.StatusCreated {
+		t.Fatalf("create test %q: %d %s", title, code, body)
+	}
+	code, body = hc.do(http.MethodPost, "/api/v1/tests/"+te.ID+"/start", map[string]any{"version": te.Version})
+	if json.Unmarshal(body, &te); code != http.StatusOK {
+		t.Fatalf("start test %q: %d %s", title, code, body)
+	}
+	return te
+}
+
 // verifyChains asks the server to walk the audit chain (which must hold entries) and
 // the worklog chain; both must be intact.
 func verifyChains(t *testing.T, admin *httpClient) {

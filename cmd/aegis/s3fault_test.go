@@ -78,17 +78,10 @@ func TestS3GoesAwayDuringUpload(t *testing.T) {
 	base := startServer(t, e.cfg)
 	red := signIn(t, base, "red", faultPassword)
 	red.c.Timeout = time.Minute
-	code, body := red.do(http.MethodPost, "/api/v1/tests", map[string]any{"title": "evidence while S3 dies", "technique_id": "T1059"})
-	var te core.Test
-	if json.Unmarshal(body, &te); code != http.StatusCreated {
-		t.Fatalf("create a test: %d %s", code, body)
-	}
-	if code, body := red.do(http.MethodPost, "/api/v1/tests/"+te.ID+"/start", map[string]any{"version": te.Version}); code != http.StatusOK {
-		t.Fatalf("start the test: %d %s", code, body)
-	}
+	te := startedTest(t, red, "evidence while S3 dies")
 
 	const size, sent = 12 << 20, 11 << 20
-	code, body = upload(red, te.ID, size, sent, g.Kill)
+	code, body := upload(red, te.ID, size, sent, g.Kill)
 	t.Logf("S3 killed mid-upload: %d %s", code, body)
 	if code != http.StatusServiceUnavailable || !strings.Contains(string(body), "evidence store") {
 		t.Errorf("upload while S3 died: %d %s, want 503 naming the evidence store", code, body)

@@ -58,15 +58,12 @@ plugin "sigma" {
 	// ignore the port), and so is its CSRF token.
 	onA := signIn(t, a.Base, "red", faultPassword)
 	onB := &httpClient{base: b.Base, c: onA.c, csrf: onA.csrf}
-	code, body := onA.do(http.MethodPost, "/api/v1/tests", map[string]any{"title": "made on a", "technique_id": "T1059"})
-	var te core.Test
-	if json.Unmarshal(body, &te); code != http.StatusCreated {
-		t.Fatalf("create on a: %d %s", code, body)
-	}
-	if code, body = onB.do(http.MethodGet, "/api/v1/tests/"+te.ID, nil); code != http.StatusOK || !strings.Contains(string(body), "made on a") {
+	te := startedTest(t, onA, "made on a")
+	code, body := onB.do(http.MethodGet, "/api/v1/tests/"+te.ID, nil)
+	if code != http.StatusOK || !strings.Contains(string(body), "made on a") {
 		t.Fatalf("read on b what a wrote, with a's session: %d %s", code, body)
 	}
-	if code, body = onB.do(http.MethodPost, "/api/v1/tests/"+te.ID+"/start", map[string]any{"version": te.Version}); code != http.StatusOK {
+	if code, body = onB.do(http.MethodPatch, "/api/v1/tests/"+te.ID, map[string]any{"version": te.Version, "title": "edited on b"}); code != http.StatusOK {
 		t.Fatalf("a write on b with a's session: %d %s", code, body)
 	}
 	// An API token made on b works on a.

@@ -183,7 +183,7 @@ func (s *server) Import(req *pb.ImportRequest, stream grpc.ServerStreamingServer
 			return err
 		}
 	}
-	out := newEmitter(ctx, stream.Send, logger.Warn)
+	out := newEmitter(ctx, stream.Send, logger.Warn, int(req.GetMaxBatch()))
 	if s.echo != nil {
 		out.echo = func(d Diagnostic) { echoDiagnostic(s.echo, d) }
 	}
@@ -196,6 +196,9 @@ func (s *server) Import(req *pb.ImportRequest, stream grpc.ServerStreamingServer
 	if ctx.Err() != nil {
 		// The host went away or gave up; nobody reads a diagnostic now.
 		return status.FromContextError(ctx.Err()).Err()
+	}
+	if ferr := out.flush(); ferr != nil {
+		return ferr
 	}
 	if err != nil {
 		logger.Error("import failed", "error", err, "records", out.Count())

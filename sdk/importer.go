@@ -41,8 +41,9 @@ type ImportRequest struct {
 	RunID string
 }
 
-// Emitter streams an importer's output to the host, one record per message.
-// It is safe for concurrent use.
+// Emitter streams an importer's output to the host: one record per message to a
+// host of protocol minor 0, batches of records to one that asks for them (see
+// batchBytes). It is safe for concurrent use.
 type Emitter struct {
 	ctx     context.Context
 	mu      sync.Mutex
@@ -52,10 +53,20 @@ type Emitter struct {
 	// echo writes each diagnostic to the plugin's stderr before it is sent, so the
 	// host still learns of it when the process dies before gRPC delivers it.
 	echo func(Diagnostic)
+	// maxBatch is the most records the host takes per message (ImportRequest.
+	// max_batch; 0 or 1: one per message); batch holds the records not sent yet,
+	// held bytes of JSON.
+	maxBatch int
+	batch    []*pb.Record
+	held     int
 }
 
-func newEmitter(ctx context.Context, send func(*pb.ImportEvent) error, logWarn func(string, ...any)) *Emitter {
-	return &Emitter{ctx: ctx, send: send, logWarn: logWarn}
+// batchBytes bounds the JSON one batch holds, far below the gRPC message limit; a
+// larger record goes alone.
+const batchBytes = 1 << 20
+
+func newEmitter(ctx context.Context, send func(*pb.ImportEvent) error, logWarn func(string, ...any), maxBatch int) *Emitter {
+	return &Emitter{ctx: ctx, send: send, logWarn: logWarn, maxBatch: maxBatch}
 }
 
 // Record validates r and sends it. A record that fails validation is not
@@ -78,9 +89,12 @@ func (e *Emitter) RecordAt(r Record, file string, line int) error {
 	if err != nil {
 		return err
 	}
-	err = e.sendEvent(&pb.ImportEvent{Event: &pb.ImportEvent_Record{Record: &pb.Record{
-		Kind: kind, ExternalId: id, Json: data, File: file, Line: protocol.ClampLine(line),
-	}}})
+	rec := &pb.Record{Kind: kind, ExternalId: id, Json: data, File: file, Line: protocol.ClampLine(line)}
+	if e.maxBatch > 1 {
+		err = e.hold(rec)
+	} else {
+		err = e.sendEvent(&pb.ImportEvent{Event: &pb.ImportEvent_Record{Record: rec}})
+	}
 	if err != nil {
 		return fmt.Errorf("send %s %q: %w", kind, id, err)
 	}
@@ -130,5 +144,38 @@ func (e *Emitter) sendEvent(ev *pb.ImportEvent) error {
 	// gRPC streams do not allow concurrent Send calls.
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	// Held records go first: the host sees every event in the order it was made.
+	if err := e.sendBatch(); err != nil {
+		return err
+	}
+	return e.send(ev)
+}
+
+// hold adds a record to the batch, sending the batch when it is full.
+func (e *Emitter) hold(r *pb.Record) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.batch = append(e.batch, r)
+	e.held += len(r.Json)
+	if len(e.batch) >= e.maxBatch || e.held >= batchBytes {
+		return e.sendBatch()
+	}
+	return nil
+}
+
+// flush sends the held records; the server calls it when the importer returns.
+func (e *Emitter) flush() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sendBatch()
+}
+
+// sendBatch sends the held records in one message; e.mu is held.
+func (e *Emitter) sendBatch() error {
+	if len(e.batch) == 0 {
+		return nil
+	}
+	ev := &pb.ImportEvent{Event: &pb.ImportEvent_Records{Records: &pb.RecordBatch{Records: e.batch}}}
+	e.batch, e.held = nil, 0
 	return e.send(ev)
 }

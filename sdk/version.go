@@ -9,9 +9,10 @@ const (
 	ProtocolVersion = 1
 	// ProtocolMinor counts additive changes to the frozen v1 proto. Reported
 	// by Describe so the host can tell which optional fields a plugin knows.
-	ProtocolMinor = 0
+	// Minor 1: records in batches (ImportRequest.max_batch, ImportEvent.records).
+	ProtocolMinor = 1
 	// SDKVersion is the version of this Go SDK, reported by Describe.
-	SDKVersion = "1.0.0"
+	SDKVersion = "1.1.0"
 )
 
 var (

@@ -90,6 +90,7 @@ func (c *grpcClient) Import(ctx context.Context, req sdk.ImportRequest, handle f
 		ConfigJson: req.Config,
 		Source:     req.Source,
 		RunId:      req.RunID,
+		MaxBatch:   MaxBatch,
 	})
 	if err != nil {
 		return callError(ctx, op, err)
@@ -105,6 +106,13 @@ func (c *grpcClient) Import(ctx context.Context, req sdk.ImportRequest, handle f
 		}
 		var ev ImportEvent
 		switch e := msg.GetEvent().(type) {
+		case *pb.ImportEvent_Records:
+			for _, r := range e.Records.GetRecords() {
+				if err := handle(ImportEvent{Record: incomingFromProto(r)}); err != nil {
+					return fmt.Errorf("%s: %w", op, err)
+				}
+			}
+			continue
 		case *pb.ImportEvent_Record:
 			ev.Record = incomingFromProto(e.Record)
 		case *pb.ImportEvent_Diagnostic:

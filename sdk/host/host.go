@@ -30,6 +30,11 @@ const DispenseName = protocol.DispenseName
 // MaxMessageSize bounds one gRPC message in either direction.
 const MaxMessageSize = protocol.MaxMessageSize
 
+// MaxBatch is how many records the host asks a plugin to send per message
+// (protocol minor 1; a plugin of minor 0 sends one per message). One message per
+// record cost a gRPC frame, a protobuf envelope and a scheduler wake-up each.
+const MaxBatch = 256
+
 // Client is what the host gets when it dispenses DispenseName from a plugin
 // started with PluginSets. Every protocol major version the host speaks
 // dispenses a value implementing Client, so host code does not change when a

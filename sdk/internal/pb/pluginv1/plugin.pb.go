@@ -692,8 +692,12 @@ type ImportRequest struct {
 	Type       string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
 	ConfigJson []byte                 `protobuf:"bytes,2,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"`
 	// URL (http, https) or local path (file, folder, .tar.gz, .tgz, .zip).
-	Source        string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
-	RunId         string `protobuf:"bytes,4,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	RunId  string `protobuf:"bytes,4,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// Protocol minor 1: the most records the host takes in one ImportEvent's
+	// records batch. 0 (a host of minor 0) means one record per event; a plugin
+	// of minor 0 ignores it and sends one per event, which the host still takes.
+	MaxBatch      uint32 `protobuf:"varint,5,opt,name=max_batch,json=maxBatch,proto3" json:"max_batch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -756,6 +760,58 @@ func (x *ImportRequest) GetRunId() string {
 	return ""
 }
 
+func (x *ImportRequest) GetMaxBatch() uint32 {
+	if x != nil {
+		return x.MaxBatch
+	}
+	return 0
+}
+
+// RecordBatch is records sent in one message (protocol minor 1), in order.
+type RecordBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Records       []*Record              `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordBatch) Reset() {
+	*x = RecordBatch{}
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordBatch) ProtoMessage() {}
+
+func (x *RecordBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordBatch.ProtoReflect.Descriptor instead.
+func (*RecordBatch) Descriptor() ([]byte, []int) {
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RecordBatch) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
 type ImportEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Event:
@@ -763,6 +819,7 @@ type ImportEvent struct {
 	//	*ImportEvent_Record
 	//	*ImportEvent_Diagnostic
 	//	*ImportEvent_Progress
+	//	*ImportEvent_Records
 	Event         isImportEvent_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -770,7 +827,7 @@ type ImportEvent struct {
 
 func (x *ImportEvent) Reset() {
 	*x = ImportEvent{}
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -782,7 +839,7 @@ func (x *ImportEvent) String() string {
 func (*ImportEvent) ProtoMessage() {}
 
 func (x *ImportEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -795,7 +852,7 @@ func (x *ImportEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportEvent.ProtoReflect.Descriptor instead.
 func (*ImportEvent) Descriptor() ([]byte, []int) {
-	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ImportEvent) GetEvent() isImportEvent_Event {
@@ -832,6 +889,15 @@ func (x *ImportEvent) GetProgress() *Progress {
 	return nil
 }
 
+func (x *ImportEvent) GetRecords() *RecordBatch {
+	if x != nil {
+		if x, ok := x.Event.(*ImportEvent_Records); ok {
+			return x.Records
+		}
+	}
+	return nil
+}
+
 type isImportEvent_Event interface {
 	isImportEvent_Event()
 }
@@ -848,11 +914,18 @@ type ImportEvent_Progress struct {
 	Progress *Progress `protobuf:"bytes,3,opt,name=progress,proto3,oneof"`
 }
 
+type ImportEvent_Records struct {
+	// Only to a host that asked for batches (ImportRequest.max_batch > 1).
+	Records *RecordBatch `protobuf:"bytes,4,opt,name=records,proto3,oneof"`
+}
+
 func (*ImportEvent_Record) isImportEvent_Event() {}
 
 func (*ImportEvent_Diagnostic) isImportEvent_Event() {}
 
 func (*ImportEvent_Progress) isImportEvent_Event() {}
+
+func (*ImportEvent_Records) isImportEvent_Event() {}
 
 type ExportHeader struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -868,7 +941,7 @@ type ExportHeader struct {
 
 func (x *ExportHeader) Reset() {
 	*x = ExportHeader{}
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -880,7 +953,7 @@ func (x *ExportHeader) String() string {
 func (*ExportHeader) ProtoMessage() {}
 
 func (x *ExportHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -893,7 +966,7 @@ func (x *ExportHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportHeader.ProtoReflect.Descriptor instead.
 func (*ExportHeader) Descriptor() ([]byte, []int) {
-	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ExportHeader) GetType() string {
@@ -935,7 +1008,7 @@ type ExportEnd struct {
 
 func (x *ExportEnd) Reset() {
 	*x = ExportEnd{}
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1020,7 @@ func (x *ExportEnd) String() string {
 func (*ExportEnd) ProtoMessage() {}
 
 func (x *ExportEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -960,7 +1033,7 @@ func (x *ExportEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEnd.ProtoReflect.Descriptor instead.
 func (*ExportEnd) Descriptor() ([]byte, []int) {
-	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ExportEnd) GetRecordCount() int64 {
@@ -984,7 +1057,7 @@ type ExportMessage struct {
 
 func (x *ExportMessage) Reset() {
 	*x = ExportMessage{}
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1069,7 @@ func (x *ExportMessage) String() string {
 func (*ExportMessage) ProtoMessage() {}
 
 func (x *ExportMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1082,7 @@ func (x *ExportMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportMessage.ProtoReflect.Descriptor instead.
 func (*ExportMessage) Descriptor() ([]byte, []int) {
-	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ExportMessage) GetMessage() isExportMessage_Message {
@@ -1079,7 +1152,7 @@ type ArtifactHeader struct {
 
 func (x *ArtifactHeader) Reset() {
 	*x = ArtifactHeader{}
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1091,7 +1164,7 @@ func (x *ArtifactHeader) String() string {
 func (*ArtifactHeader) ProtoMessage() {}
 
 func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1104,7 +1177,7 @@ func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArtifactHeader.ProtoReflect.Descriptor instead.
 func (*ArtifactHeader) Descriptor() ([]byte, []int) {
-	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ArtifactHeader) GetName() string {
@@ -1136,7 +1209,7 @@ type ExportChunk struct {
 
 func (x *ExportChunk) Reset() {
 	*x = ExportChunk{}
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1221,7 @@ func (x *ExportChunk) String() string {
 func (*ExportChunk) ProtoMessage() {}
 
 func (x *ExportChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1234,7 @@ func (x *ExportChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportChunk.ProtoReflect.Descriptor instead.
 func (*ExportChunk) Descriptor() ([]byte, []int) {
-	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ExportChunk) GetChunk() isExportChunk_Chunk {
@@ -1288,19 +1361,23 @@ const file_aegis_plugin_v1_plugin_proto_rawDesc = "" +
 	"externalId\x12\x12\n" +
 	"\x04json\x18\x03 \x01(\fR\x04json\x12\x12\n" +
 	"\x04file\x18\x04 \x01(\tR\x04file\x12\x12\n" +
-	"\x04line\x18\x05 \x01(\x05R\x04line\"s\n" +
+	"\x04line\x18\x05 \x01(\x05R\x04line\"\x90\x01\n" +
 	"\rImportRequest\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1f\n" +
 	"\vconfig_json\x18\x02 \x01(\fR\n" +
 	"configJson\x12\x16\n" +
 	"\x06source\x18\x03 \x01(\tR\x06source\x12\x15\n" +
-	"\x06run_id\x18\x04 \x01(\tR\x05runId\"\xc1\x01\n" +
+	"\x06run_id\x18\x04 \x01(\tR\x05runId\x12\x1b\n" +
+	"\tmax_batch\x18\x05 \x01(\rR\bmaxBatch\"@\n" +
+	"\vRecordBatch\x121\n" +
+	"\arecords\x18\x01 \x03(\v2\x17.aegis.plugin.v1.RecordR\arecords\"\xfb\x01\n" +
 	"\vImportEvent\x121\n" +
 	"\x06record\x18\x01 \x01(\v2\x17.aegis.plugin.v1.RecordH\x00R\x06record\x12=\n" +
 	"\n" +
 	"diagnostic\x18\x02 \x01(\v2\x1b.aegis.plugin.v1.DiagnosticH\x00R\n" +
 	"diagnostic\x127\n" +
-	"\bprogress\x18\x03 \x01(\v2\x19.aegis.plugin.v1.ProgressH\x00R\bprogressB\a\n" +
+	"\bprogress\x18\x03 \x01(\v2\x19.aegis.plugin.v1.ProgressH\x00R\bprogress\x128\n" +
+	"\arecords\x18\x04 \x01(\v2\x1c.aegis.plugin.v1.RecordBatchH\x00R\arecordsB\a\n" +
 	"\x05event\"\x7f\n" +
 	"\fExportHeader\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1f\n" +
@@ -1357,7 +1434,7 @@ func file_aegis_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_aegis_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_aegis_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_aegis_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_aegis_plugin_v1_plugin_proto_goTypes = []any{
 	(ComponentKind)(0),             // 0: aegis.plugin.v1.ComponentKind
 	(Severity)(0),                  // 1: aegis.plugin.v1.Severity
@@ -1370,12 +1447,13 @@ var file_aegis_plugin_v1_plugin_proto_goTypes = []any{
 	(*Progress)(nil),               // 8: aegis.plugin.v1.Progress
 	(*Record)(nil),                 // 9: aegis.plugin.v1.Record
 	(*ImportRequest)(nil),          // 10: aegis.plugin.v1.ImportRequest
-	(*ImportEvent)(nil),            // 11: aegis.plugin.v1.ImportEvent
-	(*ExportHeader)(nil),           // 12: aegis.plugin.v1.ExportHeader
-	(*ExportEnd)(nil),              // 13: aegis.plugin.v1.ExportEnd
-	(*ExportMessage)(nil),          // 14: aegis.plugin.v1.ExportMessage
-	(*ArtifactHeader)(nil),         // 15: aegis.plugin.v1.ArtifactHeader
-	(*ExportChunk)(nil),            // 16: aegis.plugin.v1.ExportChunk
+	(*RecordBatch)(nil),            // 11: aegis.plugin.v1.RecordBatch
+	(*ImportEvent)(nil),            // 12: aegis.plugin.v1.ImportEvent
+	(*ExportHeader)(nil),           // 13: aegis.plugin.v1.ExportHeader
+	(*ExportEnd)(nil),              // 14: aegis.plugin.v1.ExportEnd
+	(*ExportMessage)(nil),          // 15: aegis.plugin.v1.ExportMessage
+	(*ArtifactHeader)(nil),         // 16: aegis.plugin.v1.ArtifactHeader
+	(*ExportChunk)(nil),            // 17: aegis.plugin.v1.ExportChunk
 }
 var file_aegis_plugin_v1_plugin_proto_depIdxs = []int32{
 	4,  // 0: aegis.plugin.v1.DescribeResponse.components:type_name -> aegis.plugin.v1.Component
@@ -1383,28 +1461,30 @@ var file_aegis_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 2: aegis.plugin.v1.ValidateConfigRequest.kind:type_name -> aegis.plugin.v1.ComponentKind
 	7,  // 3: aegis.plugin.v1.ValidateConfigResponse.diagnostics:type_name -> aegis.plugin.v1.Diagnostic
 	1,  // 4: aegis.plugin.v1.Diagnostic.severity:type_name -> aegis.plugin.v1.Severity
-	9,  // 5: aegis.plugin.v1.ImportEvent.record:type_name -> aegis.plugin.v1.Record
-	7,  // 6: aegis.plugin.v1.ImportEvent.diagnostic:type_name -> aegis.plugin.v1.Diagnostic
-	8,  // 7: aegis.plugin.v1.ImportEvent.progress:type_name -> aegis.plugin.v1.Progress
-	12, // 8: aegis.plugin.v1.ExportMessage.header:type_name -> aegis.plugin.v1.ExportHeader
-	9,  // 9: aegis.plugin.v1.ExportMessage.record:type_name -> aegis.plugin.v1.Record
-	13, // 10: aegis.plugin.v1.ExportMessage.end:type_name -> aegis.plugin.v1.ExportEnd
-	15, // 11: aegis.plugin.v1.ExportChunk.artifact:type_name -> aegis.plugin.v1.ArtifactHeader
-	7,  // 12: aegis.plugin.v1.ExportChunk.diagnostic:type_name -> aegis.plugin.v1.Diagnostic
-	8,  // 13: aegis.plugin.v1.ExportChunk.progress:type_name -> aegis.plugin.v1.Progress
-	2,  // 14: aegis.plugin.v1.Plugin.Describe:input_type -> aegis.plugin.v1.DescribeRequest
-	5,  // 15: aegis.plugin.v1.Plugin.ValidateConfig:input_type -> aegis.plugin.v1.ValidateConfigRequest
-	10, // 16: aegis.plugin.v1.Importer.Import:input_type -> aegis.plugin.v1.ImportRequest
-	14, // 17: aegis.plugin.v1.Exporter.Export:input_type -> aegis.plugin.v1.ExportMessage
-	3,  // 18: aegis.plugin.v1.Plugin.Describe:output_type -> aegis.plugin.v1.DescribeResponse
-	6,  // 19: aegis.plugin.v1.Plugin.ValidateConfig:output_type -> aegis.plugin.v1.ValidateConfigResponse
-	11, // 20: aegis.plugin.v1.Importer.Import:output_type -> aegis.plugin.v1.ImportEvent
-	16, // 21: aegis.plugin.v1.Exporter.Export:output_type -> aegis.plugin.v1.ExportChunk
-	18, // [18:22] is the sub-list for method output_type
-	14, // [14:18] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	9,  // 5: aegis.plugin.v1.RecordBatch.records:type_name -> aegis.plugin.v1.Record
+	9,  // 6: aegis.plugin.v1.ImportEvent.record:type_name -> aegis.plugin.v1.Record
+	7,  // 7: aegis.plugin.v1.ImportEvent.diagnostic:type_name -> aegis.plugin.v1.Diagnostic
+	8,  // 8: aegis.plugin.v1.ImportEvent.progress:type_name -> aegis.plugin.v1.Progress
+	11, // 9: aegis.plugin.v1.ImportEvent.records:type_name -> aegis.plugin.v1.RecordBatch
+	13, // 10: aegis.plugin.v1.ExportMessage.header:type_name -> aegis.plugin.v1.ExportHeader
+	9,  // 11: aegis.plugin.v1.ExportMessage.record:type_name -> aegis.plugin.v1.Record
+	14, // 12: aegis.plugin.v1.ExportMessage.end:type_name -> aegis.plugin.v1.ExportEnd
+	16, // 13: aegis.plugin.v1.ExportChunk.artifact:type_name -> aegis.plugin.v1.ArtifactHeader
+	7,  // 14: aegis.plugin.v1.ExportChunk.diagnostic:type_name -> aegis.plugin.v1.Diagnostic
+	8,  // 15: aegis.plugin.v1.ExportChunk.progress:type_name -> aegis.plugin.v1.Progress
+	2,  // 16: aegis.plugin.v1.Plugin.Describe:input_type -> aegis.plugin.v1.DescribeRequest
+	5,  // 17: aegis.plugin.v1.Plugin.ValidateConfig:input_type -> aegis.plugin.v1.ValidateConfigRequest
+	10, // 18: aegis.plugin.v1.Importer.Import:input_type -> aegis.plugin.v1.ImportRequest
+	15, // 19: aegis.plugin.v1.Exporter.Export:input_type -> aegis.plugin.v1.ExportMessage
+	3,  // 20: aegis.plugin.v1.Plugin.Describe:output_type -> aegis.plugin.v1.DescribeResponse
+	6,  // 21: aegis.plugin.v1.Plugin.ValidateConfig:output_type -> aegis.plugin.v1.ValidateConfigResponse
+	12, // 22: aegis.plugin.v1.Importer.Import:output_type -> aegis.plugin.v1.ImportEvent
+	17, // 23: aegis.plugin.v1.Exporter.Export:output_type -> aegis.plugin.v1.ExportChunk
+	20, // [20:24] is the sub-list for method output_type
+	16, // [16:20] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_aegis_plugin_v1_plugin_proto_init() }
@@ -1412,17 +1492,18 @@ func file_aegis_plugin_v1_plugin_proto_init() {
 	if File_aegis_plugin_v1_plugin_proto != nil {
 		return
 	}
-	file_aegis_plugin_v1_plugin_proto_msgTypes[9].OneofWrappers = []any{
+	file_aegis_plugin_v1_plugin_proto_msgTypes[10].OneofWrappers = []any{
 		(*ImportEvent_Record)(nil),
 		(*ImportEvent_Diagnostic)(nil),
 		(*ImportEvent_Progress)(nil),
+		(*ImportEvent_Records)(nil),
 	}
-	file_aegis_plugin_v1_plugin_proto_msgTypes[12].OneofWrappers = []any{
+	file_aegis_plugin_v1_plugin_proto_msgTypes[13].OneofWrappers = []any{
 		(*ExportMessage_Header)(nil),
 		(*ExportMessage_Record)(nil),
 		(*ExportMessage_End)(nil),
 	}
-	file_aegis_plugin_v1_plugin_proto_msgTypes[14].OneofWrappers = []any{
+	file_aegis_plugin_v1_plugin_proto_msgTypes[15].OneofWrappers = []any{
 		(*ExportChunk_Artifact)(nil),
 		(*ExportChunk_Data)(nil),
 		(*ExportChunk_Diagnostic)(nil),
@@ -1434,7 +1515,7 @@ func file_aegis_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aegis_plugin_v1_plugin_proto_rawDesc), len(file_aegis_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

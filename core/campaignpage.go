@@ -8,4 +8,7 @@ type CampaignPageRepo interface {
 	// id (every id present, empty when it has no tests): a page of campaigns and their
 	// progress in a fixed number of queries.
 	CampaignsTests(ctx context.Context, campaignIDs []string) (map[string][]*CampaignTest, error)
+	// CampaignsTestStates is CampaignsTests with only each test's id, position, state
+	// and dependencies: what a campaign's progress counts.
+	CampaignsTestStates(ctx context.Context, campaignIDs []string) (map[string][]*CampaignTest, error)
 }

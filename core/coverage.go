@@ -163,6 +163,12 @@ type CoverageRepo interface {
 	StatusTests(ctx context.Context, scope TestScope) ([]*Test, error)
 	ActorUses(ctx context.Context) ([]ActorUse, error)
 	MetricTests(ctx context.Context) ([]MetricTest, error)
+	// TestStateCounts counts every test by state.
+	TestStateCounts(ctx context.Context) (map[TestState]int, error)
+	// MeasuredTests lists, with the columns the metrics read, only the tests a metric
+	// can use: validated ones, and those with a validation time and a completed
+	// remediation (a subset of MetricTests; the other columns are left empty).
+	MeasuredTests(ctx context.Context) ([]MetricTest, error)
 	DetectionTally(ctx context.Context) (DetectionTally, error)
 	OperatorStats(ctx context.Context) ([]*OperatorStats, error)
 

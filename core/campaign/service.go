@@ -114,7 +114,7 @@ func (s *Service) List(ctx context.Context, f core.CampaignFilter) ([]*Summary, 
 		for i, c := range cs {
 			ids[i] = c.ID
 		}
-		tests, err := tx.CampaignsTests(ctx, ids)
+		tests, err := tx.CampaignsTestStates(ctx, ids)
 		if err != nil {
 			return err
 		}

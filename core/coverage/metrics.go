@@ -51,19 +51,22 @@ const DefaultWindow = 28 * 24 * time.Hour
 
 func hours(d time.Duration) float64 { return d.Hours() }
 
-// computeMetrics measures the model's tests.
-func computeMetrics(m *model, tests []core.MetricTest, tally core.DetectionTally, tactics []*core.Tactic, window time.Duration) Metrics {
+// computeMetrics measures the model's tests: byState counts every test, tests need only
+// hold those a metric can use (core.CoverageRepo.MeasuredTests).
+func computeMetrics(m *model, byState map[core.TestState]int, tests []core.MetricTest, tally core.DetectionTally, tactics []*core.Tactic, window time.Duration) Metrics {
 	out := Metrics{GeneratedAt: m.now, Domain: m.domain, WindowDays: int(window.Hours() / 24), FormulaVersion: m.version,
 		TestsByState: map[core.TestState]int{}}
 	for _, st := range core.TestStates {
 		out.TestsByState[st] = 0
+	}
+	for st, n := range byState {
+		out.TestsByState[st] += n
 	}
 	var mttd, mttr, val float64
 	var nd, nr, nv, effN, effHit int
 	firstCovered := map[string]time.Time{}
 	for i := range tests {
 		t := &tests[i]
-		out.TestsByState[t.State]++
 		if m.nodes[t.TechniqueID] == nil {
 			continue // a test of a technique outside the domain or no longer live
 		}
@@ -116,7 +119,11 @@ func (s *Service) metricsIn(ctx context.Context, tx core.Tx, domain string, wind
 	if err != nil {
 		return nil, Metrics{}, err
 	}
-	tests, err := tx.MetricTests(ctx)
+	byState, err := tx.TestStateCounts(ctx)
+	if err != nil {
+		return nil, Metrics{}, err
+	}
+	tests, err := tx.MeasuredTests(ctx)
 	if err != nil {
 		return nil, Metrics{}, err
 	}
@@ -128,7 +135,7 @@ func (s *Service) metricsIn(ctx context.Context, tx core.Tx, domain string, wind
 	if err != nil {
 		return nil, Metrics{}, err
 	}
-	return m, computeMetrics(m, tests, tally, tactics, window), nil
+	return m, computeMetrics(m, byState, tests, tally, tactics, window), nil
 }
 
 // Metrics measures a domain ("" for every imported domain) over a velocity window.

@@ -127,5 +127,14 @@ func TestSnapshotCompareNamesExactlyWhatChanged(t *testing.T) {
 		if total != 1 || list[0].ID != b.ID {
 			t.Fatalf("after pruning: %d, %v", total, list)
 		}
+		// The pruned snapshot's test states went with it (no foreign key cascades them
+		// since migration 0170), the kept one's stayed.
+		var left, kept int
+		if err := st.DB().Get(&left, st.DB().Rebind(`SELECT COUNT(*) FROM snapshot_test_states WHERE snapshot_id = ?`), a.ID); err != nil || left != 0 {
+			t.Errorf("test states of the pruned snapshot: %d %v", left, err)
+		}
+		if err := st.DB().Get(&kept, st.DB().Rebind(`SELECT COUNT(*) FROM snapshot_test_states WHERE snapshot_id = ?`), b.ID); err != nil || kept == 0 {
+			t.Errorf("test states of the kept snapshot: %d %v", kept, err)
+		}
 	})
 }

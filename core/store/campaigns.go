@@ -96,9 +96,20 @@ func (t *Tx) CampaignTests(ctx context.Context, campaignID string) ([]*core.Camp
 	return by[campaignID], nil
 }
 
-// CampaignsTests is CampaignTests for several campaigns in two queries (a page of the
-// campaign list shows each one's progress), keyed by campaign id.
+// CampaignsTests is CampaignTests for several campaigns in two queries, keyed by
+// campaign id.
 func (t *Tx) CampaignsTests(ctx context.Context, campaignIDs []string) (map[string][]*core.CampaignTest, error) {
+	return t.campaignsTests(ctx, campaignIDs, true)
+}
+
+// CampaignsTestStates is CampaignsTests with only what progress counts: each test's id,
+// position, state and dependencies. A page of the campaign list reads it; leaving out
+// the title, platform and technique spares a join and the wide test columns per row.
+func (t *Tx) CampaignsTestStates(ctx context.Context, campaignIDs []string) (map[string][]*core.CampaignTest, error) {
+	return t.campaignsTests(ctx, campaignIDs, false)
+}
+
+func (t *Tx) campaignsTests(ctx context.Context, campaignIDs []string, facts bool) (map[string][]*core.CampaignTest, error) {
 	out := make(map[string][]*core.CampaignTest, len(campaignIDs))
 	if len(campaignIDs) == 0 {
 		return out, nil
@@ -118,9 +129,13 @@ func (t *Tx) CampaignsTests(ctx context.Context, campaignIDs []string) (map[stri
 		Technique  string         `db:"external_id"`
 		Platform   string         `db:"platform"`
 	}
-	if err := t.sel(ctx, &rows, `SELECT ct.campaign_id, ct.test_id, ct.position, x.title, x.state, te.external_id, x.platform
-		FROM campaign_tests ct JOIN tests x ON x.id = ct.test_id JOIN techniques te ON te.id = x.technique_id
-		WHERE ct.campaign_id IN `+in+` ORDER BY ct.campaign_id, ct.position, ct.test_id`, args...); err != nil {
+	q := `SELECT ct.campaign_id, ct.test_id, ct.position, x.title, x.state, te.external_id, x.platform
+		FROM campaign_tests ct JOIN tests x ON x.id = ct.test_id JOIN techniques te ON te.id = x.technique_id`
+	if !facts {
+		q = `SELECT ct.campaign_id, ct.test_id, ct.position, '' AS title, x.state, '' AS external_id, '' AS platform
+		FROM campaign_tests ct JOIN tests x ON x.id = ct.test_id`
+	}
+	if err := t.sel(ctx, &rows, q+` WHERE ct.campaign_id IN `+in+` ORDER BY ct.campaign_id, ct.position, ct.test_id`, args...); err != nil {
 		return nil, fmt.Errorf("store: tests of campaigns %v: %w", campaignIDs, err)
 	}
 	var deps []struct {

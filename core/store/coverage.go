@@ -174,6 +174,35 @@ func (t *Tx) MetricTests(ctx context.Context) ([]core.MetricTest, error) {
 	return out, nil
 }
 
+// TestStateCounts counts every test by state (an index-only scan of tests(state, ...)).
+func (t *Tx) TestStateCounts(ctx context.Context) (map[core.TestState]int, error) {
+	var rows []struct {
+		State core.TestState `db:"state"`
+		N     int            `db:"n"`
+	}
+	if err := t.sel(ctx, &rows, `SELECT state, COUNT(*) AS n FROM tests GROUP BY state`); err != nil {
+		return nil, fmt.Errorf("store: tests by state: %w", err)
+	}
+	out := make(map[core.TestState]int, len(rows))
+	for _, r := range rows {
+		out[r.State] = r.N
+	}
+	return out, nil
+}
+
+// MeasuredTests lists the tests a metric can use (see core.CoverageRepo): every metric
+// needs a validation time, and all but the remediation time a validated test. Reading
+// only those rows and columns is what keeps a snapshot's metrics cheap at 100,000 tests.
+func (t *Tx) MeasuredTests(ctx context.Context) ([]core.MetricTest, error) {
+	var out []core.MetricTest
+	if err := t.sel(ctx, &out, `SELECT id, technique_id, state, executed_at, validated_at, alerted_at, prevented, alerted,
+		not_applicable, remediation_status, remediation_completed_at FROM tests
+		WHERE validated_at IS NOT NULL AND (state = 'validated' OR (remediation_status = 'completed' AND remediation_completed_at IS NOT NULL))`); err != nil {
+		return nil, fmt.Errorf("store: measured tests: %w", err)
+	}
+	return out, nil
+}
+
 // DetectionTally counts the detection results recorded on validated tests.
 func (t *Tx) DetectionTally(ctx context.Context) (core.DetectionTally, error) {
 	var d core.DetectionTally
@@ -368,6 +397,12 @@ func (t *Tx) SnapshotTestStates(ctx context.Context, id string) ([]core.Snapshot
 func (t *Tx) PruneSnapshots(ctx context.Context, keep int) (int, error) {
 	if keep < 1 {
 		return 0, core.FieldError("keep", "must keep at least one snapshot, not %d", keep)
+	}
+	// The test states go first: their table has no foreign key to cascade from (migration
+	// 0170), and its primary key starts with the snapshot id.
+	if _, err := t.exec(ctx, `DELETE FROM snapshot_test_states WHERE snapshot_id IN (SELECT id FROM coverage_snapshots WHERE id NOT IN
+		(SELECT id FROM (SELECT id FROM coverage_snapshots ORDER BY taken_at DESC, id DESC LIMIT ?) newest))`, keep); err != nil {
+		return 0, fmt.Errorf("store: prune snapshot test states: %w", err)
 	}
 	res, err := t.exec(ctx, `DELETE FROM coverage_snapshots WHERE id NOT IN
 		(SELECT id FROM (SELECT id FROM coverage_snapshots ORDER BY taken_at DESC, id DESC LIMIT ?) newest)`, keep)

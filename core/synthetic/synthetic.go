@@ -140,6 +140,13 @@ func Generate(ctx context.Context, st core.Store, o Options) (*Result, error) {
 	if err := g.writeCampaigns(ctx, st, sz.Campaigns); err != nil {
 		return nil, err
 	}
+	// A bulk load leaves the database's statistics describing empty tables (see
+	// store.Store.Analyze); a store that keeps such statistics refreshes them.
+	if a, ok := st.(interface{ Analyze(context.Context) error }); ok {
+		if err := a.Analyze(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return g.result, nil
 }
 

@@ -1,0 +1,1 @@
+DROP INDEX techniques_revoked_external_idx;

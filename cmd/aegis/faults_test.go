@@ -66,8 +66,8 @@ func newFaultEnv(t *testing.T, driver, extra string) *faultEnv {
 }
 
 // writeServerConfig writes dir/aegis.hcl for a server on driver and dsn with evidence
-// under dir, warnings-only logs and the scheduler off (unless extra has a scheduler
-// block), extra appended.
+// under dir, warnings-only logs and the scheduler off (unless extra has a log or
+// scheduler block), extra appended.
 func writeServerConfig(t *testing.T, dir, driver, dsn, extra string) string {
 	t.Helper()
 	cfg := filepath.Join(dir, "aegis.hcl")
@@ -78,7 +78,10 @@ func writeServerConfig(t *testing.T, dir, driver, dsn, extra string) string {
 	if !strings.Contains(extra, "scheduler {") {
 		hcl += "scheduler {\n  enabled = false\n}\n"
 	}
-	hcl += "log {\n  level = \"warn\"\n}\n" + extra
+	if !strings.Contains(extra, "log {") {
+		hcl += "log {\n  level = \"warn\"\n}\n"
+	}
+	hcl += extra
 	if err := os.WriteFile(cfg, []byte(hcl), 0o644); err != nil {
 		t.Fatal(err)
 	}

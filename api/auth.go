@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -65,14 +66,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !strings.HasPrefix(c.Request().URL.Path, "/api/") {
 			return next(c)
 		}
-		ctx := c.Request().Context()
-		var p *auth.Principal
-		var err error
-		if h := c.Request().Header.Get(echo.HeaderAuthorization); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-			p, err = s.auth.Token(ctx, strings.TrimSpace(h[7:]))
-		} else if ck, cerr := c.Cookie(SessionCookie); cerr == nil && ck.Value != "" {
-			p, err = s.auth.Session(ctx, ck.Value)
-		}
+		p, err := s.principal(c)
 		if err != nil {
 			c.Set(authErrKey, err)
 		} else if p != nil {
@@ -81,6 +75,26 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// principal looks the caller's credential up within server.request_timeout: it runs
+// before the route's own deadline (and for the Long routes that have none), and a
+// database that stopped answering must not hold the request for ever. Past the
+// deadline the lookup is 503 like any request's.
+func (s *Server) principal(c echo.Context) (*auth.Principal, error) {
+	ctx, cancel := c.Request().Context(), context.CancelFunc(func() {})
+	if s.bounds.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, s.bounds.timeout)
+	}
+	defer cancel()
+	var p *auth.Principal
+	var err error
+	if h := c.Request().Header.Get(echo.HeaderAuthorization); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		p, err = s.auth.Token(ctx, strings.TrimSpace(h[7:]))
+	} else if ck, cerr := c.Cookie(SessionCookie); cerr == nil && ck.Value != "" {
+		p, err = s.auth.Session(ctx, ck.Value)
+	}
+	return p, s.deadlineError(ctx, err)
 }
 
 func safeMethod(m string) bool {

@@ -4,7 +4,6 @@ package main
 // PostgreSQL is cut (every connection closed, new ones refused) and restored.
 
 import (
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,9 +20,11 @@ type tcpProxy struct {
 	ln     net.Listener
 	target string
 
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]bool
+	mu      sync.Mutex
+	cut     bool
+	stalled bool
+	resumed *sync.Cond // broadcast when a stall ends
+	conns   map[net.Conn]bool
 }
 
 func startProxy(t *testing.T, target string) *tcpProxy {
@@ -33,8 +34,10 @@ func startProxy(t *testing.T, target string) *tcpProxy {
 		t.Fatal(err)
 	}
 	p := &tcpProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	p.resumed = sync.NewCond(&p.mu)
 	t.Cleanup(func() {
 		ln.Close()
+		p.Restore()
 		p.Cut()
 	})
 	go func() {
@@ -52,6 +55,7 @@ func startProxy(t *testing.T, target string) *tcpProxy {
 func (p *tcpProxy) Addr() string { return p.ln.Addr().String() }
 
 func (p *tcpProxy) serve(c net.Conn) {
+	p.wait()
 	up, err := net.Dial("tcp", p.target)
 	if err != nil {
 		c.Close()
@@ -67,7 +71,19 @@ func (p *tcpProxy) serve(c net.Conn) {
 	p.conns[c], p.conns[up] = true, true
 	p.mu.Unlock()
 	pipe := func(dst, src net.Conn) {
-		io.Copy(dst, src)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			p.wait()
+			if n > 0 {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
 		dst.Close()
 		src.Close()
 	}
@@ -90,10 +106,28 @@ func (p *tcpProxy) Cut() {
 	}
 }
 
-// Restore forwards new connections again.
+// Stall stops forwarding without closing anything: bytes and new connections wait,
+// as a database host that stopped answering (a network partition).
+func (p *tcpProxy) Stall() {
+	p.mu.Lock()
+	p.stalled = true
+	p.mu.Unlock()
+}
+
+// wait returns once the proxy is not stalled.
+func (p *tcpProxy) wait() {
+	p.mu.Lock()
+	for p.stalled {
+		p.resumed.Wait()
+	}
+	p.mu.Unlock()
+}
+
+// Restore forwards again, new connections and stalled bytes.
 func (p *tcpProxy) Restore() {
 	p.mu.Lock()
-	p.cut = false
+	p.cut, p.stalled = false, false
+	p.resumed.Broadcast()
 	p.mu.Unlock()
 }
 
@@ -111,12 +145,13 @@ func through(t *testing.T, dsn, addr string) string {
 // PostgreSQL goes away under a running server and comes back: meanwhile /readyz
 // answers 503 and API requests (reads, writes, sign-in) answer 503 promptly, as a
 // problem document, never 500 and never a hang; once it is back the server serves again
-// without a restart, on the sessions it had.
+// without a restart, on the sessions it had. The same when it stops answering without
+// closing its connections: requests end at server.request_timeout with 503.
 func TestDatabaseGoesAwayAndComesBack(t *testing.T) {
 	e := newFaultEnv(t, store.Postgres, "")
 	u, _ := url.Parse(e.dsn)
 	proxy := startProxy(t, u.Host)
-	cfg := writeServerConfig(t, t.TempDir(), store.Postgres, through(t, e.dsn, proxy.Addr()), "")
+	cfg := writeServerConfig(t, t.TempDir(), store.Postgres, through(t, e.dsn, proxy.Addr()), "server {\n  request_timeout = \"2s\"\n}\n")
 	base := startServer(t, cfg)
 	red := signIn(t, base, "red", faultPassword)
 	red.c.Timeout = 20 * time.Second
@@ -151,23 +186,41 @@ func TestDatabaseGoesAwayAndComesBack(t *testing.T) {
 		}
 	}
 
+	recovered := func(after string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			code, _ := anon.do(http.MethodGet, "/readyz", nil)
+			if code == http.StatusOK {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("/readyz still answers %d 15 s after the database came back from %s", code, after)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		// The first request after the restore already succeeds: connections broken
+		// meanwhile are not handed out again.
+		for _, c := range checks[1:] {
+			if code, body := c.do(); code/100 != 2 {
+				t.Errorf("database back from %s: %s answered %d %s", after, c.name, code, body)
+			}
+		}
+	}
 	proxy.Restore()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		code, _ := anon.do(http.MethodGet, "/readyz", nil)
-		if code == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz still answers %d 15 s after the database came back", code)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	// The first request after the restore already succeeds: connections broken by the
-	// cut are not handed out again.
-	for _, c := range checks[1:] {
-		if code, body := c.do(); code/100 != 2 {
-			t.Errorf("database back: %s answered %d %s", c.name, code, body)
+	recovered("the cut")
+
+	// A database that stops answering without closing anything (a partition): requests
+	// wait no longer than server.request_timeout (2 s here) and answer 503; /readyz
+	// answers 503 after its own 2 s.
+	proxy.Stall()
+	for _, c := range checks {
+		code, body := c.do()
+		t.Logf("database stalled: %s answered %d: %s", c.name, code, body)
+		if code != http.StatusServiceUnavailable || !strings.Contains(string(body), `"code":"unavailable"`) {
+			t.Errorf("database stalled: %s answered %d %s, want 503 unavailable", c.name, code, body)
 		}
 	}
+	proxy.Restore()
+	recovered("the stall")
 }

@@ -76,6 +76,13 @@ func TestSPA(t *testing.T) {
 		"assets/app.js": {Data: []byte("console.log(1)")},
 	}
 	h := api.New(api.ServicesFor(st, api.Deps{Web: dist, WebBuilt: true})).Handler()
+	// A sub-technique's page (a dot and digits in the last segment) is a route, not a file.
+	if rec := get(t, h, "/techniques/T1059.001"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "the app") {
+		t.Fatalf("sub-technique route: %d %s", rec.Code, rec.Body)
+	}
+	if rec := get(t, h, "/favicon.svg"); rec.Code != 404 {
+		t.Fatalf("missing file: %d %s", rec.Code, rec.Body)
+	}
 	if rec := get(t, h, "/assets/app.js"); rec.Body.String() != "console.log(1)" {
 		t.Fatalf("asset: %d %s", rec.Code, rec.Body)
 	}

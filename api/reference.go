@@ -14,6 +14,9 @@ func (s *Server) referenceRoutes() []route {
 		{Method: http.MethodGet, Path: "/api/v1/threat-actors", Query: []string{"country", "include_deprecated", "search", "source", "technique"}, Tag: "threat-actors",
 			Summary: "Threat actors by name (filters: search (every word, in name, aliases, group id, description), technique (ATT&CK id, includes sub-techniques), source, country, include_deprecated)",
 			Roles:   everyone, Handler: s.listActors, Response: Paged[*core.ThreatActor]{}},
+		{Method: http.MethodGet, Path: "/api/v1/threat-actors/index", Query: []string{"include_deprecated"}, Tag: "threat-actors",
+			Summary: "Every threat actor in one answer, lean: id, group id, name, aliases, country, flags and technique count, by name (include_deprecated=true adds deprecated and revoked ones); for pickers",
+			Roles:   everyone, Handler: s.actorIndex, Response: []core.ActorSummary{}},
 		{Method: http.MethodGet, Path: "/api/v1/threat-actors/:id", Tag: "threat-actors",
 			Summary: "One threat actor (by id or group id such as G0016) with aliases, techniques and their procedure texts, and its imported campaigns",
 			Roles:   everyone, Handler: s.getActor, Response: reference.ActorDetail{}},
@@ -41,6 +44,18 @@ func (s *Server) referenceRoutes() []route {
 		{Method: http.MethodGet, Path: "/api/v1/intel/:id", Tag: "intel",
 			Summary: "One intel item", Roles: everyone, Handler: s.getIntel, Response: core.IntelItem{}},
 	}
+}
+
+func (s *Server) actorIndex(c echo.Context) error {
+	b, err := queryBool(c, "include_deprecated")
+	if err != nil {
+		return err
+	}
+	list, err := s.reference.ActorIndex(c.Request().Context(), b != nil && *b)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, list)
 }
 
 func (s *Server) listActors(c echo.Context) error {

@@ -90,6 +90,20 @@ func TestReferenceReads(t *testing.T) {
 		}
 		c.Want(http.StatusNotFound, http.MethodGet, "/api/v1/threat-actors/G9999", nil, nil)
 
+		// The lean index: every actor, by name, with a technique count instead of the
+		// techniques and their procedure texts.
+		var index []map[string]any
+		c.Want(http.StatusOK, http.MethodGet, "/api/v1/threat-actors/index", nil, &index)
+		if len(index) != 2 || index[0]["name"] != "Alpha" || index[0]["external_id"] != "G0001" || index[0]["technique_count"] != 2.0 {
+			t.Fatalf("actor index: %+v", index)
+		}
+		for _, k := range []string{"techniques", "description", "references"} {
+			if _, ok := index[0][k]; ok {
+				t.Fatalf("the actor index carries %q: %+v", k, index[0])
+			}
+		}
+		c.Want(http.StatusBadRequest, http.MethodGet, "/api/v1/threat-actors/index?include_deprecated=maybe", nil, nil)
+
 		var profiles api.Paged[*core.CampaignProfile]
 		c.Want(http.StatusOK, http.MethodGet, "/api/v1/campaign-profiles?kind=adversary_profile", nil, &profiles)
 		if profiles.Total != 1 || profiles.Items[0].Name != "Thief" {
@@ -201,11 +215,13 @@ func TestActorAndComplianceCoverage(t *testing.T) {
 		}
 		// The status filter: rated before the page is cut, so the total counts only matches.
 		for status, want := range map[string]string{coverage.ControlPartial: "AT-2", coverage.ControlNotMapped: "", coverage.ControlCovered: ""} {
+			var controls api.Paged[*coverage.ControlCoverage] // fresh: at2 points into the first answer
 			c.Want(http.StatusOK, http.MethodGet, "/api/v1/compliance/controls?framework="+fws[0].ID+"&status="+status, nil, &controls)
 			if controls.Total != 1 || len(controls.Items) != 1 || controls.Items[0].Status != status || (want != "" && controls.Items[0].ExternalID != want) {
 				t.Fatalf("controls with status %s: %+v", status, controls)
 			}
 		}
+		controls = api.Paged[*coverage.ControlCoverage]{}
 		c.Want(http.StatusOK, http.MethodGet, "/api/v1/compliance/controls?status=untested", nil, &controls)
 		if controls.Total != 0 || len(controls.Items) != 0 {
 			t.Fatalf("untested controls: %+v", controls)

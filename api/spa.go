@@ -77,7 +77,7 @@ func (s *Server) mountSPA() {
 			if f != nil {
 				f.Close()
 			}
-			if path.Ext(name) != "" {
+			if looksLikeFile(name) {
 				return echo.NewHTTPError(http.StatusNotFound, "no file "+name)
 			}
 			return serveIndex(c)
@@ -124,4 +124,12 @@ func setSecurityHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
+}
+
+// looksLikeFile says whether a missing path asked for a file (404) rather than a client
+// route (index.html). A numeric extension is an ATT&CK sub-technique in a route such as
+// /techniques/T1059.001, which a reload or a shared link must open.
+func looksLikeFile(name string) bool {
+	ext := strings.TrimPrefix(path.Ext(name), ".")
+	return ext != "" && strings.Trim(ext, "0123456789") != ""
 }

@@ -54,6 +54,29 @@ type ThreatActor struct {
 	Techniques []TechniqueLink `db:"-" json:"techniques"`
 }
 
+// ActorSummary is a threat actor as pickers and lists show it: without the description,
+// references and per-technique procedure texts that make the full list megabytes.
+type ActorSummary struct {
+	ID             string   `json:"id"`
+	ExternalID     string   `json:"external_id"`
+	Name           string   `json:"name"`
+	Aliases        []string `json:"aliases"`
+	Country        string   `json:"country"`
+	Revoked        bool     `json:"revoked"`
+	Deprecated     bool     `json:"deprecated"`
+	TechniqueCount int      `json:"technique_count"`
+}
+
+// Summary returns the actor's summary.
+func (a *ThreatActor) Summary() ActorSummary {
+	aliases := []string(a.Aliases)
+	if aliases == nil {
+		aliases = []string{}
+	}
+	return ActorSummary{ID: a.ID, ExternalID: a.ExternalID, Name: a.Name, Aliases: aliases, Country: a.Country,
+		Revoked: a.Revoked, Deprecated: a.Deprecated, TechniqueCount: len(a.Techniques)}
+}
+
 // CampaignProfile is an imported, reusable campaign: an ATT&CK campaign (who used which
 // techniques when) or an adversary profile (an ordered list of test templates) from
 // which a test campaign can be seeded.

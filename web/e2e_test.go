@@ -36,7 +36,8 @@ func TestBrowser(t *testing.T) {
 	}
 	addr := freeAddr(t)
 	cfg := filepath.Join(dir, "aegis.hcl")
-	writeFile(t, cfg, fmt.Sprintf(`
+	writeConfig := func(cfg, addr, db, evidence string) {
+		writeFile(t, cfg, fmt.Sprintf(`
 server { listen = %q }
 database { dsn = %q }
 evidence { path = %q }
@@ -62,14 +63,24 @@ plugin "report" { timeout = "5m" }
 # The admin page imports from the upstream folder through the API, which reads only
 # local sources under allowed_paths.
 import { allowed_paths = [%q] }
-`, addr, filepath.Join(dir, "aegis.db"), filepath.Join(dir, "evidence"), bin, absPath(t, upstream)))
-	aegis := func(stdin string, args ...string) {
+`, addr, db, evidence, bin, absPath(t, upstream)))
+	}
+	writeConfig(cfg, addr, filepath.Join(dir, "aegis.db"), filepath.Join(dir, "evidence"))
+	// A second server with nothing imported: the pages of a fresh install must show
+	// empty states, not errors.
+	emptyAddr, emptyCfg := freeAddr(t), filepath.Join(dir, "empty.hcl")
+	writeConfig(emptyCfg, emptyAddr, filepath.Join(dir, "empty.db"), filepath.Join(dir, "empty-evidence"))
+	aegisWith := func(cfg, stdin string, args ...string) {
 		t.Helper()
 		cmd := exec.Command(filepath.Join(dir, "aegis"), append([]string{"--config", cfg}, args...)...)
 		cmd.Stdin = strings.NewReader(stdin)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("aegis %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
+	}
+	aegis := func(stdin string, args ...string) {
+		t.Helper()
+		aegisWith(cfg, stdin, args...)
 	}
 	aegis("", "import", "attack", "--source", filepath.Join(upstream, "mitre-cti", "enterprise-attack"))
 	aegis("", "import", "atomic", "--source", filepath.Join(upstream, "atomic-red-team"))
@@ -83,7 +94,10 @@ import { allowed_paths = [%q] }
 		aegis(password+"\n", "user", "create", "e2e_"+role, "--role", role, "--password-stdin")
 	}
 
+	aegisWith(emptyCfg, password+"\n", "user", "create", "e2e_fresh", "--role", "admin", "--password-stdin")
+
 	base := serveAegis(t, filepath.Join(dir, "aegis"), cfg, addr)
+	emptyBase := serveAegis(t, filepath.Join(dir, "aegis"), emptyCfg, emptyAddr)
 
 	shots := os.Getenv("AEGIS_E2E_SCREENSHOTS")
 	if shots == "" {
@@ -93,7 +107,7 @@ import { allowed_paths = [%q] }
 	report := filepath.Join(dir, "report.json")
 	run := exec.Command(node, "e2e/run.mjs")
 	run.Env = append(os.Environ(), "AEGIS_URL="+base, "E2E_PASSWORD="+password, "E2E_UPSTREAM="+upstream,
-		"E2E_SCREENSHOTS="+shots, "E2E_REPORT="+report, "E2E_FRESH=1", "CHROMIUM="+chromium)
+		"E2E_SCREENSHOTS="+shots, "E2E_REPORT="+report, "E2E_FRESH=1", "CHROMIUM="+chromium, "AEGIS_EMPTY_URL="+emptyBase)
 	out, err := run.CombinedOutput()
 	t.Logf("%s", out)
 	if err != nil {

@@ -51,6 +51,26 @@ func (s *Service) ThreatActors(ctx context.Context, f core.ActorFilter) (List[*c
 	return list(ctx, s.store, func(tx core.Tx) ([]*core.ThreatActor, int, error) { return tx.ListThreatActors(ctx, f) })
 }
 
+// ActorIndex lists every actor's summary by name in one answer, deprecated and revoked
+// ones included only on request: the pickers' list.
+func (s *Service) ActorIndex(ctx context.Context, includeDeprecated bool) ([]core.ActorSummary, error) {
+	return view(ctx, s.store, func(tx core.Tx) ([]core.ActorSummary, error) {
+		out := []core.ActorSummary{}
+		for off := 0; ; off += 500 {
+			page, total, err := tx.ListThreatActors(ctx, core.ActorFilter{IncludeDeprecated: includeDeprecated, Page: core.Page{Limit: 500, Offset: off}})
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range page {
+				out = append(out, a.Summary())
+			}
+			if off+500 >= total || len(page) == 0 {
+				return out, nil
+			}
+		}
+	})
+}
+
 // ThreatActor finds an actor by Aegis id or group id (G0016).
 func (s *Service) ThreatActor(ctx context.Context, ref string) (*ActorDetail, error) {
 	return view(ctx, s.store, func(tx core.Tx) (*ActorDetail, error) {

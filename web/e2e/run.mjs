@@ -47,9 +47,39 @@ async function newPage(theme = "dark") {
   return page;
 }
 
-async function shot(page, name) {
-  if (!SHOTS) return;
+// Placeholder and broken-rendering text that must never reach a page.
+const PLACEHOLDER = /\b(lorem ipsum|TODO|FIXME|undefined|NaN)\b|\[object Object\]/i;
+
+/**
+ * checkPage looks at a page the way a reviewer would: every form control has a label
+ * (its own, aria-label or aria-labelledby), nothing pushes the page or the main column
+ * sideways, and no placeholder text shows.
+ */
+async function checkPage(page, name) {
   await page.waitForLoadState("networkidle");
+  const found = await page.evaluate(() => {
+    const unlabelled = [...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+      .filter((el) => el.offsetParent !== null && !(el.labels?.length || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby")))
+      .map((el) => el.outerHTML.slice(0, 80));
+    const main = document.querySelector("main");
+    const wide = document.documentElement.scrollWidth > window.innerWidth + 1 || (main && main.scrollWidth > main.clientWidth + 1);
+    // The app's own words: imported rule texts and commands (pre, code, monospace) may say anything.
+    const words = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      if (!n.parentElement?.closest("pre, code, .font-mono, script, style") && n.parentElement?.offsetParent !== null) words.push(n.textContent);
+    }
+    return { unlabelled, wide, text: words.join(" ") };
+  });
+  check(found.unlabelled.length === 0, `${name}: every form control has a label (${found.unlabelled.join(" | ")})`);
+  check(!found.wide, `${name}: nothing overflows the page sideways`);
+  const bad = found.text.match(PLACEHOLDER);
+  check(!bad, `${name}: no placeholder text (${bad?.[0] ?? ""})`);
+}
+
+async function shot(page, name) {
+  await checkPage(page, name);
+  if (!SHOTS) return;
   await page.waitForTimeout(250); // let charts finish their entry animation frame
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
 }
@@ -100,15 +130,13 @@ try {
     await page.goto(BASE + "/matrix");
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     check(page.url().endsWith("/login"), "a signed-out visit is sent to /login");
+    await shot(page, "login");
     await page.getByLabel("Username").fill("e2e_viewer");
     await page.getByLabel("Password").fill("wrong-password-000");
     await page.getByRole("button", { name: "Sign in" }).click();
     const alert = page.getByRole("alert");
     await alert.waitFor();
     check((await alert.textContent()).length > 5, "a failed sign-in shows the problem document's message");
-    await page.getByLabel("Password").fill("");
-    await page.getByLabel("Username").fill("");
-    await shot(page, "login");
     await page.context().close();
   }
   for (const role of Object.keys(NAV)) {
@@ -153,7 +181,34 @@ try {
   report.matrix = { cells, expandedCells: expanded, fromDashboardMs: warm, fromDashboardMedianMs: median(warm), coldLoadMs: cold, coldLoadMedianMs: median(cold), expandAllMs: Math.round(t3 - t2) };
   await shot(admin, "matrix-expanded");
   await admin.getByRole("button", { name: "Collapse all" }).click();
-  await shot(admin, "matrix");
+  // Keyboard: arrow keys move between cells, the focus shows, Enter opens a technique.
+  step = "matrix keyboard";
+  {
+    const focused = () => admin.evaluate(() => {
+      const el = document.activeElement;
+      const cell = el?.closest("[data-technique]");
+      const col = el?.closest("[role=rowgroup]");
+      return { id: cell?.getAttribute("data-technique") ?? "", col: col ? [...col.parentElement.children].indexOf(col) : -1,
+        visible: !!el?.matches(":focus-visible") && getComputedStyle(el).outlineStyle !== "none" };
+    });
+    await admin.locator('[data-technique="T1059"] button').first().focus();
+    await admin.keyboard.press("ArrowDown");
+    const down = await focused();
+    check(down.id && down.id !== "T1059" && down.visible, `ArrowDown moves a visible focus to the next technique of the column (${down.id})`);
+    await admin.keyboard.press("ArrowRight");
+    const right = await focused();
+    check(right.col === down.col + 1 && right.visible, `ArrowRight moves the focus to the next tactic (${right.id})`);
+    await admin.keyboard.press("ArrowLeft");
+    await admin.keyboard.press("Home");
+    const home = await focused();
+    check(home.col === down.col && home.id === "T1651", `Home goes to the column's first technique (${home.id})`);
+    await admin.keyboard.press("Enter");
+    await admin.waitForURL(/\/techniques\/T1651$/);
+    check(true, "Enter on a focused cell opens its technique");
+    await admin.goBack();
+    await admin.locator('[data-technique="T1059"] button').first().waitFor();
+  }
+  step = "matrix";
   // Filters and colouring: the API narrows the matrix, the URL keeps the choice.
   step = "matrix filters";
   await admin.goto(BASE + "/matrix?actor=G0016");
@@ -176,7 +231,6 @@ try {
   await admin.getByRole("heading", { name: /Command and Scripting Interpreter/ }).waitFor();
   check(admin.url().endsWith("/techniques/T1059"), "a matrix cell opens its technique");
   await admin.getByRole("heading", { name: /Test templates \(\d+\)/ }).waitFor();
-  await shot(admin, "technique");
 
   // A baseline snapshot, taken from the comparison page before any test exists.
   step = "snapshot baseline";
@@ -270,6 +324,14 @@ try {
   const rulesRe = process.env.E2E_FRESH ? /[1-9][\d,]* added/ : /[1-9][\d,]* (added|unchanged)/;
   check(rulesRe.test(summary), `the sigma import finished with its rules (${summary.slice(0, 80)})`);
   await shot(admin, "imports");
+  // The technique page once Sigma's rules and the validated test are in.
+  await admin.goto(BASE + "/techniques/T1059.001");
+  const rulesHeading = admin.getByRole("heading", { name: /^Detection rules \(\d+\)/ });
+  await rulesHeading.waitFor({ timeout: 60_000 });
+  await admin.getByRole("link", { name: "E2E PowerShell download cradle" }).first().waitFor();
+  const rulesTitle = await rulesHeading.textContent();
+  check(/\([1-9]\d*\)/.test(rulesTitle), `a technique shows its test, templates and the imported detection rules (${rulesTitle})`);
+  await shot(admin, "technique");
 
   // --- 5. The other main pages, for the screenshots and a last look for errors.
   step = "pages";
@@ -324,6 +386,39 @@ try {
   await shot(admin, "campaign");
   await admin.goto(BASE + "/campaigns");
   await admin.getByRole("table", { name: "Campaigns" }).getByText("Emulate APT29").first().waitFor();
+  step = "campaign by hand";
+  await admin.getByRole("button", { name: "New campaign" }).click();
+  await admin.getByLabel("Name").fill("E2E purple week");
+  await admin.getByLabel("Description").fill("Hand-made: the tests of the quarter's purple week.");
+  await admin.getByLabel("Recurrence").selectOption("monthly");
+  await admin.getByLabel("Starts").fill("2026-12-07");
+  await admin.getByRole("button", { name: "Create campaign" }).click();
+  await admin.getByRole("heading", { level: 1, name: /E2E purple week/ }).waitFor();
+  check(/\/campaigns\/[0-9a-f-]{36}$/.test(admin.url()), "a lead creates a hand-made campaign");
+  await admin.getByRole("button", { name: "Edit", exact: true }).click();
+  await admin.getByLabel("Name").fill("E2E purple week (December)");
+  await admin.getByLabel("Recurrence").selectOption("quarterly");
+  await admin.getByRole("button", { name: "Save changes" }).click();
+  await admin.getByRole("heading", { level: 1, name: /E2E purple week \(December\)/ }).waitFor();
+  check(await admin.getByText("Quarterly", { exact: true }).isVisible(), "editing a campaign saves its name and recurrence");
+  await admin.getByRole("button", { name: "Delete", exact: true }).click();
+  await admin.getByRole("alertdialog", { name: "Delete campaign" }).getByRole("button", { name: "Delete campaign" }).click();
+  await admin.waitForURL(/\/campaigns$/);
+  await admin.getByRole("table", { name: "Campaigns" }).getByText("Emulate APT29").first().waitFor();
+  check(!(await admin.getByText("E2E purple week").count()), "a deleted campaign leaves the list");
+  step = "campaign from profile";
+  await admin.getByRole("button", { name: "Build from a campaign profile" }).click();
+  await admin.getByLabel("Find a profile").fill("SolarWinds");
+  const profile = admin.getByLabel("Campaign profile");
+  await profile.locator("option", { hasText: "C0024" }).waitFor({ state: "attached" });
+  await profile.selectOption({ label: await profile.locator("option", { hasText: "C0024" }).textContent() });
+  await shot(admin, "campaign-from-profile");
+  await admin.getByRole("button", { name: "Build campaign" }).click();
+  await admin.getByRole("heading", { level: 1, name: /SolarWinds Compromise/ }).waitFor();
+  const ptests = await admin.getByRole("table", { name: "Campaign tests" }).locator("tbody tr").count();
+  check(ptests > 10, `a campaign built from the imported ATT&CK campaign C0024 plans its techniques as tests (${ptests})`);
+  await admin.goto(BASE + "/campaigns");
+  await admin.getByRole("table", { name: "Campaigns" }).getByText(/SolarWinds Compromise/).first().waitFor();
   await shot(admin, "campaigns");
   step = "actors compare";
   await admin.goto(BASE + "/actors?compare=G0016,G0007");
@@ -335,8 +430,19 @@ try {
   await admin.getByText("NIST SP 800-53").first().waitFor();
   const controls = admin.getByRole("table", { name: "Controls" }).locator("tbody tr");
   await controls.first().waitFor();
-  check((await controls.count()) > 50, `NIST 800-53 controls are listed with their coverage (${await controls.count()})`);
+  const allControls = await controls.count();
+  check(allControls > 50, `NIST 800-53 controls are listed with their coverage (${allControls})`);
   await shot(admin, "compliance");
+  // By now the test and the campaigns touch most controls' techniques: the partial ones.
+  await admin.getByLabel("Control status").selectOption("partial");
+  await admin.waitForFunction(() => {
+    const rows = [...document.querySelectorAll("table[aria-label=Controls] tbody tr")];
+    return rows.length > 0 && rows.every((r) => /Partial/.test(r.textContent));
+  });
+  const partial = await controls.count();
+  const counted = parseInt(await admin.getByText(/^\d+ controls$/).textContent(), 10);
+  check(partial > 0 && partial === counted, `the status filter keeps the partial controls, counted by the server (${partial} of ${allControls})`);
+  check(/status=partial/.test(admin.url()), "the status filter stays in the address");
   step = "comparison";
   await admin.goto(BASE + "/comparison");
   await admin.getByRole("button", { name: "Take a snapshot now" }).click();
@@ -355,6 +461,9 @@ try {
     const p = await newPage();
     await signIn(p, "viewer");
     await p.goto(BASE + "/reports");
+    const offered = p.getByRole("radiogroup", { name: "Exporter" }).locator("label");
+    await offered.first().waitFor();
+    check((await offered.count()) === 3, `a viewer is offered the server's three exporters (${await offered.count()})`);
     await p.locator("label", { hasText: "Coverage table" }).click();
     await p.getByLabel("Scope").selectOption("tactic");
     await p.getByLabel(/^Tactic/).selectOption("TA0002");
@@ -373,6 +482,13 @@ try {
     await shot(p, "reports");
     await p.context().close();
   }
+  // The matrix and the executive dashboard again, with the tests and campaigns in.
+  await admin.goto(BASE + "/matrix");
+  await admin.locator('[data-technique="T1059"] button').first().waitFor();
+  await shot(admin, "matrix");
+  await admin.goto(BASE + "/executive");
+  await admin.locator(".recharts-bar-rectangle").first().waitFor();
+  await shot(admin, "executive");
   // Light theme.
   await admin.getByRole("button", { name: "Switch to light theme" }).click();
   check(await admin.evaluate(() => !document.documentElement.classList.contains("dark")), "the theme switch turns the light theme on");
@@ -388,6 +504,37 @@ try {
   await admin.goto(BASE + "/compliance");
   await admin.getByRole("table", { name: "Controls" }).locator("tbody tr").first().waitFor();
   await shot(admin, "compliance-light");
+
+  // --- 8. A fresh install with nothing imported: every page shows an empty state, no error.
+  if (process.env.AEGIS_EMPTY_URL) {
+    step = "fresh install";
+    const EMPTY = process.env.AEGIS_EMPTY_URL;
+    const p = await newPage();
+    await p.goto(EMPTY + "/login");
+    await p.getByLabel("Username").fill("e2e_fresh");
+    await p.getByLabel("Password").fill(FIRST_PASSWORD);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.getByLabel("Current password").fill(FIRST_PASSWORD);
+    await p.locator("input[name=new_password]").fill(NEW_PASSWORD);
+    await p.getByLabel("New password again").fill(NEW_PASSWORD);
+    await p.getByRole("button", { name: "Change password" }).click();
+    await p.getByRole("navigation", { name: "Main" }).waitFor();
+    const pages = ["/", "/executive", "/matrix", "/tests", "/catalog/templates", "/catalog/rules", "/campaigns", "/actors", "/compliance",
+      "/comparison", "/reports", "/system/users", "/system/imports", "/system/reviews", "/system/audit"];
+    for (const path of pages) {
+      step = `fresh install ${path}`;
+      await p.goto(EMPTY + path);
+      await p.getByRole("heading", { level: 1 }).first().waitFor();
+      await p.waitForLoadState("networkidle");
+      await p.locator("[aria-label=Loading], [role=status]:has-text('Loading')").first().waitFor({ state: "detached", timeout: 10_000 }).catch(() => {});
+      const alerts = await p.getByRole("alert").allTextContents();
+      check(alerts.length === 0, `${path} on a fresh install shows no error (${alerts.join(" | ")})`);
+      const name = path === "/" ? "dashboard" : path.slice(1).replaceAll("/", "-");
+      if (["/", "/matrix", "/actors", "/compliance"].includes(path)) await shot(p, `fresh-${name}`);
+      else await checkPage(p, `fresh ${path}`);
+    }
+    await p.context().close();
+  }
 
   check(errors.length === 0, `no console errors (${errors.join(" | ")})`);
 } catch (e) {

@@ -46,7 +46,8 @@ export function useActors(enabled = true) {
   return useQuery({
     queryKey: lookupKeys.actors,
     enabled,
-    queryFn: () => allPages((offset, limit) => ok(api.GET("/api/v1/threat-actors", withQuery({ offset, limit })))),
+    // The lean index: names and counts, not every actor's procedure texts.
+    queryFn: () => ok(api.GET("/api/v1/threat-actors/index")),
     staleTime: 5 * 60_000,
   });
 }

@@ -3,11 +3,13 @@
 // instead of after them).
 import { api, ok, withQuery } from "./client";
 
-export type MatrixFilters = { platform: string; actor: string; campaign: string; snapshot: string };
+// release picks an imported ATT&CK release (empty: the newest); it is not a filter, so
+// clearing the filters keeps it.
+export type MatrixFilters = { platform: string; actor: string; campaign: string; snapshot: string; release: string };
 export const MATRIX_FILTERS: (keyof MatrixFilters)[] = ["platform", "actor", "campaign", "snapshot"];
 
 export function matrixFilters(p: URLSearchParams): MatrixFilters {
-  return { platform: p.get("platform") ?? "", actor: p.get("actor") ?? "", campaign: p.get("campaign") ?? "", snapshot: p.get("snapshot") ?? "" };
+  return { platform: p.get("platform") ?? "", actor: p.get("actor") ?? "", campaign: p.get("campaign") ?? "", snapshot: p.get("snapshot") ?? "", release: p.get("release") ?? "" };
 }
 
 export const matrixQuery = (f: MatrixFilters) => ({

@@ -1434,6 +1434,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/threat-actors/index": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every threat actor in one answer, lean: id, group id, name, aliases, country, flags and technique count, by name (include_deprecated=true adds deprecated and revoked ones); for pickers */
+        get: operations["getThreatActorsIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/threat-actors/{id}": {
         parameters: {
             query?: never;
@@ -1767,6 +1784,16 @@ export interface components {
             techniques: number;
         };
         ActorSummary: {
+            aliases: string[];
+            country: string;
+            deprecated: boolean;
+            external_id: string;
+            id: string;
+            name: string;
+            revoked: boolean;
+            technique_count: number;
+        };
+        ActorSummary2: {
             external_id: string;
             id: string;
             name: string;
@@ -1892,7 +1919,7 @@ export interface components {
             used_by: string[];
         };
         Comparison: {
-            actors: components["schemas"]["ActorSummary"][];
+            actors: components["schemas"]["ActorSummary2"][];
             techniques: components["schemas"]["ComparedTechnique"][];
         };
         CompleteBody: {
@@ -6973,6 +7000,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Comparison"];
+                };
+            };
+            /** @description Error (RFC 9457 problem document) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getThreatActorsIndex: {
+        parameters: {
+            query?: {
+                include_deprecated?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActorSummary"][];
                 };
             };
             /** @description Error (RFC 9457 problem document) */

@@ -14,6 +14,7 @@ export const actorKeys = {
   coverage: (id: string) => ["actors", "coverage", id] as const,
   next: (id: string) => ["actors", "next", id] as const,
   compare: (ids: string[]) => ["actors", "compare", ids] as const,
+  detail: (id: string) => ["actors", "detail", id] as const,
 };
 
 const LEADS = ["admin", "red_lead", "blue_lead"];
@@ -114,9 +115,12 @@ function Techniques({ cov }: { cov: Schemas["ActorCoverage"] }) {
   );
 }
 
-function ActorView({ actor }: { actor: Schemas["ThreatActor"] }) {
+function ActorView({ actor }: { actor: Schemas["ActorSummary"] }) {
   const { role } = useSession();
   const id = actor.external_id || actor.id;
+  // The list is lean; the description comes with the one actor shown.
+  const detail = useQuery({ queryKey: actorKeys.detail(id), queryFn: () => ok(api.GET("/api/v1/threat-actors/{id}", { params: { path: { id } } })), staleTime: 5 * 60_000 });
+  const description = detail.data?.description;
   const q = useQuery({ queryKey: actorKeys.coverage(id), queryFn: () => ok(api.GET("/api/v1/threat-actors/{id}/coverage", { params: { path: { id } } })) });
   const canLead = LEADS.includes(role);
   return (
@@ -131,7 +135,7 @@ function ActorView({ actor }: { actor: Schemas["ThreatActor"] }) {
             <Link to={`/campaigns?build=${id}`} className="inline-flex h-8 items-center gap-1.5 rounded-md bg-accent px-3 text-[13px] font-medium whitespace-nowrap text-accent-fg hover:opacity-90"><Hammer className="size-4" aria-hidden /> Build a campaign</Link>
           )}
         </div>
-        {actor.description && <p className="mt-2 line-clamp-3 text-[13px] leading-relaxed text-muted">{cleanText(actor.description)}</p>}
+        {description && <p className="mt-2 line-clamp-3 text-[13px] leading-relaxed text-muted">{cleanText(description)}</p>}
       </div>
       {q.isPending ? <Spinner /> : q.isError ? <ErrorNote error={q.error} /> : (
         <>
@@ -212,7 +216,7 @@ export default function ActorsPage() {
   const [params, setParams] = useSearchParams();
   const [search, setSearch] = useState("");
   const compare = params.get("compare")?.split(",").filter(Boolean) ?? null;
-  const list = useMemo(() => [...(actors.data ?? [])].filter((a) => !a.deprecated && !a.revoked).sort((a, b) => b.techniques.length - a.techniques.length || a.name.localeCompare(b.name)), [actors.data]);
+  const list = useMemo(() => [...(actors.data ?? [])].filter((a) => !a.deprecated && !a.revoked).sort((a, b) => b.technique_count - a.technique_count || a.name.localeCompare(b.name)), [actors.data]);
   const names = useMemo(() => new Map(list.map((a) => [a.external_id || a.id, a.name])), [list]);
   const shown = useMemo(() => {
     const words = search.toLowerCase().split(/\s+/).filter(Boolean);
@@ -269,14 +273,14 @@ export default function ActorsPage() {
                     <label className={cx("flex cursor-pointer items-center gap-2 px-3 py-2 text-[13px] hover:bg-panel-2", on && "bg-accent/8")}>
                       <input type="checkbox" checked={on} onChange={() => toggleCompare(id)} />
                       <span className="min-w-0 flex-1 truncate">{a.name}</span>
-                      <span className="text-[11px] text-muted tabular-nums">{a.techniques.length}</span>
+                      <span className="text-[11px] text-muted tabular-nums">{a.technique_count}</span>
                     </label>
                   ) : (
                     <button type="button" onClick={() => set("actor", id)} aria-current={on ? "true" : undefined}
                       className={cx("flex w-full items-center gap-2 px-3 py-2 text-left text-[13px] hover:bg-panel-2", on && "bg-accent/10 font-medium")}>
                       <span className="min-w-0 flex-1 truncate">{a.name}</span>
                       <span className="font-mono text-[11px] text-muted">{a.external_id}</span>
-                      <span className="w-8 text-right text-[11px] text-muted tabular-nums" title="techniques">{a.techniques.length}</span>
+                      <span className="w-8 text-right text-[11px] text-muted tabular-nums" title="techniques">{a.technique_count}</span>
                     </button>
                   )}
                 </li>

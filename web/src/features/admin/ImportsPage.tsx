@@ -96,6 +96,7 @@ function StartImport({ plugins }: { plugins: Schemas["PluginStatus"][] }) {
       <form onSubmit={submit} className="flex flex-wrap items-end gap-2">
         <Field label="Plugin">
           <Select name="plugin" value={plugin} onChange={(e) => setPlugin(e.target.value)} className="w-40">
+            {importers.length === 0 && <option value="">No importer configured</option>}
             {importers.map((p) => <option key={p.name} value={p.name}>{p.name}</option>)}
           </Select>
         </Field>
@@ -103,7 +104,7 @@ function StartImport({ plugins }: { plugins: Schemas["PluginStatus"][] }) {
           <Field label="Source (empty: the one in aegis.hcl)"><Input name="source" value={source} onChange={(e) => setSource(e.target.value)} placeholder="URL or server path" /></Field>
         </div>
         <label className="flex h-8 items-center gap-1.5 text-[13px]"><input type="checkbox" checked={dryRun} onChange={(e) => setDryRun(e.target.checked)} /> Dry run</label>
-        <Button type="submit" variant="primary" busy={start.isPending}><Play className="size-4" aria-hidden /> Start</Button>
+        <Button type="submit" variant="primary" busy={start.isPending} disabled={importers.length === 0}><Play className="size-4" aria-hidden /> Start</Button>
       </form>
       <ErrorNote error={start.error} className="mt-3" />
       {live.length > 0 && (
@@ -150,7 +151,9 @@ export default function ImportsPage() {
         </div>
         <div className="min-w-0 xl:col-span-2">
           <Card title="Plugins" actions={<Button variant="ghost" busy={refresh.isPending} onClick={() => refresh.mutate()}><RefreshCw className="size-3.5" aria-hidden /> Ask again</Button>}>
-            {plugins.isPending ? <Spinner /> : plugins.isError ? <ErrorNote error={plugins.error} /> : (
+            {plugins.isPending ? <Spinner /> : plugins.isError ? <ErrorNote error={plugins.error} /> : list.length === 0 ? (
+              <Empty>No plugin is configured. Name each one in aegis.hcl (plugin "attack" {"{ … }"}) with its binary in plugin_dir, then restart.</Empty>
+            ) : (
               <ul className="-my-2 divide-y divide-line">
                 {list.map((p) => (
                   <li key={p.name} className="py-2.5 text-[13px]">

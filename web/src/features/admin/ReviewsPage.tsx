@@ -50,7 +50,7 @@ export default function ReviewsPage() {
   const [status, setStatus] = useState("open");
   const q = useQuery({ queryKey: adminKeys.reviews(status), queryFn: () => ok(api.GET("/api/v1/attack/reviews", withQuery({ status, limit: 200 }))) });
   return (
-    <div className="max-w-5xl">
+    <div>
       <PageHeader
         title="ATT&CK review queue"
         subtitle="Revoked or deprecated techniques whose tests and links could not be moved automatically."

@@ -24,12 +24,14 @@ function UserRow({ u, self }: { u: User; self: boolean }) {
     onSuccess: refresh,
   });
   const reset = useMutation({ mutationFn: () => ok(api.POST("/api/v1/users/{id}/reset-password", { params: { path: { id: u.id } } })), onSuccess: refresh });
+  // The username again only under a display name that differs from it.
+  const sub = [u.display_name && u.display_name !== u.username ? u.username : "", u.email].filter(Boolean).join(" · ");
   return (
     <>
       <tr className="border-b border-line/60">
         <td className="px-4 py-2">
           <div className="font-medium">{u.display_name || u.username}</div>
-          <div className="text-[12px] text-muted">{u.username}{u.email && ` · ${u.email}`}</div>
+          {sub && <div className="text-[12px] text-muted">{sub}</div>}
         </td>
         <td className="px-2">
           <Select aria-label={`Role of ${u.username}`} value={u.role} disabled={self || role.isPending} onChange={(e) => role.mutate(e.target.value)} className="w-40">

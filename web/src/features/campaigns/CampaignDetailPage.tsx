@@ -1,14 +1,75 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Lock } from "lucide-react";
-import { useMemo } from "react";
-import { Link, useLocation, useParams } from "react-router";
+import { Lock, Pencil, Trash2 } from "lucide-react";
+import { useMemo, useState, type FormEvent } from "react";
+import { Link, useLocation, useNavigate, useParams } from "react-router";
 import { api, ok, type Schemas } from "@/api/client";
-import { useActors } from "@/api/lookups";
+import { lookupKeys, useActors } from "@/api/lookups";
 import { useSession } from "@/app/session";
 import { formatDate, humanize, stateLabel } from "@/lib/format";
 import { Badge, Button, Card, Empty, ErrorNote, KV, PageHeader, Spinner, Stat, stateTone } from "@/ui/primitives";
+import { CampaignFields } from "./CampaignFields";
 import { campaignKeys } from "./CampaignsPage";
-import { NEXT_STATUS, ordered, STATUS_TONE } from "./model";
+import { campaignForm, campaignInput, NEXT_STATUS, ordered, STATUS_TONE, type CampaignForm } from "./model";
+
+type Campaign = Schemas["Detail"];
+
+/** EditCampaign changes a campaign's name, description, recurrence and dates. */
+function EditCampaign({ c, onDone }: { c: Campaign; onDone: () => void }) {
+  const qc = useQueryClient();
+  const [form, setForm] = useState<CampaignForm>(() => campaignForm(c));
+  const { body, missing } = campaignInput(form);
+  const save = useMutation({
+    mutationFn: () => ok(api.PATCH("/api/v1/campaigns/{id}", { params: { path: { id: c.id } }, body })),
+    onSuccess: (d) => {
+      qc.setQueryData(campaignKeys.detail(c.id), d);
+      qc.invalidateQueries({ queryKey: ["campaigns", "list"] });
+      qc.invalidateQueries({ queryKey: lookupKeys.campaigns });
+      onDone();
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!missing) save.mutate();
+  };
+  return (
+    <Card title="Edit campaign" className="mb-4">
+      <form onSubmit={submit} className="space-y-3">
+        <CampaignFields form={form} onChange={setForm} />
+        <div className="flex items-center gap-2">
+          <Button type="submit" variant="primary" busy={save.isPending} disabled={!!missing}>Save changes</Button>
+          <Button type="button" variant="ghost" onClick={onDone}>Cancel</Button>
+          {missing && <span role="alert" className="text-[13px] text-amber-700 dark:text-amber-300">{missing}</span>}
+        </div>
+        <ErrorNote error={save.error} />
+      </form>
+    </Card>
+  );
+}
+
+/** DeleteCampaign asks once more; the campaign's tests stay. */
+function DeleteCampaign({ c, onCancel }: { c: Campaign; onCancel: () => void }) {
+  const qc = useQueryClient();
+  const nav = useNavigate();
+  const del = useMutation({
+    mutationFn: () => ok(api.DELETE("/api/v1/campaigns/{id}", { params: { path: { id: c.id } } })),
+    onSuccess: () => {
+      qc.removeQueries({ queryKey: campaignKeys.detail(c.id) });
+      qc.invalidateQueries({ queryKey: ["campaigns", "list"] });
+      qc.invalidateQueries({ queryKey: lookupKeys.campaigns });
+      nav("/campaigns", { replace: true });
+    },
+  });
+  return (
+    <div role="alertdialog" aria-label="Delete campaign" className="mb-4 rounded-md border border-red-500/30 bg-red-500/8 px-3 py-2.5 text-[13px]">
+      <div className="flex flex-wrap items-center gap-2">
+        <span className="min-w-0 flex-1">Delete <b>{c.name}</b>? Its {c.tests?.length ?? 0} tests stay, outside any campaign.</span>
+        <Button variant="danger" busy={del.isPending} onClick={() => del.mutate()}><Trash2 className="size-4" aria-hidden /> Delete campaign</Button>
+        <Button variant="ghost" onClick={onCancel}>Keep it</Button>
+      </div>
+      <ErrorNote error={del.error} className="mt-2" />
+    </div>
+  );
+}
 
 const LEADS = ["admin", "red_lead", "blue_lead"];
 
@@ -28,23 +89,37 @@ export default function CampaignDetailPage() {
     },
   });
   const tests = useMemo(() => (q.data ? ordered(q.data.tests ?? []) : []), [q.data]);
+  const [mode, setMode] = useState<"" | "edit" | "delete">("");
   if (q.isPending) return <Spinner />;
   if (q.isError) return <ErrorNote error={q.error} />;
   const c = q.data;
   const p = c.progress;
   const actor = actors.data?.find((a) => a.id === c.threat_actor_id);
-  const moves = LEADS.includes(role) ? NEXT_STATUS[c.status] ?? [] : [];
+  const lead = LEADS.includes(role);
+  const moves = lead ? NEXT_STATUS[c.status] ?? [] : [];
   return (
     <div>
       <div className="mb-1 text-[12px] text-muted"><Link to="/campaigns" className="hover:text-fg">Campaigns</Link> / {c.name}</div>
       <PageHeader
         title={<span className="flex items-center gap-3">{c.name}<Badge tone={STATUS_TONE[c.status as keyof typeof STATUS_TONE] ?? "gray"}>{humanize(c.status)}</Badge></span>}
         subtitle={c.description}
-        actions={moves.map((m) => (
-          <Button key={m.to} variant={m.to === "cancelled" ? "secondary" : "primary"} busy={move.isPending && move.variables === m.to} onClick={() => move.mutate(m.to)}>{m.label}</Button>
-        ))}
+        actions={
+          <>
+            {moves.map((m) => (
+              <Button key={m.to} variant={m.to === "cancelled" ? "secondary" : "primary"} busy={move.isPending && move.variables === m.to} onClick={() => move.mutate(m.to)}>{m.label}</Button>
+            ))}
+            {lead && !mode && (
+              <>
+                <Button variant="ghost" onClick={() => setMode("edit")}><Pencil className="size-4" aria-hidden /> Edit</Button>
+                <Button variant="ghost" onClick={() => setMode("delete")}><Trash2 className="size-4" aria-hidden /> Delete</Button>
+              </>
+            )}
+          </>
+        }
       />
       <ErrorNote error={move.error} className="mb-4" />
+      {lead && mode === "edit" && <EditCampaign c={c} onDone={() => setMode("")} />}
+      {lead && mode === "delete" && <DeleteCampaign c={c} onCancel={() => setMode("")} />}
       <div className="mb-4 grid grid-cols-2 gap-3 lg:grid-cols-6">
         <Stat label="Progress" value={`${Math.round(p.percent ?? 0)}%`} hint={`${p.done} of ${p.total} validated`} />
         <Stat label="Ready to run" value={p.ready} hint="nothing to wait for" />

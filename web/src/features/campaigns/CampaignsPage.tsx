@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Hammer, Search } from "lucide-react";
+import { Hammer, Plus, Search } from "lucide-react";
 import { useMemo, useState, type FormEvent } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import { api, ok, withQuery, type Schemas } from "@/api/client";
@@ -8,7 +8,8 @@ import { useSession } from "@/app/session";
 import { formatDate, humanize, timeAgo } from "@/lib/format";
 import { useDebounce } from "@/ui/hooks";
 import { Badge, Button, Card, Empty, ErrorNote, Field, Input, PageHeader, Progress, Select, Spinner } from "@/ui/primitives";
-import { STATUS_TONE } from "./model";
+import { CampaignFields, PlatformPicker } from "./CampaignFields";
+import { campaignInput, emptyCampaign, STATUS_TONE, type CampaignForm } from "./model";
 
 export const campaignKeys = {
   list: (f: object) => ["campaigns", "list", f] as const,
@@ -16,11 +17,22 @@ export const campaignKeys = {
 };
 
 const LEADS = ["admin", "red_lead", "blue_lead"];
-const PLATFORMS = ["windows", "linux", "macos", "azure-ad", "office-365", "iaas", "containers"];
 
-function BuildFromActor({ onClose, initial }: { onClose: () => void; initial: string }) {
+type Builder = "" | "new" | "actor" | "profile";
+
+/** useBuilt opens a built campaign and names the techniques that got no test. */
+function useOpenBuilt() {
   const qc = useQueryClient();
   const nav = useNavigate();
+  return (c: { id: string; untestable?: string[] | null }) => {
+    qc.invalidateQueries({ queryKey: ["campaigns"] });
+    qc.invalidateQueries({ queryKey: lookupKeys.campaigns });
+    nav(`/campaigns/${c.id}`, { state: { untestable: c.untestable ?? [] } });
+  };
+}
+
+function BuildFromActor({ onClose, initial }: { onClose: () => void; initial: string }) {
+  const open = useOpenBuilt();
   const actors = useActors();
   const [actor, setActor] = useState(initial);
   const [name, setName] = useState("");
@@ -28,11 +40,7 @@ function BuildFromActor({ onClose, initial }: { onClose: () => void; initial: st
   const list = useMemo(() => [...(actors.data ?? [])].filter((a) => !a.deprecated && !a.revoked).sort((a, b) => a.name.localeCompare(b.name)), [actors.data]);
   const build = useMutation({
     mutationFn: () => ok(api.POST("/api/v1/campaigns/from-actor/{id}", { params: { path: { id: actor } }, body: { name: name.trim() || undefined, platforms } as Schemas["BuildInput"] })),
-    onSuccess: (c) => {
-      qc.invalidateQueries({ queryKey: ["campaigns"] });
-      qc.invalidateQueries({ queryKey: lookupKeys.campaigns });
-      nav(`/campaigns/${c.id}`, { state: { untestable: c.untestable ?? [] } });
-    },
+    onSuccess: open,
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -46,22 +54,12 @@ function BuildFromActor({ onClose, initial }: { onClose: () => void; initial: st
           <Field label="Threat actor">
             <Select value={actor} onChange={(e) => setActor(e.target.value)} required>
               <option value="">{actors.isPending ? "Loading…" : list.length ? "Pick a threat actor" : "No threat actors imported"}</option>
-              {list.map((a) => <option key={a.id} value={a.external_id || a.id}>{a.name}{a.external_id ? ` (${a.external_id})` : ""} · {a.techniques.length} techniques</option>)}
+              {list.map((a) => <option key={a.id} value={a.external_id || a.id}>{a.name}{a.external_id ? ` (${a.external_id})` : ""} · {a.technique_count} techniques</option>)}
             </Select>
           </Field>
           <Field label="Campaign name (optional)"><Input value={name} onChange={(e) => setName(e.target.value)} placeholder="Emulate <actor>" /></Field>
         </div>
-        <fieldset>
-          <legend className="mb-1 text-[12px] font-medium text-muted">Platforms</legend>
-          <div className="flex flex-wrap gap-x-4 gap-y-1">
-            {PLATFORMS.map((p) => (
-              <label key={p} className="flex items-center gap-1.5 text-[13px]">
-                <input type="checkbox" checked={platforms.includes(p)} onChange={(e) => setPlatforms((l) => (e.target.checked ? [...l, p] : l.filter((x) => x !== p)))} />
-                {p}
-              </label>
-            ))}
-          </div>
-        </fieldset>
+        <PlatformPicker value={platforms} onChange={setPlatforms} />
         <div className="flex gap-2">
           <Button type="submit" variant="primary" busy={build.isPending} disabled={!actor || platforms.length === 0}><Hammer className="size-4" aria-hidden /> Build campaign</Button>
           <Button type="button" variant="ghost" onClick={onClose}>Close</Button>
@@ -72,12 +70,84 @@ function BuildFromActor({ onClose, initial }: { onClose: () => void; initial: st
   );
 }
 
+/** BuildFromProfile plans an imported ATT&CK campaign or adversary profile as tests. */
+function BuildFromProfile({ onClose }: { onClose: () => void }) {
+  const open = useOpenBuilt();
+  const [search, setSearch] = useState("");
+  const q = useDebounce(search);
+  const [profile, setProfile] = useState("");
+  const [name, setName] = useState("");
+  const [platforms, setPlatforms] = useState<string[]>(["windows"]);
+  const profiles = useQuery({
+    queryKey: ["campaigns", "profiles", q],
+    queryFn: () => ok(api.GET("/api/v1/campaign-profiles", withQuery({ search: q, limit: 200 }))),
+    staleTime: 60_000,
+  });
+  const items = useMemo(() => (profiles.data?.items ?? []).filter((p) => !p.deprecated).sort((a, b) => a.name.localeCompare(b.name)), [profiles.data]);
+  const build = useMutation({
+    mutationFn: () => ok(api.POST("/api/v1/campaigns/from-profile/{id}", { params: { path: { id: profile } }, body: { name: name.trim() || undefined, platforms } as Schemas["BuildInput"] })),
+    onSuccess: open,
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    build.mutate();
+  };
+  return (
+    <Card title="Build a campaign from a campaign profile" className="mb-4">
+      <form onSubmit={submit} className="space-y-3">
+        <p className="text-[12px] text-muted">An imported ATT&CK campaign (C-id) or adversary profile: its techniques, or the profile's own abilities, become draft tests in order; the campaign starts planned.</p>
+        <div className="grid grid-cols-1 gap-3 md:grid-cols-3">
+          <Field label="Find a profile"><Input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Name, C-id or actor" /></Field>
+          <Field label="Campaign profile">
+            <Select value={profile} onChange={(e) => setProfile(e.target.value)} required>
+              <option value="">{profiles.isPending ? "Loading…" : items.length ? `Pick one of ${profiles.data?.total ?? items.length}` : q ? "No profile matches" : "No campaign profiles imported"}</option>
+              {items.map((p) => <option key={p.id} value={p.id}>{p.name}{p.external_id ? ` (${p.external_id})` : ""} · {p.technique_ids.length} techniques</option>)}
+            </Select>
+          </Field>
+          <Field label="Campaign name (optional)"><Input value={name} onChange={(e) => setName(e.target.value)} placeholder="<profile> (<id>)" /></Field>
+        </div>
+        <PlatformPicker value={platforms} onChange={setPlatforms} />
+        <div className="flex gap-2">
+          <Button type="submit" variant="primary" busy={build.isPending} disabled={!profile || platforms.length === 0}><Hammer className="size-4" aria-hidden /> Build campaign</Button>
+          <Button type="button" variant="ghost" onClick={onClose}>Close</Button>
+        </div>
+        <ErrorNote error={profiles.error ?? build.error} />
+      </form>
+    </Card>
+  );
+}
+
+/** NewCampaign makes an empty hand-made campaign; tests join it from their own pages. */
+function NewCampaign({ onClose }: { onClose: () => void }) {
+  const open = useOpenBuilt();
+  const [form, setForm] = useState<CampaignForm>(emptyCampaign);
+  const { body, missing } = campaignInput(form);
+  const create = useMutation({ mutationFn: () => ok(api.POST("/api/v1/campaigns", { body })), onSuccess: open });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!missing) create.mutate();
+  };
+  return (
+    <Card title="New campaign" className="mb-4">
+      <form onSubmit={submit} className="space-y-3">
+        <CampaignFields form={form} onChange={setForm} />
+        <div className="flex items-center gap-2">
+          <Button type="submit" variant="primary" busy={create.isPending} disabled={!!missing}><Plus className="size-4" aria-hidden /> Create campaign</Button>
+          <Button type="button" variant="ghost" onClick={onClose}>Close</Button>
+          {missing && form.name && <span role="alert" className="text-[13px] text-amber-700 dark:text-amber-300">{missing}</span>}
+        </div>
+        <ErrorNote error={create.error} />
+      </form>
+    </Card>
+  );
+}
+
 export default function CampaignsPage() {
   const { role } = useSession();
   const [status, setStatus] = useState("");
   const [search, setSearch] = useState("");
   const [params] = useSearchParams();
-  const [building, setBuilding] = useState(!!params.get("build"));
+  const [building, setBuilding] = useState<Builder>(params.get("build") ? "actor" : "");
   const q = useDebounce(search);
   const actors = useActors();
   const actorName = useMemo(() => new Map((actors.data ?? []).map((a) => [a.id, a.name])), [actors.data]);
@@ -91,9 +161,17 @@ export default function CampaignsPage() {
       <PageHeader
         title="Campaigns"
         subtitle="Ordered sets of tests against a threat actor or scenario, with their dependencies and progress."
-        actions={canBuild && !building && <Button variant="primary" onClick={() => setBuilding(true)}><Hammer className="size-4" aria-hidden /> Build from a threat actor</Button>}
+        actions={canBuild && !building && (
+          <>
+            <Button onClick={() => setBuilding("new")}><Plus className="size-4" aria-hidden /> New campaign</Button>
+            <Button onClick={() => setBuilding("profile")}><Hammer className="size-4" aria-hidden /> Build from a campaign profile</Button>
+            <Button variant="primary" onClick={() => setBuilding("actor")}><Hammer className="size-4" aria-hidden /> Build from a threat actor</Button>
+          </>
+        )}
       />
-      {building && canBuild && <BuildFromActor initial={params.get("build") ?? ""} onClose={() => setBuilding(false)} />}
+      {canBuild && building === "actor" && <BuildFromActor initial={params.get("build") ?? ""} onClose={() => setBuilding("")} />}
+      {canBuild && building === "profile" && <BuildFromProfile onClose={() => setBuilding("")} />}
+      {canBuild && building === "new" && <NewCampaign onClose={() => setBuilding("")} />}
       <div className="mb-3 flex flex-wrap items-center gap-2">
         <div className="relative w-72">
           <Search className="pointer-events-none absolute top-2 left-2.5 size-4 text-muted" aria-hidden />

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { NEXT_STATUS, ordered, type CampaignTest } from "./model";
+import { campaignForm, campaignInput, NEXT_STATUS, ordered, type CampaignTest } from "./model";
 
 const t = (id: string, position: number, state: string, depends_on: string[] = []): CampaignTest =>
   ({ test_id: id, position, state, depends_on, title: id, technique_id: "T1059", platform: "windows" }) as CampaignTest;
@@ -16,4 +16,12 @@ it("orders tests by position and blocks one whose dependency is not validated", 
 it("offers a planned campaign start or cancel, a completed one nothing", () => {
   expect(NEXT_STATUS.planned!.map((m) => m.to)).toEqual(["active", "cancelled"]);
   expect(NEXT_STATUS.completed).toEqual([]);
+});
+
+it("turns the campaign form into the API's body and names what is wrong", () => {
+  const f = { name: " Q3 purple week ", description: "", recurrence: "monthly", start: "2026-07-01", end: "" };
+  expect(campaignInput(f)).toEqual({ body: { name: "Q3 purple week", description: "", recurrence: "monthly", start_date: "2026-07-01T00:00:00Z" } });
+  expect(campaignInput({ ...f, name: "  " }).missing).toMatch(/name/);
+  expect(campaignInput({ ...f, end: "2026-06-30" }).missing).toMatch(/before the start/);
+  expect(campaignForm({ name: "x", recurrence: "", start_date: "2026-07-01T00:00:00Z", end_date: null })).toEqual({ name: "x", description: "", recurrence: "none", start: "2026-07-01", end: "" });
 });

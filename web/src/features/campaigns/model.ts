@@ -28,3 +28,26 @@ export const NEXT_STATUS: Record<string, { to: CampaignStatus; label: string }[]
 };
 
 export const STATUS_TONE = { planned: "gray", active: "blue", completed: "green", cancelled: "violet" } as const;
+
+/** CampaignForm is what the new and edit forms hold: dates as the date inputs give them. */
+export type CampaignForm = { name: string; description: string; recurrence: string; start: string; end: string };
+export const RECURRENCES = ["none", "weekly", "monthly", "quarterly"] as const;
+export const emptyCampaign: CampaignForm = { name: "", description: "", recurrence: "none", start: "", end: "" };
+
+/** campaignForm fills the edit form from a campaign. */
+export function campaignForm(c: { name: string; description?: string; recurrence?: string; start_date?: string | null; end_date?: string | null }): CampaignForm {
+  return { name: c.name, description: c.description ?? "", recurrence: c.recurrence || "none", start: c.start_date?.slice(0, 10) ?? "", end: c.end_date?.slice(0, 10) ?? "" };
+}
+
+/**
+ * campaignInput turns the form into the API's body. The API leaves absent fields alone,
+ * so an empty date is not sent; a date is the start of that day in UTC.
+ */
+export function campaignInput(f: CampaignForm): { body: Schemas["Input"] & { name: string }; missing?: string } {
+  const body: Schemas["Input"] & { name: string } = { name: f.name.trim(), description: f.description.trim(), recurrence: f.recurrence as Schemas["Input"]["recurrence"] };
+  if (f.start) body.start_date = `${f.start}T00:00:00Z`;
+  if (f.end) body.end_date = `${f.end}T00:00:00Z`;
+  if (!body.name) return { body, missing: "A campaign needs a name." };
+  if (f.start && f.end && f.end < f.start) return { body, missing: "The end comes before the start." };
+  return { body };
+}

@@ -5,7 +5,7 @@ import { Search, X } from "lucide-react";
 import { useCallback, useEffect, useState, type ReactNode } from "react";
 import { useDebounce } from "@/ui/hooks";
 import { api, ok } from "@/api/client";
-import { Button, ErrorNote, Input, PageHeader, Select } from "@/ui/primitives";
+import { Button, Empty, ErrorNote, Input, PageHeader, Select } from "@/ui/primitives";
 import { VirtualTable, type Column } from "@/ui/VirtualTable";
 import { catalogKeys, type CatalogFilters } from "./queries";
 
@@ -82,7 +82,7 @@ export function CatalogPage<T extends { id: string }>({
   const onSearch = setSearch;
   return (
     <div>
-      <PageHeader title={title} subtitle={total == null ? "Loading…" : `${total.toLocaleString()} match`} />
+      <PageHeader title={title} subtitle={total == null ? "Loading…" : `${total.toLocaleString()} ${total === 1 ? "match" : "matches"}`} />
       <div className="mb-3 flex flex-wrap items-center gap-2">
         <div className="relative w-80">
           <Search className="pointer-events-none absolute top-2 left-2.5 size-4 text-muted" aria-hidden />
@@ -112,7 +112,15 @@ export function CatalogPage<T extends { id: string }>({
       <ErrorNote error={query.error ?? bulk.error} className="mb-3" />
       <div className="flex gap-4">
         <div className="min-w-0 flex-1">
-          <VirtualTable
+          {total === 0 ? (
+            <div className="rounded-lg border border-line bg-panel">
+              <Empty>
+                {filters.search || filters.technique || filters.source || filters.platform || (filters.status && filters.status !== "active")
+                  ? "Nothing matches these filters."
+                  : `No ${title.toLowerCase()} yet. An administrator imports them (Atomic Red Team, Sigma) under System → Plugins & imports.`}
+              </Empty>
+            </div>
+          ) : <VirtualTable
             label={title}
             rows={rows}
             columns={cols}
@@ -121,7 +129,7 @@ export function CatalogPage<T extends { id: string }>({
             onRowClick={(r) => setSelected(r.id)}
             onEndReached={() => query.hasNextPage && !query.isFetchingNextPage && query.fetchNextPage()}
             height="calc(100vh - 250px)"
-          />
+          />}
         </div>
         {selected && (
           <aside aria-label="Details" className="w-[440px] shrink-0 overflow-y-auto rounded-lg border border-line bg-panel" style={{ height: "calc(100vh - 214px)" }}>

@@ -32,7 +32,7 @@ function RuleDetail({ id, close }: { id: string; close: () => void }) {
         {d.status && <Badge>{d.status}</Badge>}
       </div>
       <KV items={[["Techniques", <TechniqueIds ids={d.technique_ids} />], ["Author", d.author || "—"], ["Language", d.language || "—"], ["External id", <Mono>{d.external_id}</Mono>]]} />
-      {d.description && <p className="mt-3 text-[13px] whitespace-pre-wrap text-muted">{d.description}</p>}
+      {d.description && <p className="mt-3 text-[13px] whitespace-pre-wrap text-muted [overflow-wrap:anywhere]">{d.description}</p>}
       {d.query && <><h3 className="mt-4 mb-1 text-[12px] font-medium text-muted">Query</h3><Code>{d.query}</Code></>}
       {d.raw && <><h3 className="mt-4 mb-1 text-[12px] font-medium text-muted">Rule</h3><Code>{d.raw}</Code></>}
       <h3 className="mt-4 mb-1 text-[12px] font-medium text-muted">Templates it should fire on {tpl.data && `(${tpl.data.total})`}</h3>
@@ -72,7 +72,7 @@ export default function RulesPage() {
       detail={(id, close) => <RuleDetail id={id} close={close} />}
       columns={[
         { key: "title", header: "Title", width: "minmax(0,1fr)", cell: (r) => <span className="font-medium">{r.title}</span> },
-        { key: "tech", header: "Techniques", width: "150px", cell: (r) => <TechniqueIds ids={r.technique_ids} /> },
+        { key: "tech", header: "Techniques", width: "150px", cell: (r) => <TechniqueIds ids={r.technique_ids} max={1} /> },
         { key: "lvl", header: "Level", width: "100px", cell: (r) => <Level level={r.level} /> },
         { key: "src", header: "Source", width: "90px", cell: (r) => <Badge tone="indigo">{r.source}</Badge> },
         { key: "st", header: "Status", width: "100px", cell: (r) => <Status active={r.active} deprecated={r.deprecated} /> },

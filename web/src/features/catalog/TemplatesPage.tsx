@@ -3,7 +3,7 @@ import { Plus, X } from "lucide-react";
 import { Link } from "react-router";
 import { api, ok, type Schemas } from "@/api/client";
 import { useSession } from "@/app/session";
-import { Badge, Button, Empty, ErrorNote, KV, Mono, Spinner } from "@/ui/primitives";
+import { Badge, Button, cx, Empty, ErrorNote, KV, Mono, Spinner } from "@/ui/primitives";
 import { CatalogPage, useCatalogFilters } from "./Catalog";
 import { catalogKeys, nextOffset, pageTemplates } from "./queries";
 
@@ -13,13 +13,16 @@ export function Code({ children }: { children: string }) {
   return <pre className="max-h-72 overflow-auto rounded-md bg-panel-2 p-3 font-mono text-[12px] leading-relaxed whitespace-pre-wrap">{children}</pre>;
 }
 
-export function TechniqueIds({ ids }: { ids: string[] }) {
+/** TechniqueIds links ATT&CK ids: all of them (wrapping) in a detail, the first and a count in a narrow table cell. */
+export function TechniqueIds({ ids, max }: { ids: string[]; max?: number }) {
+  const shown = max ? ids.slice(0, max) : ids;
+  if (ids.length === 0) return <span className="text-[12px] text-muted">—</span>;
   return (
-    <span className="flex gap-1">
-      {ids.slice(0, 3).map((t) => (
+    <span className={cx("flex min-w-0 gap-1", max ? "overflow-hidden whitespace-nowrap" : "flex-wrap")} title={max && ids.length > max ? ids.join(", ") : undefined}>
+      {shown.map((t) => (
         <Link key={t} to={`/techniques/${t}`} onClick={(e) => e.stopPropagation()} className="font-mono text-[12px] hover:text-accent">{t}</Link>
       ))}
-      {ids.length > 3 && <span className="text-[12px] text-muted">+{ids.length - 3}</span>}
+      {ids.length > shown.length && <span className="text-[12px] text-muted">+{ids.length - shown.length}</span>}
     </span>
   );
 }
@@ -45,7 +48,7 @@ function TemplateDetail({ id, close }: { id: string; close: () => void }) {
       <div className="mb-3 flex flex-wrap gap-1.5">
         <Status active={d.active} deprecated={d.deprecated} />
         <Badge tone="indigo">{d.source}</Badge>
-        <Badge>{d.template_type}</Badge>
+        {d.template_type && d.template_type !== d.source && <Badge>{d.template_type}</Badge>}
         {d.elevation_required && <Badge tone="amber">elevation</Badge>}
       </div>
       {["red_tech", "red_lead", "blue_lead", "admin"].includes(role) && d.technique_ids[0] && (
@@ -54,7 +57,7 @@ function TemplateDetail({ id, close }: { id: string; close: () => void }) {
         </Link>
       )}
       <KV items={[["Techniques", <TechniqueIds ids={d.technique_ids} />], ["Platforms", d.platforms.join(", ") || "—"], ["Executor", d.executor_name || "—"], ["External id", <Mono>{d.external_id}</Mono>]]} />
-      {d.description && <p className="mt-3 text-[13px] whitespace-pre-wrap text-muted">{d.description}</p>}
+      {d.description && <p className="mt-3 text-[13px] whitespace-pre-wrap text-muted [overflow-wrap:anywhere]">{d.description}</p>}
       {d.command && <><h3 className="mt-4 mb-1 text-[12px] font-medium text-muted">Command</h3><Code>{d.command}</Code></>}
       {d.cleanup_command && <><h3 className="mt-3 mb-1 text-[12px] font-medium text-muted">Cleanup</h3><Code>{d.cleanup_command}</Code></>}
       {d.manual_steps && <><h3 className="mt-3 mb-1 text-[12px] font-medium text-muted">Manual steps</h3><Code>{d.manual_steps}</Code></>}
@@ -95,7 +98,7 @@ export default function TemplatesPage() {
       detail={(id, close) => <TemplateDetail id={id} close={close} />}
       columns={[
         { key: "name", header: "Name", width: "minmax(0,1fr)", cell: (t) => <span className="font-medium">{t.name}</span> },
-        { key: "tech", header: "Techniques", width: "150px", cell: (t) => <TechniqueIds ids={t.technique_ids} /> },
+        { key: "tech", header: "Techniques", width: "150px", cell: (t) => <TechniqueIds ids={t.technique_ids} max={1} /> },
         { key: "plat", header: "Platforms", width: "150px", cell: (t) => <span className="text-muted">{t.platforms.join(", ")}</span> },
         { key: "src", header: "Source", width: "90px", cell: (t) => <Badge tone="indigo">{t.source}</Badge> },
         { key: "st", header: "Status", width: "100px", cell: (t) => <Status active={t.active} deprecated={t.deprecated} /> },

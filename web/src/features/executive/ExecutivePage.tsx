@@ -2,7 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { lazy, Suspense, useMemo } from "react";
 import { api, ok, withQuery } from "@/api/client";
 import { useTechniqueIndex } from "@/api/lookups";
-import { Card, ErrorNote, PageHeader, Spinner, Stat } from "@/ui/primitives";
+import { Card, Empty, ErrorNote, PageHeader, Spinner, Stat } from "@/ui/primitives";
 import { tacticCoverage } from "./model";
 
 const TacticChart = lazy(() => import("./TacticChart"));
@@ -31,9 +31,13 @@ export default function ExecutivePage() {
         <Stat label="Awaiting review" value={review.data?.total ?? "…"} hint="tests in review" />
       </div>
       <Card title="Coverage by tactic">
-        <Suspense fallback={<Spinner label="Drawing" />}>
-          <TacticChart rows={rows} />
-        </Suspense>
+        {rows.length === 0 || total === 0 ? (
+          <Empty>No ATT&CK tactics yet. An administrator imports ATT&CK under System → Plugins & imports.</Empty>
+        ) : (
+          <Suspense fallback={<Spinner label="Drawing" />}>
+            <TacticChart rows={rows} />
+          </Suspense>
+        )}
       </Card>
     </div>
   );

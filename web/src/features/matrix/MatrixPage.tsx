@@ -1,12 +1,14 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { ChevronDown, ChevronRight, X } from "lucide-react";
-import { memo, useCallback, useMemo, useState } from "react";
-import { useNavigate, useSearchParams } from "react-router";
+import { memo, useCallback, useMemo, useState, type KeyboardEvent } from "react";
+import { Link, useNavigate, useSearchParams } from "react-router";
+import { ProblemError } from "@/api/client";
+import { useSession } from "@/app/session";
 import { snapshotLabel, useActors, useCampaignList, useSnapshotList } from "@/api/lookups";
 import { MATRIX_FILTERS, matrixFilters, matrixQuery } from "@/api/matrix";
 import { formatScore } from "@/lib/format";
 import { COVERAGE } from "@/ui/coverage";
-import { Button, cx, ErrorNote, PageHeader, Select, Spinner } from "@/ui/primitives";
+import { Button, cx, Empty, ErrorNote, PageHeader, Select, Spinner } from "@/ui/primitives";
 import { cellColour, columns as toColumns, PLATFORMS, SCORE_STEPS, scoreColour, type ColourBy, type MatrixTechnique } from "./model";
 
 
@@ -43,6 +45,29 @@ const HeatmapCell = memo(function HeatmapCell({ technique: t, subCount, expanded
   );
 });
 
+/**
+ * onGridKey moves the focus between cells with the arrow keys: up and down within a
+ * tactic's column, left and right to the nearest row of the next column; Home and End
+ * to the column's ends. It reads the DOM, so the memoised cells need no focus state.
+ */
+function onGridKey(e: KeyboardEvent<HTMLElement>) {
+  const moves: Record<string, [number, number]> = { ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0], Home: [0, -Infinity], End: [0, Infinity] };
+  const move = moves[e.key];
+  const here = (e.target as HTMLElement).closest<HTMLElement>("[data-technique]");
+  if (!move || !here) return;
+  const columns = [...e.currentTarget.querySelectorAll<HTMLElement>("[role=rowgroup]")];
+  const cellsOf = (col: HTMLElement) => [...col.querySelectorAll<HTMLButtonElement>("[data-technique] > button:first-child")];
+  const col = columns.findIndex((c) => c.contains(here));
+  const row = cellsOf(columns[col]!).findIndex((b) => here.contains(b));
+  const target = columns[col + move[0]];
+  if (!target) return;
+  const cells = cellsOf(target);
+  const next = cells[Math.max(0, Math.min(cells.length - 1, row + move[1]))];
+  if (!next) return;
+  e.preventDefault();
+  next.focus();
+}
+
 /** ActorFilter fetches the actor list (large) only once the user reaches for it. */
 function ActorFilter({ value, onChange }: { value: string; onChange: (v: string) => void }) {
   const [wanted, setWanted] = useState(!!value);
@@ -60,6 +85,7 @@ function ActorFilter({ value, onChange }: { value: string; onChange: (v: string)
 
 export default function MatrixPage() {
   const nav = useNavigate();
+  const { role } = useSession();
   const [params, setParams] = useSearchParams();
   const filters = matrixFilters(params);
   const by: ColourBy = params.get("colour") === "score" ? "score" : "status";
@@ -85,7 +111,23 @@ export default function MatrixPage() {
   const filtered = MATRIX_FILTERS.some((k) => filters[k]);
 
   if (q.isPending) return <Spinner label="Loading the matrix" />;
-  if (q.isError) return <ErrorNote error={q.error} />;
+  if (q.isError) {
+    // A fresh install has no ATT&CK yet: the server answers 404, which is a state to explain, not an error.
+    if (q.error instanceof ProblemError && q.error.status === 404 && !filters.release) {
+      return (
+        <div>
+          <PageHeader title="ATT&CK Matrix" subtitle="Tactics × techniques, coloured by your coverage." />
+          <div className="rounded-lg border border-line bg-panel">
+            <Empty>
+              No ATT&CK techniques are imported yet.{" "}
+              {role === "admin" ? <Link to="/system/imports" className="text-accent hover:underline">Import ATT&CK under Plugins &amp; imports</Link> : "An administrator imports them under System → Plugins & imports."}
+            </Empty>
+          </div>
+        </div>
+      );
+    }
+    return <ErrorNote error={q.error} />;
+  }
   const m = q.data;
   const count = cols.reduce((n, c) => n + c.techniques.length, 0);
   return (
@@ -123,7 +165,13 @@ export default function MatrixPage() {
           <option value="">Now (live coverage)</option>
           {snapshots.data?.items.map((s) => <option key={s.id} value={s.id}>{snapshotLabel(s)}</option>)}
         </Select>
-        {filtered && <Button variant="ghost" onClick={() => setParams(by === "score" ? { colour: "score" } : {}, { replace: true })}><X className="size-3.5" aria-hidden /> Clear filters</Button>}
+        {m.releases.length > 1 && (
+          // The server lists releases oldest first; the newest is the default, kept out of the address.
+          <Select aria-label="ATT&CK release" className="w-44" value={filters.release || m.release} onChange={(e) => set("release", e.target.value === m.releases.at(-1) ? "" : e.target.value)}>
+            {[...m.releases].reverse().map((r, i) => <option key={r} value={r}>ATT&CK {r}{i === 0 ? " (newest)" : ""}</option>)}
+          </Select>
+        )}
+        {filtered && <Button variant="ghost" onClick={() => setParams({ ...(by === "score" ? { colour: "score" } : {}), ...(filters.release ? { release: filters.release } : {}) }, { replace: true })}><X className="size-3.5" aria-hidden /> Clear filters</Button>}
         {q.isFetching && <span role="status" className="text-[12px] text-muted">Updating…</span>}
         <ul className="ml-auto flex flex-wrap gap-x-4 gap-y-1 text-[12px] text-muted" aria-label="Legend">
           {by === "status"
@@ -136,7 +184,8 @@ export default function MatrixPage() {
               ]}
         </ul>
       </div>
-      <div className={cx("overflow-x-auto rounded-lg border border-line bg-panel transition-opacity", q.isPlaceholderData && "opacity-60")} role="grid" aria-label="ATT&CK Enterprise matrix" data-testid="matrix">
+      <div className={cx("overflow-x-auto rounded-lg border border-line bg-panel transition-opacity", q.isPlaceholderData && "opacity-60")} role="grid" aria-label="ATT&CK Enterprise matrix" aria-describedby="matrix-keys" data-testid="matrix" onKeyDown={onGridKey}>
+        <p id="matrix-keys" className="sr-only">Arrow keys move between techniques; Enter opens one.</p>
         {count === 0 ? (
           <div className="px-4 py-10 text-center text-[13px] text-muted">No technique matches these filters.</div>
         ) : (

@@ -86,7 +86,7 @@ export default function TestsPage() {
           </tbody>
         </table>
         {q.isPending && <Spinner />}
-        {q.data?.items.length === 0 && <Empty>No test matches these filters.</Empty>}
+        {q.data?.items.length === 0 && <Empty>{state || assignee || techniqueInput || offset ? "No test matches these filters." : "No tests yet. Start one from a technique, a template or New test, or build a campaign."}</Empty>}
       </div>
       {q.data && q.data.total > PAGE && (
         <div className="mt-3 flex items-center justify-end gap-2 text-[12px] text-muted">

@@ -12,8 +12,8 @@ export const techniqueKeys = { detail: (id: string) => ["techniques", id] as con
 
 const LEVEL: Record<string, Tone> = { critical: "red", high: "red", medium: "amber", low: "blue" };
 
-/** ATT&CK descriptions carry "(Citation: …)" markers meant for footnotes. */
-const clean = (s: string) => s.replace(/\(Citation:[^)]*\)/g, "").replace(/\s+([.,])/g, "$1");
+/** ATT&CK descriptions carry "(Citation: …)" markers meant for footnotes, and <code> tags around names. */
+export const clean = (s: string) => s.replace(/\(Citation:[^)]*\)/g, "").replace(/<\/?code>/g, "").replace(/\s+([.,])/g, "$1");
 
 const MD_LINK = /\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)/g;
 

@@ -58,6 +58,9 @@ func upload(hc *httpClient, id string, size, sent int, midway func()) (int, []by
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set(api.CSRFHeader, hc.csrf)
 	resp, err := hc.c.Do(req)
+	// The server may answer before it has read everything: the writer stops then
+	// instead of waiting on the pipe for ever.
+	pr.Close()
 	if err != nil {
 		return 0, []byte(err.Error())
 	}

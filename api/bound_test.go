@@ -9,11 +9,14 @@ import (
 	"context"
 	"database/sql"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/aegis-sec/aegis/api"
 	"github.com/aegis-sec/aegis/api/apitest"
@@ -241,4 +244,33 @@ func TestSearchesCannotExhaustThePool(t *testing.T) {
 			t.Fatalf("a search answered %d once the table was free", c)
 		}
 	}
+}
+
+// A client that goes away mid-request (the SPA aborts a fetch when a page navigates
+// off) is not a server failure: CI once logged "resolve session: context canceled" as
+// a 500 during the browser tests. It answers 499 and logs no error.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		apitest.CreateUser(t, st, "viewer", core.RoleViewer, "")
+		var logs strings.Builder
+		log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug})
+		h := api.New(api.ServicesFor(st, api.Deps{Log: log})).Handler()
+		viewer := apitest.Login(t, h, "viewer", "")
+		for _, path := range []string{"/api/v1/tests", "/api/v1/techniques?search=powershell"} {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			req := httptest.NewRequest(http.MethodGet, path, nil).WithContext(ctx)
+			req.AddCookie(&http.Cookie{Name: "aegis_session", Value: viewer.Cookie})
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 499 {
+				t.Errorf("GET %s with the client gone = %d %s, want 499", path, rec.Code, rec.Body)
+			}
+		}
+		if strings.Contains(logs.String(), "[ERROR]") {
+			t.Errorf("a client going away was logged as an error:\n%s", logs.String())
+		}
+		// The same routes still answer a client that stays.
+		viewer.Want(http.StatusOK, http.MethodGet, "/api/v1/tests", nil, nil)
+	})
 }

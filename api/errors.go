@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -34,6 +35,8 @@ var statusOf = map[string]int{
 	core.EINTERNAL:     http.StatusInternalServerError,
 }
 
+const statusClientClosedRequest = 499
+
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -53,12 +56,21 @@ func (s *Server) handleError(err error, c echo.Context) {
 		if msg, ok := he.Message.(string); ok {
 			p.Detail = msg
 		}
+	case errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil:
+		// The client went away (a page navigated off, a fetch aborted): nothing failed on
+		// our side, so no 500 and no error log. 499 is nginx's "client closed request";
+		// nobody reads the answer anyway.
+		p.Status = statusClientClosedRequest
+		s.deps.Log.Debug("client closed request", "path", c.Request().URL.Path, "error", err)
 	default:
 		p.Status = http.StatusInternalServerError
 		p.Code = core.EINTERNAL
 		s.deps.Log.Error("request failed", "path", c.Request().URL.Path, "error", err)
 	}
 	p.Title = http.StatusText(p.Status)
+	if p.Status == statusClientClosedRequest {
+		p.Title = "Client Closed Request"
+	}
 	if p.Detail == "" {
 		p.Detail = p.Title
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -79,12 +80,16 @@ func (t *Tx) flushHeld(ctx context.Context) error {
 	if len(t.held) == 0 {
 		return nil
 	}
-	ops := make([]*heldOp, 0, len(t.held))
+	ops := make([]*heldOp, 0, len(t.held)+1)
 	for _, op := range t.held {
+		if op.phase == phaseTechnique {
+			ops = append(ops, splitSubtechniques(op)...)
+			continue
+		}
 		ops = append(ops, op)
 	}
 	t.held = nil // the statements below must not flush again
-	sort.Slice(ops, func(i, j int) bool {
+	sort.SliceStable(ops, func(i, j int) bool {
 		return ops[i].phase < ops[j].phase || ops[i].phase == ops[j].phase && ops[i].seq < ops[j].seq
 	})
 	for _, op := range ops {
@@ -106,6 +111,34 @@ func (t *Tx) flushHeld(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// splitSubtechniques writes held placeholder techniques in two statements, parents
+// first. One statement would do for the foreign key, but not for a concurrent writer:
+// a parent another transaction inserted meanwhile is skipped (ON CONFLICT DO NOTHING),
+// and its sub-techniques, pointing at the id this one chose, then failed the statement
+// on techniques_parent_id_fkey (CI, TestConcurrentWritersOnPostgres) before the id
+// check could see the conflict. With parents in a statement of their own the check
+// sees it and the transaction is retried as a serialization failure.
+func splitSubtechniques(op *heldOp) []*heldOp {
+	isSub := slices.Index(op.cols, "is_subtechnique")
+	var parents, subs [][]any
+	for _, r := range op.rows {
+		if sub, _ := r[isSub].(bool); sub {
+			subs = append(subs, r)
+		} else {
+			parents = append(parents, r)
+		}
+	}
+	var out []*heldOp
+	for _, rows := range [][][]any{parents, subs} {
+		if len(rows) > 0 {
+			cp := *op
+			cp.rows = rows
+			out = append(out, &cp)
+		}
+	}
+	return out
 }
 
 // upsertRows runs a held upsert many rows per statement and checks that every row kept

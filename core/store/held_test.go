@@ -128,6 +128,39 @@ func TestHeldWritesStoreWhatImmediateWritesDo(t *testing.T) {
 		if attempts != 2 {
 			t.Errorf("the held transaction ran %d time(s), want 2", attempts)
 		}
+
+		// A placeholder parent another transaction inserted meanwhile: the held
+		// sub-technique pointed at the id this transaction chose for it and failed the
+		// flush on techniques_parent_id_fkey (CI); now the transaction runs again and
+		// links to the other one's parent.
+		attempts = 0
+		var e *core.TestTemplate
+		mustUpdate(t, s, func(tx core.Tx) error {
+			attempts++
+			tx.(*store.Tx).HoldWrites()
+			e = heldTemplate("E", "e", "T1777.003")
+			if err := tx.UpsertTestTemplate(ctx, e); err != nil {
+				return err
+			}
+			if attempts == 1 {
+				mustUpdate(t, s, func(tx core.Tx) error { return tx.UpsertTestTemplate(ctx, heldTemplate("F", "f", "T1777")) })
+			}
+			return nil
+		})
+		if attempts != 2 {
+			t.Errorf("the held transaction with a placeholder parent ran %d time(s), want 2", attempts)
+		}
+		s.View(ctx, func(tx core.Tx) error {
+			sub, err := tx.TechniqueByExternalID(ctx, "T1777.003")
+			if err != nil {
+				t.Fatalf("placeholder sub-technique: %v", err)
+			}
+			parent, err := tx.TechniqueByExternalID(ctx, "T1777")
+			if err != nil || sub.ParentID == nil || *sub.ParentID != parent.ID {
+				t.Errorf("T1777.003's parent is %v, want T1777 (%v, %v)", sub.ParentID, parent, err)
+			}
+			return nil
+		})
 		s.View(ctx, func(tx core.Tx) error {
 			name, techs, _, _ := readHeld(t, tx, c.ID, rr2.ID)
 			if name != "c2" || !reflect.DeepEqual(techs, []string{"T1003"}) {

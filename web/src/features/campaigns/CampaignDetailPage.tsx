@@ -54,6 +54,10 @@ function DeleteCampaign({ c, onCancel }: { c: Campaign; onCancel: () => void }) 
     mutationFn: () => ok(api.DELETE("/api/v1/campaigns/{id}", { params: { path: { id: c.id } } })),
     onSuccess: () => {
       qc.removeQueries({ queryKey: campaignKeys.detail(c.id) });
+      // Drop it from every cached list now: the list page renders its cache before the
+      // refetch answers, and a deleted campaign must not flash back into it.
+      qc.setQueriesData<{ items: { id: string }[]; total?: number }>({ queryKey: ["campaigns", "list"] }, (old) =>
+        old && { ...old, items: old.items.filter((x) => x.id !== c.id), total: old.total === undefined ? undefined : Math.max(0, old.total - 1) });
       qc.invalidateQueries({ queryKey: ["campaigns", "list"] });
       qc.invalidateQueries({ queryKey: lookupKeys.campaigns });
       nav("/campaigns", { replace: true });

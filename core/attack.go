@@ -67,6 +67,42 @@ func CoverageStatusOf(tests []*Test) CoverageStatus {
 
 func isTrue(b *bool) bool { return b != nil && *b }
 
+// RollUpStatus is the status a technique with sub-techniques shows: the status of
+// its own tests and its sub-techniques' together, as the score roll-up takes the mean
+// of the scores that exist (docs/SCORING.md). Members not tested are left out, and so
+// are members in progress once any member is validated: covered when every validated
+// member is covered, not covered when every one is not covered, partial otherwise;
+// in progress when nothing is validated but something is under way; not tested when
+// nothing is.
+func RollUpStatus(members ...CoverageStatus) CoverageStatus {
+	validated, covered, notCovered, inProgress := 0, 0, 0, false
+	for _, s := range members {
+		switch s {
+		case StatusCovered:
+			validated++
+			covered++
+		case StatusNotCovered:
+			validated++
+			notCovered++
+		case StatusPartial:
+			validated++
+		case StatusInProgress:
+			inProgress = true
+		}
+	}
+	switch {
+	case validated > 0 && covered == validated:
+		return StatusCovered
+	case validated > 0 && notCovered == validated:
+		return StatusNotCovered
+	case validated > 0:
+		return StatusPartial
+	case inProgress:
+		return StatusInProgress
+	}
+	return StatusNotTested
+}
+
 // LatestValidated returns the validated test that decides coverage: the latest
 // validation, then the latest change, then the highest id (so the choice never depends
 // on the order rows come back in). nil when none is validated.

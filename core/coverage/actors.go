@@ -201,8 +201,8 @@ type SuggestedTemplate struct {
 }
 
 // Next ranks an actor's techniques by what testing them would gain: gap × how many
-// actors use the technique × templates available (scoring.Priority). Fully covered
-// techniques (score 100) are left out.
+// actors use the technique × templates available (scoring.Priority), techniques
+// already in progress last. Fully covered techniques (score 100) are left out.
 func (s *Service) Next(ctx context.Context, ref string, limit int) ([]NextTest, error) {
 	if limit <= 0 || limit > 100 {
 		limit = 20
@@ -237,13 +237,22 @@ func (s *Service) Next(ctx context.Context, ref string, limit int) ([]NextTest, 
 			r.Key = l.TechniqueID
 			ranked = append(ranked, NextTest{Ranked: r, Name: n.te.Name, Status: n.status, Score: n.score})
 		}
-		rs := make([]scoring.Ranked, len(ranked))
+		// A technique with a test under way and none validated is already being
+		// tested: it comes after every technique nobody has started, or a campaign
+		// built from the actor fills the whole list with its own drafts.
+		var open, started []scoring.Ranked
 		byKey := map[string]NextTest{}
-		for i, r := range ranked {
-			rs[i] = r.Ranked
+		for _, r := range ranked {
 			byKey[r.Key] = r
+			if r.Status == core.StatusInProgress {
+				started = append(started, r.Ranked)
+			} else {
+				open = append(open, r.Ranked)
+			}
 		}
-		scoring.SortRanked(rs)
+		scoring.SortRanked(open)
+		scoring.SortRanked(started)
+		rs := append(open, started...)
 		for i, r := range rs {
 			if i == limit {
 				break

@@ -94,7 +94,7 @@ type node struct {
 	own    scoring.TechniqueScore
 	score  *float64 // own score for sub-techniques, the roll-up for parents
 	counts core.TechniqueTestCounts
-	status core.CoverageStatus
+	status core.CoverageStatus // like score: a parent's is the roll-up (core.RollUpStatus)
 	// last is when the newest validation in scope happened (nil: none, or a snapshot).
 	last   *time.Time
 	subs   []*node
@@ -241,6 +241,13 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 			subScores[i] = sub.score
 		}
 		n.score = scoring.RollUp(n.own.Score, subScores)
+		// The status rolls up as the score does, or a parent tested only through its
+		// sub-techniques would show "not tested" beside a score.
+		statuses := []core.CoverageStatus{n.status}
+		for _, sub := range n.subs {
+			statuses = append(statuses, sub.status)
+		}
+		n.status = core.RollUpStatus(statuses...)
 	}
 	return m, nil
 }

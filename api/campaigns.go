@@ -26,7 +26,7 @@ func (s *Server) campaignRoutes() []route {
 		{Method: http.MethodGet, Path: "/api/v1/campaigns/:id", Tag: "campaigns",
 			Summary: "One campaign with its ordered tests, their dependencies and the progress", Roles: everyone, Handler: s.getCampaign, Response: campaign.Detail{}},
 		{Method: http.MethodPatch, Path: "/api/v1/campaigns/:id", Tag: "campaigns",
-			Summary: "Change a planned or active campaign (fields left out stay; tests, when given, replace the list)",
+			Summary: "Change a planned or active campaign (fields left out stay; start_date or end_date null clears it; tests, when given, replace the list)",
 			Roles:   campaign.Managers, Handler: s.updateCampaign, Request: campaign.Input{}, Response: campaign.Detail{}},
 		{Method: http.MethodDelete, Path: "/api/v1/campaigns/:id", Tag: "campaigns",
 			Summary: "Delete a campaign (its tests stay)", Roles: campaign.Managers, Handler: s.deleteCampaign},

@@ -36,15 +36,16 @@ type TestInput struct {
 	DependsOn []string `json:"depends_on"`
 }
 
-// Input creates a campaign or changes one; nil fields are left alone on update.
+// Input creates a campaign or changes one; nil fields are left alone on update. The
+// dates can also be cleared: absent leaves a date alone, null removes it.
 type Input struct {
-	Name          *string          `json:"name"`
-	Description   *string          `json:"description"`
-	ThreatActorID *string          `json:"threat_actor_id"`
-	Recurrence    *core.Recurrence `json:"recurrence"`
-	StartDate     *time.Time       `json:"start_date"`
-	EndDate       *time.Time       `json:"end_date"`
-	Tests         *[]TestInput     `json:"tests"`
+	Name          *string             `json:"name"`
+	Description   *string             `json:"description"`
+	ThreatActorID *string             `json:"threat_actor_id"`
+	Recurrence    *core.Recurrence    `json:"recurrence"`
+	StartDate     core.Opt[time.Time] `json:"start_date,omitzero"`
+	EndDate       core.Opt[time.Time] `json:"end_date,omitzero"`
+	Tests         *[]TestInput        `json:"tests"`
 }
 
 // Detail is a campaign with its ordered tests and progress.
@@ -154,13 +155,11 @@ func (s *Service) apply(ctx context.Context, tx core.Tx, c *core.Campaign, in In
 			c.ThreatActorID = &id
 		}
 	}
-	if in.StartDate != nil {
-		t := in.StartDate.UTC()
-		c.StartDate = &t
+	if in.StartDate.Set {
+		c.StartDate = utc(in.StartDate.Value)
 	}
-	if in.EndDate != nil {
-		t := in.EndDate.UTC()
-		c.EndDate = &t
+	if in.EndDate.Set {
+		c.EndDate = utc(in.EndDate.Value)
 	}
 	if c.StartDate != nil && c.EndDate != nil && c.EndDate.Before(*c.StartDate) {
 		return core.FieldError("end_date", "is before start_date")
@@ -188,6 +187,15 @@ func (s *Service) apply(ctx context.Context, tx core.Tx, c *core.Campaign, in In
 		c.Recurrence = core.RecurNone
 	}
 	return nil
+}
+
+// utc is t in UTC, nil for nil.
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // setTests checks and stores a campaign's tests.

@@ -3,7 +3,6 @@ package testflow
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -11,48 +10,15 @@ import (
 	"github.com/aegis-sec/aegis/core"
 )
 
-// Opt is a field of a partial update: absent (Set false), null (Set, Value nil) or a
-// value. JSON decoding fills it that way, so PATCH {"prevented": null} can clear a
-// verdict while a PATCH that does not name "prevented" leaves it alone.
-type Opt[T any] struct {
-	Set   bool
-	Value *T
-}
+// Opt, Some and Null are core's: a field of a partial update that can be absent, null
+// (clear it) or a value.
+type Opt[T any] = core.Opt[T]
 
 // Some returns an Opt holding v.
-func Some[T any](v T) Opt[T] { return Opt[T]{Set: true, Value: &v} }
+func Some[T any](v T) Opt[T] { return core.Some(v) }
 
 // Null returns an Opt that clears the field.
-func Null[T any]() Opt[T] { return Opt[T]{Set: true} }
-
-// UnmarshalJSON records that the field was present, and its value unless null.
-func (o *Opt[T]) UnmarshalJSON(b []byte) error {
-	o.Set = true
-	if string(b) == "null" {
-		o.Value = nil
-		return nil
-	}
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	o.Value = &v
-	return nil
-}
-
-// MarshalJSON writes the value or null (an absent Opt is omitted only with omitzero).
-func (o Opt[T]) MarshalJSON() ([]byte, error) {
-	if o.Value == nil {
-		return []byte("null"), nil
-	}
-	return json.Marshal(*o.Value)
-}
-
-// ValueType is T: the OpenAPI document describes an Opt as its value, nullable.
-func (Opt[T]) ValueType() reflect.Type { return reflect.TypeFor[T]() }
-
-// IsZero lets `omitzero` drop an absent field when a patch is encoded.
-func (o Opt[T]) IsZero() bool { return !o.Set }
+func Null[T any]() Opt[T] { return core.Null[T]() }
 
 // Patch is a partial update of a test's own fields. State, version, review and
 // remediation fields are not in it: they change only through actions.

@@ -241,7 +241,7 @@ export interface paths {
         delete: operations["deleteCampaignsById"];
         options?: never;
         head?: never;
-        /** Change a planned or active campaign (fields left out stay; tests, when given, replace the list) */
+        /** Change a planned or active campaign (fields left out stay; start_date or end_date null clears it; tests, when given, replace the list) */
         patch: operations["patchCampaignsById"];
         trace?: never;
     };

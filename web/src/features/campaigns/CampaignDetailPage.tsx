@@ -17,7 +17,7 @@ type Campaign = Schemas["Detail"];
 function EditCampaign({ c, onDone }: { c: Campaign; onDone: () => void }) {
   const qc = useQueryClient();
   const [form, setForm] = useState<CampaignForm>(() => campaignForm(c));
-  const { body, missing } = campaignInput(form);
+  const { body, missing } = campaignInput(form, true);
   const save = useMutation({
     mutationFn: () => ok(api.PATCH("/api/v1/campaigns/{id}", { params: { path: { id: c.id } }, body })),
     onSuccess: (d) => {

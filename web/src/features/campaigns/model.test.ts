@@ -25,3 +25,13 @@ it("turns the campaign form into the API's body and names what is wrong", () => 
   expect(campaignInput({ ...f, end: "2026-06-30" }).missing).toMatch(/before the start/);
   expect(campaignForm({ name: "x", recurrence: "", start_date: "2026-07-01T00:00:00Z", end_date: null })).toEqual({ name: "x", description: "", recurrence: "none", start: "2026-07-01", end: "" });
 });
+
+it("clears an emptied date on edit and leaves it out of a new campaign", () => {
+  const f = { name: "Q3", description: "", recurrence: "none", start: "2026-07-01", end: "" };
+  expect(campaignInput(f).body).not.toHaveProperty("end_date");
+  const edit = campaignInput(f, true).body;
+  expect(edit.start_date).toBe("2026-07-01T00:00:00Z");
+  expect(edit).toHaveProperty("end_date", null);
+  // The JSON the PATCH sends: null, which the API reads as "clear", not as "left out".
+  expect(JSON.parse(JSON.stringify(campaignInput({ ...f, start: "" }, true).body))).toMatchObject({ start_date: null, end_date: null });
+});

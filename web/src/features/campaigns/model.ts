@@ -40,13 +40,15 @@ export function campaignForm(c: { name: string; description?: string; recurrence
 }
 
 /**
- * campaignInput turns the form into the API's body. The API leaves absent fields alone,
- * so an empty date is not sent; a date is the start of that day in UTC.
+ * campaignInput turns the form into the API's body; a date is the start of that day in
+ * UTC. The API leaves absent fields alone and clears a date sent as null, so a new
+ * campaign leaves an empty date out while an edit sends it as null: emptying the field
+ * is how a user removes a date.
  */
-export function campaignInput(f: CampaignForm): { body: Schemas["Input"] & { name: string }; missing?: string } {
+export function campaignInput(f: CampaignForm, edit = false): { body: Schemas["Input"] & { name: string }; missing?: string } {
   const body: Schemas["Input"] & { name: string } = { name: f.name.trim(), description: f.description.trim(), recurrence: f.recurrence as Schemas["Input"]["recurrence"] };
-  if (f.start) body.start_date = `${f.start}T00:00:00Z`;
-  if (f.end) body.end_date = `${f.end}T00:00:00Z`;
+  if (f.start || edit) body.start_date = f.start ? `${f.start}T00:00:00Z` : null;
+  if (f.end || edit) body.end_date = f.end ? `${f.end}T00:00:00Z` : null;
   if (!body.name) return { body, missing: "A campaign needs a name." };
   if (f.start && f.end && f.end < f.start) return { body, missing: "The end comes before the start." };
   return { body };

@@ -1,122 +1,126 @@
 package detection
 
-import "sort"
-
 // automaton finds every literal of a set that occurs in a text, in one pass
 // (Aho-Corasick). It is written here rather than taken from a module: the one
 // Aho-Corasick module the proxy serves (coregx/ahocorasick v0.3.1) missed
 // overlapping matches ("cmd" in "cmd.exe" next to "md.e") and allocates per
 // search; this one reports every occurrence through a callback, allocating nothing.
 //
-// The root has a dense transition table (most bytes of a text restart there);
-// other states keep sorted edges and follow failure links.
+// It is a full DFA: every state has a dense row of transitions, so each byte of the
+// text costs one table load and no failure links are followed while searching. Rows
+// are indexed by byte class, not byte (the bytes no literal contains share class 0),
+// which keeps a row as wide as the literals' alphabet, typically 30 to 70 entries
+// instead of 256.
 type automaton struct {
-	root  [256]int32
-	edges [][]edge // per state, sorted by byte
-	fail  []int32
-	// out are the literal ids that end at a state; next is the nearest state on the
-	// failure chain that has some (-1: none), so reporting walks only states with output.
-	out  [][]int32
-	next []int32
-}
-
-type edge struct {
-	b  byte
-	to int32
-}
-
-func (a *automaton) step(s int32, b byte) int32 {
-	for {
-		if s == 0 {
-			return a.root[b]
-		}
-		// Edges are few past the root: a scan of the sorted list beats a search.
-		for _, e := range a.edges[s] {
-			if e.b >= b {
-				if e.b == b {
-					return e.to
-				}
-				break
-			}
-		}
-		s = a.fail[s]
-	}
+	class  [256]uint8
+	stride int32
+	// trans holds, per state and class, the next state's row offset (state×stride)
+	// shifted left once, with the low bit set when that state has output: the
+	// search loop then needs no multiplication and no second load for the common
+	// state without output.
+	trans []int32
+	// outOff[s] .. outOff[s+1] delimit, in outIDs, the ids of the literals that end at
+	// state s, its failure chain's included.
+	outOff []int32
+	outIDs []int32
 }
 
 // newAutomaton builds the automaton of lits; literal i is reported as id i. Empty
 // literals are never reported.
 func newAutomaton(lits []string) *automaton {
-	a := &automaton{edges: [][]edge{nil}, fail: []int32{0}, out: [][]int32{nil}}
-	child := func(s int32, b byte) int32 {
-		es := a.edges[s]
-		for _, e := range es {
-			if e.b == b {
-				return e.to
-			}
+	a := &automaton{}
+	// Byte classes: each byte some literal contains gets a class of its own.
+	var used [256]bool
+	for _, l := range lits {
+		for i := 0; i < len(l); i++ {
+			used[l[i]] = true
 		}
-		n := int32(len(a.edges))
-		a.edges = append(a.edges, nil)
-		a.fail = append(a.fail, 0)
-		a.out = append(a.out, nil)
-		a.edges[s] = append(a.edges[s], edge{b, n})
-		return n
 	}
+	a.stride = 1
+	for b := range used {
+		if used[b] {
+			a.class[b] = uint8(a.stride)
+			a.stride++
+		}
+	}
+	stride := int(a.stride)
+	// The trie, with a dense row per state from the start: child == 0 means none
+	// (the root is never a child).
+	rows := make([]int32, stride)
+	own := [][]int32{nil}
 	for id, lit := range lits {
 		if lit == "" {
 			continue
 		}
-		s := int32(0)
+		s := 0
 		for i := 0; i < len(lit); i++ {
-			s = child(s, lit[i])
+			c := int(a.class[lit[i]])
+			next := int(rows[s*stride+c])
+			if next == 0 {
+				next = len(own)
+				own = append(own, nil)
+				rows = append(rows, make([]int32, stride)...)
+				rows[s*stride+c] = int32(next)
+			}
+			s = next
 		}
-		a.out[s] = append(a.out[s], int32(id))
+		own[s] = append(own[s], int32(id))
 	}
-	for s := range a.edges {
-		sort.Slice(a.edges[s], func(i, j int) bool { return a.edges[s][i].b < a.edges[s][j].b })
-	}
-	// Breadth first: a state's failure is known before its children's.
-	for _, e := range a.edges[0] {
-		a.root[e.b] = e.to
-	}
-	queue := make([]int32, 0, len(a.edges))
-	for _, e := range a.edges[0] {
-		queue = append(queue, e.to)
-	}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
-		for _, e := range a.edges[s] {
-			a.fail[e.to] = a.step(a.fail[s], e.b)
-			queue = append(queue, e.to)
-		}
-	}
-	a.next = make([]int32, len(a.edges))
-	order := []int32{0}
-	for i := 0; i < len(order); i++ {
-		for _, e := range a.edges[order[i]] {
-			order = append(order, e.to)
+	n := len(own)
+	// Breadth first: a state's failure (and so its full row) is complete before its
+	// children's are computed. A missing transition becomes the failure's transition.
+	fail := make([]int32, n)
+	out := make([][]int32, n)
+	queue := make([]int32, 0, n)
+	for c := 0; c < stride; c++ {
+		if t := rows[c]; t != 0 {
+			queue = append(queue, t)
 		}
 	}
-	a.next[0] = -1
-	for _, s := range order[1:] {
-		f := a.fail[s]
-		if len(a.out[f]) > 0 {
-			a.next[s] = f
-		} else {
-			a.next[s] = a.next[f]
+	for qi := 0; qi < len(queue); qi++ {
+		s := int(queue[qi])
+		f := int(fail[s])
+		out[s] = append(append([]int32(nil), own[s]...), out[f]...)
+		for c := 0; c < stride; c++ {
+			t := rows[s*stride+c]
+			if t == 0 {
+				rows[s*stride+c] = rows[f*stride+c]
+				continue
+			}
+			fail[t] = rows[f*stride+c]
+			queue = append(queue, t)
 		}
+	}
+	a.outOff = make([]int32, n+1)
+	for s := 0; s < n; s++ {
+		a.outIDs = append(a.outIDs, out[s]...)
+		a.outOff[s+1] = int32(len(a.outIDs))
+	}
+	a.trans = make([]int32, len(rows))
+	for i, t := range rows {
+		v := t * a.stride << 1
+		if len(out[t]) > 0 {
+			v |= 1
+		}
+		a.trans[i] = v
 	}
 	return a
 }
 
+// states is the number of states (for tests and size reports).
+func (a *automaton) states() int { return len(a.outOff) - 1 }
+
 // each calls fn with the id of every literal that occurs in text (an id once per
 // occurrence).
 func (a *automaton) each(text string, fn func(id int32)) {
+	trans, class := a.trans, &a.class
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
-		s = a.step(s, text[i])
-		for o := s; o > 0; o = a.next[o] {
-			for _, id := range a.out[o] {
+		v := trans[s+int32(class[text[i]])]
+		s = v >> 1
+		if v&1 != 0 {
+			st := s / a.stride
+			for _, id := range a.outIDs[a.outOff[st]:a.outOff[st+1]] {
 				fn(id)
 			}
 		}

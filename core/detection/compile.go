@@ -31,7 +31,10 @@ type Rule struct {
 
 	cond     node
 	searches []*search
-	// always: the prefilter could find no test that every match needs.
+	// need: literals one of which every match contains (the last maxLit bytes of
+	// each); always: no such need could be proved, the rule is evaluated for every
+	// event of its log source.
+	need   need
 	always bool
 	idx    int
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,10 +28,10 @@ type Engine struct {
 	rules       []*Rule
 	unsupported []Unsupported
 	matchers    []*matcher
-	pre         *prefilter // nil: every candidate rule is evaluated
+	noPre       bool // every candidate rule is evaluated (tests compare)
 
 	mu      sync.Mutex
-	byLog   map[events.LogSource][]*Rule
+	byLog   map[events.LogSource]*logIndex
 	scratch sync.Pool
 }
 
@@ -40,7 +41,7 @@ type Engine struct {
 // some were given.
 func Compile(srcs []Source, opts Options) (*Engine, error) {
 	cp := newCompiler(opts)
-	e := &Engine{byLog: map[events.LogSource][]*Rule{}}
+	e := &Engine{byLog: map[events.LogSource]*logIndex{}}
 	for _, s := range srcs {
 		file := s.File
 		if file == "" {
@@ -69,7 +70,7 @@ func Compile(srcs []Source, opts Options) (*Engine, error) {
 // CompileRules compiles rules parsed already.
 func CompileRules(rules map[string]*sigma.Rule, opts Options) *Engine {
 	cp := newCompiler(opts)
-	e := &Engine{byLog: map[events.LogSource][]*Rule{}}
+	e := &Engine{byLog: map[events.LogSource]*logIndex{}}
 	keys := make([]string, 0, len(rules))
 	for k := range rules {
 		keys = append(keys, k)
@@ -84,9 +85,8 @@ func CompileRules(rules map[string]*sigma.Rule, opts Options) *Engine {
 }
 
 func (e *Engine) index(opts Options) {
-	if !opts.noPrefilter {
-		e.pre = buildPrefilter(e.rules)
-	}
+	e.noPre = opts.noPrefilter
+	setNeeds(e.rules)
 }
 
 func (e *Engine) addRule(cp *compiler, key string, r *sigma.Rule) {
@@ -129,12 +129,13 @@ func applies(r sigma.LogSource, ls events.LogSource) bool {
 	return eq(r.Product, ls.Product) && cat && eq(r.Service, ls.Service)
 }
 
-// candidates returns the rules for events of ls, computed once per log source.
-func (e *Engine) candidates(ls events.LogSource) []*Rule {
+// logIndex returns the rules for events of ls and their literal index, built the
+// first time an event of ls is evaluated.
+func (e *Engine) logIndex(ls events.LogSource) *logIndex {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if rs, ok := e.byLog[ls]; ok {
-		return rs
+	if li, ok := e.byLog[ls]; ok {
+		return li
 	}
 	var rs []*Rule
 	for _, r := range e.rules {
@@ -142,28 +143,45 @@ func (e *Engine) candidates(ls events.LogSource) []*Rule {
 			rs = append(rs, r)
 		}
 	}
-	e.byLog[ls] = rs
-	return rs
+	li := newLogIndex(rs, !e.noPre)
+	e.byLog[ls] = li
+	return li
 }
 
 // Evaluate tests one event against every rule that applies to its log source and
-// calls fn for each match.
+// calls fn for each match, in rule order.
 func (e *Engine) Evaluate(ev *events.Event, fn func(Match)) {
 	c := e.ctx()
 	defer e.scratch.Put(c)
 	c.reset(ev)
-	if e.pre != nil {
-		e.pre.mark(ev, c.markHit)
+	li := e.logIndex(ev.LogSource)
+	if !li.pre {
+		for _, r := range li.rules {
+			c.evalRule(r, fn)
+		}
+		return
 	}
-	for _, r := range e.candidates(ev.LogSource) {
-		if e.pre != nil && !r.always && c.hit[r.idx] != c.cur {
-			continue
+	c.hits = c.hits[:0]
+	li.mark(ev, c.markHit)
+	slices.Sort(c.hits)
+	// Merge the rules hit with those always evaluated, both in rule order.
+	hits, always := c.hits, li.always
+	for len(hits) > 0 || len(always) > 0 {
+		var pos int32
+		if len(always) == 0 || len(hits) > 0 && hits[0] < always[0] {
+			pos, hits = hits[0], hits[1:]
+		} else {
+			pos, always = always[0], always[1:]
 		}
-		c.rule = r
-		c.clearSearches(len(r.searches))
-		if r.cond.eval(c) {
-			fn(Match{Rule: r, Event: ev, Searches: c.matchedSearches(r)})
-		}
+		c.evalRule(li.rules[pos], fn)
+	}
+}
+
+func (c *evalCtx) evalRule(r *Rule, fn func(Match)) {
+	c.rule = r
+	c.clearSearches(len(r.searches))
+	if r.cond.eval(c) {
+		fn(Match{Rule: r, Event: c.ev, Searches: c.matchedSearches(r)})
 	}
 }
 
@@ -172,7 +190,12 @@ func (e *Engine) ctx() *evalCtx {
 		return c
 	}
 	c := &evalCtx{gen: make([]uint32, len(e.matchers)), res: make([]bool, len(e.matchers)), hit: make([]uint32, len(e.rules))}
-	c.markHit = func(r int32) { c.hit[r] = c.cur }
+	c.markHit = func(pos int32) {
+		if c.hit[pos] != c.cur {
+			c.hit[pos] = c.cur
+			c.hits = append(c.hits, pos)
+		}
+	}
 	return c
 }
 
@@ -186,10 +209,12 @@ type evalCtx struct {
 	rule  *Rule
 	sdone []bool
 	sres  []bool
-	// hit stamps, per rule, the events whose text holds one of the rule's literals;
-	// markHit is bound once so marking allocates nothing.
+	// hit stamps, per position in the log source's rules, the events whose text holds
+	// one of the rule's literals, and hits lists those positions; markHit is bound
+	// once so marking allocates nothing.
 	hit     []uint32
-	markHit func(rule int32)
+	hits    []int32
+	markHit func(pos int32)
 }
 
 func (c *evalCtx) reset(ev *events.Event) {

@@ -184,80 +184,124 @@ func condNeed(n node, searches []need) need {
 	return nil // notNode, and anything new: no need can be proved
 }
 
-// prefilter is the engine's literal index.
-type prefilter struct {
-	byField  map[string]*automaton // lower-cased field name → its literals
-	anyField *automaton            // keyword literals, searched in every field
-	// rules lists, per literal id of a field's automaton, the rules that need it.
-	fieldRules map[string][][]int32
-	anyRules   [][]int32
+// maxLit bounds the literals the automata search for: a literal longer than that is
+// searched by its last maxLit bytes, which occur wherever it occurs. Sigma rules carry
+// thousands of 64-character hashes and long paths; whole, they made the automata
+// hundreds of thousands of states (a Hashes automaton alone of 234,000), too big for
+// dense rows. The last bytes keep the distinctive part of a path (its file name) and
+// of a hash, so few events hold the tail without holding the literal.
+const maxLit = 16
+
+func (n need) searchable() need {
+	out := make(need, len(n))
+	for i, a := range n {
+		if len(a.lit) > maxLit {
+			a.lit = a.lit[len(a.lit)-maxLit:]
+		}
+		out[i] = a
+	}
+	return out
 }
 
-func buildPrefilter(rules []*Rule) *prefilter {
+// setNeeds derives every rule's need; rules without one are always evaluated.
+func setNeeds(rules []*Rule) {
+	for _, r := range rules {
+		sn := make([]need, len(r.searches))
+		for i, s := range r.searches {
+			sn[i] = s.need()
+		}
+		r.need = condNeed(r.cond, sn)
+		r.always = r.need == nil
+		if !r.always {
+			r.need = r.need.searchable()
+		}
+	}
+}
+
+// logIndex is what evaluating events of one log source needs: the rules that apply
+// to it and, unless the prefilter is off, automata over the literals of those rules
+// only, so an event's fields are searched for nothing that could not matter (most
+// log sources have no keyword rule at all, and their events skip the search of every
+// field for keywords).
+type logIndex struct {
+	rules []*Rule // in rule order
+	// pre: the prefilter is on; always lists the positions in rules of those without
+	// a need, in order.
+	pre    bool
+	always []int32
+	fields map[string]*litIndex // lower-cased field name → its literals
+	any    *litIndex            // keyword literals, searched in every field
+}
+
+// litIndex is an automaton and, per literal id, the positions in logIndex.rules of
+// the rules that need the literal.
+type litIndex struct {
+	a     *automaton
+	rules [][]int32
+}
+
+func newLogIndex(rules []*Rule, pre bool) *logIndex {
+	li := &logIndex{rules: rules, pre: pre}
+	if !pre {
+		return li
+	}
 	type lits struct {
 		ids   map[string]int32
 		list  []string
 		rules [][]int32
 	}
 	byField := map[string]*lits{}
-	add := func(field, lit string, rule int32) {
-		l := byField[field]
-		if l == nil {
-			l = &lits{ids: map[string]int32{}}
-			byField[field] = l
-		}
-		id, ok := l.ids[lit]
-		if !ok {
-			id = int32(len(l.list))
-			l.ids[lit] = id
-			l.list = append(l.list, lit)
-			l.rules = append(l.rules, nil)
-		}
-		if rs := l.rules[id]; len(rs) == 0 || rs[len(rs)-1] != rule {
-			l.rules[id] = append(rs, rule)
-		}
-	}
-	for _, r := range rules {
-		sn := make([]need, len(r.searches))
-		for i, s := range r.searches {
-			sn[i] = s.need()
-		}
-		n := condNeed(r.cond, sn)
-		if n == nil {
-			r.always = true
+	for pos, r := range rules {
+		if r.always {
+			li.always = append(li.always, int32(pos))
 			continue
 		}
-		for _, a := range n {
-			add(a.field, a.lit, int32(r.idx))
+		for _, a := range r.need {
+			l := byField[a.field]
+			if l == nil {
+				l = &lits{ids: map[string]int32{}}
+				byField[a.field] = l
+			}
+			id, ok := l.ids[a.lit]
+			if !ok {
+				id = int32(len(l.list))
+				l.ids[a.lit] = id
+				l.list = append(l.list, a.lit)
+				l.rules = append(l.rules, nil)
+			}
+			if rs := l.rules[id]; len(rs) == 0 || rs[len(rs)-1] != int32(pos) {
+				l.rules[id] = append(rs, int32(pos))
+			}
 		}
 	}
-	p := &prefilter{byField: map[string]*automaton{}, fieldRules: map[string][][]int32{}}
+	li.fields = map[string]*litIndex{}
 	for field, l := range byField {
+		x := &litIndex{a: newAutomaton(l.list), rules: l.rules}
 		if field == "" {
-			p.anyField, p.anyRules = newAutomaton(l.list), l.rules
+			li.any = x
 			continue
 		}
-		p.byField[field], p.fieldRules[field] = newAutomaton(l.list), l.rules
+		li.fields[field] = x
 	}
-	return p
+	return li
 }
 
-// mark calls hit for every rule one of whose literals is in ev.
-func (p *prefilter) mark(ev *events.Event, hit func(rule int32)) {
+// mark calls hit with the position of every rule one of whose literals is in ev (a
+// position once per occurrence).
+func (li *logIndex) mark(ev *events.Event, hit func(pos int32)) {
 	fs := ev.Fields()
 	for i := range fs {
 		f := &fs[i]
-		if a := p.byField[f.Key]; a != nil {
-			rules := p.fieldRules[f.Key]
-			a.each(f.Lower, func(id int32) {
-				for _, r := range rules[id] {
+		if x := li.fields[f.Key]; x != nil {
+			x.a.each(f.Lower, func(id int32) {
+				for _, r := range x.rules[id] {
 					hit(r)
 				}
 			})
 		}
-		if p.anyField != nil {
-			p.anyField.each(f.Lower, func(id int32) {
-				for _, r := range p.anyRules[id] {
+		if li.any != nil {
+			li.any.a.each(f.Lower, func(id int32) {
+				for _, r := range li.any.rules[id] {
 					hit(r)
 				}
 			})

@@ -193,6 +193,9 @@ func (t *Tx) TestStateCounts(ctx context.Context) (map[core.TestState]int, error
 // MeasuredTests lists the tests a metric can use (see core.CoverageRepo): every metric
 // needs a validation time, and all but the remediation time a validated test. Reading
 // only those rows and columns is what keeps a snapshot's metrics cheap at 100,000 tests.
+// On SQLite the partial index tests_measured_idx (migration 0190) holds exactly these rows
+// and columns; SQLite uses it only while this WHERE clause implies the index's, so change
+// both together (TestSnapshotReadsTestsFromCoveringIndexes).
 func (t *Tx) MeasuredTests(ctx context.Context) ([]core.MetricTest, error) {
 	var out []core.MetricTest
 	if err := t.sel(ctx, &out, `SELECT id, technique_id, state, executed_at, validated_at, alerted_at, prevented, alerted,

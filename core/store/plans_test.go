@@ -209,19 +209,7 @@ func badPlan(t *testing.T, s *store.Store, q string, args []any) string {
 	t.Helper()
 	var plan []string
 	if s.Dialect() == store.SQLite {
-		rows, err := s.DB().Queryx(`EXPLAIN QUERY PLAN `+q, args...)
-		if err != nil {
-			t.Fatalf("explain %s: %v", q, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
+		plan = sqlitePlan(t, s, q, args)
 	} else {
 		tx, err := s.DB().Beginx()
 		if err != nil {
@@ -309,6 +297,26 @@ func TestListQueriesUseIndexes(t *testing.T) {
 			})
 		}
 	})
+}
+
+// sqlitePlan returns the detail lines of SQLite's EXPLAIN QUERY PLAN of q.
+func sqlitePlan(t *testing.T, s *store.Store, q string, args []any) []string {
+	t.Helper()
+	rows, err := s.DB().Queryx(`EXPLAIN QUERY PLAN `+q, args...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", q, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return plan
 }
 
 func oneLine(q string) string { return strings.Join(strings.Fields(q), " ") }
@@ -441,4 +449,45 @@ func TestListTestsTotalFromSummary(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A snapshot's two reads of every test (the copy of their states and the tests its
+// metrics use) come from covering indexes on SQLite, not from the tests table with all
+// its text: at 100,000 tests that scan was most of a snapshot's time (migration 0190).
+// The queries are the ones the store sends, caught with ObserveQueries. PostgreSQL scans
+// its heap and has no such indexes.
+func TestSnapshotReadsTestsFromCoveringIndexes(t *testing.T) {
+	s := storetest.Open(t, store.SQLite)
+	planFixture(t, s)
+	var qs []string
+	s.ObserveQueries(func(q string, _ []any) { qs = append(qs, q) })
+	mustUpdate(t, s, func(tx core.Tx) error {
+		if _, err := tx.MeasuredTests(ctx); err != nil {
+			return err
+		}
+		return tx.CreateSnapshot(ctx, &core.Snapshot{Name: "plan", TakenAt: time.Now()}, nil)
+	})
+	s.ObserveQueries(nil)
+	want := map[string]string{"FROM tests WHERE validated_at IS NOT NULL": "tests_measured_idx",
+		"INSERT INTO snapshot_test_states": "tests_snapshot_idx"}
+	for frag, index := range want {
+		found := false
+		for _, q := range qs {
+			if !strings.Contains(oneLine(q), frag) {
+				continue
+			}
+			found = true
+			var args []any
+			if strings.Contains(q, "?") {
+				args = []any{"snapshot-id"}
+			}
+			plan := sqlitePlan(t, s, q, args)
+			if p := strings.Join(plan, "\n\t"); !strings.Contains(p, "SCAN tests USING COVERING INDEX "+index) {
+				t.Errorf("%s\nwant a scan of covering index %s, plan:\n\t%s", oneLine(q), index, p)
+			}
+		}
+		if !found {
+			t.Errorf("no query with %q observed in %d queries", frag, len(qs))
+		}
+	}
 }

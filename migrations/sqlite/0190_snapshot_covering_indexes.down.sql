@@ -1,0 +1,2 @@
+DROP INDEX tests_measured_idx;
+DROP INDEX tests_snapshot_idx;

@@ -34,7 +34,7 @@ func flagStatus(status string) (cond string, ok bool) {
 func (t *Tx) ListTestTemplates(ctx context.Context, f core.TemplateFilter) ([]*core.TestTemplate, int, error) {
 	w := where{}
 	if f.Search != "" {
-		w.search(t.like(), f.Search, "name", "description", "external_id", "command")
+		w.fullText(t.dialect, templateIndex, f.Search)
 	}
 	if f.TechniqueID != "" {
 		if !core.ValidTechniqueID(f.TechniqueID) {
@@ -60,13 +60,13 @@ func (t *Tx) ListTestTemplates(ctx context.Context, f core.TemplateFilter) ([]*c
 		w.add(cond)
 	}
 	var total int
-	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM test_templates`+w.sql(), w.args...); err != nil {
+	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM `+w.from("test_templates")+w.sql(), w.params()...); err != nil {
 		return nil, 0, fmt.Errorf("store: count templates: %w", err)
 	}
 	p := f.Page.Normalize()
 	out := []*core.TestTemplate{}
-	if err := t.sel(ctx, &out, `SELECT `+strings.Join(templateFields, ", ")+` FROM test_templates`+w.sql()+
-		` ORDER BY name, id LIMIT ? OFFSET ?`, append(w.args, p.Limit, p.Offset)...); err != nil {
+	if err := t.sel(ctx, &out, `SELECT `+strings.Join(templateFields, ", ")+` FROM `+w.from("test_templates")+w.sql()+
+		` ORDER BY `+w.orderBy("name, id")+` LIMIT ? OFFSET ?`, w.listParams(p.Limit, p.Offset)...); err != nil {
 		return nil, 0, fmt.Errorf("store: list templates: %w", err)
 	}
 	ids := make([]string, len(out))
@@ -89,7 +89,7 @@ func (t *Tx) ListDetectionRules(ctx context.Context, f core.RuleFilter) ([]*core
 	if f.Search != "" {
 		// raw is the rule as written (a Sigma rule's detection, an Elastic query), so
 		// a search for what a rule looks for finds it.
-		w.search(t.like(), f.Search, "title", "description", "external_id", "query", "raw")
+		w.fullText(t.dialect, ruleIndex, f.Search)
 	}
 	if f.TechniqueID != "" {
 		if !core.ValidTechniqueID(f.TechniqueID) {
@@ -122,13 +122,13 @@ func (t *Tx) ListDetectionRules(ctx context.Context, f core.RuleFilter) ([]*core
 		}
 	}
 	var total int
-	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM detection_rules`+w.sql(), w.args...); err != nil {
+	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM `+w.from("detection_rules")+w.sql(), w.params()...); err != nil {
 		return nil, 0, fmt.Errorf("store: count rules: %w", err)
 	}
 	p := f.Page.Normalize()
 	out := []*core.DetectionRule{}
-	if err := t.sel(ctx, &out, `SELECT `+strings.Join(ruleFields, ", ")+` FROM detection_rules`+w.sql()+
-		` ORDER BY title, id LIMIT ? OFFSET ?`, append(w.args, p.Limit, p.Offset)...); err != nil {
+	if err := t.sel(ctx, &out, `SELECT `+strings.Join(ruleFields, ", ")+` FROM `+w.from("detection_rules")+w.sql()+
+		` ORDER BY `+w.orderBy("title, id")+` LIMIT ? OFFSET ?`, w.listParams(p.Limit, p.Offset)...); err != nil {
 		return nil, 0, fmt.Errorf("store: list rules: %w", err)
 	}
 	ids := make([]string, len(out))

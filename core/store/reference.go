@@ -26,12 +26,12 @@ func validTechnique(field, id string) error {
 
 func (t *Tx) page(ctx context.Context, what, table, cols string, w where, order string, p core.Page, dst any) (int, error) {
 	var total int
-	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM `+table+w.sql(), w.args...); err != nil {
+	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM `+w.from(table)+w.sql(), w.params()...); err != nil {
 		return 0, fmt.Errorf("store: count %s: %w", what, err)
 	}
 	p = p.Normalize()
-	if err := t.sel(ctx, dst, `SELECT `+cols+` FROM `+table+w.sql()+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
-		append(w.args, p.Limit, p.Offset)...); err != nil {
+	if err := t.sel(ctx, dst, `SELECT `+cols+` FROM `+w.from(table)+w.sql()+` ORDER BY `+w.orderBy(order)+` LIMIT ? OFFSET ?`,
+		w.listParams(p.Limit, p.Offset)...); err != nil {
 		return 0, fmt.Errorf("store: list %s: %w", what, err)
 	}
 	return total, nil
@@ -66,7 +66,7 @@ func linksFromIDs(ids []string) []core.TechniqueLink {
 func (t *Tx) ListThreatActors(ctx context.Context, f core.ActorFilter) ([]*core.ThreatActor, int, error) {
 	w := where{}
 	if f.Search != "" {
-		w.search(t.like(), f.Search, "name", "external_id", "CAST(aliases AS TEXT)", "description")
+		w.fullText(t.dialect, actorIndex, f.Search)
 	}
 	if f.TechniqueID != "" {
 		if err := validTechnique("technique", f.TechniqueID); err != nil {

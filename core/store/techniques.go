@@ -207,10 +207,10 @@ func (t *Tx) ListTechniques(ctx context.Context, f core.TechniqueFilter) ([]*cor
 		w.add("CAST(platforms AS TEXT) "+t.like()+" ? ESCAPE '\\'", `%"`+escapeLike(f.Platform)+`"%`)
 	}
 	if f.Search != "" {
-		w.search(t.like(), f.Search, "external_id", "name")
+		w.fullText(t.dialect, techniqueIndex, f.Search)
 	}
 	var total int
-	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM techniques`+w.sql(), w.args...); err != nil {
+	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM `+w.from("techniques")+w.sql(), w.params()...); err != nil {
 		return nil, 0, fmt.Errorf("store: count techniques: %w", err)
 	}
 	p := f.Page.Normalize()
@@ -219,8 +219,8 @@ func (t *Tx) ListTechniques(ctx context.Context, f core.TechniqueFilter) ([]*cor
 	if f.Lean {
 		cols = leanTechniqueColumns
 	}
-	err := t.sel(ctx, &out, `SELECT `+cols+` FROM techniques`+w.sql()+` ORDER BY external_id LIMIT ? OFFSET ?`,
-		append(w.args, p.Limit, p.Offset)...)
+	err := t.sel(ctx, &out, `SELECT `+cols+` FROM `+w.from("techniques")+w.sql()+` ORDER BY `+w.orderBy("external_id")+` LIMIT ? OFFSET ?`,
+		w.listParams(p.Limit, p.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list techniques: %w", err)
 	}

@@ -110,7 +110,9 @@ func normalisedDump(t *testing.T, s *store.Store) map[string][]string {
 	skip := map[string]bool{"schema_migrations": true, "import_runs": true, "audit_logs": true, "plugins": true,
 		"import_locks": true, "job_runs": true, "coverage_generation": true}
 	var tables []string
-	if err := s.DB().Select(&tables, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`); err != nil {
+	// The FTS5 search indexes hold the same words whatever the order, but in segments
+	// that depend on it; their tables are checked through the rows they index.
+	if err := s.DB().Select(&tables, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND `+storetest.NotSearchIndex("name")); err != nil {
 		t.Fatal(err)
 	}
 	// Natural keys of every row that has an id: source and external id where the table

@@ -112,6 +112,14 @@ func pgSchema(t testing.TB, base string) string {
 	return fmt.Sprintf("%s search_path=%s", base, schema)
 }
 
+// NotSearchIndex is a condition on a table name column (sqlite_master's name) that
+// leaves out the FTS5 search indexes (<table>_fts and their shadow tables
+// <table>_fts_data, ...): they are an index of a table, like PostgreSQL's search_doc
+// column, not data of their own.
+func NotSearchIndex(col string) string {
+	return col + ` NOT LIKE '%\_fts' ESCAPE '\' AND ` + col + ` NOT LIKE '%\_fts\_%' ESCAPE '\'`
+}
+
 // Dump returns every row of every table (except those named in skip) as text, in a
 // stable order, so a test can prove that an operation left the database exactly as it
 // was.

@@ -1,0 +1,16 @@
+DROP TRIGGER IF EXISTS test_templates_fts_update;
+DROP TRIGGER IF EXISTS test_templates_fts_delete;
+DROP TRIGGER IF EXISTS test_templates_fts_insert;
+DROP TABLE IF EXISTS test_templates_fts;
+DROP TRIGGER IF EXISTS detection_rules_fts_update;
+DROP TRIGGER IF EXISTS detection_rules_fts_delete;
+DROP TRIGGER IF EXISTS detection_rules_fts_insert;
+DROP TABLE IF EXISTS detection_rules_fts;
+DROP TRIGGER IF EXISTS techniques_fts_update;
+DROP TRIGGER IF EXISTS techniques_fts_delete;
+DROP TRIGGER IF EXISTS techniques_fts_insert;
+DROP TABLE IF EXISTS techniques_fts;
+DROP TRIGGER IF EXISTS threat_actors_fts_update;
+DROP TRIGGER IF EXISTS threat_actors_fts_delete;
+DROP TRIGGER IF EXISTS threat_actors_fts_insert;
+DROP TABLE IF EXISTS threat_actors_fts;

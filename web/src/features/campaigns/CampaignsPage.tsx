@@ -82,6 +82,9 @@ function BuildFromProfile({ onClose }: { onClose: () => void }) {
     queryKey: ["campaigns", "profiles", q],
     queryFn: () => ok(api.GET("/api/v1/campaign-profiles", withQuery({ search: q, limit: 200 }))),
     staleTime: 60_000,
+    // While a new search is on its way the list keeps the last answer: without it the
+    // choice blanked to "Loading…" on every keystroke, the picked profile with it.
+    placeholderData: (prev) => prev,
   });
   const items = useMemo(() => (profiles.data?.items ?? []).filter((p) => !p.deprecated).sort((a, b) => a.name.localeCompare(b.name)), [profiles.data]);
   const build = useMutation({

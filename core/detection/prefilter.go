@@ -1,7 +1,11 @@
 package detection
 
 import (
+	"regexp"
+	"regexp/syntax"
+	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/aegis-sec/aegis/core/events"
@@ -20,10 +24,13 @@ import (
 // (TestPrefilterKeepsEveryMatch compares with evaluating every rule).
 
 // atom is a literal that the lower-cased value of a field must contain; field ""
-// means any field (keywords).
+// means any field (keywords). A numeric atom (isNum) is an exact number instead: the
+// lower-cased value is lit, or text that parses as num, as pattern.match decides.
 type atom struct {
 	field string
 	lit   string
+	num   float64
+	isNum bool
 }
 
 // need is a set of atoms one of which holds for every event the rule matches; nil
@@ -97,40 +104,141 @@ func (p *pattern) literal() string {
 }
 
 func (m *matcher) need() need {
-	if m.kind != kPattern || m.nullMatch || len(m.patterns) == 0 {
+	if m.nullMatch {
 		return nil
 	}
 	field := m.field
 	if m.keyword {
 		field = ""
 	}
-	one := func(p *pattern) need {
-		lit := p.literal()
-		if lit == "" || !utf8.ValidString(lit) {
-			// Lower-casing turns invalid UTF-8 into U+FFFD in the value and the
-			// literal alike only when both were lowered the same way: don't rely on it.
-			return nil
+	var ones []need
+	switch m.kind {
+	case kPattern:
+		for i := range m.patterns {
+			ones = append(ones, m.patternNeed(field, &m.patterns[i]))
 		}
-		// A cased pattern is tested on the value as written; its lower case is
-		// still inside the lower-cased value.
-		return need{{field, strings.ToLower(lit)}}
+	case kRegexp:
+		for _, re := range m.res {
+			var n need
+			if lit := regexpLiteral(re); lit != "" {
+				n = need{{field: field, lit: lit}}
+			}
+			ones = append(ones, n)
+		}
+	}
+	if len(ones) == 0 {
+		return nil
 	}
 	if m.all {
 		var best need
-		for i := range m.patterns {
-			best = better(best, one(&m.patterns[i]))
+		for _, n := range ones {
+			best = better(best, n)
 		}
 		return best
 	}
-	var out need
-	for i := range m.patterns {
-		n := one(&m.patterns[i])
-		if n == nil {
-			return nil
-		}
-		out = append(out, n...)
+	return union(ones...)
+}
+
+func (m *matcher) patternNeed(field string, p *pattern) need {
+	if p.isNum && p.op == opExact && !m.cased && !m.keyword {
+		// EventID: 16 matches "16", "16.0" and " 016 ": the prefilter compares
+		// numbers, as the pattern does.
+		return need{{field: field, lit: p.lit, num: p.num, isNum: true}}
 	}
-	return out
+	lit := p.literal()
+	if lit == "" || !utf8.ValidString(lit) {
+		// Lower-casing turns invalid UTF-8 into U+FFFD in the value and the
+		// literal alike only when both were lowered the same way: don't rely on it.
+		return nil
+	}
+	// A cased pattern is tested on the value as written; its lower case is
+	// still inside the lower-cased value.
+	return need{{field: field, lit: strings.ToLower(lit)}}
+}
+
+// regexpLiteral is the longest text, lower-cased, that every match of re contains
+// ("" when none is known). The expression is matched on the value as written; the
+// value lower-cased then contains the literal lower-cased, because lower-casing maps
+// rune by rune. A case-insensitive literal counts only where each of its runes'
+// case variants lowers to the same rune: (?i)s also matches "ſ" (U+017F), which
+// stays "ſ" in lower case, so an "s" breaks a case-insensitive literal in two.
+func regexpLiteral(re *regexp.Regexp) string {
+	parsed, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(requiredLiteral(parsed.Simplify()))
+}
+
+func requiredLiteral(re *syntax.Regexp) string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return longest(literalRuns(re))
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredLiteral(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredLiteral(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		// Adjacent literals join into one run; anything else ends the run but may
+		// hold a required literal of its own.
+		var runs []string
+		cur := ""
+		for _, sub := range re.Sub {
+			if sub.Op == syntax.OpLiteral {
+				parts := literalRuns(sub)
+				cur += parts[0]
+				if len(parts) > 1 {
+					runs = append(runs, cur)
+					runs = append(runs, parts[1:len(parts)-1]...)
+					cur = parts[len(parts)-1]
+				}
+				continue
+			}
+			runs = append(runs, cur, requiredLiteral(sub))
+			cur = ""
+		}
+		return longest(append(runs, cur))
+	}
+	return ""
+}
+
+// literalRuns splits a literal where a case-insensitive rune cannot be relied on
+// (see regexpLiteral), and where U+FFFD stands for invalid UTF-8 in the value.
+func literalRuns(re *syntax.Regexp) []string {
+	var runs []string
+	var cur []rune
+	for _, r := range re.Rune {
+		if r == utf8.RuneError || re.Flags&syntax.FoldCase != 0 && !foldSafe(r) {
+			runs = append(runs, string(cur))
+			cur = cur[:0]
+			continue
+		}
+		cur = append(cur, r)
+	}
+	return append(runs, string(cur))
+}
+
+// foldSafe: every rune that case-folds to r lowers to what r lowers to.
+func foldSafe(r rune) bool {
+	low := unicode.ToLower(r)
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		if unicode.ToLower(f) != low {
+			return false
+		}
+	}
+	return true
+}
+
+func longest(ss []string) string {
+	best := ""
+	for _, s := range ss {
+		if len(s) > len(best) {
+			best = s
+		}
+	}
+	return best
 }
 
 func (s *search) need() need {
@@ -195,7 +303,7 @@ const maxLit = 16
 func (n need) searchable() need {
 	out := make(need, len(n))
 	for i, a := range n {
-		if len(a.lit) > maxLit {
+		if !a.isNum && len(a.lit) > maxLit {
 			a.lit = a.lit[len(a.lit)-maxLit:]
 		}
 		out[i] = a
@@ -221,23 +329,28 @@ func setNeeds(rules []*Rule) {
 // logIndex is what evaluating events of one log source needs: the rules that apply
 // to it and, unless the prefilter is off, automata over the literals of those rules
 // only, so an event's fields are searched for nothing that could not matter (most
-// log sources have no keyword rule at all, and their events skip the search of every
-// field for keywords).
+// log sources have no keyword rule at all).
 type logIndex struct {
 	rules []*Rule // in rule order
 	// pre: the prefilter is on; always lists the positions in rules of those without
 	// a need, in order.
 	pre    bool
 	always []int32
-	fields map[string]*litIndex // lower-cased field name → its literals
-	any    *litIndex            // keyword literals, searched in every field
+	// fields: lower-cased field name → its index, whose automaton holds the keyword
+	// literals too, so each field's text is searched once; any searches the fields
+	// without an index of their own for keyword literals (nil: there are none).
+	fields map[string]*fieldIndex
+	any    *fieldIndex
 }
 
-// litIndex is an automaton and, per literal id, the positions in logIndex.rules of
-// the rules that need the literal.
-type litIndex struct {
+// fieldIndex finds the rules, by position in logIndex.rules, one of whose atoms a
+// field's value holds: an automaton with the rules needing each literal id, and the
+// numeric atoms by exact text and by number.
+type fieldIndex struct {
 	a     *automaton
 	rules [][]int32
+	exact map[string][]int32
+	num   map[float64][]int32
 }
 
 func newLogIndex(rules []*Rule, pre bool) *logIndex {
@@ -249,18 +362,32 @@ func newLogIndex(rules []*Rule, pre bool) *logIndex {
 		ids   map[string]int32
 		list  []string
 		rules [][]int32
+		exact map[string][]int32
+		num   map[float64][]int32
+	}
+	addPos := func(rs []int32, pos int32) []int32 {
+		if len(rs) == 0 || rs[len(rs)-1] != pos {
+			rs = append(rs, pos)
+		}
+		return rs
 	}
 	byField := map[string]*lits{}
-	for pos, r := range rules {
+	for i, r := range rules {
+		pos := int32(i)
 		if r.always {
-			li.always = append(li.always, int32(pos))
+			li.always = append(li.always, pos)
 			continue
 		}
 		for _, a := range r.need {
 			l := byField[a.field]
 			if l == nil {
-				l = &lits{ids: map[string]int32{}}
+				l = &lits{ids: map[string]int32{}, exact: map[string][]int32{}, num: map[float64][]int32{}}
 				byField[a.field] = l
+			}
+			if a.isNum {
+				l.exact[a.lit] = addPos(l.exact[a.lit], pos)
+				l.num[a.num] = addPos(l.num[a.num], pos)
+				continue
 			}
 			id, ok := l.ids[a.lit]
 			if !ok {
@@ -269,42 +396,64 @@ func newLogIndex(rules []*Rule, pre bool) *logIndex {
 				l.list = append(l.list, a.lit)
 				l.rules = append(l.rules, nil)
 			}
-			if rs := l.rules[id]; len(rs) == 0 || rs[len(rs)-1] != int32(pos) {
-				l.rules[id] = append(rs, int32(pos))
-			}
+			l.rules[id] = addPos(l.rules[id], pos)
 		}
 	}
-	li.fields = map[string]*litIndex{}
-	for field, l := range byField {
-		x := &litIndex{a: newAutomaton(l.list), rules: l.rules}
-		if field == "" {
-			li.any = x
-			continue
+	keywords := byField[""]
+	delete(byField, "")
+	index := func(l *lits) *fieldIndex {
+		x := &fieldIndex{}
+		list, rs := l.list, l.rules
+		if keywords != nil && l != keywords {
+			list = append(append([]string(nil), list...), keywords.list...)
+			rs = append(append([][]int32(nil), rs...), keywords.rules...)
 		}
-		li.fields[field] = x
+		if len(list) > 0 {
+			x.a, x.rules = newAutomaton(list), rs
+		}
+		if len(l.exact) > 0 {
+			x.exact, x.num = l.exact, l.num
+		}
+		return x
+	}
+	li.fields = map[string]*fieldIndex{}
+	for field, l := range byField {
+		li.fields[field] = index(l)
+	}
+	if keywords != nil {
+		li.any = index(keywords)
 	}
 	return li
 }
 
-// mark calls hit with the position of every rule one of whose literals is in ev (a
-// position once per occurrence).
+// mark calls hit with the position of every rule one of whose atoms ev holds (a
+// position once per occurrence or more).
 func (li *logIndex) mark(ev *events.Event, hit func(pos int32)) {
 	fs := ev.Fields()
 	for i := range fs {
 		f := &fs[i]
-		if x := li.fields[f.Key]; x != nil {
+		x := li.fields[f.Key]
+		if x == nil {
+			if x = li.any; x == nil {
+				continue
+			}
+		}
+		if x.a != nil {
 			x.a.each(f.Lower, func(id int32) {
 				for _, r := range x.rules[id] {
 					hit(r)
 				}
 			})
 		}
-		if li.any != nil {
-			li.any.a.each(f.Lower, func(id int32) {
-				for _, r := range li.any.rules[id] {
+		if x.exact != nil {
+			for _, r := range x.exact[f.Lower] {
+				hit(r)
+			}
+			if n, err := strconv.ParseFloat(strings.TrimSpace(f.Lower), 64); err == nil {
+				for _, r := range x.num[n] {
 					hit(r)
 				}
-			})
+			}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package detection
 import (
 	"fmt"
 	"math/rand"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -104,6 +105,10 @@ func TestPrefilterKeepsEveryMatch(t *testing.T) {
 		"glob":      `detection:` + "\n" + `  sel:` + "\n" + `    CommandLine: '*\\system32\\*.exe*-nop*'` + "\n" + `  condition: sel`,
 		"number":    "detection:\n  sel:\n    EventID: 4688\n  condition: sel",
 		"wide":      "detection:\n  sel:\n    CommandLine|wide|base64offset|contains: 'ping'\n  condition: sel",
+		"regex-or":  "detection:\n  sel:\n    CommandLine|re: 'whoami|mimikatz'\n  condition: sel",
+		"regex-s":   "detection:\n  sel:\n    CommandLine|re: '(?i)s'\n  condition: sel",
+		"regex-all": "detection:\n  sel:\n    CommandLine|re|all:\n      - '(?i)sekurlsa::'\n      - '.*'\n  condition: sel",
+		"number-or": "detection:\n  sel:\n    EventID:\n      - 11\n      - 4688\n  cli:\n    CommandLine|contains: 'whoami'\n  condition: sel or cli",
 	}
 	var srcs []Source
 	for k, body := range rules {
@@ -124,9 +129,11 @@ func TestPrefilterKeepsEveryMatch(t *testing.T) {
 	for _, r := range with.Rules() {
 		always[r.Key] = r.always
 	}
-	// NOT, regular expressions, null and numbers prove nothing about literals.
-	for k, want := range map[string]bool{"suffix": false, "and-or": false, "not": true, "keyword": false, "all-of": false,
-		"one-of": false, "regex": true, "nullvalue": false, "cased": false, "glob": false, "number": true} {
+	// NOT and null prove nothing; a regular expression needs its longest required
+	// literal where it has one, a number itself.
+	for k, want := range map[string]bool{"suffix": false, "and-or": false, "not": false, "keyword": false, "all-of": false,
+		"one-of": false, "regex": false, "nullvalue": false, "cased": false, "glob": false, "number": false,
+		"regex-or": true, "regex-s": true, "regex-all": false, "number-or": false} {
 		if always[k] != want {
 			t.Errorf("rule %s: always evaluated = %v, want %v", k, always[k], want)
 		}
@@ -135,12 +142,14 @@ func TestPrefilterKeepsEveryMatch(t *testing.T) {
 	images := []string{`C:\Windows\System32\cmd.exe`, `C:\Windows\System32\WHOAMI.EXE`, `C:\Windows\explorer.exe`, `C:\Tools\rundll32.exe`, `C:\x\winword.exe`}
 	cmds := []string{`cmd /c whoami`, `reg save hklm\sam out`, `powershell -nop -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA`,
 		`x WhoAmI y`, `C:\Windows\System32\net.exe user -nop`, `mimikatz.exe sekurlsa::logonpasswords`,
-		`powershell -enc cABpAG4AZwAgADEAMgA3AC4AMAAuADAALgAxAA==`, `cmd /k dir`}
+		`powershell -enc cABpAG4AZwAgADEAMgA3AC4AMAAuADAALgAxAA==`, `cmd /k dir`, `ſekurlſa::x`, `SEKURLSA::Y`}
 	var evs []*events.Event
 	for i := 0; i < 3000; i++ {
 		ev := events.New(fmt.Sprint(i), 5)
 		ev.LogSource = events.LogSource{Product: "windows"}
-		ev.Set("EventID", []string{"1", "4688", "11"}[rng.Intn(3)])
+		// Numbers as Windows writes them and as other sources might: the prefilter
+		// must find 4688 in "4688.0" as the pattern does.
+		ev.Set("EventID", []string{"1", "4688", "11", "4688.0", " 1", "011", "0x1"}[rng.Intn(7)])
 		ev.Set("Image", images[rng.Intn(len(images))])
 		if rng.Intn(4) > 0 {
 			ev.Set("ParentImage", images[rng.Intn(len(images))])
@@ -185,5 +194,63 @@ func TestPrefilterKeepsEveryMatchOnSigmaHQ(t *testing.T) {
 	t.Logf("%d matches over %d events; %d of %d rules have no literal every match needs", len(a), len(evs), always, len(with.Rules()))
 	if len(a) < len(samples) {
 		t.Fatalf("%d matches over %d events: too few to compare", len(a), len(evs))
+	}
+}
+
+// TestRegexpLiteral: the literal the prefilter requires of a regular expression.
+func TestRegexpLiteral(t *testing.T) {
+	for re, want := range map[string]string{
+		`(?i)echo.*clip.*&&`:      "echo",
+		`ipconfig\s+/all`:         "ipconfig",
+		`(?i)werfaultsecure\.exe`: "ecure.exe", // "s" is not relied on under (?i): ſ
+		`whoami|mimikatz`:         "",
+		`(abc)+x`:                 "abc",
+		`(?:abc)?def`:             "def",
+		`x{0,3}yz`:                "yz",
+		`x{2,3}yz`:                "xx", // xx(?:x)?yz: the first of the longest
+		`\x{FFFD}abcd`:            "abcd",
+		`(?i)MIMIKATZ`:            "mimikatz",
+		`CamelCase[0-9]`:          "camelcase",
+		`^\\Windows\\__1\d{9}`:    "\\windows\\__1",
+	} {
+		if got := regexpLiteral(regexp.MustCompile(re)); got != want {
+			t.Errorf("%s: literal %q, want %q", re, got, want)
+		}
+	}
+}
+
+// TestRegexpLiteralIsRequired: over random expressions and texts from an alphabet
+// with case variants that lower-casing does not unify (ſ, K), every match's
+// lower-cased text contains the literal.
+func TestRegexpLiteralIsRequired(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	atoms := []string{"s", "S", "ſ", "k", "K", "K", "a", "b", ".", "a*", "(s|k)", "[ab]", "b+", "(?:ab){1,2}", "\\."}
+	alphabet := []string{"s", "S", "ſ", "k", "K", "K", "a", "b", ".", "x"}
+	checked := 0
+	for round := 0; round < 3000; round++ {
+		expr := ""
+		if rng.Intn(2) == 0 {
+			expr = "(?i)"
+		}
+		for n := 1 + rng.Intn(5); n > 0; n-- {
+			expr += atoms[rng.Intn(len(atoms))]
+		}
+		re := regexp.MustCompile(expr)
+		lit := regexpLiteral(re)
+		for i := 0; i < 30; i++ {
+			text := ""
+			for n := rng.Intn(8); n > 0; n-- {
+				text += alphabet[rng.Intn(len(alphabet))]
+			}
+			if re.MatchString(text) {
+				checked++
+				if !strings.Contains(strings.ToLower(text), lit) {
+					t.Fatalf("%s matches %q, whose lower case lacks the required literal %q", expr, text, lit)
+				}
+			}
+		}
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d matches checked", checked)
 	}
 }

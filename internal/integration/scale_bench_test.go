@@ -38,10 +38,25 @@ import (
 // Each sub-benchmark seeds once and reports its figures as custom metrics; b.N is not
 // used for timing (the load runs for a fixed number of requests), so run it with
 // -benchtime 1x.
+//
+// Seeding scale 1 takes minutes. To measure a change quickly, seed a database once
+// (`aegis import attack`, then `aegis dev seed --scale 1 --seed 1 --end 2026-11-29`) and
+// name it in AEGIS_BENCH_KEPT_SQLITE (a file) or AEGIS_BENCH_KEPT_POSTGRES (a DSN): only
+// the databases named are then measured, on their data as it is (after migrating them),
+// and the snapshots the measurement takes are deleted again at its end.
 func BenchmarkScale(b *testing.B) {
 	scale := 0.1
 	if v, err := strconv.ParseFloat(os.Getenv("AEGIS_BENCH_SCALE"), 64); err == nil && v > 0 {
 		scale = v
+	}
+	kept := map[string]string{store.SQLite: os.Getenv("AEGIS_BENCH_KEPT_SQLITE"), store.Postgres: os.Getenv("AEGIS_BENCH_KEPT_POSTGRES")}
+	if kept[store.SQLite] != "" || kept[store.Postgres] != "" {
+		for _, driver := range []string{store.SQLite, store.Postgres} {
+			if dsn := kept[driver]; dsn != "" {
+				b.Run(driver+"/kept", func(b *testing.B) { runKept(b, driver, dsn) })
+			}
+		}
+		return
 	}
 	cti := upstream(b, "mitre-cti")
 	for _, driver := range []string{store.SQLite, store.Postgres} {
@@ -49,6 +64,19 @@ func BenchmarkScale(b *testing.B) {
 			runScale(b, driver, scale, filepath.Join(cti, "enterprise-attack"))
 		})
 	}
+}
+
+// runKept measures a database seeded beforehand (see BenchmarkScale).
+func runKept(b *testing.B, driver, dsn string) {
+	st, err := store.Open(ctx, store.Options{Driver: driver, DSN: dsn})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	if err := st.Migrate(); err != nil {
+		b.Fatalf("migrate %s: %v", dsn, err)
+	}
+	measureScale(b, st, driver, dsn, driver+"/kept/", true, nil)
 }
 
 type figure struct {
@@ -70,13 +98,26 @@ func runScale(b *testing.B, driver string, scale float64, attackDir string) {
 	}
 	seedTime := time.Since(began)
 	b.Logf("%s: seeded %d tests, %d campaigns, %d snapshots in %s", driver, res.Tests, res.Campaigns, res.Snapshots, seedTime.Round(time.Millisecond))
-	prefix := fmt.Sprintf("%s/scale=%g/", driver, scale)
-	var figs []figure
+	base := ""
+	if driver == store.Postgres {
+		base = os.Getenv(storetest.EnvPostgresDSN)
+	}
+	measureScale(b, e.Store, driver, base, fmt.Sprintf("%s/scale=%g/", driver, scale), false,
+		[]figure{{Name: fmt.Sprintf("%s/scale=%g/seed", driver, scale), Value: seedTime.Seconds(), Unit: "s"}})
+}
+
+// measureScale takes the figures on a seeded store; base is the DSN aegis serve is
+// given (for PostgreSQL, without the benchmark's schema, which it adds). The figures of
+// a kept database (see BenchmarkScale) are reported but not written to results.json,
+// which holds those of the seeded runs.
+func measureScale(b *testing.B, st *store.Store, driver, base, prefix string, kept bool, figs []figure) {
 	report := func(name string, v float64, unit, target string) {
 		b.ReportMetric(v, unit+"_"+strings.ReplaceAll(name, " ", "_"))
 		figs = append(figs, figure{Name: prefix + name, Value: v, Unit: unit, Target: target})
 	}
-	report("seed", seedTime.Seconds(), "s", "")
+	for _, f := range figs {
+		b.ReportMetric(f.Value, f.Unit+"_"+strings.TrimPrefix(f.Name, prefix))
+	}
 
 	// AEGIS_BENCH_ROUNDS (default 1) repeats every measurement on the same seeded
 	// database; each figure is then the median of the rounds' figures, and every
@@ -102,9 +143,9 @@ func runScale(b *testing.B, driver string, scale float64, attackDir string) {
 	}
 
 	// In process: the organisation score recomputed from the tests, and a snapshot.
-	cov := coverage.New(e.Store, nil)
+	cov := coverage.New(st, nil)
 	// Over HTTP, against aegis serve.
-	srv := startServer(b, e.Store, driver)
+	srv := startServer(b, st, driver, base, kept)
 	c := srv.login(b)
 	var ids []string
 	var page struct {
@@ -143,13 +184,20 @@ func runScale(b *testing.B, driver string, scale float64, attackDir string) {
 			return "/api/v1/techniques?limit=50"
 		}
 	}
+	var taken []string // the snapshots taken here, deleted again on a kept database
+	if kept {
+		b.Cleanup(func() { deleteSnapshots(b, st, taken) })
+	}
 	for r := 0; r < rounds; r++ {
 		measure("org score recompute p50", p50(timeN(b, 15, func() error {
 			_, err := cov.Scores(ctx, coverage.DefaultDomain)
 			return err
 		})), "ms", "< 250 ms")
 		measure("snapshot create p50", p50(timeN(b, 3, func() error {
-			_, err := cov.CreateSnapshot(ctx, nil, "bench")
+			snap, err := cov.CreateSnapshot(ctx, nil, "bench")
+			if err == nil {
+				taken = append(taken, snap.ID)
+			}
 			return err
 		})), "ms", "< 2000 ms")
 		c.get(b, "/api/v1/matrix") // warm
@@ -167,7 +215,9 @@ func runScale(b *testing.B, driver string, scale float64, attackDir string) {
 		report(name, p50(s.values), s.unit, s.target)
 	}
 	report("server peak RSS", float64(srv.peakRSS(b))/1024, "MB", "< 250 MB")
-	writeFigures(b, figs)
+	if !kept {
+		writeFigures(b, figs)
+	}
 }
 
 // timeN runs fn n times and returns each duration in milliseconds.
@@ -198,10 +248,24 @@ type server struct {
 	user string
 }
 
-// startServer runs aegis serve on the seeded database until the benchmark ends.
-func startServer(b *testing.B, st *store.Store, driver string) *server {
+// deleteSnapshots removes the snapshots a measurement took on a kept database, so
+// that every run measures the same data.
+func deleteSnapshots(b *testing.B, st *store.Store, ids []string) {
+	for _, id := range ids {
+		for _, q := range []string{`DELETE FROM snapshot_test_states WHERE snapshot_id = ?`,
+			`DELETE FROM snapshot_technique_states WHERE snapshot_id = ?`, `DELETE FROM coverage_snapshots WHERE id = ?`} {
+			if _, err := st.DB().Exec(st.DB().Rebind(q), id); err != nil {
+				b.Errorf("delete the benchmark's snapshot %s: %v", id, err)
+			}
+		}
+	}
+}
+
+// startServer runs aegis serve on the seeded database until the benchmark ends; on a
+// kept database its viewer gets a name of its own each run.
+func startServer(b *testing.B, st *store.Store, driver, base string, kept bool) *server {
 	bin := aegisBinary(b)
-	dsn := storeDSN(b, st, driver)
+	dsn := storeDSN(b, st, driver, base)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -215,7 +279,11 @@ func startServer(b *testing.B, st *store.Store, driver string) *server {
 	if err := os.WriteFile(cfg, []byte(hcl), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	apitest.CreateUser(b, st, "bench-viewer", core.RoleViewer, "")
+	viewer := "bench-viewer"
+	if kept {
+		viewer = fmt.Sprintf("bench-viewer-%d", time.Now().UnixNano())
+	}
+	apitest.CreateUser(b, st, viewer, core.RoleViewer, "")
 	cmd := exec.Command(bin, "--config", cfg, "serve", "--listen", addr)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -225,7 +293,7 @@ func startServer(b *testing.B, st *store.Store, driver string) *server {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
 	})
-	s := &server{cmd: cmd, base: "http://" + addr, user: "bench-viewer"}
+	s := &server{cmd: cmd, base: "http://" + addr, user: viewer}
 	for i := 0; ; i++ {
 		if resp, err := http.Get(s.base + "/healthz"); err == nil {
 			resp.Body.Close()
@@ -240,13 +308,12 @@ func startServer(b *testing.B, st *store.Store, driver string) *server {
 }
 
 // storeDSN is the DSN of the benchmark's database as aegis serve needs it.
-func storeDSN(b *testing.B, st *store.Store, driver string) string {
+func storeDSN(b *testing.B, st *store.Store, driver, base string) string {
 	if driver == store.Postgres {
 		var schema string
 		if err := st.DB().Get(&schema, `SELECT current_schema()`); err != nil {
 			b.Fatal(err)
 		}
-		base := os.Getenv(storetest.EnvPostgresDSN)
 		sep := "?"
 		if strings.Contains(base, "?") {
 			sep = "&"

@@ -14,11 +14,13 @@ package detection
 type automaton struct {
 	class  [256]uint8
 	stride int32
-	// trans holds, per state and class, the next state's row offset (state×stride)
-	// shifted left once, with the low bit set when that state has output: the
-	// search loop then needs no multiplication and no second load for the common
-	// state without output.
-	trans []int32
+	// t16 or t32 holds, per state and class, the next state shifted left once, with
+	// the low bit set when that state has output, so the search loop needs no second
+	// load for the common state without output. 16-bit entries when the states fit
+	// (every SigmaHQ automaton does): the tables are searched at random, and half
+	// the bytes is half the cache misses.
+	t16 []uint16
+	t32 []uint32
 	// outOff[s] .. outOff[s+1] delimit, in outIDs, the ids of the literals that end at
 	// state s, its failure chain's included.
 	outOff []int32
@@ -96,16 +98,28 @@ func newAutomaton(lits []string) *automaton {
 		a.outIDs = append(a.outIDs, out[s]...)
 		a.outOff[s+1] = int32(len(a.outIDs))
 	}
-	a.trans = make([]int32, len(rows))
-	for i, t := range rows {
-		v := t * a.stride << 1
-		if len(out[t]) > 0 {
-			v |= 1
-		}
-		a.trans[i] = v
+	if n < 1<<15 {
+		a.t16 = table[uint16](rows, out)
+	} else {
+		a.t32 = table[uint32](rows, out)
 	}
 	return a
 }
+
+func table[T uint16 | uint32](rows []int32, out [][]int32) []T {
+	t := make([]T, len(rows))
+	for i, next := range rows {
+		v := T(next) << 1
+		if len(out[next]) > 0 {
+			v |= 1
+		}
+		t[i] = v
+	}
+	return t
+}
+
+// size is the automaton's table size in bytes (for tests and size reports).
+func (a *automaton) size() int { return 2*len(a.t16) + 4*len(a.t32) + 4*len(a.outOff) + 4*len(a.outIDs) }
 
 // states is the number of states (for tests and size reports).
 func (a *automaton) states() int { return len(a.outOff) - 1 }
@@ -113,14 +127,22 @@ func (a *automaton) states() int { return len(a.outOff) - 1 }
 // each calls fn with the id of every literal that occurs in text (an id once per
 // occurrence).
 func (a *automaton) each(text string, fn func(id int32)) {
-	trans, class := a.trans, &a.class
-	s := int32(0)
+	if a.t16 != nil {
+		scan(a, a.t16, text, fn)
+	} else {
+		scan(a, a.t32, text, fn)
+	}
+}
+
+func scan[T uint16 | uint32](a *automaton, trans []T, text string, fn func(id int32)) {
+	class, stride := &a.class, uint32(a.stride)
+	row := uint32(0)
 	for i := 0; i < len(text); i++ {
-		v := trans[s+int32(class[text[i]])]
-		s = v >> 1
+		v := trans[row+uint32(class[text[i]])]
+		s := uint32(v >> 1)
+		row = s * stride
 		if v&1 != 0 {
-			st := s / a.stride
-			for _, id := range a.outIDs[a.outOff[st]:a.outOff[st+1]] {
+			for _, id := range a.outIDs[a.outOff[s]:a.outOff[s+1]] {
 				fn(id)
 			}
 		}

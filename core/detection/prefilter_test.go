@@ -46,6 +46,39 @@ func TestAutomatonFindsEveryOccurrence(t *testing.T) {
 			}
 		}
 	}
+	// Past 32,767 states the tables hold 32-bit entries: the same answers.
+	lits := make([]string, 6000)
+	for i := range lits {
+		lits[i] = word(12)
+	}
+	big := newAutomaton(lits)
+	if big.t32 == nil {
+		t.Fatalf("%d states in 16-bit tables", big.states())
+	}
+	found := 0
+	for round := 0; round < 20; round++ {
+		// Literals (and pieces of them) between noise, so that there is much to find.
+		text := ""
+		for len(text) < 2000 {
+			lit := lits[rng.Intn(len(lits))]
+			text += word(rng.Intn(4)) + lit[rng.Intn(3):]
+		}
+		got := map[int32]int{}
+		big.each(text, func(id int32) { got[id]++ })
+		for id, lit := range lits {
+			want := 0
+			for i := strings.Index(text, lit); i >= 0; i = nextIndex(text, lit, i) {
+				want++
+			}
+			if got[int32(id)] != want {
+				t.Fatalf("large automaton, literal %q: %d occurrences reported, want %d", lit, got[int32(id)], want)
+			}
+			found += want
+		}
+	}
+	if found < 1000 {
+		t.Fatalf("only %d occurrences in the large automaton's texts", found)
+	}
 	// The case that the Aho-Corasick module tried first gets wrong.
 	a := newAutomaton([]string{"cmd", "md.e", "whoami"})
 	var ids []int
@@ -53,6 +86,16 @@ func TestAutomatonFindsEveryOccurrence(t *testing.T) {
 	if fmt.Sprint(ids) != "[0 1 2]" {
 		t.Fatalf("cmd.exe: %v", ids)
 	}
+}
+
+// nextIndex is the next occurrence of lit in text after the one at i, overlapping
+// ones included; -1 when none.
+func nextIndex(text, lit string, i int) int {
+	j := strings.Index(text[i+1:], lit)
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
 }
 
 // matchesOf evaluates events and lists "rule event searches" lines, sorted.

@@ -119,7 +119,9 @@ func table[T uint16 | uint32](rows []int32, out [][]int32) []T {
 }
 
 // size is the automaton's table size in bytes (for tests and size reports).
-func (a *automaton) size() int { return 2*len(a.t16) + 4*len(a.t32) + 4*len(a.outOff) + 4*len(a.outIDs) }
+func (a *automaton) size() int {
+	return 2*len(a.t16) + 4*len(a.t32) + 4*len(a.outOff) + 4*len(a.outIDs)
+}
 
 // states is the number of states (for tests and size reports).
 func (a *automaton) states() int { return len(a.outOff) - 1 }

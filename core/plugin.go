@@ -91,6 +91,27 @@ type ImportRun struct {
 	StartedAt      time.Time  `db:"started_at" json:"started_at"`
 	FinishedAt     *time.Time `db:"finished_at" json:"finished_at,omitempty"`
 	DurationMS     int64      `db:"duration_ms" json:"duration_ms"`
+	// FilesRead and FilesUnchanged are the source files the plugin read, and those it
+	// skipped because they had not changed since the previous run (their records are
+	// kept and counted in Unchanged); both 0 for a plugin that does not report files.
+	FilesRead      int `db:"files_read" json:"files_read"`
+	FilesUnchanged int `db:"files_unchanged" json:"files_unchanged"`
+}
+
+// ImportFiles is what the latest successful run of a plugin's importer learnt of its
+// source's files, so that the next run of the same source, configuration and plugin
+// binary (FilesKey) can skip the unchanged ones. States is opaque to the store.
+type ImportFiles struct {
+	PluginName     string `db:"plugin_name"`
+	ImporterType   string `db:"importer_type"`
+	RunID          string `db:"run_id"`
+	SourceLocation string `db:"source_location"`
+	FilesKey       string `db:"files_key"`
+	// Scope is the scope the run's records were kept under: a run that receives no
+	// record (every file unchanged) cannot work it out from them.
+	Scope     string `db:"scope"`
+	FileCount int    `db:"file_count"`
+	States    []byte `db:"states"`
 }
 
 // ImportRunFilter selects runs in a listing.

@@ -21,6 +21,7 @@ import (
 
 	pb "github.com/aegis-sec/aegis/sdk/internal/pb/pluginv1"
 	"github.com/aegis-sec/aegis/sdk/internal/protocol"
+	"github.com/aegis-sec/aegis/sdk/source"
 )
 
 // grpcPlugin is the plugin side of the go-plugin glue for protocol v1; the
@@ -184,6 +185,7 @@ func (s *server) Import(req *pb.ImportRequest, stream grpc.ServerStreamingServer
 		}
 	}
 	out := newEmitter(ctx, stream.Send, logger.Warn, int(req.GetMaxBatch()))
+	out.reportFiles = req.GetReportFiles()
 	if s.echo != nil {
 		out.echo = func(d Diagnostic) { echoDiagnostic(s.echo, d) }
 	}
@@ -192,6 +194,10 @@ func (s *server) Import(req *pb.ImportRequest, stream grpc.ServerStreamingServer
 		Config: rawConfig(req.GetConfigJson()),
 		Source: req.GetSource(),
 		RunID:  req.GetRunId(),
+		// A host that takes no reports cannot keep a skipped file's records:
+		// it gets no states to skip by, whatever it sent.
+		PreviousFiles: previousFiles(req),
+		ReportFiles:   req.GetReportFiles(),
 	}, out)
 	if ctx.Err() != nil {
 		// The host went away or gave up; nobody reads a diagnostic now.
@@ -206,6 +212,13 @@ func (s *server) Import(req *pb.ImportRequest, stream grpc.ServerStreamingServer
 	}
 	logger.Info("import finished", "records", out.Count())
 	return nil
+}
+
+func previousFiles(req *pb.ImportRequest) []source.FileState {
+	if !req.GetReportFiles() {
+		return nil
+	}
+	return protocol.FileStatesFromProto(req.GetPreviousFiles())
 }
 
 // errorDiagnostic turns an error returned by a component into the ERROR

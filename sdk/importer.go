@@ -9,6 +9,7 @@ import (
 
 	pb "github.com/aegis-sec/aegis/sdk/internal/pb/pluginv1"
 	"github.com/aegis-sec/aegis/sdk/internal/protocol"
+	"github.com/aegis-sec/aegis/sdk/source"
 )
 
 // Importer reads an external source and emits typed records.
@@ -39,6 +40,16 @@ type ImportRequest struct {
 	Source string
 	// RunID identifies the run in the host's logs and import history.
 	RunID string
+	// PreviousFiles (protocol minor 2) are the files of the host's previous
+	// successful run of the same importer, source and configuration, as the
+	// plugin reported them then. Hand them to source.NewTracker to skip the
+	// unchanged ones; an importer that ignores them reads everything, which is
+	// always correct. Empty when the host knows no such run or is older.
+	PreviousFiles []source.FileState
+	// ReportFiles (protocol minor 2) says the host takes file reports
+	// (Emitter.FileRead, Emitter.FileUnchanged). Set by the host; the plugin
+	// reads it through Emitter.TracksFiles.
+	ReportFiles bool
 }
 
 // Emitter streams an importer's output to the host: one record per message to a
@@ -59,7 +70,15 @@ type Emitter struct {
 	maxBatch int
 	batch    []*pb.Record
 	held     int
+	// reportFiles: the host takes file reports (ImportRequest.report_files);
+	// files holds the reports not sent yet.
+	reportFiles bool
+	files       *pb.FileReport
+	fileCount   int
 }
+
+// fileReportBatch is the most file states one message carries.
+const fileReportBatch = 2048
 
 // batchBytes bounds the JSON one batch holds, far below the gRPC message limit; a
 // larger record goes alone.
@@ -137,6 +156,54 @@ func (e *Emitter) Progress(done, total int64, msg string) {
 	}
 }
 
+// TracksFiles says the host takes file reports (protocol minor 2): only then
+// may an importer skip a file as unchanged (source.Tracker checks it).
+func (e *Emitter) TracksFiles() bool { return e.reportFiles }
+
+// FileRead tells the host that a source file was read in this run, with the
+// state the next run compares against. A host that takes no file reports
+// gets nothing.
+func (e *Emitter) FileRead(st source.FileState) { e.fileReport(st, false) }
+
+// FileUnchanged tells the host that a source file was skipped because its
+// state equals the previous run's: the host keeps the records read from it
+// then. Only source.Tracker should call it, after comparing the file.
+func (e *Emitter) FileUnchanged(st source.FileState) { e.fileReport(st, true) }
+
+func (e *Emitter) fileReport(st source.FileState, unchanged bool) {
+	if !e.reportFiles || e.ctx.Err() != nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.files == nil {
+		e.files = &pb.FileReport{}
+	}
+	ps := protocol.FileStatesToProto([]source.FileState{st})[0]
+	if unchanged {
+		e.files.Unchanged = append(e.files.Unchanged, ps)
+	} else {
+		e.files.Read = append(e.files.Read, ps)
+	}
+	e.fileCount++
+	if e.fileCount >= fileReportBatch {
+		if err := e.sendFiles(); err != nil {
+			e.logWarn("dropped file report", "error", err)
+		}
+	}
+}
+
+// sendFiles sends the held file reports; e.mu is held. A report lost to a
+// broken stream fails the run anyway (the host sees the stream end badly).
+func (e *Emitter) sendFiles() error {
+	if e.files == nil {
+		return nil
+	}
+	ev := &pb.ImportEvent{Event: &pb.ImportEvent_Files{Files: e.files}}
+	e.files, e.fileCount = nil, 0
+	return e.send(ev)
+}
+
 // Count returns the number of records sent so far.
 func (e *Emitter) Count() int64 { return e.records.Load() }
 
@@ -163,11 +230,15 @@ func (e *Emitter) hold(r *pb.Record) error {
 	return nil
 }
 
-// flush sends the held records; the server calls it when the importer returns.
+// flush sends the held records and file reports; the server calls it when the
+// importer returns.
 func (e *Emitter) flush() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.sendBatch()
+	if err := e.sendBatch(); err != nil {
+		return err
+	}
+	return e.sendFiles()
 }
 
 // sendBatch sends the held records in one message; e.mu is held.

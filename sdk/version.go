@@ -10,9 +10,11 @@ const (
 	// ProtocolMinor counts additive changes to the frozen v1 proto. Reported
 	// by Describe so the host can tell which optional fields a plugin knows.
 	// Minor 1: records in batches (ImportRequest.max_batch, ImportEvent.records).
-	ProtocolMinor = 1
+	// Minor 2: skipping unchanged files (ImportRequest.previous_files and
+	// report_files, ImportEvent.files).
+	ProtocolMinor = 2
 	// SDKVersion is the version of this Go SDK, reported by Describe.
-	SDKVersion = "1.1.0"
+	SDKVersion = "1.2.0"
 )
 
 var (

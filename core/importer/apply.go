@@ -55,14 +55,47 @@ func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef 
 	if err != nil {
 		return err
 	}
-	scope := runScope(recs, sourceRef)
+	scope := st.files.scope(runScope(recs, sourceRef), sourceRef, len(recs))
+	st.scope = scope
+	// The records of the files the plugin skipped as unchanged are kept as they are;
+	// the store must still hold what the previous run left of them.
+	ft := st.files
+	if ft != nil {
+		ft.rows = map[string]int{} // a retried transaction counts again
+	}
+	skipped := map[string]bool{}
+	if ft != nil && len(ft.unchanged) > 0 {
+		skipped = ft.unchanged
+		have := map[string]int{}
+		for _, rows := range existing {
+			if old := ownRow(rows, run.ImporterType, scope, sourceRef); old != nil && !old.Deprecated && skipped[old.File] {
+				have[old.File]++
+			}
+		}
+		if err := ft.checkKept(have); err != nil {
+			return err
+		}
+	}
+	live := func(file string) {
+		if ft != nil {
+			ft.rows[file]++
+		}
+	}
 	a := &applyCtx{tx: tx, st: st, source: source, sourceRef: sourceRef}
 	seen := make(map[core.ImportRecordKey]bool, len(recs))
 	for i, p := range recs {
 		key := core.ImportRecordKey{Kind: p.Kind, ExternalID: p.ExternalID}
-		seen[key] = true
 		rows := existing[key]
 		old := ownRow(rows, run.ImporterType, scope, sourceRef)
+		if old != nil && !old.Deprecated && old.File != p.File && skipped[old.File] {
+			// A full run would have met it twice and kept the first; the kept one stays.
+			run.Rejected++
+			st.warn(core.ImportWarning{Severity: "warning", Summary: fmt.Sprintf("duplicate %s %q: the one of %s (unchanged, skipped) is kept",
+				p.Kind, p.ExternalID, old.File), File: p.File, Line: p.Line, ExternalID: p.ExternalID})
+			continue
+		}
+		seen[key] = true
+		live(p.File)
 		if old != nil && old.ContentHash == p.hash && !old.Deprecated && old.SourceRef == sourceRef && old.Scope == scope &&
 			old.Data != "" && old.File == p.File {
 			run.Unchanged++
@@ -124,8 +157,14 @@ func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef 
 		if seen[key] || old == nil || old.Deprecated {
 			continue
 		}
+		if skipped[old.File] {
+			run.Unchanged++
+			live(old.File)
+			continue
+		}
 		if why := st.unread(old); why != "" {
 			kept[why]++
+			live(old.File)
 			continue
 		}
 		old.Deprecated, old.LastRunID, old.Scope = true, run.ID, scope
@@ -167,6 +206,9 @@ func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef 
 		st.warn(core.ImportWarning{Severity: "warning", Summary: fmt.Sprintf(
 			"%d record(s) imported earlier were not delivered this time but are kept as they were, not deprecated, because the plugin could not read or skipped them: %s",
 			total, strings.Join(whys, ", "))})
+	}
+	if len(skipped) > 0 && len(recs) == 0 && run.Unchanged == 0 {
+		return fmt.Errorf("the source yielded no records: the %d file(s) the plugin skipped as unchanged hold none either, nothing was changed", len(skipped))
 	}
 	if run.Added+run.Updated+run.Deprecated == 0 {
 		// Nothing changed: no catalog row is written, only the run's audit entry.

@@ -249,6 +249,13 @@ func (r *Runner) Run(ctx context.Context, o Options) (*core.ImportRun, error) {
 				return err
 			}
 		}
+		if st.files != nil && st.files.forget {
+			if fs, ok := tx.(fileStore); ok {
+				if err := fs.DeleteImportFiles(fctx, o.Plugin, run.ImporterType); err != nil {
+					return err
+				}
+			}
+		}
 		return tx.FinishImportRun(fctx, run)
 	})
 	if err != nil {
@@ -294,6 +301,10 @@ type runState struct {
 	// skipped: their earlier records are kept, not deprecated.
 	unreadFiles map[string]bool
 	skippedIDs  map[string]bool
+	// files is the skipping of unchanged files (nil: the store keeps no file states);
+	// scope is the scope apply kept the records under.
+	files *fileTracking
+	scope string
 }
 
 // noteSkipped remembers what a warning says the plugin could not read or skipped: a
@@ -389,6 +400,11 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 		return info, err
 	}
 
+	ft, err := startTracking(cctx, r.Store, o.Plugin, typ, st.run.SourceLocation, filesKey(typ, inst))
+	if err != nil {
+		return info, err
+	}
+	st.files = ft
 	var recs []*pending
 	seen := map[pluginKey]*pending{}
 	var errs, received sdk.Diagnostics
@@ -402,9 +418,15 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 		}
 	}()
 	st.report(Progress{Phase: "importing"})
-	err = inst.Client.Import(cctx, sdk.ImportRequest{Type: typ, Config: inst.Config.Config, Source: source, RunID: st.run.ID},
+	req := sdk.ImportRequest{Type: typ, Config: inst.Config.Config, Source: source, RunID: st.run.ID,
+		PreviousFiles: ft.previous(), ReportFiles: ft != nil}
+	err = inst.Client.Import(cctx, req,
 		func(ev host.ImportEvent) error {
 			switch {
+			case ev.Files != nil:
+				if ft != nil {
+					ft.report(st, ev.Files)
+				}
 			case ev.Record != nil:
 				st.received++
 				p := &pending{IncomingRecord: ev.Record}
@@ -457,6 +479,9 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 	close(toDecode)
 	toDecode = nil
 	decoded()
+	if ft != nil {
+		st.run.FilesRead, st.run.FilesUnchanged = len(ft.read), len(ft.unchanged)
+	}
 	if err := yieldedRecords(recs, st); err != nil {
 		return info, err
 	}
@@ -494,6 +519,9 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 		if o.DryRun {
 			return errDryRun
 		}
+		if ft != nil {
+			return ft.save(ctx, tx, st, recs, st.scope)
+		}
 		return nil
 	})
 	if errors.Is(err, errDryRun) {
@@ -512,6 +540,10 @@ var containerKinds = map[string]bool{sdk.KindComplianceFramework: true}
 // framework without a single control): that is a wrong path or a format the plugin does
 // not read, never success, and applying it would deprecate everything imported before.
 func yieldedRecords(recs []*pending, st *runState) error {
+	if st.files != nil && len(st.files.unchanged) > 0 {
+		// The unchanged files' records count too; apply checks that there are some.
+		return nil
+	}
 	for _, p := range recs {
 		if !containerKinds[p.Kind] {
 			return nil
@@ -534,6 +566,11 @@ func yieldedRecords(recs []*pending, st *runState) error {
 		msg += "; the plugin said: " + strings.Join(ws, "; ")
 	}
 	return errors.New(msg)
+}
+
+// sdkWarning is a warning about a file, as a plugin would send it.
+func sdkWarning(file, summary string) sdk.Diagnostic {
+	return sdk.Diagnostic{Severity: sdk.SeverityWarning, File: file, Summary: summary}
 }
 
 func position(r *host.IncomingRecord) string {

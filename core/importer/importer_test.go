@@ -94,7 +94,7 @@ func (w *testWriter) Write(p []byte) (int, error) {
 
 // catalog dumps everything but the bookkeeping of runs, which every run writes.
 func catalog(t *testing.T, s *store.Store) map[string][]string {
-	return storetest.Dump(t, s, "import_runs", "audit_logs", "plugins")
+	return storetest.Dump(t, s, "import_runs", "audit_logs", "plugins", "import_files")
 }
 
 func TestImportThenReimportChangesNothing(t *testing.T) {

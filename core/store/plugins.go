@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -47,7 +49,7 @@ func (t *Tx) ListPlugins(ctx context.Context) ([]*core.PluginInfo, error) {
 
 var runFields = []string{"id", "plugin_name", "importer_type", "source_location", "dry_run", "outcome", "error",
 	"added", "updated", "unchanged", "deprecated", "rejected", "warning_count", "warnings", "triggered_by",
-	"started_at", "finished_at", "duration_ms"}
+	"started_at", "finished_at", "duration_ms", "files_read", "files_unchanged"}
 
 // CreateImportRun stores a run as it starts.
 func (t *Tx) CreateImportRun(ctx context.Context, r *core.ImportRun) error {
@@ -74,7 +76,8 @@ func (t *Tx) FinishImportRun(ctx context.Context, r *core.ImportRun) error {
 	res, err := t.tx.NamedExecContext(ctx, `UPDATE import_runs SET outcome = :outcome, error = :error, added = :added,
 		updated = :updated, unchanged = :unchanged, deprecated = :deprecated, rejected = :rejected,
 		warning_count = :warning_count, warnings = :warnings, importer_type = :importer_type,
-		finished_at = :finished_at, duration_ms = :duration_ms WHERE id = :id`, r)
+		finished_at = :finished_at, duration_ms = :duration_ms, files_read = :files_read,
+		files_unchanged = :files_unchanged WHERE id = :id`, r)
 	if err != nil {
 		return fmt.Errorf("store: finish import run %s: %w", r.ID, err)
 	}
@@ -113,6 +116,43 @@ func (t *Tx) ListImportRuns(ctx context.Context, f core.ImportRunFilter) ([]*cor
 		return nil, 0, fmt.Errorf("store: list import runs: %w", err)
 	}
 	return out, total, nil
+}
+
+// LastImportFiles returns the file states kept for a plugin's importer, or nil when
+// there are none.
+func (t *Tx) LastImportFiles(ctx context.Context, plugin, importerType string) (*core.ImportFiles, error) {
+	var f core.ImportFiles
+	err := t.get(ctx, &f, `SELECT plugin_name, importer_type, run_id, source_location, files_key, scope, file_count, states
+		FROM import_files WHERE plugin_name = ? AND importer_type = ?`, plugin, importerType)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: file states of %s %s: %w", plugin, importerType, err)
+	}
+	return &f, nil
+}
+
+// PutImportFiles replaces the file states kept for a plugin's importer.
+func (t *Tx) PutImportFiles(ctx context.Context, f *core.ImportFiles) error {
+	_, err := t.exec(ctx, `INSERT INTO import_files (plugin_name, importer_type, run_id, source_location, files_key, scope, file_count, states)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (plugin_name, importer_type) DO UPDATE SET run_id = excluded.run_id,
+		source_location = excluded.source_location, files_key = excluded.files_key, scope = excluded.scope,
+		file_count = excluded.file_count, states = excluded.states`,
+		f.PluginName, f.ImporterType, f.RunID, f.SourceLocation, f.FilesKey, f.Scope, f.FileCount, f.States)
+	if err != nil {
+		return fmt.Errorf("store: keep file states of %s %s: %w", f.PluginName, f.ImporterType, err)
+	}
+	return nil
+}
+
+// DeleteImportFiles forgets the file states of a plugin's importer: the next run reads
+// every file.
+func (t *Tx) DeleteImportFiles(ctx context.Context, plugin, importerType string) error {
+	if _, err := t.exec(ctx, `DELETE FROM import_files WHERE plugin_name = ? AND importer_type = ?`, plugin, importerType); err != nil {
+		return fmt.Errorf("store: forget file states of %s %s: %w", plugin, importerType, err)
+	}
+	return nil
 }
 
 // ImportRecord and ImportRecordKey are the core's types; the names stay for the

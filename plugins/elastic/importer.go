@@ -116,7 +116,9 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	}
 
 	first := map[string]string{} // rule_id → where it was first seen
-	var candidates, leftOut, hunts int
+	var candidates, leftOut, hunts, unchanged int
+	// One rule per file: an unchanged file is skipped and the host keeps its rule.
+	tr := source.NewTracker(req.PreviousFiles, out)
 	for i, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -124,7 +126,11 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		if i%100 == 0 {
 			out.Progress(int64(i), int64(len(files)), "reading "+f.Rel)
 		}
-		data, err := rulefiles.Read(f.Path)
+		if tr.Unchanged(f) {
+			unchanged++
+			continue
+		}
+		data, err := rulefiles.ReadTracked(tr, f)
 		if err != nil {
 			out.Warn(f.Rel, 0, "", "skipped unreadable file", err.Error())
 			continue
@@ -167,13 +173,16 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 			hunts++
 		}
 	}
-	if candidates == 0 {
+	if candidates == 0 && unchanged == 0 {
 		// Importing nothing would mark every rule imported earlier from this
 		// source as deprecated: a source without a single rule file is far
 		// more likely a wrong path than an empty rule set.
 		return fmt.Errorf("no Elastic rules in %s: %d TOML files read, none has a [rule] or [hunt] table", rulefiles.Describe(tree, cfg.scope()), len(files))
 	}
-	msg := fmt.Sprintf("%d rules from %d files", out.Count()-int64(hunts), len(files))
+	msg := fmt.Sprintf("%d rules from %d files", out.Count()-int64(hunts), len(files)-unchanged)
+	if unchanged > 0 {
+		msg += fmt.Sprintf(", %d unchanged files skipped", unchanged)
+	}
 	if hunts > 0 {
 		msg += fmt.Sprintf(", %d hunting queries imported as hunting rules", hunts)
 	}

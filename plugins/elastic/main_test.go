@@ -325,3 +325,29 @@ func TestTacticShortname(t *testing.T) {
 func TestConformance(t *testing.T) {
 	sdktest.Conformance(t, serveOpts())
 }
+
+// With the host's file states, a re-import reads only the changed and the added file
+// (the deleted one is simply not reported) and skips the others as unchanged.
+func TestSkipsUnchangedFiles(t *testing.T) {
+	const changed = "rules/network/command_and_control_no_threat.toml"
+	second := runner.SkipsUnchanged(t, "testdata/repo", "", func(dir string) {
+		data, err := os.ReadFile(filepath.Join(dir, changed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, changed), []byte(strings.Replace(string(data), "risk_score = 73", "risk_score = 47", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		added := strings.Replace(string(data), "143cb236-0956-4f42-a706-814bcaa0cf5a", "143cb236-0956-4f42-a706-000000000009", 1)
+		if err := os.WriteFile(filepath.Join(dir, "rules/network/added.toml"), []byte(added), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(dir, "rules/windows/collection_outlook_ipc.toml")); err != nil {
+			t.Fatal(err)
+		}
+	}, changed, "rules/network/added.toml")
+	got := rules(second)
+	if len(got) != 2 || got["143cb236-0956-4f42-a706-000000000009"] == nil || got["143cb236-0956-4f42-a706-814bcaa0cf5a"].RiskScore != 47 {
+		t.Errorf("second import sent %v, want the added rule and the changed one", positions(second))
+	}
+}

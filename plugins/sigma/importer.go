@@ -112,7 +112,11 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	}
 
 	first := map[string]string{} // rule id → where it was first seen
-	var candidates, skippedDeprecated, unsupported int
+	var candidates, skippedDeprecated, unsupported, unchanged int
+	// Each file's rules depend on that file alone: an unchanged one is skipped and
+	// the host keeps its rules (a rule id also in a changed file is the host's
+	// duplicate to report).
+	tr := source.NewTracker(req.PreviousFiles, out)
 	for i, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -120,7 +124,11 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		if i%100 == 0 {
 			out.Progress(int64(i), int64(len(files)), "reading "+f.Rel)
 		}
-		data, err := rulefiles.Read(f.Path)
+		if tr.Unchanged(f) {
+			unchanged++
+			continue
+		}
+		data, err := rulefiles.ReadTracked(tr, f)
 		if err != nil {
 			out.Warn(f.Rel, 0, "", "skipped unreadable file", err.Error())
 			continue
@@ -158,14 +166,17 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 			first[r.ExternalID] = fmt.Sprintf("%s:%d", f.Rel, pr.line)
 		}
 	}
-	if candidates == 0 {
+	if candidates == 0 && unchanged == 0 {
 		// Importing nothing would mark every rule imported earlier from this
 		// source as deprecated: a source without a single Sigma rule is far
 		// more likely a wrong path than an empty collection.
 		return fmt.Errorf("no Sigma rules in %s: %d YAML files read, none holds a document with title, logsource and detection, correlation or filter",
 			rulefiles.Describe(tree, cfg.scope()), len(files))
 	}
-	msg := fmt.Sprintf("%d rules from %d files", out.Count(), len(files))
+	msg := fmt.Sprintf("%d rules from %d files", out.Count(), len(files)-unchanged)
+	if unchanged > 0 {
+		msg += fmt.Sprintf(", %d unchanged files skipped", unchanged)
+	}
 	if unsupported > 0 {
 		msg += fmt.Sprintf(", %d with status unsupported stored as deprecated", unsupported)
 	}

@@ -364,3 +364,31 @@ func TestUnsupportedRulesAreNotActive(t *testing.T) {
 		t.Errorf("include_deprecated=false keeps the unsupported rule (err %v)", res.Err)
 	}
 }
+
+// With the host's file states, a re-import reads only the changed and the added file
+// (the deleted one is simply not reported) and skips the others as unchanged.
+func TestSkipsUnchangedFiles(t *testing.T) {
+	second := runner.SkipsUnchanged(t, "testdata/collection", "", func(dir string) {
+		win := filepath.Join(dir, "rules/windows/proc_creation_win_encoded_ps.yml")
+		data, err := os.ReadFile(win)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(win, []byte(strings.Replace(string(data), "Detects PowerShell started", "Detects PowerShell launched", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(dir, "rules/network/net_two_rules.yml")); err != nil {
+			t.Fatal(err)
+		}
+		added := "title: Added Rule\nid: 5a1b2c3d-0009-4000-8000-000000000009\nstatus: test\nlogsource:\n    product: azure\n" +
+			"detection:\n    selection:\n        ResultType: 1\n    condition: selection\nlevel: low\n"
+		if err := os.WriteFile(filepath.Join(dir, "rules/cloud/added.yml"), []byte(added), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}, "rules/cloud/added.yml", "rules/windows/proc_creation_win_encoded_ps.yml")
+	got := rules(t, second)
+	if len(got) != 2 || got["5a1b2c3d-0009-4000-8000-000000000009"] == nil ||
+		!strings.Contains(got["5a1b2c3d-0001-4000-8000-000000000001"].Description, "launched") {
+		t.Errorf("second import sent %v, want the added rule and the changed one", positions(second))
+	}
+}

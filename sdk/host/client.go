@@ -91,6 +91,9 @@ func (c *grpcClient) Import(ctx context.Context, req sdk.ImportRequest, handle f
 		Source:     req.Source,
 		RunId:      req.RunID,
 		MaxBatch:   MaxBatch,
+		// Plugins of minor < 2 ignore both; their reports never come.
+		PreviousFiles: protocol.FileStatesToProto(req.PreviousFiles),
+		ReportFiles:   req.ReportFiles,
 	})
 	if err != nil {
 		return callError(ctx, op, err)
@@ -123,6 +126,11 @@ func (c *grpcClient) Import(ctx context.Context, req sdk.ImportRequest, handle f
 			}
 		case *pb.ImportEvent_Progress:
 			ev.Progress = progressFromProto(e.Progress)
+		case *pb.ImportEvent_Files:
+			if !req.ReportFiles {
+				continue // not asked for: a host that keeps no file states ignores them
+			}
+			ev.Files = &FileReport{Read: protocol.FileStatesFromProto(e.Files.GetRead()), Unchanged: protocol.FileStatesFromProto(e.Files.GetUnchanged())}
 		default:
 			continue // an event kind from a later minor version
 		}

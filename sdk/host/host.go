@@ -19,6 +19,7 @@ import (
 
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/internal/protocol"
+	"github.com/aegis-sec/aegis/sdk/source"
 )
 
 // Handshake is the go-plugin handshake every Aegis plugin answers.
@@ -68,6 +69,15 @@ type ImportEvent struct {
 	Record     *IncomingRecord
 	Diagnostic *sdk.Diagnostic
 	Progress   *Progress
+	// Files (protocol minor 2, only when the request set ReportFiles) says which
+	// source files the plugin read and which it skipped as unchanged.
+	Files *FileReport
+}
+
+// FileReport is one message of file reports from a plugin.
+type FileReport struct {
+	Read      []source.FileState
+	Unchanged []source.FileState
 }
 
 // IncomingRecord is a record as it arrived from a plugin, not yet decoded, so

@@ -26,6 +26,7 @@ import (
 
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/host"
+	"github.com/aegis-sec/aegis/sdk/source"
 )
 
 // ImportResult is everything an import streamed, in order of arrival.
@@ -40,6 +41,10 @@ type ImportResult struct {
 	Invalid     []error
 	Diagnostics sdk.Diagnostics
 	Progress    []host.Progress
+	// FilesRead and FilesUnchanged are the plugin's file reports (protocol
+	// minor 2; only when the request set ReportFiles). Pass FilesRead as the
+	// next run's PreviousFiles to see what it skips.
+	FilesRead, FilesUnchanged []source.FileState
 	// Err is what Client.Import returned: nil, a transport error, or the
 	// ERROR diagnostics as sdk.Diagnostics.
 	Err error
@@ -84,6 +89,9 @@ func Import(ctx context.Context, c host.Client, req sdk.ImportRequest) *ImportRe
 			res.Diagnostics = append(res.Diagnostics, *ev.Diagnostic)
 		case ev.Progress != nil:
 			res.Progress = append(res.Progress, *ev.Progress)
+		case ev.Files != nil:
+			res.FilesRead = append(res.FilesRead, ev.Files.Read...)
+			res.FilesUnchanged = append(res.FilesUnchanged, ev.Files.Unchanged...)
 		}
 		return nil
 	})

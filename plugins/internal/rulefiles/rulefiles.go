@@ -121,3 +121,16 @@ func Read(p string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// ReadTracked is Read through a tracker, which reports the file read, with its
+// SHA-256, so that the next run can skip it while it stays the same.
+func ReadTracked(tr *source.Tracker, f source.File) ([]byte, error) {
+	info, err := os.Stat(f.Path)
+	if err != nil {
+		return nil, err
+	}
+	if info.Size() > MaxFileSize {
+		return nil, fmt.Errorf("larger than %d MiB", MaxFileSize>>20)
+	}
+	return tr.ReadFile(f)
+}

@@ -5,10 +5,12 @@ package protocol
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 
 	pb "github.com/aegis-sec/aegis/sdk/internal/pb/pluginv1"
+	"github.com/aegis-sec/aegis/sdk/source"
 )
 
 // Handshake is shared by host and plugins. The cookie must never change: it
@@ -74,3 +76,34 @@ func ClampLine(line int) int32 {
 // host reads these lines only when the process died before the diagnostics it sent
 // over gRPC arrived.
 const EchoMessage = "aegis.diagnostic"
+
+// FileStatesToProto converts file states for ImportRequest.previous_files and
+// FileReport; a zero time travels as 0.
+func FileStatesToProto(sts []source.FileState) []*pb.FileState {
+	if len(sts) == 0 {
+		return nil
+	}
+	out := make([]*pb.FileState, len(sts))
+	for i, st := range sts {
+		out[i] = &pb.FileState{Path: st.Path, Size: st.Size, Sha256: st.SHA256}
+		if !st.ModTime.IsZero() {
+			out[i].ModTimeUnixNano = st.ModTime.UnixNano()
+		}
+	}
+	return out
+}
+
+// FileStatesFromProto is the inverse of FileStatesToProto.
+func FileStatesFromProto(ps []*pb.FileState) []source.FileState {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]source.FileState, len(ps))
+	for i, p := range ps {
+		out[i] = source.FileState{Path: p.GetPath(), Size: p.GetSize(), SHA256: p.GetSha256()}
+		if ns := p.GetModTimeUnixNano(); ns != 0 {
+			out[i].ModTime = time.Unix(0, ns)
+		}
+	}
+	return out
+}

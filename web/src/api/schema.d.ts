@@ -2289,6 +2289,8 @@ export interface components {
             dry_run: boolean;
             duration_ms: number;
             error?: string;
+            files_read: number;
+            files_unchanged: number;
             /** Format: date-time */
             finished_at?: string | null;
             id: string;
@@ -2312,6 +2314,8 @@ export interface components {
             dry_run: boolean;
             duration_ms: number;
             error?: string;
+            files_read: number;
+            files_unchanged: number;
             /** Format: date-time */
             finished_at?: string | null;
             id: string;

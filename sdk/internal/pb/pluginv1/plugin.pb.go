@@ -697,7 +697,17 @@ type ImportRequest struct {
 	// Protocol minor 1: the most records the host takes in one ImportEvent's
 	// records batch. 0 (a host of minor 0) means one record per event; a plugin
 	// of minor 0 ignores it and sends one per event, which the host still takes.
-	MaxBatch      uint32 `protobuf:"varint,5,opt,name=max_batch,json=maxBatch,proto3" json:"max_batch,omitempty"`
+	MaxBatch uint32 `protobuf:"varint,5,opt,name=max_batch,json=maxBatch,proto3" json:"max_batch,omitempty"`
+	// Protocol minor 2: the files of the previous successful run of the same
+	// importer, source and configuration, as the plugin reported them. A plugin
+	// may skip a file whose state is unchanged and report it with
+	// FileReport.unchanged; the host then keeps that file's records. Empty when
+	// the host knows no such run (or is older); a plugin of minor < 2 ignores it
+	// and reads everything, which stays correct.
+	PreviousFiles []*FileState `protobuf:"bytes,6,rep,name=previous_files,json=previousFiles,proto3" json:"previous_files,omitempty"`
+	// Protocol minor 2: the host takes ImportEvent.files. A plugin sends file
+	// reports only when this is set (a host of minor < 2 would drop them).
+	ReportFiles   bool `protobuf:"varint,7,opt,name=report_files,json=reportFiles,proto3" json:"report_files,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -767,6 +777,151 @@ func (x *ImportRequest) GetMaxBatch() uint32 {
 	return 0
 }
 
+func (x *ImportRequest) GetPreviousFiles() []*FileState {
+	if x != nil {
+		return x.PreviousFiles
+	}
+	return nil
+}
+
+func (x *ImportRequest) GetReportFiles() bool {
+	if x != nil {
+		return x.ReportFiles
+	}
+	return false
+}
+
+// FileState is what identifies the content of one source file without
+// reading it again (protocol minor 2).
+type FileState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Slash-separated, relative to the source root: the same path the records
+	// read from it carry in Record.file.
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	Size int64  `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// Modification time in nanoseconds since the Unix epoch.
+	ModTimeUnixNano int64 `protobuf:"varint,3,opt,name=mod_time_unix_nano,json=modTimeUnixNano,proto3" json:"mod_time_unix_nano,omitempty"`
+	// Lower-case hex SHA-256 of the content; empty when the plugin compared
+	// size and time only.
+	Sha256        string `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileState) Reset() {
+	*x = FileState{}
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileState) ProtoMessage() {}
+
+func (x *FileState) ProtoReflect() protoreflect.Message {
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileState.ProtoReflect.Descriptor instead.
+func (*FileState) Descriptor() ([]byte, []int) {
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *FileState) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *FileState) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *FileState) GetModTimeUnixNano() int64 {
+	if x != nil {
+		return x.ModTimeUnixNano
+	}
+	return 0
+}
+
+func (x *FileState) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+// FileReport says what became of source files (protocol minor 2).
+type FileReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Read: the file was read in this run; its records (if any) were sent.
+	// Unchanged: the file was skipped because its state equals the previous
+	// run's; the host keeps its records.
+	Read          []*FileState `protobuf:"bytes,1,rep,name=read,proto3" json:"read,omitempty"`
+	Unchanged     []*FileState `protobuf:"bytes,2,rep,name=unchanged,proto3" json:"unchanged,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileReport) Reset() {
+	*x = FileReport{}
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileReport) ProtoMessage() {}
+
+func (x *FileReport) ProtoReflect() protoreflect.Message {
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileReport.ProtoReflect.Descriptor instead.
+func (*FileReport) Descriptor() ([]byte, []int) {
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *FileReport) GetRead() []*FileState {
+	if x != nil {
+		return x.Read
+	}
+	return nil
+}
+
+func (x *FileReport) GetUnchanged() []*FileState {
+	if x != nil {
+		return x.Unchanged
+	}
+	return nil
+}
+
 // RecordBatch is records sent in one message (protocol minor 1), in order.
 type RecordBatch struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -777,7 +932,7 @@ type RecordBatch struct {
 
 func (x *RecordBatch) Reset() {
 	*x = RecordBatch{}
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +944,7 @@ func (x *RecordBatch) String() string {
 func (*RecordBatch) ProtoMessage() {}
 
 func (x *RecordBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +957,7 @@ func (x *RecordBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordBatch.ProtoReflect.Descriptor instead.
 func (*RecordBatch) Descriptor() ([]byte, []int) {
-	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RecordBatch) GetRecords() []*Record {
@@ -820,6 +975,7 @@ type ImportEvent struct {
 	//	*ImportEvent_Diagnostic
 	//	*ImportEvent_Progress
 	//	*ImportEvent_Records
+	//	*ImportEvent_Files
 	Event         isImportEvent_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -827,7 +983,7 @@ type ImportEvent struct {
 
 func (x *ImportEvent) Reset() {
 	*x = ImportEvent{}
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -839,7 +995,7 @@ func (x *ImportEvent) String() string {
 func (*ImportEvent) ProtoMessage() {}
 
 func (x *ImportEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -852,7 +1008,7 @@ func (x *ImportEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportEvent.ProtoReflect.Descriptor instead.
 func (*ImportEvent) Descriptor() ([]byte, []int) {
-	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ImportEvent) GetEvent() isImportEvent_Event {
@@ -898,6 +1054,15 @@ func (x *ImportEvent) GetRecords() *RecordBatch {
 	return nil
 }
 
+func (x *ImportEvent) GetFiles() *FileReport {
+	if x != nil {
+		if x, ok := x.Event.(*ImportEvent_Files); ok {
+			return x.Files
+		}
+	}
+	return nil
+}
+
 type isImportEvent_Event interface {
 	isImportEvent_Event()
 }
@@ -919,6 +1084,11 @@ type ImportEvent_Records struct {
 	Records *RecordBatch `protobuf:"bytes,4,opt,name=records,proto3,oneof"`
 }
 
+type ImportEvent_Files struct {
+	// Only to a host that asked for them (ImportRequest.report_files).
+	Files *FileReport `protobuf:"bytes,5,opt,name=files,proto3,oneof"`
+}
+
 func (*ImportEvent_Record) isImportEvent_Event() {}
 
 func (*ImportEvent_Diagnostic) isImportEvent_Event() {}
@@ -926,6 +1096,8 @@ func (*ImportEvent_Diagnostic) isImportEvent_Event() {}
 func (*ImportEvent_Progress) isImportEvent_Event() {}
 
 func (*ImportEvent_Records) isImportEvent_Event() {}
+
+func (*ImportEvent_Files) isImportEvent_Event() {}
 
 type ExportHeader struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -941,7 +1113,7 @@ type ExportHeader struct {
 
 func (x *ExportHeader) Reset() {
 	*x = ExportHeader{}
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -953,7 +1125,7 @@ func (x *ExportHeader) String() string {
 func (*ExportHeader) ProtoMessage() {}
 
 func (x *ExportHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -966,7 +1138,7 @@ func (x *ExportHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportHeader.ProtoReflect.Descriptor instead.
 func (*ExportHeader) Descriptor() ([]byte, []int) {
-	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ExportHeader) GetType() string {
@@ -1008,7 +1180,7 @@ type ExportEnd struct {
 
 func (x *ExportEnd) Reset() {
 	*x = ExportEnd{}
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1192,7 @@ func (x *ExportEnd) String() string {
 func (*ExportEnd) ProtoMessage() {}
 
 func (x *ExportEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1205,7 @@ func (x *ExportEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEnd.ProtoReflect.Descriptor instead.
 func (*ExportEnd) Descriptor() ([]byte, []int) {
-	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ExportEnd) GetRecordCount() int64 {
@@ -1057,7 +1229,7 @@ type ExportMessage struct {
 
 func (x *ExportMessage) Reset() {
 	*x = ExportMessage{}
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1241,7 @@ func (x *ExportMessage) String() string {
 func (*ExportMessage) ProtoMessage() {}
 
 func (x *ExportMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1254,7 @@ func (x *ExportMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportMessage.ProtoReflect.Descriptor instead.
 func (*ExportMessage) Descriptor() ([]byte, []int) {
-	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ExportMessage) GetMessage() isExportMessage_Message {
@@ -1152,7 +1324,7 @@ type ArtifactHeader struct {
 
 func (x *ArtifactHeader) Reset() {
 	*x = ArtifactHeader{}
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1164,7 +1336,7 @@ func (x *ArtifactHeader) String() string {
 func (*ArtifactHeader) ProtoMessage() {}
 
 func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1177,7 +1349,7 @@ func (x *ArtifactHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArtifactHeader.ProtoReflect.Descriptor instead.
 func (*ArtifactHeader) Descriptor() ([]byte, []int) {
-	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ArtifactHeader) GetName() string {
@@ -1209,7 +1381,7 @@ type ExportChunk struct {
 
 func (x *ExportChunk) Reset() {
 	*x = ExportChunk{}
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1221,7 +1393,7 @@ func (x *ExportChunk) String() string {
 func (*ExportChunk) ProtoMessage() {}
 
 func (x *ExportChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_aegis_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1234,7 +1406,7 @@ func (x *ExportChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportChunk.ProtoReflect.Descriptor instead.
 func (*ExportChunk) Descriptor() ([]byte, []int) {
-	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_aegis_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ExportChunk) GetChunk() isExportChunk_Chunk {
@@ -1361,23 +1533,35 @@ const file_aegis_plugin_v1_plugin_proto_rawDesc = "" +
 	"externalId\x12\x12\n" +
 	"\x04json\x18\x03 \x01(\fR\x04json\x12\x12\n" +
 	"\x04file\x18\x04 \x01(\tR\x04file\x12\x12\n" +
-	"\x04line\x18\x05 \x01(\x05R\x04line\"\x90\x01\n" +
+	"\x04line\x18\x05 \x01(\x05R\x04line\"\xf6\x01\n" +
 	"\rImportRequest\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1f\n" +
 	"\vconfig_json\x18\x02 \x01(\fR\n" +
 	"configJson\x12\x16\n" +
 	"\x06source\x18\x03 \x01(\tR\x06source\x12\x15\n" +
 	"\x06run_id\x18\x04 \x01(\tR\x05runId\x12\x1b\n" +
-	"\tmax_batch\x18\x05 \x01(\rR\bmaxBatch\"@\n" +
+	"\tmax_batch\x18\x05 \x01(\rR\bmaxBatch\x12A\n" +
+	"\x0eprevious_files\x18\x06 \x03(\v2\x1a.aegis.plugin.v1.FileStateR\rpreviousFiles\x12!\n" +
+	"\freport_files\x18\a \x01(\bR\vreportFiles\"x\n" +
+	"\tFileState\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12+\n" +
+	"\x12mod_time_unix_nano\x18\x03 \x01(\x03R\x0fmodTimeUnixNano\x12\x16\n" +
+	"\x06sha256\x18\x04 \x01(\tR\x06sha256\"v\n" +
+	"\n" +
+	"FileReport\x12.\n" +
+	"\x04read\x18\x01 \x03(\v2\x1a.aegis.plugin.v1.FileStateR\x04read\x128\n" +
+	"\tunchanged\x18\x02 \x03(\v2\x1a.aegis.plugin.v1.FileStateR\tunchanged\"@\n" +
 	"\vRecordBatch\x121\n" +
-	"\arecords\x18\x01 \x03(\v2\x17.aegis.plugin.v1.RecordR\arecords\"\xfb\x01\n" +
+	"\arecords\x18\x01 \x03(\v2\x17.aegis.plugin.v1.RecordR\arecords\"\xb0\x02\n" +
 	"\vImportEvent\x121\n" +
 	"\x06record\x18\x01 \x01(\v2\x17.aegis.plugin.v1.RecordH\x00R\x06record\x12=\n" +
 	"\n" +
 	"diagnostic\x18\x02 \x01(\v2\x1b.aegis.plugin.v1.DiagnosticH\x00R\n" +
 	"diagnostic\x127\n" +
 	"\bprogress\x18\x03 \x01(\v2\x19.aegis.plugin.v1.ProgressH\x00R\bprogress\x128\n" +
-	"\arecords\x18\x04 \x01(\v2\x1c.aegis.plugin.v1.RecordBatchH\x00R\arecordsB\a\n" +
+	"\arecords\x18\x04 \x01(\v2\x1c.aegis.plugin.v1.RecordBatchH\x00R\arecords\x123\n" +
+	"\x05files\x18\x05 \x01(\v2\x1b.aegis.plugin.v1.FileReportH\x00R\x05filesB\a\n" +
 	"\x05event\"\x7f\n" +
 	"\fExportHeader\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1f\n" +
@@ -1434,7 +1618,7 @@ func file_aegis_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_aegis_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_aegis_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_aegis_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_aegis_plugin_v1_plugin_proto_goTypes = []any{
 	(ComponentKind)(0),             // 0: aegis.plugin.v1.ComponentKind
 	(Severity)(0),                  // 1: aegis.plugin.v1.Severity
@@ -1447,13 +1631,15 @@ var file_aegis_plugin_v1_plugin_proto_goTypes = []any{
 	(*Progress)(nil),               // 8: aegis.plugin.v1.Progress
 	(*Record)(nil),                 // 9: aegis.plugin.v1.Record
 	(*ImportRequest)(nil),          // 10: aegis.plugin.v1.ImportRequest
-	(*RecordBatch)(nil),            // 11: aegis.plugin.v1.RecordBatch
-	(*ImportEvent)(nil),            // 12: aegis.plugin.v1.ImportEvent
-	(*ExportHeader)(nil),           // 13: aegis.plugin.v1.ExportHeader
-	(*ExportEnd)(nil),              // 14: aegis.plugin.v1.ExportEnd
-	(*ExportMessage)(nil),          // 15: aegis.plugin.v1.ExportMessage
-	(*ArtifactHeader)(nil),         // 16: aegis.plugin.v1.ArtifactHeader
-	(*ExportChunk)(nil),            // 17: aegis.plugin.v1.ExportChunk
+	(*FileState)(nil),              // 11: aegis.plugin.v1.FileState
+	(*FileReport)(nil),             // 12: aegis.plugin.v1.FileReport
+	(*RecordBatch)(nil),            // 13: aegis.plugin.v1.RecordBatch
+	(*ImportEvent)(nil),            // 14: aegis.plugin.v1.ImportEvent
+	(*ExportHeader)(nil),           // 15: aegis.plugin.v1.ExportHeader
+	(*ExportEnd)(nil),              // 16: aegis.plugin.v1.ExportEnd
+	(*ExportMessage)(nil),          // 17: aegis.plugin.v1.ExportMessage
+	(*ArtifactHeader)(nil),         // 18: aegis.plugin.v1.ArtifactHeader
+	(*ExportChunk)(nil),            // 19: aegis.plugin.v1.ExportChunk
 }
 var file_aegis_plugin_v1_plugin_proto_depIdxs = []int32{
 	4,  // 0: aegis.plugin.v1.DescribeResponse.components:type_name -> aegis.plugin.v1.Component
@@ -1461,30 +1647,34 @@ var file_aegis_plugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 2: aegis.plugin.v1.ValidateConfigRequest.kind:type_name -> aegis.plugin.v1.ComponentKind
 	7,  // 3: aegis.plugin.v1.ValidateConfigResponse.diagnostics:type_name -> aegis.plugin.v1.Diagnostic
 	1,  // 4: aegis.plugin.v1.Diagnostic.severity:type_name -> aegis.plugin.v1.Severity
-	9,  // 5: aegis.plugin.v1.RecordBatch.records:type_name -> aegis.plugin.v1.Record
-	9,  // 6: aegis.plugin.v1.ImportEvent.record:type_name -> aegis.plugin.v1.Record
-	7,  // 7: aegis.plugin.v1.ImportEvent.diagnostic:type_name -> aegis.plugin.v1.Diagnostic
-	8,  // 8: aegis.plugin.v1.ImportEvent.progress:type_name -> aegis.plugin.v1.Progress
-	11, // 9: aegis.plugin.v1.ImportEvent.records:type_name -> aegis.plugin.v1.RecordBatch
-	13, // 10: aegis.plugin.v1.ExportMessage.header:type_name -> aegis.plugin.v1.ExportHeader
-	9,  // 11: aegis.plugin.v1.ExportMessage.record:type_name -> aegis.plugin.v1.Record
-	14, // 12: aegis.plugin.v1.ExportMessage.end:type_name -> aegis.plugin.v1.ExportEnd
-	16, // 13: aegis.plugin.v1.ExportChunk.artifact:type_name -> aegis.plugin.v1.ArtifactHeader
-	7,  // 14: aegis.plugin.v1.ExportChunk.diagnostic:type_name -> aegis.plugin.v1.Diagnostic
-	8,  // 15: aegis.plugin.v1.ExportChunk.progress:type_name -> aegis.plugin.v1.Progress
-	2,  // 16: aegis.plugin.v1.Plugin.Describe:input_type -> aegis.plugin.v1.DescribeRequest
-	5,  // 17: aegis.plugin.v1.Plugin.ValidateConfig:input_type -> aegis.plugin.v1.ValidateConfigRequest
-	10, // 18: aegis.plugin.v1.Importer.Import:input_type -> aegis.plugin.v1.ImportRequest
-	15, // 19: aegis.plugin.v1.Exporter.Export:input_type -> aegis.plugin.v1.ExportMessage
-	3,  // 20: aegis.plugin.v1.Plugin.Describe:output_type -> aegis.plugin.v1.DescribeResponse
-	6,  // 21: aegis.plugin.v1.Plugin.ValidateConfig:output_type -> aegis.plugin.v1.ValidateConfigResponse
-	12, // 22: aegis.plugin.v1.Importer.Import:output_type -> aegis.plugin.v1.ImportEvent
-	17, // 23: aegis.plugin.v1.Exporter.Export:output_type -> aegis.plugin.v1.ExportChunk
-	20, // [20:24] is the sub-list for method output_type
-	16, // [16:20] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	11, // 5: aegis.plugin.v1.ImportRequest.previous_files:type_name -> aegis.plugin.v1.FileState
+	11, // 6: aegis.plugin.v1.FileReport.read:type_name -> aegis.plugin.v1.FileState
+	11, // 7: aegis.plugin.v1.FileReport.unchanged:type_name -> aegis.plugin.v1.FileState
+	9,  // 8: aegis.plugin.v1.RecordBatch.records:type_name -> aegis.plugin.v1.Record
+	9,  // 9: aegis.plugin.v1.ImportEvent.record:type_name -> aegis.plugin.v1.Record
+	7,  // 10: aegis.plugin.v1.ImportEvent.diagnostic:type_name -> aegis.plugin.v1.Diagnostic
+	8,  // 11: aegis.plugin.v1.ImportEvent.progress:type_name -> aegis.plugin.v1.Progress
+	13, // 12: aegis.plugin.v1.ImportEvent.records:type_name -> aegis.plugin.v1.RecordBatch
+	12, // 13: aegis.plugin.v1.ImportEvent.files:type_name -> aegis.plugin.v1.FileReport
+	15, // 14: aegis.plugin.v1.ExportMessage.header:type_name -> aegis.plugin.v1.ExportHeader
+	9,  // 15: aegis.plugin.v1.ExportMessage.record:type_name -> aegis.plugin.v1.Record
+	16, // 16: aegis.plugin.v1.ExportMessage.end:type_name -> aegis.plugin.v1.ExportEnd
+	18, // 17: aegis.plugin.v1.ExportChunk.artifact:type_name -> aegis.plugin.v1.ArtifactHeader
+	7,  // 18: aegis.plugin.v1.ExportChunk.diagnostic:type_name -> aegis.plugin.v1.Diagnostic
+	8,  // 19: aegis.plugin.v1.ExportChunk.progress:type_name -> aegis.plugin.v1.Progress
+	2,  // 20: aegis.plugin.v1.Plugin.Describe:input_type -> aegis.plugin.v1.DescribeRequest
+	5,  // 21: aegis.plugin.v1.Plugin.ValidateConfig:input_type -> aegis.plugin.v1.ValidateConfigRequest
+	10, // 22: aegis.plugin.v1.Importer.Import:input_type -> aegis.plugin.v1.ImportRequest
+	17, // 23: aegis.plugin.v1.Exporter.Export:input_type -> aegis.plugin.v1.ExportMessage
+	3,  // 24: aegis.plugin.v1.Plugin.Describe:output_type -> aegis.plugin.v1.DescribeResponse
+	6,  // 25: aegis.plugin.v1.Plugin.ValidateConfig:output_type -> aegis.plugin.v1.ValidateConfigResponse
+	14, // 26: aegis.plugin.v1.Importer.Import:output_type -> aegis.plugin.v1.ImportEvent
+	19, // 27: aegis.plugin.v1.Exporter.Export:output_type -> aegis.plugin.v1.ExportChunk
+	24, // [24:28] is the sub-list for method output_type
+	20, // [20:24] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_aegis_plugin_v1_plugin_proto_init() }
@@ -1492,18 +1682,19 @@ func file_aegis_plugin_v1_plugin_proto_init() {
 	if File_aegis_plugin_v1_plugin_proto != nil {
 		return
 	}
-	file_aegis_plugin_v1_plugin_proto_msgTypes[10].OneofWrappers = []any{
+	file_aegis_plugin_v1_plugin_proto_msgTypes[12].OneofWrappers = []any{
 		(*ImportEvent_Record)(nil),
 		(*ImportEvent_Diagnostic)(nil),
 		(*ImportEvent_Progress)(nil),
 		(*ImportEvent_Records)(nil),
+		(*ImportEvent_Files)(nil),
 	}
-	file_aegis_plugin_v1_plugin_proto_msgTypes[13].OneofWrappers = []any{
+	file_aegis_plugin_v1_plugin_proto_msgTypes[15].OneofWrappers = []any{
 		(*ExportMessage_Header)(nil),
 		(*ExportMessage_Record)(nil),
 		(*ExportMessage_End)(nil),
 	}
-	file_aegis_plugin_v1_plugin_proto_msgTypes[15].OneofWrappers = []any{
+	file_aegis_plugin_v1_plugin_proto_msgTypes[17].OneofWrappers = []any{
 		(*ExportChunk_Artifact)(nil),
 		(*ExportChunk_Data)(nil),
 		(*ExportChunk_Diagnostic)(nil),
@@ -1515,7 +1706,7 @@ func file_aegis_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_aegis_plugin_v1_plugin_proto_rawDesc), len(file_aegis_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

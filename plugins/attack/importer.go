@@ -9,6 +9,7 @@ import (
 
 	"github.com/aegis-sec/aegis/plugins/internal/stix"
 	"github.com/aegis-sec/aegis/sdk"
+	"github.com/aegis-sec/aegis/sdk/source"
 )
 
 // config is the plugin's `config { ... }` block from aegis.hcl.
@@ -67,7 +68,14 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	ds, err := stix.Load(ctx, req.Source, cfg.Options(), out)
+	opts := cfg.Options()
+	opts.Tracker = source.NewTracker(req.PreviousFiles, out)
+	ds, err := stix.Load(ctx, req.Source, opts, out)
+	if errors.Is(err, stix.ErrUnchanged) {
+		// The host keeps every record of the previous run.
+		out.Progress(0, 0, "ATT&CK source unchanged since the previous import: nothing read")
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,17 @@ type Options struct {
 	// HTTPClient is used for TAXII requests (default: a client with a
 	// five-minute timeout per request).
 	HTTPClient *http.Client
+	// Tracker, when set, lets Load skip a local source that has not changed
+	// since the host's previous run: a STIX object's record draws on other
+	// files (relationships, tactics), so the whole source is skipped or none of
+	// it (Tracker.AllUnchanged), and Load returns ErrUnchanged. Only a bundle
+	// or a folder given directly is tracked, not what an index names.
+	Tracker *source.Tracker
 }
+
+// ErrUnchanged is Load's answer for a tracked source whose files are all as the
+// previous run read them; the tracker has told the host so.
+var ErrUnchanged = errors.New("the source is unchanged since the previous import")
 
 // Load reads an ATT&CK source: a URL or local path of a STIX bundle, a
 // single STIX object, a folder of them (mitre/cti's layout), an archive of
@@ -112,6 +122,35 @@ type loader struct {
 	opts Options
 	r    Reporter
 	ds   *Dataset
+	// tracked: the top-level source was handed to opts.Tracker (sources an index
+	// names are read without it).
+	tracked bool
+}
+
+// tracker returns opts.Tracker for the first source opened, nil after.
+func (l *loader) tracker() *source.Tracker {
+	if l.tracked {
+		return nil
+	}
+	l.tracked = true
+	return l.opts.Tracker
+}
+
+// skipOrTrack asks tr whether files are all unchanged (ErrUnchanged) and else
+// reports each as read, before it is read.
+func skipOrTrack(tr *source.Tracker, files []source.File) error {
+	if tr == nil {
+		return nil
+	}
+	if tr.AllUnchanged(files) {
+		return ErrUnchanged
+	}
+	for _, f := range files {
+		if err := tr.Read(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (l *loader) selected(domain string) bool {
@@ -139,10 +178,16 @@ func (l *loader) loadSource(src string, ctr container, display string) error {
 		return err
 	}
 	defer tree.Close()
+	tr := l.tracker()
 	if f := tree.File(); f != "" {
 		rel := display
 		if rel == "" {
 			rel = filepath.Base(f)
+		}
+		if display == "" {
+			if err := skipOrTrack(tr, []source.File{{Path: f, Rel: rel}}); err != nil {
+				return err
+			}
 		}
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -166,7 +211,7 @@ func (l *loader) loadSource(src string, ctr container, display string) error {
 		l.addFile(rel, pf, ctr)
 		return nil
 	}
-	return l.loadFolder(tree, ctr)
+	return l.loadFolder(tree, ctr, tr)
 }
 
 // readWorkers, when positive, sets how many files are read at once (benchmarks
@@ -183,7 +228,7 @@ type fileJob struct {
 // read per selected domain (its whole-domain bundle <domain>/<domain>.json
 // when there is one, else its one-object files); anything else is read as
 // every *.json below the root.
-func (l *loader) loadFolder(tree *source.Tree, ctr container) error {
+func (l *loader) loadFolder(tree *source.Tree, ctr container, tr *source.Tracker) error {
 	root := tree.Root()
 	if data, err := os.ReadFile(filepath.Join(root, "index.json")); err == nil {
 		if pf, err := ParseFile(data); err == nil && pf.Kind == KindIndex {
@@ -236,6 +281,15 @@ func (l *loader) loadFolder(tree *source.Tree, ctr container) error {
 	}
 	if len(jobs) == 0 {
 		return fmt.Errorf("no JSON files found in %s", tree.Source())
+	}
+	if tr != nil {
+		files := make([]source.File, len(jobs))
+		for i, j := range jobs {
+			files[i] = source.File{Path: j.path, Rel: j.rel}
+		}
+		if err := skipOrTrack(tr, files); err != nil {
+			return err
+		}
 	}
 	total := int64(len(jobs))
 	// Files are read and decoded by a few workers, a window of files at a time, and

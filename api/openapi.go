@@ -149,7 +149,11 @@ func buildOpenAPI(routes []route, version string) obj {
 			parameters = append(parameters, obj{"name": name, "in": "path", "required": true, "schema": obj{"type": "string"}})
 		}
 		for _, name := range r.Query {
-			parameters = append(parameters, obj{"name": name, "in": "query", "required": false, "schema": obj{"type": "string"}})
+			p := obj{"name": name, "in": "query", "required": false, "schema": obj{"type": "string"}}
+			if name == "search" {
+				p["description"] = searchDescription(fullTextSearch[r.Path])
+			}
+			parameters = append(parameters, p)
 		}
 		if isPaged(r.Response) {
 			for _, name := range []string{"limit", "offset"} {
@@ -495,4 +499,22 @@ func isPaged(resp any) bool {
 		return false
 	}
 	return strings.HasPrefix(reflect.TypeOf(resp).Name(), "Paged[")
+}
+
+// fullTextSearch names the lists whose ?search= goes through a full-text index (the
+// store's where.fullText, migration 0200); the others match substrings.
+var fullTextSearch = map[string]bool{"/api/v1/templates": true, "/api/v1/detection-rules": true,
+	"/api/v1/techniques": true, "/api/v1/threat-actors": true}
+
+// searchDescription is the syntax of a search box, as docs/SECURITY.md ("Search") gives it.
+func searchDescription(fullText bool) string {
+	const bounds = " At most 256 bytes and 16 terms."
+	if !fullText {
+		return "Words and \"quoted phrases\"; a row must hold every one, as a substring in any letter case, in any of the searched fields. " +
+			"% and _ are literal characters." + bounds
+	}
+	return "Words and \"quoted phrases\", every one required, in any order; results come by relevance (a match in the title or name first). " +
+		"A word matches words that begin with it, in any letter case (powersh finds PowerShell). " +
+		"A term with punctuation or spaces (T1059.001, cmd.exe, -enc, a \"quoted phrase\") must appear as written. " +
+		"Nothing is query syntax: AND, OR, NOT, NEAR, *, ^, :, (, ) are searched as text." + bounds
 }

@@ -188,3 +188,38 @@ func TestOpenAPIDocumentsTheEvidenceUploadForm(t *testing.T) {
 		t.Fatalf("upload form: %+v", form)
 	}
 }
+
+// Every ?search= says its syntax, and the lists named full-text are routes that take a
+// search: a renamed route cannot keep the substring description by mistake.
+func TestOpenAPIDescribesSearch(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	rec := httptest.NewRecorder()
+	New(ServicesFor(st, Deps{})).Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil))
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct{ Name, In, Description string }
+		}
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	ranked, searched := 0, 0
+	for path, ops := range doc.Paths {
+		for _, p := range ops["get"].Parameters {
+			if p.Name != "search" || p.In != "query" {
+				continue
+			}
+			searched++
+			full := strings.Contains(p.Description, "by relevance")
+			if full {
+				ranked++
+			}
+			if full != fullTextSearch[path] || !strings.Contains(p.Description, "16 terms") {
+				t.Errorf("GET %s: search described as %q", path, p.Description)
+			}
+		}
+	}
+	if ranked != len(fullTextSearch) || searched <= ranked {
+		t.Errorf("%d of %d searches ranked, want the %d full-text lists", ranked, searched, len(fullTextSearch))
+	}
+}

@@ -3807,6 +3807,7 @@ export interface operations {
             query?: {
                 actor?: string;
                 kind?: string;
+                /** @description Words and "quoted phrases"; a row must hold every one, as a substring in any letter case, in any of the searched fields. % and _ are literal characters. At most 256 bytes and 16 terms. */
                 search?: string;
                 source?: string;
                 technique?: string;
@@ -3874,6 +3875,7 @@ export interface operations {
         parameters: {
             query?: {
                 parent?: string;
+                /** @description Words and "quoted phrases"; a row must hold every one, as a substring in any letter case, in any of the searched fields. % and _ are literal characters. At most 256 bytes and 16 terms. */
                 search?: string;
                 status?: string;
                 threat_actor?: string;
@@ -4162,6 +4164,7 @@ export interface operations {
             query?: {
                 family?: string;
                 framework?: string;
+                /** @description Words and "quoted phrases"; a row must hold every one, as a substring in any letter case, in any of the searched fields. % and _ are literal characters. At most 256 bytes and 16 terms. */
                 search?: string;
                 status?: string;
                 technique?: string;
@@ -4383,6 +4386,7 @@ export interface operations {
     getDefenses: {
         parameters: {
             query?: {
+                /** @description Words and "quoted phrases"; a row must hold every one, as a substring in any letter case, in any of the searched fields. % and _ are literal characters. At most 256 bytes and 16 terms. */
                 search?: string;
                 tactic?: string;
                 technique?: string;
@@ -4452,6 +4456,7 @@ export interface operations {
                 kind?: string;
                 level?: string;
                 platform?: string;
+                /** @description Words and "quoted phrases", every one required, in any order; results come by relevance (a match in the title or name first). A word matches words that begin with it, in any letter case (powersh finds PowerShell). A term with punctuation or spaces (T1059.001, cmd.exe, -enc, a "quoted phrase") must appear as written. Nothing is query syntax: AND, OR, NOT, NEAR, *, ^, :, (, ) are searched as text. At most 256 bytes and 16 terms. */
                 search?: string;
                 source?: string;
                 status?: string;
@@ -5084,6 +5089,7 @@ export interface operations {
         parameters: {
             query?: {
                 actor?: string;
+                /** @description Words and "quoted phrases"; a row must hold every one, as a substring in any letter case, in any of the searched fields. % and _ are literal characters. At most 256 bytes and 16 terms. */
                 search?: string;
                 since?: string;
                 source?: string;
@@ -5122,6 +5128,7 @@ export interface operations {
         parameters: {
             query?: {
                 actor?: string;
+                /** @description Words and "quoted phrases"; a row must hold every one, as a substring in any letter case, in any of the searched fields. % and _ are literal characters. At most 256 bytes and 16 terms. */
                 search?: string;
                 since?: string;
                 source?: string;
@@ -5321,6 +5328,7 @@ export interface operations {
     getMitigations: {
         parameters: {
             query?: {
+                /** @description Words and "quoted phrases"; a row must hold every one, as a substring in any letter case, in any of the searched fields. % and _ are literal characters. At most 256 bytes and 16 terms. */
                 search?: string;
                 technique?: string;
                 limit?: number;
@@ -5864,6 +5872,7 @@ export interface operations {
             query?: {
                 include_revoked?: string;
                 platform?: string;
+                /** @description Words and "quoted phrases", every one required, in any order; results come by relevance (a match in the title or name first). A word matches words that begin with it, in any letter case (powersh finds PowerShell). A term with punctuation or spaces (T1059.001, cmd.exe, -enc, a "quoted phrase") must appear as written. Nothing is query syntax: AND, OR, NOT, NEAR, *, ^, :, (, ) are searched as text. At most 256 bytes and 16 terms. */
                 search?: string;
                 status?: string;
                 tactic?: string;
@@ -5931,6 +5940,7 @@ export interface operations {
         parameters: {
             query?: {
                 platform?: string;
+                /** @description Words and "quoted phrases", every one required, in any order; results come by relevance (a match in the title or name first). A word matches words that begin with it, in any letter case (powersh finds PowerShell). A term with punctuation or spaces (T1059.001, cmd.exe, -enc, a "quoted phrase") must appear as written. Nothing is query syntax: AND, OR, NOT, NEAR, *, ^, :, (, ) are searched as text. At most 256 bytes and 16 terms. */
                 search?: string;
                 source?: string;
                 status?: string;
@@ -6954,6 +6964,7 @@ export interface operations {
             query?: {
                 country?: string;
                 include_deprecated?: string;
+                /** @description Words and "quoted phrases", every one required, in any order; results come by relevance (a match in the title or name first). A word matches words that begin with it, in any letter case (powersh finds PowerShell). A term with punctuation or spaces (T1059.001, cmd.exe, -enc, a "quoted phrase") must appear as written. Nothing is query syntax: AND, OR, NOT, NEAR, *, ^, :, (, ) are searched as text. At most 256 bytes and 16 terms. */
                 search?: string;
                 source?: string;
                 technique?: string;

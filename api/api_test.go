@@ -118,3 +118,26 @@ func TestSPA(t *testing.T) {
 		t.Errorf("cleaned path: %d", rec.Code)
 	}
 }
+
+// One Content-Security-Policy outside /api/: the not-built page and the health checks
+// (set by the middleware only) and the SPA's pages and files (served by its handler)
+// carry the same policy, and no answer carries two. The middleware's own copy, laxer
+// ('unsafe-inline' styles, data: fonts), used to reach every page but the SPA's files.
+func TestOneContentSecurityPolicy(t *testing.T) {
+	st := storetest.Open(t, store.SQLite)
+	bare := api.New(api.ServicesFor(st, api.Deps{})).Handler()
+	built := api.New(api.ServicesFor(st, api.Deps{Web: fstest.MapFS{"index.html": {Data: []byte("<html>the app</html>")},
+		"assets/app.js": {Data: []byte("1")}}, WebBuilt: true})).Handler()
+	for _, c := range []struct {
+		h    http.Handler
+		path string
+	}{{bare, "/"}, {bare, "/healthz"}, {bare, "/readyz"}, {built, "/"}, {built, "/tests/1"}, {built, "/assets/app.js"}, {built, "/healthz"}} {
+		rec := get(t, c.h, c.path)
+		if got := rec.Header().Values("Content-Security-Policy"); len(got) != 1 || got[0] != api.ContentSecurityPolicy {
+			t.Errorf("GET %s: CSP %q, want only %q", c.path, got, api.ContentSecurityPolicy)
+		}
+	}
+	if body := get(t, bare, "/").Body.String(); strings.Contains(body, "style=") {
+		t.Errorf("the not-built page has an inline style, which the policy refuses: %s", body)
+	}
+}

@@ -6,12 +6,16 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// spaCSP is the content security policy of the web app: its own scripts, styles,
-// images and API only, never framed. Styles allow 'unsafe-inline' because React sets
-// style attributes and the not-built page carries one; scripts never run inline, so
-// stored text rendered by the SPA cannot execute. Change it together with the SPA.
-const spaCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
-	"font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+// ContentSecurityPolicy is the one policy of every answer outside /api/: the SPA's
+// pages and assets, the page shown when the web app is not built, health checks.
+// Scripts, styles, fonts and API calls come from this server only; nothing may frame
+// the app. React sets styles through the CSSOM, which style-src does not govern, so no
+// 'unsafe-inline' is needed (and the not-built page has no style attribute). Scripts
+// never run inline, so stored text rendered by the SPA cannot execute. It was defined
+// twice (here, laxer, and for the SPA's files), and which one a page got depended on
+// the handler; TestOneContentSecurityPolicy holds it to one.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
 // apiCSP is for JSON and downloads: nothing in them may load or run anything.
 const apiCSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
@@ -33,7 +37,7 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 			h.Set("Content-Security-Policy", apiCSP)
 			h.Set("Cache-Control", "no-store")
 		} else {
-			h.Set("Content-Security-Policy", spaCSP)
+			h.Set("Content-Security-Policy", ContentSecurityPolicy)
 		}
 		return next(c)
 	}

@@ -17,19 +17,13 @@ import (
 
 const notBuiltPage = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Aegis</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; line-height: 1.5">
+<body>
 <h1>Aegis is running</h1>
 <p>The API answers under <a href="/api/v1/version">/api/v1/version</a>, but the web app has not been built
 into this binary.</p>
 <p>Build it with <code>make build</code> (which runs <code>npm ci &amp;&amp; npm run build</code> in <code>web/</code>),
 then start the server again.</p>
 </body></html>`
-
-// ContentSecurityPolicy is sent with every page of the SPA: scripts, styles, fonts and
-// API calls come from this server only; nothing may frame the app. React sets styles
-// through the CSSOM, which style-src does not govern, so no 'unsafe-inline' is needed.
-const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
-	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
 // Cache lifetimes: Vite names every file under assets/ by its content hash, so a file
 // there never changes and may be cached for a year; index.html names the current
@@ -119,8 +113,9 @@ func isDir(f fs.File) bool {
 	return err == nil && info.IsDir()
 }
 
+// setSecurityHeaders adds what the SPA's files carry besides securityHeaders' (which
+// sets the Content-Security-Policy of every answer).
 func setSecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", ContentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")

@@ -31,10 +31,10 @@ type Rule struct {
 
 	cond     node
 	searches []*search
-	// need: literals one of which every match contains (the last maxLit bytes of
-	// each); always: no such need could be proved, the rule is evaluated for every
-	// event of its log source.
-	need   need
+	// needs: sets of atoms, each of which has one atom every match holds (literals
+	// by their last maxLit bytes); always: no need could be proved, the rule is
+	// evaluated for every event of its log source.
+	needs  []need
 	always bool
 	idx    int
 }

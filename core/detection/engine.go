@@ -161,7 +161,7 @@ func (e *Engine) Evaluate(ev *events.Event, fn func(Match)) {
 		}
 		return
 	}
-	c.hits = c.hits[:0]
+	c.hits, c.full = c.hits[:0], li.full
 	li.mark(ev, c.markHit)
 	slices.Sort(c.hits)
 	// Merge the rules hit with those always evaluated, both in rule order.
@@ -189,11 +189,17 @@ func (e *Engine) ctx() *evalCtx {
 	if c, ok := e.scratch.Get().(*evalCtx); ok {
 		return c
 	}
-	c := &evalCtx{gen: make([]uint32, len(e.matchers)), res: make([]bool, len(e.matchers)), hit: make([]uint32, len(e.rules))}
-	c.markHit = func(pos int32) {
+	c := &evalCtx{gen: make([]uint32, len(e.matchers)), res: make([]bool, len(e.matchers)), hit: make([]uint32, len(e.rules)), needs: make([]uint8, len(e.rules))}
+	c.markHit = func(code int32) {
+		pos, bit := code>>2, uint8(1)<<(code&3)
 		if c.hit[pos] != c.cur {
-			c.hit[pos] = c.cur
-			c.hits = append(c.hits, pos)
+			c.hit[pos], c.needs[pos] = c.cur, 0
+		}
+		if n := c.needs[pos]; n&bit == 0 {
+			c.needs[pos] = n | bit
+			if n|bit == c.full[pos] {
+				c.hits = append(c.hits, pos)
+			}
 		}
 	}
 	return c
@@ -209,10 +215,13 @@ type evalCtx struct {
 	rule  *Rule
 	sdone []bool
 	sres  []bool
-	// hit stamps, per position in the log source's rules, the events whose text holds
-	// one of the rule's literals, and hits lists those positions; markHit is bound
-	// once so marking allocates nothing.
+	// hit stamps, per position in the log source's rules, the event whose needs[pos]
+	// bits say which of the rule's needs it holds; hits lists the positions whose
+	// needs are all held (full, from the log source's index). markHit is bound once
+	// so marking allocates nothing.
 	hit     []uint32
+	needs   []uint8
+	full    []uint8
 	hits    []int32
 	markHit func(pos int32)
 }

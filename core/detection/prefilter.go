@@ -3,6 +3,7 @@ package detection
 import (
 	"regexp"
 	"regexp/syntax"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -241,53 +242,91 @@ func longest(ss []string) string {
 	return best
 }
 
-func (s *search) need() need {
-	var groups []need
-	for _, g := range s.groups {
-		var best need
-		for _, m := range g {
-			best = better(best, m.need())
-		}
-		groups = append(groups, best)
+// cnf is a conjunction of needs: every one holds for every event the rule matches.
+// An event is evaluated only when it holds an atom of each, so "Image ends with
+// \\csi.exe and Company is Microsoft Corporation" is no longer evaluated for every
+// Microsoft program (a single need had to pick one side, and picked the longer
+// literal). Empty: nothing is known.
+type cnf []need
+
+// maxClauses bounds the needs kept per rule (the most selective), so a rule's
+// progress fits the bits of a byte.
+const maxClauses = 4
+
+func (c cnf) best() need {
+	var b need
+	for _, n := range c {
+		b = better(b, n)
 	}
-	if len(groups) == 0 {
-		return nil
-	}
-	return union(groups...)
+	return b
 }
 
-func condNeed(n node, searches []need) need {
+// or is the cnf of a disjunction: one need, the union of each side's best (nil
+// when a side has none).
+func or(cs []cnf) cnf {
+	ns := make([]need, len(cs))
+	for i, c := range cs {
+		ns[i] = c.best()
+	}
+	if u := union(ns...); u != nil {
+		return cnf{u}
+	}
+	return nil
+}
+
+func (s *search) cnf() cnf {
+	if len(s.groups) == 1 {
+		var out cnf
+		for _, m := range s.groups[0] {
+			if n := m.need(); n != nil {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	cs := make([]cnf, len(s.groups))
+	for i, g := range s.groups {
+		for _, m := range g {
+			if n := m.need(); n != nil {
+				cs[i] = append(cs[i], n)
+			}
+		}
+	}
+	return or(cs)
+}
+
+func condCNF(n node, searches []cnf) cnf {
 	switch n := n.(type) {
 	case andNode:
-		var best need
+		var out cnf
 		for _, t := range n {
-			best = better(best, condNeed(t, searches))
+			out = append(out, condCNF(t, searches)...)
 		}
-		return best
+		return out
 	case orNode:
-		ns := make([]need, len(n))
+		cs := make([]cnf, len(n))
 		for i, t := range n {
-			ns[i] = condNeed(t, searches)
+			cs[i] = condCNF(t, searches)
 		}
-		return union(ns...)
+		return or(cs)
 	case refNode:
 		return searches[n.s]
 	case ofNode:
 		if len(n.s) == 0 {
 			return nil
 		}
-		ns := make([]need, len(n.s))
+		cs := make([]cnf, len(n.s))
 		for i, s := range n.s {
-			ns[i] = searches[s]
+			cs[i] = searches[s]
 		}
 		if n.all {
-			var best need
-			for _, x := range ns {
-				best = better(best, x)
+			var out cnf
+			for _, c := range cs {
+				out = append(out, c...)
 			}
-			return best
+			return out
 		}
-		return union(ns...)
+		return or(cs)
 	}
 	return nil // notNode, and anything new: no need can be proved
 }
@@ -314,16 +353,44 @@ func (n need) searchable() need {
 // setNeeds derives every rule's need; rules without one are always evaluated.
 func setNeeds(rules []*Rule) {
 	for _, r := range rules {
-		sn := make([]need, len(r.searches))
+		sc := make([]cnf, len(r.searches))
 		for i, s := range r.searches {
-			sn[i] = s.need()
+			sc[i] = s.cnf()
 		}
-		r.need = condNeed(r.cond, sn)
-		r.always = r.need == nil
-		if !r.always {
-			r.need = r.need.searchable()
+		c := condCNF(r.cond, sc)
+		// The most selective first; a need equal to one kept already adds nothing.
+		sort.SliceStable(c, func(i, j int) bool {
+			si, sj := shortest(c[i]), shortest(c[j])
+			return si > sj || si == sj && len(c[i]) < len(c[j])
+		})
+		r.needs = nil
+		for _, n := range c {
+			if len(r.needs) == maxClauses {
+				break
+			}
+			n = n.searchable()
+			dup := false
+			for _, k := range r.needs {
+				dup = dup || sameNeed(k, n)
+			}
+			if !dup {
+				r.needs = append(r.needs, n)
+			}
+		}
+		r.always = len(r.needs) == 0
+	}
+}
+
+func sameNeed(a, b need) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
 		}
 	}
+	return true
 }
 
 // logIndex is what evaluating events of one log source needs: the rules that apply
@@ -333,9 +400,10 @@ func setNeeds(rules []*Rule) {
 type logIndex struct {
 	rules []*Rule // in rule order
 	// pre: the prefilter is on; always lists the positions in rules of those without
-	// a need, in order.
+	// a need, in order; full has, per position, a bit for each of the rule's needs.
 	pre    bool
 	always []int32
+	full   []uint8
 	// fields: lower-cased field name → its index, whose automaton holds the keyword
 	// literals too, so each field's text is searched once; any searches the fields
 	// without an index of their own for keyword literals (nil: there are none).
@@ -343,8 +411,8 @@ type logIndex struct {
 	any    *fieldIndex
 }
 
-// fieldIndex finds the rules, by position in logIndex.rules, one of whose atoms a
-// field's value holds: an automaton with the rules needing each literal id, and the
+// fieldIndex finds the needs one of whose atoms a field's value holds, each as its
+// rule's position in logIndex.rules shifted left twice and the need's number: an automaton with the rules needing each literal id, and the
 // numeric atoms by exact text and by number.
 type fieldIndex struct {
 	a     *automaton
@@ -372,31 +440,37 @@ func newLogIndex(rules []*Rule, pre bool) *logIndex {
 		return rs
 	}
 	byField := map[string]*lits{}
+	add := func(a atom, code int32) {
+		l := byField[a.field]
+		if l == nil {
+			l = &lits{ids: map[string]int32{}, exact: map[string][]int32{}, num: map[float64][]int32{}}
+			byField[a.field] = l
+		}
+		if a.isNum {
+			l.exact[a.lit] = addPos(l.exact[a.lit], code)
+			l.num[a.num] = addPos(l.num[a.num], code)
+			return
+		}
+		id, ok := l.ids[a.lit]
+		if !ok {
+			id = int32(len(l.list))
+			l.ids[a.lit] = id
+			l.list = append(l.list, a.lit)
+			l.rules = append(l.rules, nil)
+		}
+		l.rules[id] = addPos(l.rules[id], code)
+	}
+	li.full = make([]uint8, len(rules))
 	for i, r := range rules {
-		pos := int32(i)
 		if r.always {
-			li.always = append(li.always, pos)
+			li.always = append(li.always, int32(i))
 			continue
 		}
-		for _, a := range r.need {
-			l := byField[a.field]
-			if l == nil {
-				l = &lits{ids: map[string]int32{}, exact: map[string][]int32{}, num: map[float64][]int32{}}
-				byField[a.field] = l
+		li.full[i] = 1<<len(r.needs) - 1
+		for k, n := range r.needs {
+			for _, a := range n {
+				add(a, int32(i)<<2|int32(k))
 			}
-			if a.isNum {
-				l.exact[a.lit] = addPos(l.exact[a.lit], pos)
-				l.num[a.num] = addPos(l.num[a.num], pos)
-				continue
-			}
-			id, ok := l.ids[a.lit]
-			if !ok {
-				id = int32(len(l.list))
-				l.ids[a.lit] = id
-				l.list = append(l.list, a.lit)
-				l.rules = append(l.rules, nil)
-			}
-			l.rules[id] = addPos(l.rules[id], pos)
 		}
 	}
 	keywords := byField[""]
@@ -426,8 +500,8 @@ func newLogIndex(rules []*Rule, pre bool) *logIndex {
 	return li
 }
 
-// mark calls hit with the position of every rule one of whose atoms ev holds (a
-// position once per occurrence or more).
+// mark calls hit with the code (position<<2 | need) of every need one of whose atoms
+// ev holds (a code once per occurrence or more).
 func (li *logIndex) mark(ev *events.Event, hit func(pos int32)) {
 	fs := ev.Fields()
 	for i := range fs {

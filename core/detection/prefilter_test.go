@@ -151,6 +151,7 @@ func TestPrefilterKeepsEveryMatch(t *testing.T) {
 		"regex-or":  "detection:\n  sel:\n    CommandLine|re: 'whoami|mimikatz'\n  condition: sel",
 		"regex-s":   "detection:\n  sel:\n    CommandLine|re: '(?i)s'\n  condition: sel",
 		"regex-all": "detection:\n  sel:\n    CommandLine|re|all:\n      - '(?i)sekurlsa::'\n      - '.*'\n  condition: sel",
+		"both":      "detection:\n  sel_img:\n    Image|endswith: '\\cmd.exe'\n  sel_user:\n    User|startswith: 'CORP\\'\n  condition: all of sel_*",
 		"number-or": "detection:\n  sel:\n    EventID:\n      - 11\n      - 4688\n  cli:\n    CommandLine|contains: 'whoami'\n  condition: sel or cli",
 	}
 	var srcs []Source
@@ -176,7 +177,7 @@ func TestPrefilterKeepsEveryMatch(t *testing.T) {
 	// literal where it has one, a number itself.
 	for k, want := range map[string]bool{"suffix": false, "and-or": false, "not": false, "keyword": false, "all-of": false,
 		"one-of": false, "regex": false, "nullvalue": false, "cased": false, "glob": false, "number": false,
-		"regex-or": true, "regex-s": true, "regex-all": false, "number-or": false} {
+		"regex-or": true, "regex-s": true, "regex-all": false, "number-or": false, "both": false} {
 		if always[k] != want {
 			t.Errorf("rule %s: always evaluated = %v, want %v", k, always[k], want)
 		}
@@ -295,5 +296,49 @@ func TestRegexpLiteralIsRequired(t *testing.T) {
 	}
 	if checked < 1000 {
 		t.Fatalf("only %d matches checked", checked)
+	}
+}
+
+// TestPrefilterNeedsEverySide: a rule whose condition is a conjunction is evaluated
+// only for events that hold an atom of each side, not of the longer literal's side
+// alone.
+func TestPrefilterNeedsEverySide(t *testing.T) {
+	src := "title: csi\nlogsource:\n  product: windows\ndetection:\n  selection_img:\n    - Image|endswith: '\\csi.exe'\n    - OriginalFileName: 'csi.exe'\n" +
+		"  selection_cli:\n    Company: 'Microsoft Corporation'\n  condition: all of selection*\n"
+	e, err := Compile([]Source{{Key: "csi", Text: []byte(src)}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.Rules()[0].needs); n != 2 {
+		t.Fatalf("%d needs, want 2: %+v", n, e.Rules()[0].needs)
+	}
+	ls := events.LogSource{Product: "windows"}
+	li := e.logIndex(ls)
+	for _, tc := range []struct {
+		fields map[string]string
+		hit    bool
+	}{
+		{map[string]string{"Image": `C:\Windows\notepad.exe`, "Company": "Microsoft Corporation"}, false},
+		{map[string]string{"Image": `C:\Tools\csi.exe`, "Company": "Someone"}, false},
+		{map[string]string{"Image": `C:\Tools\csi.exe`, "Company": "Microsoft Corporation"}, true},
+		{map[string]string{"OriginalFileName": "CSI.EXE", "Company": "MICROSOFT CORPORATION"}, true},
+	} {
+		ev := events.New("1", 2)
+		ev.LogSource = ls
+		for k, v := range tc.fields {
+			ev.Set(k, v)
+		}
+		c := e.ctx()
+		c.reset(ev)
+		c.hits, c.full = c.hits[:0], li.full
+		li.mark(ev, c.markHit)
+		if got := len(c.hits) > 0; got != tc.hit {
+			t.Errorf("%v: evaluated = %v, want %v", tc.fields, got, tc.hit)
+		}
+		matched := false
+		e.Evaluate(ev, func(Match) { matched = true })
+		if matched != tc.hit {
+			t.Errorf("%v: matched = %v, want %v", tc.fields, matched, tc.hit)
+		}
 	}
 }

@@ -210,7 +210,7 @@ func TestSearchesCannotExhaustThePool(t *testing.T) {
 	waiting := func() int {
 		var n int
 		err := admin.QueryRow(`SELECT COUNT(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%test_templates%ILIKE%'`).Scan(&n)
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%test_templates%search_doc @@%'`).Scan(&n)
 		if err != nil {
 			t.Fatal(err)
 		}

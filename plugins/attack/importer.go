@@ -9,7 +9,6 @@ import (
 
 	"github.com/aegis-sec/aegis/plugins/internal/stix"
 	"github.com/aegis-sec/aegis/sdk"
-	"github.com/aegis-sec/aegis/sdk/source"
 )
 
 // config is the plugin's `config { ... }` block from aegis.hcl.
@@ -68,16 +67,14 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	opts := cfg.Options()
-	opts.Tracker = source.NewTracker(req.PreviousFiles, out)
-	ds, err := stix.Load(ctx, req.Source, opts, out)
-	if errors.Is(err, stix.ErrUnchanged) {
+	ds, unchanged, err := stix.LoadUnlessUnchanged(ctx, req.Source, cfg.Options(), out, req.PreviousFiles, out)
+	if err != nil {
+		return err
+	}
+	if unchanged {
 		// The host keeps every record of the previous run.
 		out.Progress(0, 0, "ATT&CK source unchanged since the previous import: nothing read")
 		return nil
-	}
-	if err != nil {
-		return err
 	}
 	b := &builder{ds: ds, release: cfg.ReleaseVersion, warn: func(p stix.Position, id, summary, detail string) {
 		out.Warn(p.File, p.Line, id, summary, detail)

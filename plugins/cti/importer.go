@@ -72,9 +72,15 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	ds, err := stix.Load(ctx, req.Source, cfg.Options(), out)
+	// An actor's record draws on relationship and technique files: the source is
+	// skipped whole, when no file changed, or read whole.
+	ds, unchanged, err := stix.LoadUnlessUnchanged(ctx, req.Source, cfg.Options(), out, req.PreviousFiles, out)
 	if err != nil {
 		return err
+	}
+	if unchanged {
+		out.Progress(0, 0, "source unchanged since the previous import: nothing read")
+		return nil
 	}
 	b := &builder{ds: ds, cfg: cfg, warn: func(p stix.Position, id, summary, detail string) {
 		out.Warn(p.File, p.Line, id, summary, detail)

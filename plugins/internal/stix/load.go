@@ -86,6 +86,20 @@ func Load(ctx context.Context, src string, opts Options, r Reporter) (*Dataset, 
 	return loadSource(ctx, src, opts, r)
 }
 
+// LoadUnlessUnchanged is Load that first compares a local source with prev,
+// the host's file states of its previous run (sdk.ImportRequest.PreviousFiles),
+// through a tracker reporting to files (the *sdk.Emitter). unchanged says the
+// whole source is as that run read it: nothing was read, the host keeps that
+// run's records, and ds is nil.
+func LoadUnlessUnchanged(ctx context.Context, src string, opts Options, r Reporter, prev []source.FileState, files source.Reporter) (ds *Dataset, unchanged bool, err error) {
+	opts.Tracker = source.NewTracker(prev, files)
+	ds, err = Load(ctx, src, opts, r)
+	if errors.Is(err, ErrUnchanged) {
+		return nil, true, nil
+	}
+	return ds, false, err
+}
+
 func loadSource(ctx context.Context, src string, opts Options, r Reporter) (*Dataset, error) {
 	l := &loader{ctx: ctx, opts: opts, r: r, ds: newDataset()}
 	l.ds.DefaultRelease = ReleaseFromName(src)

@@ -136,13 +136,23 @@ func TestSearchIsBounded(t *testing.T) {
 // A write that waits on a lock held elsewhere (another process, a long import) is
 // stopped at the request deadline with 503 naming server.request_timeout, writes
 // nothing, and goes through once the lock is gone.
+//
+// Only the blocked write runs under the short deadline. Sign-in (an argon2 hash), the
+// read beside the lock and the write after it go through a second server on the same
+// database with a long deadline: on a loaded machine they took more than 500 ms and
+// failed the test for a reason it does not test. What holds the test to the mechanism
+// is that the lock would release itself after 15 s (holdLock): a deadline that did not
+// reach the database would answer 201 then, not 503, and a read the lock held would
+// take those 15 s.
 func TestRequestDeadlineReachesTheDatabase(t *testing.T) {
 	for _, driver := range []string{store.SQLite, store.Postgres} {
 		t.Run(driver, func(t *testing.T) {
 			st, dsn := openShared(t, driver)
 			apitest.CreateUser(t, st, "redlead", core.RoleRedLead, "")
 			h := api.New(api.ServicesFor(st, api.Deps{RequestTimeout: 500 * time.Millisecond})).Handler()
-			red := apitest.Login(t, h, "redlead", "")
+			patient := apitest.Login(t, api.New(api.ServicesFor(st, api.Deps{RequestTimeout: time.Minute})).Handler(), "redlead", "")
+			red := *patient
+			red.H = h
 			body := map[string]any{"name": "Blocked template", "command": "whoami"}
 			audits := countRows(t, st, `SELECT COUNT(*) FROM audit_logs`)
 
@@ -157,12 +167,13 @@ func TestRequestDeadlineReachesTheDatabase(t *testing.T) {
 			if !strings.Contains(p.Detail, "server.request_timeout") || p.Code != core.EUNAVAILABLE {
 				t.Fatalf("problem %+v does not name server.request_timeout", p)
 			}
-			if took > 5*time.Second {
+			if took > 10*time.Second {
 				t.Fatalf("the blocked write answered after %v; the deadline is 500ms", took)
 			}
 			// Reads are not held by the writer's lock and answer meanwhile.
-			if rec := red.Do(http.MethodGet, "/api/v1/tactics", nil); rec.Code != http.StatusOK {
-				t.Fatalf("GET /tactics while the write lock is held: %d %s", rec.Code, rec.Body)
+			start = time.Now()
+			if rec := patient.Do(http.MethodGet, "/api/v1/tactics", nil); rec.Code != http.StatusOK || time.Since(start) > 10*time.Second {
+				t.Fatalf("GET /tactics while the write lock is held: %d after %v %s", rec.Code, time.Since(start), rec.Body)
 			}
 			l.release()
 
@@ -172,7 +183,7 @@ func TestRequestDeadlineReachesTheDatabase(t *testing.T) {
 			if n := countRows(t, st, `SELECT COUNT(*) FROM audit_logs`); n != audits {
 				t.Fatalf("the stopped request wrote %d audit entries", n-audits)
 			}
-			red.Want(http.StatusCreated, http.MethodPost, "/api/v1/templates", body, nil)
+			patient.Want(http.StatusCreated, http.MethodPost, "/api/v1/templates", body, nil)
 			if n := countRows(t, st, `SELECT COUNT(*) FROM test_templates WHERE name = ?`, "Blocked template"); n != 1 {
 				t.Fatalf("after the lock was released: %d templates, want 1", n)
 			}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -129,13 +128,20 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	}
 
 	seen := map[string]string{} // external id → file:line of its first test
-	filtered := 0
+	filtered, unchanged := 0, 0
+	// A technique file's tests depend on it alone: an unchanged one is skipped and
+	// the host keeps its tests.
+	tr := source.NewTracker(req.PreviousFiles, out)
 	for i, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		out.Progress(int64(i), int64(len(files)), "reading "+f.Rel)
-		data, err := os.ReadFile(f.Path)
+		if tr.Unchanged(f) {
+			unchanged++
+			continue
+		}
+		data, err := tr.ReadFile(f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.Rel, err)
 		}
@@ -166,7 +172,10 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 			seen[t.ExternalID] = pos
 		}
 	}
-	msg := fmt.Sprintf("%d atomic tests from %d files", out.Count(), len(files))
+	msg := fmt.Sprintf("%d atomic tests from %d files", out.Count(), len(files)-unchanged)
+	if unchanged > 0 {
+		msg += fmt.Sprintf(", %d unchanged files skipped", unchanged)
+	}
 	if filtered > 0 {
 		msg += fmt.Sprintf(" (%d left out by the platforms filter)", filtered)
 	}

@@ -271,3 +271,29 @@ func TestPlainFolderOfAtomics(t *testing.T) {
 		t.Errorf("diagnostics:\n%s", d)
 	}
 }
+
+// With the host's file states, a re-import reads only the changed and the added
+// technique file and skips the unchanged one (a deleted file, simply not reported, is
+// covered by the Sigma and Elastic tests: this fixture has only two technique files).
+func TestSkipsUnchangedFiles(t *testing.T) {
+	second := runner.SkipsUnchanged(t, "testdata/ok", "", func(dir string) {
+		t1059 := filepath.Join(dir, "atomics/T1059/T1059.yaml")
+		data, err := os.ReadFile(t1059)
+		if err != nil {
+			t.Fatal(err)
+		}
+		added := filepath.Join(dir, "atomics/T1105/T1105.yaml")
+		if err := os.MkdirAll(filepath.Dir(added), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(added, []byte(strings.NewReplacer("t1059", "t1105", "5f7b6c2e", "5f7b6c2f").Replace(string(data))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(t1059, []byte(strings.Replace(string(data), "echo hello", "echo changed", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}, "atomics/T1059/T1059.yaml", "atomics/T1105/T1105.yaml")
+	if len(second.Records) == 0 {
+		t.Error("second import sent nothing from the changed and the added file")
+	}
+}

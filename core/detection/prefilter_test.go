@@ -342,3 +342,54 @@ func TestPrefilterNeedsEverySide(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentEvaluation: goroutines evaluating events of several log sources at
+// once, each source's index built by whichever comes first, find what one goroutine
+// finds (run with -race).
+func TestConcurrentEvaluation(t *testing.T) {
+	var srcs []Source
+	for i, cat := range []string{"process_creation", "file_event", "image_load", ""} {
+		body := fmt.Sprintf("title: r%d\nlogsource:\n  product: windows\n", i)
+		if cat != "" {
+			body += "  category: " + cat + "\n"
+		}
+		body += "detection:\n  sel:\n    Image|endswith: '\\cmd.exe'\n  kw:\n    - 'whoami'\n  condition: sel or kw\n"
+		srcs = append(srcs, Source{Key: fmt.Sprint("r", i), Text: []byte(body)})
+	}
+	e, err := Compile(srcs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []*events.Event
+	for i := 0; i < 400; i++ {
+		ev := events.New(fmt.Sprint(i), 2)
+		ev.LogSource = events.LogSource{Product: "windows", Category: []string{"process_creation", "file_event", "image_load", "registry_set"}[i%4], Inferred: true}
+		ev.Set("Image", []string{`C:\x\cmd.exe`, `C:\x\notepad.exe`}[i/4%2])
+		ev.Set("CommandLine", []string{"whoami /all", "dir"}[i/8%2])
+		evs = append(evs, ev)
+	}
+	want := matchesOf(e, evs)
+	if len(want) == 0 {
+		t.Fatal("no matches to compare")
+	}
+	fresh, err := Compile(srcs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make([][]string, 4)
+	done := make(chan int)
+	for g := range results {
+		go func() {
+			results[g] = matchesOf(fresh, evs)
+			done <- g
+		}()
+	}
+	for range results {
+		<-done
+	}
+	for g, got := range results {
+		if d := diffLines(got, want); d != "" {
+			t.Fatalf("goroutine %d found other matches:\n%s", g, d)
+		}
+	}
+}

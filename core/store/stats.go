@@ -89,6 +89,7 @@ var statSpecs = []statSpec{
 	{"job_runs", "job_runs", map[string]string{"job": "job", "outcome": "outcome"}},
 	{"import_locks", "import_locks", map[string]string{"plugin": "plugin"}},
 	{"coverage_generation", "coverage_generation", nil},
+	{"import_files", "import_files", map[string]string{"plugin": "plugin_name"}},
 }
 
 // Stats counts every entity, and each by its dimensions, in one read transaction so the

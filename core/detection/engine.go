@@ -50,6 +50,9 @@ func Compile(srcs []Source, opts Options) (*Engine, error) {
 		rules, err := sigma.ParseFile(file, s.Text)
 		if err != nil {
 			e.unsupported = append(e.unsupported, Unsupported{Key: s.Key, Reason: "invalid Sigma: " + err.Error()})
+		} else if len(rules) == 0 {
+			// An empty or comment-only file is named, not silently passed over.
+			e.unsupported = append(e.unsupported, Unsupported{Key: s.Key, Reason: "no Sigma rule in " + file})
 		}
 		for i, r := range rules {
 			key := s.Key

@@ -47,6 +47,9 @@ func (t *Tx) insertRows(ctx context.Context, table string, cols []string, rows [
 	if len(rows) == 0 {
 		return nil
 	}
+	if suffix == "" && t.canCopy(len(rows), copyMinRows) {
+		return t.copyRows(ctx, table, cols, rows)
+	}
 	per := batchRows(len(cols))
 	tuple := "(" + placeholders(len(cols)) + ")"
 	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "

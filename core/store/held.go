@@ -145,19 +145,30 @@ func splitSubtechniques(op *heldOp) []*heldOp {
 // the id it was given (see the comment at the top).
 func (t *Tx) upsertRows(ctx context.Context, op *heldOp) error {
 	per := batchRows(len(op.cols))
+	if t.canCopy(len(op.rows), stageMinRows) {
+		per = len(op.rows)
+	}
 	tuple := "(" + placeholders(len(op.cols)) + ")"
 	head := "INSERT INTO " + op.table + " (" + strings.Join(op.cols, ", ") + ") VALUES "
 	for start := 0; start < len(op.rows); start += per {
 		chunk := op.rows[start:min(start+per, len(op.rows))]
-		args := make([]any, 0, len(chunk)*len(op.cols))
 		want := make(map[string]bool, len(chunk))
 		for _, r := range chunk {
-			args = append(args, r...)
 			want[r[0].(string)] = true
 		}
 		var got []string
-		if err := t.sel(ctx, &got, head+strings.Repeat(tuple+",", len(chunk)-1)+tuple+" "+op.suffix, args...); err != nil {
-			return err
+		if t.canCopy(len(chunk), stageMinRows) {
+			if err := t.stagedUpsert(ctx, &got, op.table, op.cols, chunk, op.suffix); err != nil {
+				return err
+			}
+		} else {
+			args := make([]any, 0, len(chunk)*len(op.cols))
+			for _, r := range chunk {
+				args = append(args, r...)
+			}
+			if err := t.sel(ctx, &got, head+strings.Repeat(tuple+",", len(chunk)-1)+tuple+" "+op.suffix, args...); err != nil {
+				return err
+			}
 		}
 		ok := len(got) == len(chunk)
 		for _, id := range got {

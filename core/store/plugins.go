@@ -187,6 +187,19 @@ func (t *Tx) ImportRecords(ctx context.Context, source string) (map[ImportRecord
 var importRecordCols = []string{"id", "source", "importer_type", "scope", "source_ref", "file", "kind", "external_id",
 	"entity_id", "content_hash", "data", "deprecated", "first_run_id", "last_run_id", "created_at", "updated_at"}
 
+// recordBatch is how many new import records the transaction holds before writing
+// them: one statement's worth, or on PostgreSQL, where they go through COPY, more (the
+// rows hold the packed record, a few kB each).
+func (t *Tx) recordBatch() int {
+	if t.canCopy(copyRecordRows, copyMinRows) {
+		return copyRecordRows
+	}
+	return batchRows(len(importRecordCols))
+}
+
+// copyRecordRows is recordBatch on PostgreSQL.
+const copyRecordRows = 10000
+
 // PutImportRecord inserts or updates a bookkeeping row. New rows are held back and
 // inserted many per statement (see Tx.flush): a run adds one per record.
 func (t *Tx) PutImportRecord(ctx context.Context, r *ImportRecord) error {
@@ -195,7 +208,27 @@ func (t *Tx) PutImportRecord(ctx context.Context, r *ImportRecord) error {
 		r.ID = core.NewID()
 		t.pendingRecords = append(t.pendingRecords, []any{r.ID, r.Source, r.ImporterType, r.Scope, r.SourceRef, r.File, r.Kind,
 			r.ExternalID, r.EntityID, r.ContentHash, r.Data, r.Deprecated, r.FirstRunID, r.LastRunID, now, now})
-		if len(t.pendingRecords) >= batchRows(len(importRecordCols)) {
+		if len(t.pendingRecords) >= t.recordBatch() {
+			return t.flush(ctx)
+		}
+		return nil
+	}
+	row := []any{r.ID, r.ImporterType, r.Scope, r.SourceRef, r.File, r.EntityID, r.ContentHash, r.Data, r.Deprecated, r.LastRunID, now}
+	if t.holding {
+		// Held like new rows (an update flushed the held upserts before it, one row at
+		// a time, in every re-import that changed records); a second update of the
+		// same row writes the first one before it.
+		if t.pendingUpdated[r.ID] {
+			if err := t.flush(ctx); err != nil {
+				return err
+			}
+		}
+		if t.pendingUpdated == nil {
+			t.pendingUpdated = map[string]bool{}
+		}
+		t.pendingUpdated[r.ID] = true
+		t.pendingUpdates = append(t.pendingUpdates, row)
+		if len(t.pendingUpdates) >= t.recordBatch() {
 			return t.flush(ctx)
 		}
 		return nil
@@ -203,11 +236,33 @@ func (t *Tx) PutImportRecord(ctx context.Context, r *ImportRecord) error {
 	if err := t.flush(ctx); err != nil {
 		return err
 	}
-	_, err := t.exec(ctx, `UPDATE import_records SET importer_type = ?, scope = ?, source_ref = ?, file = ?, entity_id = ?,
-		content_hash = ?, data = ?, deprecated = ?, last_run_id = ?, updated_at = ? WHERE id = ?`,
-		r.ImporterType, r.Scope, r.SourceRef, r.File, r.EntityID, r.ContentHash, r.Data, r.Deprecated, r.LastRunID, now, r.ID)
-	if err != nil {
-		return fmt.Errorf("store: update import record %s %s: %w", r.Kind, r.ExternalID, err)
+	return t.updateImportRecords(ctx, [][]any{row})
+}
+
+// importRecordUpdateCols are the columns an update of an import_records row writes,
+// the id first, in pendingUpdates order.
+var importRecordUpdateCols = []string{"id", "importer_type", "scope", "source_ref", "file", "entity_id", "content_hash", "data",
+	"deprecated", "last_run_id", "updated_at"}
+
+// updateImportRecords writes updates of import_records rows (importRecordUpdateCols):
+// many at once through a staging table on PostgreSQL, one statement each otherwise.
+func (t *Tx) updateImportRecords(ctx context.Context, rows [][]any) error {
+	if t.canCopy(len(rows), stageMinRows) {
+		sets := make([]string, 0, len(importRecordUpdateCols)-1)
+		for _, c := range importRecordUpdateCols[1:] {
+			sets = append(sets, c+" = s."+c)
+		}
+		if err := t.stagedExec(ctx, "import_records", importRecordUpdateCols, rows,
+			`UPDATE import_records SET `+strings.Join(sets, ", ")+` FROM `+stageTable+` s WHERE import_records.id = s.id`); err != nil {
+			return fmt.Errorf("store: update %d import record(s): %w", len(rows), err)
+		}
+		return nil
+	}
+	for _, r := range rows {
+		if _, err := t.exec(ctx, `UPDATE import_records SET importer_type = ?, scope = ?, source_ref = ?, file = ?, entity_id = ?,
+			content_hash = ?, data = ?, deprecated = ?, last_run_id = ?, updated_at = ? WHERE id = ?`, append(r[1:len(r):len(r)], r[0])...); err != nil {
+			return fmt.Errorf("store: update import record %s: %w", r[0], err)
+		}
 	}
 	return nil
 }

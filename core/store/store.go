@@ -304,11 +304,26 @@ func (s *Store) conflictOf(err error) (code, reason string) {
 }
 
 func (s *Store) runTxOnce(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions, fn func(*Tx) error) (err error) {
-	stx, err := db.BeginTxx(ctx, opts)
+	// A read-write transaction on PostgreSQL runs on a connection of its own, so that
+	// bulk writes can reach pgx's COPY on it (copy.go); database/sql keeps a
+	// transaction's connection to itself.
+	var conn *sqlx.Conn
+	if s.dialect == Postgres && opts == nil {
+		if conn, err = db.Connx(ctx); err != nil {
+			return fmt.Errorf("store: begin: %w", err)
+		}
+		defer conn.Close()
+	}
+	var stx *sqlx.Tx
+	if conn != nil {
+		stx, err = conn.BeginTxx(ctx, opts)
+	} else {
+		stx, err = db.BeginTxx(ctx, opts)
+	}
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: stx, dialect: s.dialect, observe: s.observe, auditKey: s.auditKey}
+	tx := &Tx{tx: stx, conn: conn, dialect: s.dialect, observe: s.observe, auditKey: s.auditKey}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()
@@ -336,7 +351,10 @@ func (s *Store) runTxOnce(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions,
 
 // Tx is one transaction; it implements core.Tx.
 type Tx struct {
-	tx       *sqlx.Tx
+	tx *sqlx.Tx
+	// conn is the connection of a read-write PostgreSQL transaction (for COPY); nil
+	// otherwise.
+	conn     *sqlx.Conn
 	dialect  string
 	auditKey []byte
 	stmts    map[string]*sqlx.Stmt // SQLite only; closed with the transaction
@@ -352,6 +370,10 @@ type Tx struct {
 	// statement when enough have come, before import_records is read or updated, and
 	// before the commit (flush).
 	pendingRecords [][]any
+	// pendingUpdates are updates of import_records rows held the same way in a
+	// transaction that holds writes (importRecordUpdateCols), pendingUpdated their ids.
+	pendingUpdates [][]any
+	pendingUpdated map[string]bool
 	// holding, held and known are the held writes of an import (held.go).
 	holding bool
 	held    map[string]*heldOp
@@ -363,13 +385,17 @@ func (t *Tx) flush(ctx context.Context) error {
 	if err := t.flushHeld(ctx); err != nil {
 		return err
 	}
-	if len(t.pendingRecords) == 0 {
-		return nil
+	if len(t.pendingRecords) > 0 {
+		rows := t.pendingRecords
+		t.pendingRecords = nil
+		if err := t.insertRows(ctx, "import_records", importRecordCols, rows, ""); err != nil {
+			return fmt.Errorf("store: add import records: %w", err)
+		}
 	}
-	rows := t.pendingRecords
-	t.pendingRecords = nil
-	if err := t.insertRows(ctx, "import_records", importRecordCols, rows, ""); err != nil {
-		return fmt.Errorf("store: add import records: %w", err)
+	if len(t.pendingUpdates) > 0 {
+		rows := t.pendingUpdates
+		t.pendingUpdates, t.pendingUpdated = nil, nil
+		return t.updateImportRecords(ctx, rows)
 	}
 	return nil
 }

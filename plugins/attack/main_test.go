@@ -362,81 +362,17 @@ func TestDeterministic(t *testing.T) {
 // source is skipped whole or read whole: skipped only while no file was changed,
 // added or removed; then every file is reported unchanged and no record is sent.
 func TestSkipsOnlyAWhollyUnchangedSource(t *testing.T) {
-	dir := t.TempDir()
-	testfs.CopyDir(t, "testdata/cti", dir)
-	importWith := func(prev *sdktest.ImportResult) *sdktest.ImportResult {
-		t.Helper()
-		req := sdk.ImportRequest{Type: "attack", Source: dir, ReportFiles: true}
-		if prev != nil {
-			req.PreviousFiles = prev.FilesRead
-		}
-		res := sdktest.RunImport(t, &importer{}, req)
-		if res.Err != nil {
-			t.Fatal(res.Err)
-		}
-		return res
-	}
-	first := importWith(nil)
-	if len(first.Records) == 0 || len(first.FilesRead) < 10 {
-		t.Fatalf("first import: %d records, %d files read", len(first.Records), len(first.FilesRead))
-	}
-	files := map[string]bool{}
-	for _, st := range first.FilesRead {
-		files[st.Path] = true
-	}
-	for _, in := range first.Incoming {
-		if !files[in.File] {
-			t.Errorf("%s %q names %q, a file not reported read: the host could not keep it", in.Kind, in.ExternalID, in.File)
-		}
-	}
-	same := importWith(first)
-	if len(same.Records) != 0 || len(same.FilesUnchanged) != len(first.FilesRead) || len(same.FilesRead) != 0 {
-		t.Fatalf("unchanged source: %d records, %d unchanged, %d read; want 0, %d, 0",
-			len(same.Records), len(same.FilesUnchanged), len(same.FilesRead), len(first.FilesRead))
-	}
-	rel := "enterprise-attack/x-mitre-tactic/x-mitre-tactic--00000001-0000-4000-8000-000000000001.json"
-	data, err := os.ReadFile(filepath.Join(dir, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	remove := func(rel string) {
-		if err := os.Remove(filepath.Join(dir, rel)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Each change is undone after its run, so each case is alone. The tracker takes
-	// only size and time of these files (no hash: reading them all to hash them is
-	// what skipping saves), so the time is put back too.
-	info, err := os.Stat(filepath.Join(dir, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		name       string
-		edit, undo func()
-	}{
-		{"changed", func() { testfs.WriteFile(t, filepath.Join(dir, rel), string(data)+"\n") },
-			func() {
-				testfs.WriteFile(t, filepath.Join(dir, rel), string(data))
-				if err := os.Chtimes(filepath.Join(dir, rel), info.ModTime(), info.ModTime()); err != nil {
-					t.Fatal(err)
-				}
-			}},
-		{"added", func() {
+	runner.SkipsOnlyWhollyUnchanged(t, "testdata/cti", "",
+		sdktest.Edit{Name: "changed", Apply: func(dir string) {
+			p := filepath.Join(dir, "enterprise-attack/x-mitre-tactic/x-mitre-tactic--00000001-0000-4000-8000-000000000001.json")
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			testfs.WriteFile(t, p, string(data)+"\n")
+		}},
+		sdktest.Edit{Name: "added", Apply: func(dir string) {
 			testfs.WriteFile(t, filepath.Join(dir, "enterprise-attack/extra.json"), `{"type":"bundle","objects":[]}`)
-		},
-			func() { remove("enterprise-attack/extra.json") }},
-		{"deleted", func() { remove("enterprise-attack/notes.json") }, func() {}},
-	} {
-		if again := importWith(first); len(again.Records) != 0 {
-			t.Fatalf("before the %s file: %d records, want the source skipped", c.name, len(again.Records))
-		}
-		c.edit()
-		res := importWith(first)
-		c.undo()
-		if len(res.FilesUnchanged) != 0 || len(res.Records) != len(first.Records) {
-			t.Errorf("%s file: %d records, %d files unchanged; want every record (%d) and none skipped",
-				c.name, len(res.Records), len(res.FilesUnchanged), len(first.Records))
-		}
-	}
+		}},
+		sdktest.Edit{Name: "deleted", Apply: func(dir string) { testfs.Remove(t, filepath.Join(dir, "enterprise-attack/notes.json")) }})
 }

@@ -141,6 +141,19 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 			strings.Join(append(slices.Clone(cfg.Abilities), cfg.Adversaries...), ", "))
 	}
 
+	// An adversary's record draws on the abilities of other files (and on other
+	// adversaries through packs), and a duplicate id is decided by the first file:
+	// the source is skipped whole when no file changed, or read whole.
+	tr := source.NewTracker(req.PreviousFiles, out)
+	srcFiles := make([]source.File, len(files))
+	for i, f := range files {
+		srcFiles[i] = f.File
+	}
+	if tr.AllUnchanged(srcFiles) {
+		out.Progress(int64(len(files)), int64(len(files)), fmt.Sprintf("the source is unchanged since the previous import: %d files skipped", len(files)))
+		return nil
+	}
+
 	// Read everything first: adversaries are checked against the abilities.
 	type located[T any] struct {
 		v    T
@@ -154,7 +167,7 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 			return err
 		}
 		out.Progress(int64(i), int64(len(files)), "reading "+f.Rel)
-		data, err := os.ReadFile(f.Path)
+		data, err := tr.ReadFile(f.File)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.Rel, err)
 		}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/aegis-sec/aegis/plugins/internal/testfmt"
+	"github.com/aegis-sec/aegis/plugins/internal/testfs"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
@@ -252,4 +254,20 @@ func FuzzParseAdversaryFile(f *testing.F) {
 			t.Fatalf("invalid campaign: %v", err)
 		}
 	})
+}
+
+// An adversary draws on abilities of other files: a re-import skips the source
+// only when no file changed, was added or was deleted, and reads it whole otherwise.
+func TestSkipsOnlyAWhollyUnchangedSource(t *testing.T) {
+	ability := "data/abilities/discovery/" + whoami + ".yml"
+	runner.SkipsOnlyWhollyUnchanged(t, "testdata/ok", "",
+		sdktest.Edit{Name: "changed ability", Apply: func(dir string) {
+			testfs.Replace(t, filepath.Join(dir, ability), "whoami", "id")
+		}},
+		sdktest.Edit{Name: "added ability", Apply: func(dir string) {
+			testfs.CopyFile(t, filepath.Join(dir, ability), filepath.Join(dir, "data/abilities/discovery/copy.yml"))
+		}},
+		sdktest.Edit{Name: "deleted pack", Apply: func(dir string) {
+			testfs.Remove(t, filepath.Join(dir, "data/adversaries/packs/5d3e170e-f1b8-49f9-9ee1-c51605552a08.yml"))
+		}})
 }

@@ -104,6 +104,7 @@ func (*importer) ValidateConfig(_ context.Context, raw json.RawMessage) sdk.Diag
 // importRun is one import: the emitter and the ids sent so far.
 type importRun struct {
 	out  *sdk.Emitter
+	tr   *source.Tracker
 	seen map[string]string // external id → file:line of its record
 	done int64
 	all  int64
@@ -148,6 +149,20 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		return err
 	}
 	r := &importRun{out: out, seen: map[string]string{}, all: int64(len(lolbasFiles) + len(gtfoFiles))}
+	// Records depend on other files (a duplicate id or Name is decided by the file
+	// read first, GTFOBins aliases take their target's functions): the source is
+	// skipped whole when no file changed, or read whole.
+	r.tr = source.NewTracker(req.PreviousFiles, out)
+	all := append(slices.Clone(lolbasFiles), gtfoFiles...)
+	if len(gtfoFiles) > 0 {
+		if fns := functionsFile(tree, gtfoFiles[0]); fileExists(fns.Path) {
+			all = append(all, fns)
+		}
+	}
+	if r.tr.AllUnchanged(all) {
+		out.Progress(r.all, r.all, fmt.Sprintf("the source is unchanged since the previous import: %d files skipped", len(all)))
+		return nil
+	}
 
 	names := map[string]string{} // entry Name → the file that used it first
 	for _, f := range lolbasFiles {
@@ -155,7 +170,7 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 			return err
 		}
 		r.progress("reading " + f.Rel)
-		data, err := os.ReadFile(f.Path)
+		data, err := r.tr.ReadFile(f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.Rel, err)
 		}
@@ -286,7 +301,7 @@ func importGTFOBins(ctx context.Context, tree *source.Tree, files []source.File,
 			return 0, err
 		}
 		r.progress("reading " + f.Rel)
-		data, err := os.ReadFile(f.Path)
+		data, err := r.tr.ReadFile(f)
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", f.Rel, err)
 		}
@@ -306,7 +321,7 @@ func importGTFOBins(ctx context.Context, tree *source.Tree, files []source.File,
 		order = append(order, located{b, f.Rel})
 	}
 	var err error
-	if cat.functions, err = loadFunctions(tree, files[0], out); err != nil {
+	if cat.functions, err = loadFunctions(functionsFile(tree, files[0]), r.tr, out); err != nil {
 		return 0, err
 	}
 
@@ -350,24 +365,31 @@ func importGTFOBins(ctx context.Context, tree *source.Tree, files []source.File,
 	return resolved, nil
 }
 
-// loadFunctions reads _data/functions.yml beside the _gtfobins folder of
-// the first binary file, or falls back to the built-in table with a warning.
-func loadFunctions(tree *source.Tree, first source.File, out *sdk.Emitter) (map[string]function, error) {
+// functionsFile is _data/functions.yml beside the _gtfobins folder of the
+// first binary file.
+func functionsFile(tree *source.Tree, first source.File) source.File {
 	dir := path.Dir(first.Rel) // …/_gtfobins
-	var p, rel string
 	switch {
-	case tree.File() != "":
-		p = filepath.Join(filepath.Dir(tree.Root()), "_data", "functions.yml")
-		rel = "../_data/functions.yml"
-	case dir == ".":
-		// The source is the _gtfobins folder itself: its sibling _data.
-		p = filepath.Join(filepath.Dir(tree.Root()), "_data", "functions.yml")
-		rel = "../_data/functions.yml"
+	case tree.File() != "", dir == ".":
+		// A single binary file, or the source is the _gtfobins folder itself:
+		// its sibling _data.
+		return source.File{Path: filepath.Join(filepath.Dir(tree.Root()), "_data", "functions.yml"), Rel: "../_data/functions.yml"}
 	default:
-		rel = path.Join(path.Dir(dir), "_data", "functions.yml")
-		p = tree.Path(rel)
+		rel := path.Join(path.Dir(dir), "_data", "functions.yml")
+		return source.File{Path: tree.Path(rel), Rel: rel}
 	}
-	data, err := os.ReadFile(p)
+}
+
+func fileExists(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && info.Mode().IsRegular()
+}
+
+// loadFunctions reads functions.yml (functionsFile), or falls back to the
+// built-in table with a warning.
+func loadFunctions(f source.File, tr *source.Tracker, out *sdk.Emitter) (map[string]function, error) {
+	rel := f.Rel
+	data, err := tr.ReadFile(f)
 	var fns map[string]function
 	if err == nil {
 		var ps problems

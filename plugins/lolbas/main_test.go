@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/aegis-sec/aegis/plugins/internal/testfmt"
+	"github.com/aegis-sec/aegis/plugins/internal/testfs"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/sdktest"
 )
@@ -333,4 +335,20 @@ func mustRead(f *testing.F, p string) []byte {
 		f.Fatal(err)
 	}
 	return b
+}
+
+// A record depends on other files (duplicate ids and Names, GTFOBins aliases,
+// functions.yml): a re-import skips the source only when no file changed, was
+// added or was deleted, and reads it whole otherwise.
+func TestSkipsOnlyAWhollyUnchangedSource(t *testing.T) {
+	runner.SkipsOnlyWhollyUnchanged(t, "testdata/ok", "",
+		sdktest.Edit{Name: "changed functions.yml", Apply: func(dir string) {
+			testfs.WriteFile(t, filepath.Join(dir, "gtfobins/_data/functions.yml"), "{}\n")
+		}},
+		sdktest.Edit{Name: "added LOLBAS entry", Apply: func(dir string) {
+			testfs.CopyFile(t, filepath.Join(dir, "lolbas/yml/OSBinaries/Certutil.yml"), filepath.Join(dir, "lolbas/yml/OSBinaries/Copy.yml"))
+		}},
+		sdktest.Edit{Name: "deleted alias target", Apply: func(dir string) {
+			testfs.Remove(t, filepath.Join(dir, "gtfobins/_gtfobins/vim"))
+		}})
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/source"
 )
 
@@ -23,21 +24,8 @@ import (
 // them, which is what the host keeps. It returns the second run.
 func (r *Runner) SkipsUnchanged(t testing.TB, src, config string, edit func(dir string), wantRead ...string) *ImportResult {
 	t.Helper()
-	dir := t.TempDir()
-	if err := copyTree(src, dir); err != nil {
-		t.Fatalf("copy %s: %v", src, err)
-	}
-	req := r.request(dir, config)
-	req.ReportFiles = true
-	first := RunImportStrict(t, r.Importer, req)
-	if first.Err != nil {
-		t.Fatalf("first import: %v", first.Err)
-	}
-	if len(first.FilesRead) == 0 || len(first.FilesUnchanged) != 0 {
-		t.Fatalf("first import reported %d files read and %d unchanged; want every file read", len(first.FilesRead), len(first.FilesUnchanged))
-	}
+	dir, req, first := r.firstTracked(t, src, config)
 	edit(dir)
-	req.PreviousFiles = first.FilesRead
 	second := RunImportStrict(t, r.Importer, req)
 	if second.Err != nil {
 		t.Fatalf("second import: %v", second.Err)
@@ -127,4 +115,86 @@ func copyTree(src, dst string) error {
 		}
 		return os.WriteFile(target, data, 0o644)
 	})
+}
+
+// Edit is one change to a copied source for SkipsOnlyWhollyUnchanged: Name says
+// what it does, Apply does it in the copy's folder.
+type Edit struct {
+	Name  string
+	Apply func(dir string)
+}
+
+// SkipsOnlyWhollyUnchanged checks an importer whose records draw on several
+// files, which skips the whole source or nothing (Tracker.AllUnchanged). It
+// copies src and imports the copy with file reports on; every record must name
+// a file the run reported read (the host keeps only such records). A re-import
+// with those states must send nothing and report every file unchanged. Then,
+// each edit alone on a fresh copy (a file changed, added or deleted), the
+// re-import must read every file, skip none, and send exactly what a plain
+// import of the edited copy sends.
+func (r *Runner) SkipsOnlyWhollyUnchanged(t testing.TB, src, config string, edits ...Edit) {
+	t.Helper()
+	_, req, first := r.firstTracked(t, src, config)
+	files := map[string]bool{}
+	for _, st := range first.FilesRead {
+		files[st.Path] = true
+	}
+	for _, in := range first.Incoming {
+		if !files[in.File] {
+			t.Errorf("%s %q names %q, a file not reported read: the host could not keep it", in.Kind, in.ExternalID, in.File)
+		}
+	}
+	same := RunImportStrict(t, r.Importer, req)
+	if same.Err != nil || len(same.Incoming) != 0 || len(same.FilesRead) != 0 ||
+		!slices.Equal(statePaths(same.FilesUnchanged), statePaths(first.FilesRead)) {
+		t.Fatalf("unchanged source: %d records, %d files read, %d unchanged (of %d), error %v; want none sent, every file unchanged",
+			len(same.Incoming), len(same.FilesRead), len(same.FilesUnchanged), len(first.FilesRead), same.Err)
+	}
+	for _, e := range edits {
+		dir, req, _ := r.firstTracked(t, src, config)
+		e.Apply(dir)
+		again := RunImportStrict(t, r.Importer, req)
+		if again.Err != nil {
+			t.Fatalf("%s: %v", e.Name, again.Err)
+		}
+		plain := RunImportStrict(t, r.Importer, r.request(dir, config))
+		if plain.Err != nil {
+			t.Fatalf("%s, plain import: %v", e.Name, plain.Err)
+		}
+		if len(again.FilesUnchanged) != 0 || len(again.FilesRead) == 0 {
+			t.Errorf("%s: %d files read, %d unchanged; want every file read", e.Name, len(again.FilesRead), len(again.FilesUnchanged))
+		}
+		if len(again.Incoming) != len(plain.Incoming) {
+			t.Fatalf("%s: the re-import sent %d records, a plain import %d", e.Name, len(again.Incoming), len(plain.Incoming))
+		}
+		for i := range plain.Incoming {
+			a, p := again.Incoming[i], plain.Incoming[i]
+			if a.Kind != p.Kind || a.ExternalID != p.ExternalID || a.File != p.File || !bytes.Equal(a.JSON, p.JSON) {
+				t.Errorf("%s: record %d is %s %q of %s, a plain import sends %s %q of %s", e.Name, i, a.Kind, a.ExternalID, a.File,
+					p.Kind, p.ExternalID, p.File)
+			}
+		}
+	}
+}
+
+// firstTracked imports a copy of src with file reports on and returns the copy's
+// folder and the request of a re-import with the states the run reported.
+func (r *Runner) firstTracked(t testing.TB, src, config string) (string, sdk.ImportRequest, *ImportResult) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := copyTree(src, dir); err != nil {
+		t.Fatalf("copy %s: %v", src, err)
+	}
+	req := r.request(dir, config)
+	req.ReportFiles = true
+	first := RunImportStrict(t, r.Importer, req)
+	if first.Err != nil {
+		t.Fatalf("first import: %v", first.Err)
+	}
+	if len(first.Records) == 0 || len(first.FilesRead) == 0 || len(first.FilesUnchanged) != 0 {
+		t.Fatalf("first import: %d records, %d files read, %d unchanged; want records and every file read",
+			len(first.Records), len(first.FilesRead), len(first.FilesUnchanged))
+	}
+	req.PreviousFiles = first.FilesRead
+	return dir, req, first
 }

@@ -5,6 +5,7 @@ package testfs
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -47,6 +48,28 @@ func CopyDir(t testing.TB, from, to string) {
 		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Replace replaces the first old in the file at path with new; old must be there.
+func Replace(t testing.TB, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	if !strings.Contains(s, old) {
+		t.Fatalf("%s holds no %q", path, old)
+	}
+	WriteFile(t, path, strings.Replace(s, old, new, 1))
+}
+
+// Remove deletes the file at path.
+func Remove(t testing.TB, path string) {
+	t.Helper()
+	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package campaign_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -247,6 +248,102 @@ func TestListQueriesDoNotGrowWithThePage(t *testing.T) {
 			if s.Progress != want {
 				t.Errorf("%s: progress %+v, want %+v", s.Name, s.Progress, want)
 			}
+		}
+	})
+}
+
+// The campaign list counts progress from the test states campaign_tests keeps
+// (triggers copy them, migration 0230); a campaign's page counts it from its tests. After
+// every change of test states, by the store's UpdateTest and by a bare UPDATE that no
+// store code sees, and after a campaign's tests are replaced, the next list shows for
+// each campaign exactly the progress its page shows.
+func TestListProgressFollowsEveryStateChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := coveragetest.Seed(t, st)
+		svc := campaign.New(st, nil)
+		rng := rand.New(rand.NewPCG(7, 11))
+		var pool []*core.Test
+		for i := 0; i < 24; i++ {
+			pool = append(pool, newDraft(t, st, f, fmt.Sprint("t", i)))
+		}
+		states := []core.TestState{core.StateDraft, core.StateRedExecuting, core.StateBlueEvaluating, core.StateInReview,
+			core.StateValidated, core.StateRejected}
+		// Each campaign takes a random run of the pool; a test depends on up to two
+		// earlier ones of its campaign (no cycle).
+		plan := func() *[]campaign.TestInput {
+			start := rng.IntN(len(pool) - 6)
+			n := 2 + rng.IntN(6)
+			var in []campaign.TestInput
+			for i := 0; i < n; i++ {
+				ti := campaign.TestInput{TestID: pool[start+i].ID}
+				for k := 0; k < rng.IntN(3) && i > 0; k++ {
+					if on := pool[start+rng.IntN(i)].ID; !slices.Contains(ti.DependsOn, on) {
+						ti.DependsOn = append(ti.DependsOn, on)
+					}
+				}
+				in = append(in, ti)
+			}
+			return &in
+		}
+		var ids []string
+		for i := 0; i < 8; i++ {
+			name := fmt.Sprint("c", i)
+			d, err := svc.Create(ctx, f.User, campaign.Input{Name: &name, Tests: plan()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, d.ID)
+		}
+		check := func(round string) {
+			t.Helper()
+			page, total, err := svc.List(ctx, core.CampaignFilter{Page: core.Page{Limit: 50}})
+			if err != nil || total != len(ids) {
+				t.Fatalf("%s: list: %v (%d campaigns)", round, err, total)
+			}
+			seen := map[core.TestState]bool{}
+			for _, s := range page {
+				d, err := svc.Get(ctx, s.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.Progress != d.Progress {
+					t.Errorf("%s: %s lists progress %+v, its page %+v", round, s.Name, s.Progress, d.Progress)
+				}
+				for _, ct := range d.Tests {
+					seen[ct.State] = true
+				}
+			}
+			if len(seen) < 3 {
+				t.Fatalf("%s: only states %v in the campaigns: the round tests too little", round, seen)
+			}
+		}
+		for round := 0; round < 6; round++ {
+			for _, te := range pool {
+				if rng.IntN(2) == 0 {
+					continue
+				}
+				s := states[rng.IntN(len(states))]
+				if round%2 == 0 {
+					if err := st.Update(ctx, func(tx core.Tx) error {
+						cur, err := tx.TestByID(ctx, te.ID)
+						if err != nil {
+							return err
+						}
+						cur.State = s
+						return tx.UpdateTest(ctx, cur)
+					}); err != nil {
+						t.Fatal(err)
+					}
+				} else if _, err := st.DB().Exec(st.DB().Rebind(`UPDATE tests SET state = ? WHERE id = ?`), s, te.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if round == 3 {
+				if _, err := svc.Update(ctx, f.User, ids[0], campaign.Input{Tests: plan()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			check(fmt.Sprint("round ", round))
 		}
 	})
 }

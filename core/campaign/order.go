@@ -129,31 +129,45 @@ type Progress struct {
 	Percent float64 `json:"percent"`
 }
 
-// ProgressOf counts tests; a test is done when validated.
+// ProgressOf counts tests; a test is done when validated, and a draft is ready when
+// every test it depends on is a validated test of the same list.
 func ProgressOf(tests []*core.CampaignTest) Progress {
-	p := Progress{Total: len(tests)}
 	state := map[string]core.TestState{}
 	for _, t := range tests {
 		state[t.TestID] = t.State
 	}
+	counts := make([]core.CampaignStateCount, 0, len(tests))
 	for _, t := range tests {
-		switch t.State {
-		case core.StateValidated:
-			p.Done++
-		case core.StateRejected:
-			p.Rejected++
-		case core.StateDraft:
-			ready := true
+		waiting := false
+		if t.State == core.StateDraft {
 			for _, d := range t.DependsOn {
-				ready = ready && state[d] == core.StateValidated
+				waiting = waiting || state[d] != core.StateValidated
 			}
-			if ready {
-				p.Ready++
+		}
+		counts = append(counts, core.CampaignStateCount{State: t.State, Waiting: waiting, N: 1})
+	}
+	return ProgressOfCounts(counts)
+}
+
+// ProgressOfCounts is ProgressOf over tests already counted by state
+// (core.CampaignPageRepo.CampaignsStateCounts).
+func ProgressOfCounts(counts []core.CampaignStateCount) Progress {
+	var p Progress
+	for _, c := range counts {
+		p.Total += c.N
+		switch c.State {
+		case core.StateValidated:
+			p.Done += c.N
+		case core.StateRejected:
+			p.Rejected += c.N
+		case core.StateDraft:
+			if c.Waiting {
+				p.Waiting += c.N
 			} else {
-				p.Waiting++
+				p.Ready += c.N
 			}
 		default:
-			p.InProgress++
+			p.InProgress += c.N
 		}
 	}
 	if p.Total > 0 {

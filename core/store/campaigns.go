@@ -96,20 +96,45 @@ func (t *Tx) CampaignTests(ctx context.Context, campaignID string) ([]*core.Camp
 	return by[campaignID], nil
 }
 
+// CampaignsStateCounts counts the tests of several campaigns by state in one query,
+// from the states campaign_tests keeps (migration 0230: triggers copy a test's state
+// there whenever it changes), so a page of the campaign list reads one index range per
+// campaign instead of looking every test up. A draft waits when one of its
+// dependencies is not a validated test of the same campaign, as campaign.ProgressOf
+// decides from the tests themselves.
+func (t *Tx) CampaignsStateCounts(ctx context.Context, campaignIDs []string) (map[string][]core.CampaignStateCount, error) {
+	out := make(map[string][]core.CampaignStateCount, len(campaignIDs))
+	if len(campaignIDs) == 0 {
+		return out, nil
+	}
+	args := []any{core.StateDraft, core.StateValidated}
+	for _, id := range campaignIDs {
+		args = append(args, id)
+		out[id] = []core.CampaignStateCount{}
+	}
+	var rows []struct {
+		CampaignID string `db:"campaign_id"`
+		core.CampaignStateCount
+	}
+	q := `SELECT ct.campaign_id, ct.state,
+		CASE WHEN ct.state = ? AND EXISTS (SELECT 1 FROM campaign_test_dependencies d
+			WHERE d.campaign_id = ct.campaign_id AND d.test_id = ct.test_id AND NOT EXISTS (SELECT 1 FROM campaign_tests v
+				WHERE v.campaign_id = d.campaign_id AND v.test_id = d.depends_on_test_id AND v.state = ?))
+		THEN 1 ELSE 0 END AS waiting, COUNT(*) AS n
+		FROM campaign_tests ct WHERE ct.campaign_id IN (?` + strings.Repeat(",?", len(campaignIDs)-1) + `)
+		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`
+	if err := t.sel(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("store: test states of campaigns %v: %w", campaignIDs, err)
+	}
+	for _, r := range rows {
+		out[r.CampaignID] = append(out[r.CampaignID], r.CampaignStateCount)
+	}
+	return out, nil
+}
+
 // CampaignsTests is CampaignTests for several campaigns in two queries, keyed by
 // campaign id.
 func (t *Tx) CampaignsTests(ctx context.Context, campaignIDs []string) (map[string][]*core.CampaignTest, error) {
-	return t.campaignsTests(ctx, campaignIDs, true)
-}
-
-// CampaignsTestStates is CampaignsTests with only what progress counts: each test's id,
-// position, state and dependencies. A page of the campaign list reads it; leaving out
-// the title, platform and technique spares a join and the wide test columns per row.
-func (t *Tx) CampaignsTestStates(ctx context.Context, campaignIDs []string) (map[string][]*core.CampaignTest, error) {
-	return t.campaignsTests(ctx, campaignIDs, false)
-}
-
-func (t *Tx) campaignsTests(ctx context.Context, campaignIDs []string, facts bool) (map[string][]*core.CampaignTest, error) {
 	out := make(map[string][]*core.CampaignTest, len(campaignIDs))
 	if len(campaignIDs) == 0 {
 		return out, nil
@@ -131,19 +156,6 @@ func (t *Tx) campaignsTests(ctx context.Context, campaignIDs []string, facts boo
 	}
 	q := `SELECT ct.campaign_id, ct.test_id, ct.position, x.title, x.state, te.external_id, x.platform
 		FROM campaign_tests ct JOIN tests x ON x.id = ct.test_id JOIN techniques te ON te.id = x.technique_id`
-	if !facts {
-		// A page of the campaign list looks up about 1,000 tests for their state alone.
-		// SQLite plans that lookup on the primary key, then reads each test's row; the
-		// covering index tests_snapshot_idx (id first, state in it, migration 0190)
-		// answers it from the index, and SQLite, planning without statistics, does not
-		// pick it by itself (TestSnapshotReadsTestsFromCoveringIndexes).
-		hint := ""
-		if t.dialect == SQLite {
-			hint = " INDEXED BY tests_snapshot_idx"
-		}
-		q = `SELECT ct.campaign_id, ct.test_id, ct.position, '' AS title, x.state, '' AS external_id, '' AS platform
-		FROM campaign_tests ct JOIN tests x` + hint + ` ON x.id = ct.test_id`
-	}
 	if err := t.sel(ctx, &rows, q+` WHERE ct.campaign_id IN `+in+` ORDER BY ct.campaign_id, ct.position, ct.test_id`, args...); err != nil {
 		return nil, fmt.Errorf("store: tests of campaigns %v: %w", campaignIDs, err)
 	}

@@ -94,11 +94,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		if err := ensureDir(o.DSN); err != nil {
 			return nil, err
 		}
-		if s.write, err = sqlx.Open("sqlite", sqliteDSN(o.DSN, true)); err != nil {
+		if s.write, err = sqlx.Open(cachedDriver(), sqliteDSN(o.DSN, true)); err != nil {
 			return nil, fmt.Errorf("store: open sqlite %s: %w", o.DSN, err)
 		}
 		s.write.SetMaxOpenConns(1)
-		if s.read, err = sqlx.Open("sqlite", sqliteDSN(o.DSN, false)); err != nil {
+		if s.read, err = sqlx.Open(cachedDriver(), sqliteDSN(o.DSN, false)); err != nil {
 			s.write.Close()
 			return nil, fmt.Errorf("store: open sqlite %s: %w", o.DSN, err)
 		}
@@ -441,8 +441,10 @@ func (t *Tx) Dialect() string { return t.dialect }
 
 // stmt returns the transaction's prepared statement for q (already rebound). SQLite
 // re-parses every statement it is handed; an import runs the same few upserts thousands
-// of times in one transaction, and parsing was most of its CPU. PostgreSQL's driver
-// caches prepared statements per connection itself, so it goes straight through.
+// of times in one transaction, and parsing was most of its CPU. The prepare itself is
+// served by the connection's statement cache (stmtcache.go) when an earlier
+// transaction on it ran q. PostgreSQL's driver caches prepared statements per
+// connection itself, so it goes straight through.
 func (t *Tx) stmt(ctx context.Context, q string) (*sqlx.Stmt, error) {
 	if st, ok := t.stmts[q]; ok {
 		return st, nil

@@ -63,6 +63,9 @@ func (t *APIToken) Usable(now time.Time) bool {
 type AccountRepo interface {
 	CreateSession(ctx context.Context, s *Session) error
 	SessionByTokenHash(ctx context.Context, tokenHash string) (*Session, error)
+	// SessionWithUser is SessionByTokenHash with the session's user, in one query: every
+	// request signed in with a cookie reads both.
+	SessionWithUser(ctx context.Context, tokenHash string) (*Session, *User, error)
 	// TouchSession slides a session: it records the last request and the new expiry.
 	TouchSession(ctx context.Context, id string, lastSeen, expires time.Time) error
 	DeleteSession(ctx context.Context, id string) error

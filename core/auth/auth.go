@@ -264,10 +264,7 @@ func (s *Service) Session(ctx context.Context, secret string) (*Principal, error
 	p := &Principal{Method: MethodSession}
 	err := s.store.View(ctx, func(tx core.Tx) error {
 		var err error
-		if p.Session, err = tx.SessionByTokenHash(ctx, HashSecret(secret)); err != nil {
-			return err
-		}
-		p.User, err = tx.UserByID(ctx, p.Session.UserID)
+		p.Session, p.User, err = tx.SessionWithUser(ctx, HashSecret(secret))
 		return err
 	})
 	switch {

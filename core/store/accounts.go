@@ -33,6 +33,33 @@ func (t *Tx) SessionByTokenHash(ctx context.Context, tokenHash string) (*core.Se
 	return &s, nil
 }
 
+// SessionWithUser finds the session of a cookie and its user in one query.
+func (t *Tx) SessionWithUser(ctx context.Context, tokenHash string) (*core.Session, *core.User, error) {
+	var row struct {
+		S core.Session `db:"s"`
+		U core.User    `db:"u"`
+	}
+	if err := t.get(ctx, &row, sessionWithUser, tokenHash); err != nil {
+		return nil, nil, notFound(err, "session", "(by token)")
+	}
+	return &row.S, &row.U, nil
+}
+
+// sessionWithUser selects a session and its user, each column named "s.<column>" or
+// "u.<column>" for the nested structs of SessionWithUser.
+var sessionWithUser = `SELECT ` + qualified("s", sessionColumns) + `, ` + qualified("u", userColumns) + `
+	FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
+
+// qualified turns a column list into alias.column AS "alias.column" for each.
+func qualified(alias, cols string) string {
+	var out []string
+	for _, c := range strings.Split(cols, ",") {
+		c = strings.TrimSpace(c)
+		out = append(out, alias+"."+c+` AS "`+alias+"."+c+`"`)
+	}
+	return strings.Join(out, ", ")
+}
+
 // TouchSession records activity on a session and moves its expiry.
 func (t *Tx) TouchSession(ctx context.Context, id string, lastSeen, expires time.Time) error {
 	if _, err := t.exec(ctx, `UPDATE sessions SET last_seen_at=?, expires_at=? WHERE id=?`, lastSeen.UTC(), expires.UTC(), id); err != nil {

@@ -46,6 +46,29 @@ func TestSessions(t *testing.T) {
 		if got.ID != a.ID || got.CSRFToken != "csrf-a" || got.IP != "192.0.2.1" || !got.ExpiresAt.Equal(a.ExpiresAt) {
 			t.Fatalf("read back %+v, want %+v", got, a)
 		}
+		// The session with its user in one query reads what the two lookups read, and
+		// sees a change of the user at once.
+		withUser := func() (*core.Session, *core.User, error) {
+			var gs *core.Session
+			var gu *core.User
+			err := s.View(ctx, func(tx core.Tx) (err error) { gs, gu, err = tx.SessionWithUser(ctx, "hash-a"); return })
+			return gs, gu, err
+		}
+		gs, gu, err := withUser()
+		if err != nil || *gs != *got || gu.ID != u.ID || gu.Username != "alice" || gu.Role != core.RoleRedTech || gu.Disabled ||
+			!gu.CreatedAt.Equal(u.CreatedAt) {
+			t.Fatalf("session with user: %v\n%+v\n%+v", err, gs, gu)
+		}
+		u.Role, u.Disabled = core.RoleViewer, true
+		mustUpdate(t, s, func(tx core.Tx) error { return tx.UpdateUser(ctx, u) })
+		if _, gu, err = withUser(); err != nil || gu.Role != core.RoleViewer || !gu.Disabled {
+			t.Fatalf("after the user changed: %v %+v", err, gu)
+		}
+		u.Role, u.Disabled = core.RoleRedTech, false
+		mustUpdate(t, s, func(tx core.Tx) error { return tx.UpdateUser(ctx, u) })
+		if err := s.View(ctx, func(tx core.Tx) error { _, _, err := tx.SessionWithUser(ctx, "nope"); return err }); core.ErrorCode(err) != core.ENOTFOUND {
+			t.Errorf("unknown session with user: %v, want not found", err)
+		}
 
 		later := now.Add(30 * time.Minute)
 		mustUpdate(t, s, func(tx core.Tx) error { return tx.TouchSession(ctx, a.ID, later, later.Add(time.Hour)) })

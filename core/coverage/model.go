@@ -37,6 +37,45 @@ type inputs struct {
 	techs      []*core.CoverageTechnique
 	vals       []core.ScoringRow
 	counts     []core.TechniqueTestCounts
+	// prepared and last are derived from techs and vals (derive), by live technique id:
+	// the cells of its score (what does not depend on the time or the weights) and
+	// when its newest validation happened. Kept with the inputs, a request of the
+	// unfiltered model computes only the recency-weighted sums.
+	prepared map[string]scoring.Prepared
+	last     map[string]time.Time
+}
+
+// derive fills in.prepared and in.last.
+func (in *inputs) derive() {
+	live := make(map[string]*core.CoverageTechnique, len(in.techs))
+	for _, te := range in.techs {
+		if isLive(te) {
+			live[te.ID] = te
+		}
+	}
+	perTech := map[string][]scoring.Validation{}
+	latest := map[string]*core.ScoringRow{}
+	for i := range in.vals {
+		v := &in.vals[i]
+		if live[v.TechniqueID] == nil {
+			continue
+		}
+		perTech[v.TechniqueID] = append(perTech[v.TechniqueID], scoring.Validation{TestID: v.TestID, Platform: v.Platform,
+			Procedure: v.Procedure, ValidatedAt: v.ValidatedAt, Prevented: v.Prevented, Alerted: v.Alerted, Logged: v.Logged})
+		if cur := latest[v.TechniqueID]; cur == nil || v.ValidatedAt.After(cur.ValidatedAt) ||
+			(v.ValidatedAt.Equal(cur.ValidatedAt) && v.TestID > cur.TestID) {
+			latest[v.TechniqueID] = v
+		}
+	}
+	in.prepared = make(map[string]scoring.Prepared, len(perTech))
+	for id, vs := range perTech {
+		te := live[id]
+		in.prepared[id] = scoring.Prepare(scoring.Known{Platforms: te.Platforms, Procedures: te.Templates}, vs)
+	}
+	in.last = make(map[string]time.Time, len(latest))
+	for id, l := range latest {
+		in.last[id] = l.ValidatedAt
+	}
 }
 
 // read returns the model inputs of domain over scope: for the unfiltered scope, the
@@ -69,6 +108,7 @@ func (s *Service) read(ctx context.Context, tx core.Tx, domain string, scope cor
 		return nil, err
 	}
 	in := &inputs{generation: gen, techs: techs, vals: vals, counts: counts}
+	in.derive()
 	if unscoped && gen >= 0 {
 		s.mu.Lock()
 		if s.inputs == nil {
@@ -115,7 +155,7 @@ type model struct {
 
 // live says whether a technique belongs in coverage: imported from ATT&CK (not a
 // placeholder for an id other sources use), neither revoked nor deprecated.
-func live(te *core.CoverageTechnique) bool { return te.Known && !te.Revoked && !te.Deprecated }
+func isLive(te *core.CoverageTechnique) bool { return te.Known && !te.Revoked && !te.Deprecated }
 
 // statusRank orders coverage statuses from worst to best.
 func statusRank(s core.CoverageStatus) int {
@@ -156,12 +196,12 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 	if err != nil {
 		return nil, err
 	}
-	techs, vals, counts := in.techs, in.vals, in.counts
+	techs, counts := in.techs, in.counts
 	m := &model{weights: w, version: scoring.FormulaVersion, now: s.now().UTC().Truncate(time.Microsecond), domain: domain,
 		nodes: make(map[string]*node, len(techs)), byExt: make(map[string]*node, len(techs))}
 	rel := map[string]bool{}
 	for _, te := range techs {
-		if !live(te) {
+		if !isLive(te) {
 			continue
 		}
 		n := &node{te: te, status: core.StatusNotTested}
@@ -179,20 +219,6 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 			n.counts = c
 		}
 	}
-	perTech := map[string][]scoring.Validation{}
-	latest := map[string]*core.ScoringRow{}
-	for i := range vals {
-		v := &vals[i]
-		if m.nodes[v.TechniqueID] == nil {
-			continue
-		}
-		perTech[v.TechniqueID] = append(perTech[v.TechniqueID], scoring.Validation{TestID: v.TestID, Platform: v.Platform,
-			Procedure: v.Procedure, ValidatedAt: v.ValidatedAt, Prevented: v.Prevented, Alerted: v.Alerted, Logged: v.Logged})
-		if cur := latest[v.TechniqueID]; cur == nil || v.ValidatedAt.After(cur.ValidatedAt) ||
-			(v.ValidatedAt.Equal(cur.ValidatedAt) && v.TestID > cur.TestID) {
-			latest[v.TechniqueID] = v
-		}
-	}
 	unscoped := scope == (core.TestScope{})
 	var scoped map[string][]*core.Test
 	if !unscoped {
@@ -206,11 +232,10 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 		}
 	}
 	for id, n := range m.nodes {
-		n.own = w.Technique(m.now, scoring.Known{Platforms: n.te.Platforms, Procedures: n.te.Templates}, perTech[id])
+		n.own = w.Score(m.now, in.prepared[id])
 		n.score = n.own.Score
-		if l := latest[id]; l != nil {
-			t := l.ValidatedAt
-			n.last = &t
+		if l, ok := in.last[id]; ok {
+			n.last = &l
 		}
 		if unscoped {
 			// The stored status is the one every other page shows; keep them equal.

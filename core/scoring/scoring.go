@@ -147,8 +147,23 @@ func norm(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 // procedures that were tested. Score = outcome × (Outcome + PlatformBreadth×platform
 // share + ProcedureBreadth×procedure share) / 100.
 func (w Weights) Technique(now time.Time, known Known, vals []Validation) TechniqueScore {
+	return w.Score(now, Prepare(known, vals))
+}
+
+// Prepared is the part of a technique's score that depends on neither the time nor the
+// weights: the validation that stands for each cell and the breadth shares. The
+// coverage service keeps it with the validations it was made from, so a request
+// computes only the recency and the weighted sum.
+type Prepared struct {
+	cells            []Validation // the newest of each (platform, procedure), ordered by cell
+	platformBreadth  float64
+	procedureBreadth float64
+}
+
+// Prepare groups a technique's validations into cells (see Technique).
+func Prepare(known Known, vals []Validation) Prepared {
 	if len(vals) == 0 {
-		return TechniqueScore{}
+		return Prepared{}
 	}
 	type cellKey struct{ platform, procedure string }
 	latest := map[cellKey]Validation{}
@@ -159,29 +174,50 @@ func (w Weights) Technique(now time.Time, known Known, vals []Validation) Techni
 			latest[k] = v
 		}
 	}
-	sum := 0.0
+	keys := make([]cellKey, 0, len(latest))
 	platforms, procedures := map[string]bool{}, map[string]bool{}
-	for k, v := range latest {
-		sum += w.OutcomeValue(v) * w.Recency(now.Sub(v.ValidatedAt))
+	for k := range latest {
+		keys = append(keys, k)
 		platforms[k.platform] = true
 		procedures[k.procedure] = true
 	}
-	out := TechniqueScore{Cells: len(latest)}
-	out.Outcome = sum / float64(len(latest))
-	out.PlatformBreadth = 1
+	// A fixed order makes the sum of the cells the same float at every request.
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].platform != keys[j].platform {
+			return keys[i].platform < keys[j].platform
+		}
+		return keys[i].procedure < keys[j].procedure
+	})
+	p := Prepared{cells: make([]Validation, len(keys)), platformBreadth: 1, procedureBreadth: 1}
+	for i, k := range keys {
+		p.cells[i] = latest[k]
+	}
 	if len(known.Platforms) > 0 {
 		hit := 0
-		for _, p := range known.Platforms {
-			if platforms[norm(p)] {
+		for _, pl := range known.Platforms {
+			if platforms[norm(pl)] {
 				hit++
 			}
 		}
-		out.PlatformBreadth = float64(hit) / float64(len(known.Platforms))
+		p.platformBreadth = float64(hit) / float64(len(known.Platforms))
 	}
-	out.ProcedureBreadth = 1
 	if known.Procedures > 0 {
-		out.ProcedureBreadth = math.Min(1, float64(len(procedures))/float64(known.Procedures))
+		p.procedureBreadth = math.Min(1, float64(len(procedures))/float64(known.Procedures))
 	}
+	return p
+}
+
+// Score is Technique over prepared cells.
+func (w Weights) Score(now time.Time, p Prepared) TechniqueScore {
+	if len(p.cells) == 0 {
+		return TechniqueScore{}
+	}
+	sum := 0.0
+	for _, v := range p.cells {
+		sum += w.OutcomeValue(v) * w.Recency(now.Sub(v.ValidatedAt))
+	}
+	out := TechniqueScore{Cells: len(p.cells), Outcome: sum / float64(len(p.cells)),
+		PlatformBreadth: p.platformBreadth, ProcedureBreadth: p.procedureBreadth}
 	s := out.Outcome * (w.Outcome + w.PlatformBreadth*out.PlatformBreadth + w.ProcedureBreadth*out.ProcedureBreadth) / 100
 	s = clamp(s)
 	out.Score = &s

@@ -107,21 +107,30 @@ func (t *Tx) CampaignsStateCounts(ctx context.Context, campaignIDs []string) (ma
 	if len(campaignIDs) == 0 {
 		return out, nil
 	}
-	args := []any{core.StateDraft, core.StateValidated}
+	in := `(?` + strings.Repeat(",?", len(campaignIDs)-1) + `)`
+	args := []any{core.StateValidated}
 	for _, id := range campaignIDs {
 		args = append(args, id)
 		out[id] = []core.CampaignStateCount{}
+	}
+	args = append(args, core.StateDraft)
+	for _, id := range campaignIDs {
+		args = append(args, id)
 	}
 	var rows []struct {
 		CampaignID string `db:"campaign_id"`
 		core.CampaignStateCount
 	}
-	q := `SELECT ct.campaign_id, ct.state,
-		CASE WHEN ct.state = ? AND EXISTS (SELECT 1 FROM campaign_test_dependencies d
-			WHERE d.campaign_id = ct.campaign_id AND d.test_id = ct.test_id AND NOT EXISTS (SELECT 1 FROM campaign_tests v
-				WHERE v.campaign_id = d.campaign_id AND v.test_id = d.depends_on_test_id AND v.state = ?))
-		THEN 1 ELSE 0 END AS waiting, COUNT(*) AS n
-		FROM campaign_tests ct WHERE ct.campaign_id IN (?` + strings.Repeat(",?", len(campaignIDs)-1) + `)
+	// The drafts that wait are found first, from the dependencies of these campaigns
+	// only: written as a correlated EXISTS per test, PostgreSQL hashed the dependencies
+	// of every campaign against every validated campaign test (a sequential scan of
+	// both tables per page).
+	q := `WITH waiting AS (SELECT DISTINCT d.campaign_id, d.test_id FROM campaign_test_dependencies d
+			LEFT JOIN campaign_tests v ON v.campaign_id = d.campaign_id AND v.test_id = d.depends_on_test_id AND v.state = ?
+			WHERE d.campaign_id IN ` + in + ` AND v.test_id IS NULL)
+		SELECT ct.campaign_id, ct.state, CASE WHEN ct.state = ? AND w.test_id IS NOT NULL THEN 1 ELSE 0 END AS waiting, COUNT(*) AS n
+		FROM campaign_tests ct LEFT JOIN waiting w ON w.campaign_id = ct.campaign_id AND w.test_id = ct.test_id
+		WHERE ct.campaign_id IN ` + in + `
 		GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`
 	if err := t.sel(ctx, &rows, q, args...); err != nil {
 		return nil, fmt.Errorf("store: test states of campaigns %v: %w", campaignIDs, err)

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
 	"reflect"
 	"sort"
 	"strconv"
@@ -486,4 +487,30 @@ func TestSearchTerms(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Analyze vacuums and analyzes every table of the store's own schema on PostgreSQL (a
+// bulk load's planner statistics and visibility map), and nothing of other schemas.
+func TestAnalyzeVacuumsItsOwnSchema(t *testing.T) {
+	if os.Getenv(storetest.EnvPostgresDSN) == "" {
+		t.Skip("needs PostgreSQL (" + storetest.EnvPostgresDSN + ")")
+	}
+	s := storetest.Open(t, store.Postgres)
+	other := storetest.Open(t, store.Postgres)
+	if err := s.Analyze(ctx); err != nil {
+		t.Fatal(err)
+	}
+	count := func(st *store.Store, cond string) int {
+		var n int
+		if err := st.DB().Get(&n, `SELECT COUNT(*) FROM pg_stat_user_tables WHERE schemaname = current_schema() AND `+cond); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if all, missed := count(s, "TRUE"), count(s, "(last_vacuum IS NULL OR last_analyze IS NULL)"); all == 0 || missed != 0 {
+		t.Fatalf("%d of %d tables not vacuumed and analyzed", missed, all)
+	}
+	if done := count(other, "last_vacuum IS NOT NULL"); done != 0 {
+		t.Fatalf("%d tables of another schema vacuumed", done)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/aegis-sec/aegis/plugins/internal/attacksource"
 	"github.com/aegis-sec/aegis/sdk/source"
 )
 
@@ -50,26 +51,13 @@ type attackMitigations struct {
 // loadAttack reads the ATT&CK source. Files that are not STIX bundles are
 // skipped; a source without any mitigation is an error, because then every
 // mitigation mapping would silently vanish.
-func loadAttack(ctx context.Context, src string) (*attackMitigations, []string, error) {
-	tree, err := source.Open(ctx, src, source.Options{})
+// Each file is reported to tr (by attacksource.Tracked's path) before it is read.
+func loadAttack(ctx context.Context, src string, tr *source.Tracker) (*attackMitigations, []string, error) {
+	tree, files, err := attacksource.Open(ctx, src, "attack-pattern", "course-of-action", "relationship")
 	if err != nil {
-		return nil, nil, fmt.Errorf("attack_source: %w", err)
+		return nil, nil, err
 	}
 	defer tree.Close()
-	var files []source.File
-	if tree.File() != "" {
-		files, err = tree.Glob("*")
-	} else {
-		// In the mitre/cti layout only these folders matter; skipping the
-		// thousands of other objects keeps the run short.
-		files, err = tree.Glob("**/attack-pattern/*.json", "**/course-of-action/*.json", "**/relationship/*.json")
-		if err == nil && len(files) == 0 {
-			files, err = tree.Glob("**/*.json")
-		}
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("attack_source: %w", err)
-	}
 	var skipped []string
 	techniques := map[string]string{} // STIX id → T-id, live techniques only
 	mitigations := map[string]string{}
@@ -81,6 +69,9 @@ func loadAttack(ctx context.Context, src string) (*attackMitigations, []string, 
 				return nil, nil, err
 			}
 		}
+		// A file that cannot be stated cannot be read either: it is skipped with a
+		// warning below, and the next run, not finding its state, reads everything.
+		_ = tr.Read(attacksource.Tracked(f))
 		data, err := os.ReadFile(f.Path)
 		if err == nil && !mayMatter(data) {
 			continue

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/aegis-sec/aegis/sdk/source"
 )
 
 // loadAttack decodes only the files that can matter (techniques, mitigations,
@@ -37,7 +39,7 @@ func TestLoadAttackReadsWhatMatters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	am, skipped, err := loadAttack(context.Background(), dir)
+	am, skipped, err := loadAttack(context.Background(), dir, source.NewTracker(nil, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

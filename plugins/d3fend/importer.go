@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"github.com/aegis-sec/aegis/plugins/internal/jsonpos"
-	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/aegis-sec/aegis/plugins/internal/attacksource"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/source"
 )
@@ -30,8 +31,19 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	if err != nil {
 		return err
 	}
+	// A technique's record draws on the ontology, the mitigation mappings and the
+	// ATT&CK files: the import is skipped when none of them changed, or read whole.
+	tr := source.NewTracker(req.PreviousFiles, out)
+	if files, closeFn, ok := trackedFiles(ctx, tree, cfg, onto, out); ok {
+		skip := tr.AllUnchanged(files)
+		closeFn()
+		if skip {
+			out.Progress(0, 0, fmt.Sprintf("the source is unchanged since the previous import: %d files skipped", len(files)))
+			return nil
+		}
+	}
 	out.Progress(0, 0, "reading "+onto.Rel)
-	data, err := os.ReadFile(onto.Path)
+	data, err := tr.ReadFile(onto)
 	if err != nil {
 		return fmt.Errorf("%s: %w", onto.Rel, err)
 	}
@@ -55,7 +67,7 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	warnAll(out, onto.Rel, problems)
 	o.deriveMappings(defs, attacks)
 
-	if err := addMitigations(ctx, tree, cfg, defs, out); err != nil {
+	if err := addMitigations(ctx, tree, cfg, defs, out, tr); err != nil {
 		return err
 	}
 
@@ -155,8 +167,8 @@ func warnAll(out *sdk.Emitter, file string, problems []problem) {
 // A mitigation is not a technique, so each "M1018 is related to D3-LFP"
 // becomes one mapping per technique M1018 mitigates in the ATT&CK data, with
 // relation "mitigation:M1018".
-func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*defTechnique, out *sdk.Emitter) error {
-	file, closeFn, err := findMitigations(ctx, tree, cfg, out)
+func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*defTechnique, out *sdk.Emitter, tr *source.Tracker) error {
+	file, closeFn, err := findMitigations(ctx, tree, cfg, out, true)
 	if errors.Is(err, errWarned) {
 		return nil
 	}
@@ -169,7 +181,7 @@ func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*
 			fmt.Sprintf("no file matching %s in the source; set mitigations_source to D3FEND's attack-mitigations.json", cfg.Mitigations))
 		return nil
 	}
-	data, err := os.ReadFile(file.Path)
+	data, err := tr.ReadFile(file.tracked)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file.Rel, err)
 	}
@@ -193,7 +205,7 @@ func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*
 		return nil
 	}
 	out.Progress(0, 0, "reading ATT&CK from "+cfg.AttackSource)
-	am, skipped, err := loadAttack(ctx, cfg.AttackSource)
+	am, skipped, err := loadAttack(ctx, cfg.AttackSource, tr)
 	if err != nil && offline(tree, cfg.AttackSource) {
 		// A local source with the shipped config (attack_source a URL) must work
 		// offline: the mitigation mappings are left out, and the run says so.
@@ -237,50 +249,103 @@ func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*
 	return nil
 }
 
+// mitigationsFile is attack-mitigations.json, and the same file as the tracker
+// knows it: under mitigations_source/ when it is not in the import's source.
+type mitigationsFile struct {
+	source.File
+	tracked source.File
+}
+
+// errRemote answers findMitigations asked not to fetch a remote file.
+var errRemote = errors.New("remote, not fetched")
+
 // findMitigations locates attack-mitigations.json: mitigations_source when
 // set, else the glob inside a folder source. An empty File means there is none.
-func findMitigations(ctx context.Context, tree *source.Tree, cfg config, out *sdk.Emitter) (source.File, func(), error) {
+// Without fetch, a mitigations_source URL is errRemote.
+func findMitigations(ctx context.Context, tree *source.Tree, cfg config, out *sdk.Emitter, fetch bool) (mitigationsFile, func(), error) {
 	noop := func() {}
+	own := func(f source.File) mitigationsFile { return mitigationsFile{File: f, tracked: f} }
 	if cfg.MitigationsSource != "" && remote(cfg.MitigationsSource) && !remote(tree.Source()) && tree.File() == "" {
 		// A local folder holding its own attack-mitigations.json wins over the
 		// URL of the shipped config: offline imports from local files work.
 		if files, err := tree.Glob(cfg.Mitigations); err == nil && len(files) > 0 {
 			sortShallowFirst(files)
-			return files[0], noop, nil
+			return own(files[0]), noop, nil
 		}
 	}
+	if cfg.MitigationsSource != "" && !fetch && remote(cfg.MitigationsSource) {
+		return mitigationsFile{}, noop, errRemote
+	}
 	if cfg.MitigationsSource != "" {
+		other := func(f source.File) mitigationsFile {
+			return mitigationsFile{File: f, tracked: source.File{Path: f.Path, Rel: "mitigations_source/" + filepath.Base(f.Path)}}
+		}
 		mt, err := source.Open(ctx, cfg.MitigationsSource, source.Options{})
 		if err != nil && offline(tree, cfg.MitigationsSource) {
 			out.Warn("", 0, "", "no ATT&CK mitigation mappings imported: mitigations_source could not be read",
 				err.Error()+"; put attack-mitigations.json beside the ontology or set mitigations_source to a local file to import them offline")
-			return source.File{}, noop, errWarned
+			return mitigationsFile{}, noop, errWarned
 		}
 		if err != nil {
-			return source.File{}, noop, fmt.Errorf("mitigations_source: %w", err)
+			return mitigationsFile{}, noop, fmt.Errorf("mitigations_source: %w", err)
 		}
 		closeFn := func() { _ = mt.Close() }
 		if mt.File() != "" {
-			return source.File{Path: mt.File(), Rel: mt.Source()}, closeFn, nil
+			return other(source.File{Path: mt.File(), Rel: mt.Source()}), closeFn, nil
 		}
 		files, err := mt.Glob(cfg.Mitigations)
 		if err != nil || len(files) == 0 {
 			closeFn()
-			return source.File{}, noop, fmt.Errorf("mitigations_source %s: no file matching %s (%v)", mt.Source(), cfg.Mitigations, err)
+			return mitigationsFile{}, noop, fmt.Errorf("mitigations_source %s: no file matching %s (%v)", mt.Source(), cfg.Mitigations, err)
 		}
 		sortShallowFirst(files)
-		return files[0], closeFn, nil
+		return other(files[0]), closeFn, nil
 	}
 	if tree.File() != "" {
-		return source.File{}, noop, nil
+		return mitigationsFile{}, noop, nil
 	}
 	files, err := tree.Glob(cfg.Mitigations)
 	if err != nil {
-		return source.File{}, noop, err
+		return mitigationsFile{}, noop, err
 	}
 	if len(files) == 0 {
-		return source.File{}, noop, nil
+		return mitigationsFile{}, noop, nil
 	}
 	sortShallowFirst(files)
-	return files[0], noop, nil
+	return own(files[0]), noop, nil
+}
+
+// trackedFiles lists, for Tracker.AllUnchanged, the files a full import reads,
+// by the paths it reports them by: the ontology, the mitigation mappings and the
+// ATT&CK files. ok is false when a source is a URL (fetched again by every run)
+// or cannot be listed: the import then reads everything. The listing decides
+// only whether to skip: a file it missed, or one more, is a count the previous
+// run's states do not match, and the import reads everything. closeFn releases
+// the sources it opened.
+func trackedFiles(ctx context.Context, tree *source.Tree, cfg config, onto source.File, out *sdk.Emitter) (files []source.File, closeFn func(), ok bool) {
+	mit, closeMit, err := findMitigations(ctx, tree, cfg, out, false)
+	if err != nil {
+		return nil, nil, false
+	}
+	files = []source.File{onto}
+	if mit.Path == "" || cfg.AttackSource == "" {
+		if mit.Path != "" {
+			files = append(files, mit.tracked)
+		}
+		return files, closeMit, true
+	}
+	if remote(cfg.AttackSource) {
+		closeMit()
+		return nil, nil, false
+	}
+	at, attack, err := attacksource.Open(ctx, cfg.AttackSource, "attack-pattern", "course-of-action", "relationship")
+	if err != nil {
+		closeMit()
+		return nil, nil, false
+	}
+	files = append(files, mit.tracked)
+	for _, f := range attack {
+		files = append(files, attacksource.Tracked(f))
+	}
+	return files, func() { closeMit(); at.Close() }, true
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -232,4 +233,23 @@ func TestTurtleIsRefusedClearly(t *testing.T) {
 			t.Errorf("%s: err = %v", src, res.Err)
 		}
 	}
+}
+
+// A technique's record draws on the ontology, the mitigation mappings and the
+// ATT&CK files of attack_source: a re-import skips the source only when none of
+// them changed, was added or was deleted, and reads everything otherwise.
+func TestSkipsOnlyAWhollyUnchangedSource(t *testing.T) {
+	attack := t.TempDir()
+	testfs.CopyDir(t, "testdata/attack", attack)
+	grow := func(p string) { testfs.Append(t, p, "\n") }
+	runner.SkipsOnlyWhollyUnchanged(t, "testdata/mini", `{"attack_source":`+strconv.Quote(attack)+`}`,
+		sdktest.Edit{Name: "changed ontology", Apply: func(dir string) { grow(filepath.Join(dir, "ontologies/d3fend.json")) }},
+		sdktest.Edit{Name: "changed mitigations", Apply: func(dir string) { grow(filepath.Join(dir, "api/mappings/attack-mitigations.json")) }},
+		sdktest.Edit{Name: "changed ATT&CK file", Apply: func(string) { grow(filepath.Join(attack, "enterprise-attack.json")) }},
+		sdktest.Edit{Name: "added ATT&CK file", Apply: func(string) {
+			testfs.WriteFile(t, filepath.Join(attack, "extra.json"), `{"type":"bundle","objects":[]}`)
+		}},
+		sdktest.Edit{Name: "deleted mitigations", Apply: func(dir string) {
+			testfs.Remove(t, filepath.Join(dir, "api/mappings/attack-mitigations.json"))
+		}})
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/aegis-sec/aegis/plugins/internal/attacksource"
 	"github.com/aegis-sec/aegis/sdk/source"
 )
 
@@ -15,31 +16,21 @@ import (
 // one-object-per-file folders, or a URL of either. Revoked and deprecated
 // techniques are kept: a mapping to them is still a fact, and the core moves
 // it to the replacement when it migrates ATT&CK releases.
-func loadTechniqueIDs(ctx context.Context, src string) (map[string]string, []string, error) {
-	tree, err := source.Open(ctx, src, source.Options{})
+// Each file is reported to tr (by attacksource.Tracked's path) before it is read.
+func loadTechniqueIDs(ctx context.Context, src string, tr *source.Tracker) (map[string]string, []string, error) {
+	tree, files, err := attacksource.Open(ctx, src, "attack-pattern")
 	if err != nil {
-		return nil, nil, fmt.Errorf("attack_source: %w", err)
+		return nil, nil, err
 	}
 	defer tree.Close()
-	var files []source.File
-	if tree.File() != "" {
-		files, err = tree.Glob("*")
-	} else {
-		// The mitre/cti layout keeps every attack-pattern in one folder per
-		// domain; reading only those skips thousands of other objects.
-		files, err = tree.Glob("**/attack-pattern/*.json")
-		if err == nil && len(files) == 0 {
-			files, err = tree.Glob("**/*.json")
-		}
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("attack_source: %w", err)
-	}
 	ids := map[string]string{}
 	var skipped []string
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
+		}
+		if err := tr.Read(attacksource.Tracked(f)); err != nil {
+			return nil, nil, fmt.Errorf("attack_source: %w", err)
 		}
 		data, err := os.ReadFile(f.Path)
 		if err != nil {

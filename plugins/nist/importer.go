@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"github.com/aegis-sec/aegis/plugins/internal/jsonpos"
-	"os"
 	"sort"
 	"strings"
 
+	"github.com/aegis-sec/aegis/plugins/internal/attacksource"
 	"github.com/aegis-sec/aegis/sdk"
 	"github.com/aegis-sec/aegis/sdk/source"
 )
@@ -50,6 +50,10 @@ type importRun struct {
 	dups     int
 	nonMap   int
 	nist     bool // a file of NIST 800-53 rev5 was read
+	// nistFile is the first of them: the framework's record names it, so that the
+	// host keeps the record when the plugin skips an unchanged source.
+	nistFile string
+	tr       *source.Tracker
 	// others are the frameworks of other Mappings Explorer files, by id.
 	others map[string]*otherFramework
 }
@@ -86,7 +90,19 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		return fmt.Errorf("no JSON files in %s (looked for %s)", tree.Source(), cfg.Files)
 	}
 
-	r := &importRun{out: out, controls: map[string]*control{}, refs: map[string]controlID{}, warned: map[string]int{},
+	// A control's record draws on several files (mappings of one control in many
+	// files, STIX mappings resolved through attack_source): the source is skipped
+	// when none of them changed, or read whole.
+	tr := source.NewTracker(req.PreviousFiles, out)
+	if tracked, closeFn, ok := trackedFiles(ctx, cfg, files); ok {
+		skip := tr.AllUnchanged(tracked)
+		closeFn()
+		if skip {
+			out.Progress(int64(len(files)), int64(len(files)), fmt.Sprintf("the source is unchanged since the previous import: %d files skipped", len(tracked)))
+			return nil
+		}
+	}
+	r := &importRun{out: out, tr: tr, controls: map[string]*control{}, refs: map[string]controlID{}, warned: map[string]int{},
 		others: map[string]*otherFramework{}}
 	used := 0
 	for i, f := range files {
@@ -94,7 +110,7 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 			return err
 		}
 		out.Progress(int64(i), int64(len(files)), "reading "+f.Rel)
-		data, err := os.ReadFile(f.Path)
+		data, err := tr.ReadFile(f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.Rel, err)
 		}
@@ -122,6 +138,9 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		if res.Framework != nil {
 			r.addOtherFile(f.Rel, res)
 			continue
+		}
+		if !r.nist {
+			r.nistFile = f.Rel
 		}
 		r.nist = true
 		r.addFile(f.Rel, res)
@@ -270,7 +289,7 @@ func (r *importRun) resolveSTIX(ctx context.Context, cfg config) error {
 		return nil
 	}
 	r.out.Progress(0, 0, "reading ATT&CK from "+cfg.AttackSource)
-	ids, skipped, err := loadTechniqueIDs(ctx, cfg.AttackSource)
+	ids, skipped, err := loadTechniqueIDs(ctx, cfg.AttackSource, r.tr)
 	if err != nil {
 		return err
 	}
@@ -299,7 +318,7 @@ func (r *importRun) resolveSTIX(ctx context.Context, cfg config) error {
 func (r *importRun) emit() error {
 	total, mappings := 0, 0
 	if r.nist {
-		if err := r.out.Record(framework); err != nil {
+		if err := r.out.RecordAt(framework, r.nistFile, 0); err != nil {
 			return err
 		}
 		cs := make([]*control, 0, len(r.controls))
@@ -376,4 +395,34 @@ func (r *importRun) emitControls(cs []*control) (int, error) {
 		}
 	}
 	return mappings, nil
+}
+
+// trackedFiles lists, for Tracker.AllUnchanged, the files a full import reads, by
+// the paths it reports them by: the source's and, when attack_source is set, its
+// ATT&CK files. ok is false when attack_source is a URL (fetched again by every
+// run) or cannot be listed: the import then reads everything. The listing decides
+// only whether to skip: a file it missed, or one more, is a count the previous
+// run's states do not match. closeFn releases the source it opened.
+func trackedFiles(ctx context.Context, cfg config, files []source.File) (tracked []source.File, closeFn func(), ok bool) {
+	if cfg.AttackSource == "" {
+		return files, func() {}, true
+	}
+	if remote(cfg.AttackSource) {
+		return nil, nil, false
+	}
+	tree, attack, err := attacksource.Open(ctx, cfg.AttackSource, "attack-pattern")
+	if err != nil {
+		return nil, nil, false
+	}
+	tracked = append(tracked, files...)
+	for _, f := range attack {
+		tracked = append(tracked, attacksource.Tracked(f))
+	}
+	return tracked, func() { tree.Close() }, true
+}
+
+// remote tells a URL from a local path.
+func remote(src string) bool {
+	l := strings.ToLower(src)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }

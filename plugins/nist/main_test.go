@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -348,4 +349,37 @@ func TestOtherMappingsExplorerFrameworks(t *testing.T) {
 	if f, ok := res.Records[0].(*sdk.ComplianceFramework); !ok || f.ExternalID != "aws-12-12-2024" {
 		t.Errorf("first record = %#v", res.Records[0])
 	}
+}
+
+// A control's record draws on several files (its mappings in other files, STIX
+// mappings resolved through attack_source): a re-import skips the source only
+// when none of them changed, was added or was deleted, and reads everything
+// otherwise.
+func TestSkipsOnlyAWhollyUnchangedSource(t *testing.T) {
+	t.Run("mappings explorer", func(t *testing.T) {
+		runner.SkipsOnlyWhollyUnchanged(t, "testdata/frameworks", "",
+			sdktest.Edit{Name: "changed", Apply: func(dir string) {
+				testfs.Append(t, filepath.Join(dir, "nist_800_53-rev5_attack-16.1-enterprise.json"), "\n")
+			}},
+			sdktest.Edit{Name: "added", Apply: func(dir string) {
+				testfs.CopyFile(t, filepath.Join(dir, "aws-12.12.2024_attack-16.1-enterprise.json"), filepath.Join(dir, "copy.json"))
+			}},
+			sdktest.Edit{Name: "deleted", Apply: func(dir string) {
+				testfs.Remove(t, filepath.Join(dir, "m365-07.18.2025_attack-16.1-enterprise.json"))
+			}})
+	})
+	t.Run("stix with attack_source", func(t *testing.T) {
+		attack := t.TempDir()
+		testfs.CopyDir(t, "testdata/attack", attack)
+		runner.SkipsOnlyWhollyUnchanged(t, "testdata/stix", `{"attack_source":`+strconv.Quote(attack)+`}`,
+			sdktest.Edit{Name: "changed mappings", Apply: func(dir string) {
+				testfs.Append(t, filepath.Join(dir, "nist800-53-r5-mappings.json"), "\n")
+			}},
+			sdktest.Edit{Name: "changed ATT&CK file", Apply: func(string) {
+				testfs.Append(t, filepath.Join(attack, "enterprise-attack.json"), "\n")
+			}},
+			sdktest.Edit{Name: "added ATT&CK file", Apply: func(string) {
+				testfs.WriteFile(t, filepath.Join(attack, "extra.json"), `{"type":"bundle","objects":[]}`)
+			}})
+	})
 }

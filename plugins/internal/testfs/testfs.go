@@ -73,3 +73,13 @@ func Remove(t testing.TB, path string) {
 		t.Fatal(err)
 	}
 }
+
+// Append adds s to the end of the file at path (a change of size and time).
+func Append(t testing.TB, path, s string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	WriteFile(t, path, string(b)+s)
+}

@@ -17,7 +17,7 @@ import (
 func (s *Server) coverageRoutes() []route {
 	return []route{
 		{Method: http.MethodGet, Path: "/api/v1/matrix", Query: []string{"actor", "campaign", "domain", "platform", "release", "snapshot"}, Tag: "coverage",
-			Summary: "The ATT&CK matrix with coverage: tactics in order × techniques and sub-techniques with status, score, test and outcome counts (query: domain (default enterprise-attack), release (default the newest imported), platform, actor (id or group id), campaign, snapshot); sends an ETag of the answer and answers 304 Not Modified, without a body, to an If-None-Match that names it",
+			Summary: "The ATT&CK matrix with coverage: tactics in order × techniques and sub-techniques with status, score, test and outcome counts (query: domain (default enterprise-attack), release (one of the answer's releases: every ATT&CK release an import recorded, newest last; default the newest; the matrix of a release shows the techniques it held as current, in its tactics, with today's coverage, and marks those retired since as revoked or deprecated), platform, actor (id or group id), campaign, snapshot); sends an ETag of the answer and answers 304 Not Modified, without a body, to an If-None-Match that names it",
 			Roles:   everyone, Handler: s.matrix, Response: coverage.Matrix{}},
 		{Method: http.MethodGet, Path: "/api/v1/scores", Query: []string{"domain"}, Tag: "coverage",
 			Summary: "The organisation's score and each tactic's (query: domain; default every imported domain)",

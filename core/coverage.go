@@ -18,12 +18,29 @@ type CoverageTechnique struct {
 	Status          CoverageStatus `db:"coverage_status"`
 	LastSeenRelease string         `db:"last_seen_release"`
 	Revoked         bool           `db:"revoked"`
+	RevokedBy       string         `db:"revoked_by"`
 	Deprecated      bool           `db:"deprecated"`
 	Known           bool           `db:"known"`
 	Templates       int            `db:"templates"`
 	// TacticIDs are the Aegis ids of the technique's tactics.
 	TacticIDs []string `db:"-"`
 }
+
+// ReleaseTechnique is one technique object of an imported ATT&CK release, as that
+// release had it: the release's tactics of it, and whether the release itself marked
+// it revoked or deprecated. The matrix of a release shows the ones it presented as
+// current.
+type ReleaseTechnique struct {
+	Domain      string  `db:"domain"`
+	Release     string  `db:"release_version"`
+	TechniqueID string  `db:"technique_id"`
+	TacticIDs   Strings `db:"tactic_ids"`
+	Revoked     bool    `db:"revoked"`
+	Deprecated  bool    `db:"deprecated"`
+}
+
+// Current says whether the release presented the technique as current.
+func (r *ReleaseTechnique) Current() bool { return !r.Revoked && !r.Deprecated }
 
 // TestScope narrows the tests that coverage is computed from.
 type TestScope struct {
@@ -156,6 +173,11 @@ type CoverageRepo interface {
 	// CoverageTechniques lists the techniques of a domain (every domain when empty)
 	// with their tactics and active template counts.
 	CoverageTechniques(ctx context.Context, domain string) ([]*CoverageTechnique, error)
+	// AttackReleases lists the ATT&CK releases of a domain that an import recorded,
+	// in no particular order.
+	AttackReleases(ctx context.Context, domain string) ([]string, error)
+	// ReleaseTechniques lists the technique objects one release of a domain held.
+	ReleaseTechniques(ctx context.Context, domain, release string) ([]*ReleaseTechnique, error)
 	Validations(ctx context.Context, scope TestScope) ([]ScoringRow, error)
 	TestCounts(ctx context.Context, scope TestScope) ([]TechniqueTestCounts, error)
 	// StatusTests lists the tests in scope with what CoverageStatusOf reads of them

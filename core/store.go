@@ -68,6 +68,9 @@ type TechniqueRepo interface {
 	ListTactics(ctx context.Context, domain string) ([]*Tactic, error)
 	UpsertTechnique(ctx context.Context, t *Technique) error
 	SetTechniqueTactics(ctx context.Context, techniqueID string, tacticIDs []string) error
+	// PutReleaseTechnique records that an ATT&CK release held a technique object (the
+	// same row again when the release is imported again).
+	PutReleaseTechnique(ctx context.Context, r *ReleaseTechnique) error
 	TechniqueByID(ctx context.Context, id string) (*Technique, error)
 	TechniqueByExternalID(ctx context.Context, externalID string) (*Technique, error)
 	ListTechniques(ctx context.Context, f TechniqueFilter) ([]*Technique, int, error)

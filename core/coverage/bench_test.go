@@ -45,6 +45,10 @@ func seedScale(b *testing.B, st core.Store) {
 			if err := tx.SetTechniqueTactics(ctx, p.ID, []string{tactics[i%14]}); err != nil {
 				return err
 			}
+			if err := tx.PutReleaseTechnique(ctx, &core.ReleaseTechnique{Domain: "enterprise-attack", Release: "18.1", TechniqueID: p.ID,
+				TacticIDs: core.Strings{tactics[i%14]}}); err != nil {
+				return err
+			}
 			techs = append(techs, p.ID)
 			for j := 1; j <= 3; j++ {
 				s := &core.Technique{ExternalID: fmt.Sprintf("%s.%03d", ext, j), Name: "Sub", Platforms: []string{"Windows"}, Domains: []string{"enterprise-attack"},
@@ -53,6 +57,10 @@ func seedScale(b *testing.B, st core.Store) {
 					return err
 				}
 				if err := tx.SetTechniqueTactics(ctx, s.ID, []string{tactics[i%14]}); err != nil {
+					return err
+				}
+				if err := tx.PutReleaseTechnique(ctx, &core.ReleaseTechnique{Domain: "enterprise-attack", Release: "18.1", TechniqueID: s.ID,
+					TacticIDs: core.Strings{tactics[i%14]}}); err != nil {
 					return err
 				}
 				techs = append(techs, s.ID)

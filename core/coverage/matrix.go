@@ -57,19 +57,24 @@ type MatrixTactic struct {
 
 // MatrixTechnique is one cell, with its sub-techniques.
 type MatrixTechnique struct {
-	ID            string                   `json:"id"`
-	ExternalID    string                   `json:"external_id"`
-	Name          string                   `json:"name"`
-	Status        core.CoverageStatus      `json:"status"`
-	Score         *float64                 `json:"score"`
-	Counts        core.TechniqueTestCounts `json:"counts"`
-	Templates     int                      `json:"templates"`
-	Subtechniques []*MatrixTechnique       `json:"subtechniques,omitempty"`
+	ID         string                   `json:"id"`
+	ExternalID string                   `json:"external_id"`
+	Name       string                   `json:"name"`
+	Status     core.CoverageStatus      `json:"status"`
+	Score      *float64                 `json:"score"`
+	Counts     core.TechniqueTestCounts `json:"counts"`
+	Templates  int                      `json:"templates"`
+	// Revoked and Deprecated say ATT&CK has retired the technique since the release
+	// shown (which still had it); RevokedBy is the replacement a revocation names.
+	Revoked       bool               `json:"revoked,omitempty"`
+	RevokedBy     string             `json:"revoked_by,omitempty"`
+	Deprecated    bool               `json:"deprecated,omitempty"`
+	Subtechniques []*MatrixTechnique `json:"subtechniques,omitempty"`
 }
 
 func (n *node) cell() *MatrixTechnique {
 	return &MatrixTechnique{ID: n.te.ID, ExternalID: n.te.ExternalID, Name: n.te.Name, Status: n.status, Score: n.score,
-		Counts: n.counts, Templates: n.te.Templates}
+		Counts: n.counts, Templates: n.te.Templates, Revoked: n.te.Revoked, RevokedBy: n.te.RevokedBy, Deprecated: n.te.Deprecated}
 }
 
 func hasPlatform(te *core.CoverageTechnique, p string) bool {
@@ -111,23 +116,20 @@ func (s *Service) matrix(ctx context.Context, tx core.Tx, q MatrixQuery) (*Matri
 	if len(m.nodes) == 0 {
 		return nil, nil, core.Errorf(core.ENOTFOUND, "no techniques of domain %q are imported (import ATT&CK first: aegis import attack)", q.Domain)
 	}
-	release := ""
-	if len(m.releases) > 0 {
-		release = m.releases[len(m.releases)-1]
+	rel, err := s.release(ctx, tx, q.Domain, q.Release)
+	if err != nil {
+		return nil, nil, err
 	}
-	if q.Release != "" {
-		found := false
-		for _, r := range m.releases {
-			found = found || r == q.Release
+	if q.SnapshotID != "" {
+		if err := applySnapshot(ctx, tx, m, q.SnapshotID); err != nil {
+			return nil, nil, err
 		}
-		if !found {
-			return nil, nil, core.FieldError("release", "ATT&CK release %q is not imported for %s (imported: %s)", q.Release, q.Domain, strings.Join(m.releases, ", "))
-		}
-		release = q.Release
 	}
-	keep := func(n *node) bool {
-		return (release == "" || n.te.LastSeenRelease == release) && (q.Platform == "" || hasPlatform(n.te, q.Platform))
+	top := m.top
+	if rel.members != nil {
+		top = m.releaseTree(rel.members)
 	}
+	keep := func(n *node) bool { return q.Platform == "" || hasPlatform(n.te, q.Platform) }
 	if q.ActorID != "" {
 		uses, err := actorTechniques(ctx, tx, q.ActorID)
 		if err != nil {
@@ -140,23 +142,19 @@ func (s *Service) matrix(ctx context.Context, tx core.Tx, q MatrixQuery) (*Matri
 		prev := keep
 		keep = func(n *node) bool { return prev(n) && n.counts.Tests > 0 }
 	}
-	if q.SnapshotID != "" {
-		if err := applySnapshot(ctx, tx, m, q.SnapshotID); err != nil {
-			return nil, nil, err
-		}
-	}
 	tactics, err := tx.ListTactics(ctx, q.Domain)
 	if err != nil {
 		return nil, nil, err
 	}
-	out := &Matrix{Domain: q.Domain, Release: release, Releases: m.releases, FormulaVersion: m.version,
+	out := &Matrix{Domain: q.Domain, Release: rel.release, Releases: rel.list, FormulaVersion: m.version,
 		Filter: MatrixFilter{Platform: q.Platform, ActorID: q.ActorID, CampaignID: q.CampaignID, SnapshotID: q.SnapshotID}}
 	if out.Releases == nil {
 		out.Releases = []string{}
 	}
 	byTactic := map[string][]*node{}
 	var shown []*node
-	for _, n := range m.top {
+	m.shown = map[string]*node{}
+	for _, n := range top {
 		subKept := false
 		for _, sub := range n.subs {
 			subKept = subKept || keep(sub)
@@ -165,12 +163,15 @@ func (s *Service) matrix(ctx context.Context, tx core.Tx, q MatrixQuery) (*Matri
 			continue
 		}
 		shown = append(shown, n)
+		m.shown[n.te.ExternalID] = n
 		for _, ta := range n.te.TacticIDs {
 			byTactic[ta] = append(byTactic[ta], n)
 		}
 	}
 	for _, ta := range tactics {
-		if ta.Deprecated {
+		// A release's columns are the tactics its techniques were in, whatever ATT&CK
+		// did to them since; without a recorded release, today's tactics.
+		if rel.members != nil && !rel.tactics[ta.ID] || rel.members == nil && ta.Deprecated {
 			continue
 		}
 		ns := byTactic[ta.ID]
@@ -182,6 +183,7 @@ func (s *Service) matrix(ctx context.Context, tx core.Tx, q MatrixQuery) (*Matri
 			for _, sub := range n.subs {
 				if keep(sub) {
 					c.Subtechniques = append(c.Subtechniques, sub.cell())
+					m.shown[sub.te.ExternalID] = sub
 				}
 			}
 			col.Techniques = append(col.Techniques, c)
@@ -237,11 +239,12 @@ func applySnapshot(ctx context.Context, tx core.Tx, m *model, id string) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range m.nodes {
+	m.snapshot = true
+	m.each(func(_ string, n *node) {
 		n.status, n.score, n.counts, n.last = core.StatusNotTested, nil, core.TechniqueTestCounts{}, nil
-	}
+	})
 	for _, st := range states {
-		if n := m.nodes[st.TechniqueID]; n != nil {
+		if n := m.node(st.TechniqueID); n != nil {
 			n.status, n.score = st.Status, st.Score
 			n.counts = core.TechniqueTestCounts{TechniqueID: st.TechniqueID, Tests: st.TestCount, Validated: st.ValidatedCount}
 		}

@@ -26,8 +26,9 @@ type Service struct {
 	store core.Store
 	now   func() time.Time
 
-	mu     sync.Mutex
-	inputs map[string]*inputs // by domain, for the unfiltered model
+	mu       sync.Mutex
+	inputs   map[string]*inputs       // by domain, for the unfiltered model
+	releases map[string]*releaseCache // by domain
 }
 
 // inputs are what the unfiltered model of a domain reads from the store, as of a
@@ -37,7 +38,7 @@ type inputs struct {
 	techs      []*core.CoverageTechnique
 	vals       []core.ScoringRow
 	counts     []core.TechniqueTestCounts
-	// prepared and last are derived from techs and vals (derive), by live technique id:
+	// prepared and last are derived from techs and vals (derive), by technique id (live or retired):
 	// the cells of its score (what does not depend on the time or the weights) and
 	// when its newest validation happened. Kept with the inputs, a request of the
 	// unfiltered model computes only the recency-weighted sums.
@@ -45,19 +46,20 @@ type inputs struct {
 	last     map[string]time.Time
 }
 
-// derive fills in.prepared and in.last.
+// derive fills in.prepared and in.last, for live and retired techniques alike (an
+// older release's matrix shows the retired ones it had, with today's coverage).
 func (in *inputs) derive() {
-	live := make(map[string]*core.CoverageTechnique, len(in.techs))
+	known := make(map[string]*core.CoverageTechnique, len(in.techs))
 	for _, te := range in.techs {
-		if isLive(te) {
-			live[te.ID] = te
+		if te.Known {
+			known[te.ID] = te
 		}
 	}
 	perTech := map[string][]scoring.Validation{}
 	latest := map[string]*core.ScoringRow{}
 	for i := range in.vals {
 		v := &in.vals[i]
-		if live[v.TechniqueID] == nil {
+		if known[v.TechniqueID] == nil {
 			continue
 		}
 		perTech[v.TechniqueID] = append(perTech[v.TechniqueID], scoring.Validation{TestID: v.TestID, Platform: v.Platform,
@@ -69,7 +71,7 @@ func (in *inputs) derive() {
 	}
 	in.prepared = make(map[string]scoring.Prepared, len(perTech))
 	for id, vs := range perTech {
-		te := live[id]
+		te := known[id]
 		in.prepared[id] = scoring.Prepare(scoring.Known{Platforms: te.Platforms, Procedures: te.Templates}, vs)
 	}
 	in.last = make(map[string]time.Time, len(latest))
@@ -135,6 +137,8 @@ type node struct {
 	score  *float64 // own score for sub-techniques, the roll-up for parents
 	counts core.TechniqueTestCounts
 	status core.CoverageStatus // like score: a parent's is the roll-up (core.RollUpStatus)
+	// ownStatus is the status of the technique's own tests, before the roll-up.
+	ownStatus core.CoverageStatus
 	// last is when the newest validation in scope happened (nil: none, or a snapshot).
 	last   *time.Time
 	subs   []*node
@@ -143,19 +147,44 @@ type node struct {
 
 // model is the coverage of every live technique of a domain at one moment.
 type model struct {
-	weights  scoring.Weights
-	version  int
-	now      time.Time
-	domain   string
-	nodes    map[string]*node // by Aegis id
-	byExt    map[string]*node // by ATT&CK id
-	top      []*node          // techniques without a parent, by ATT&CK id
-	releases []string
+	weights scoring.Weights
+	version int
+	now     time.Time
+	domain  string
+	nodes   map[string]*node // by Aegis id
+	byExt   map[string]*node // by ATT&CK id
+	top     []*node          // techniques without a parent, by ATT&CK id
+	// retired are the revoked and deprecated techniques ATT&CK brought, by Aegis id,
+	// scored like the live ones but in no tree: the matrix of an older release shows
+	// the ones it had.
+	retired map[string]*node
+	// snapshot says the statuses and scores are a snapshot's (applySnapshot).
+	snapshot bool
+	// shown are the cells the matrix built from the model shows, by ATT&CK id.
+	shown map[string]*node
 }
 
 // live says whether a technique belongs in coverage: imported from ATT&CK (not a
 // placeholder for an id other sources use), neither revoked nor deprecated.
 func isLive(te *core.CoverageTechnique) bool { return te.Known && !te.Revoked && !te.Deprecated }
+
+// each calls fn for every live and retired node.
+func (m *model) each(fn func(id string, n *node)) {
+	for id, n := range m.nodes {
+		fn(id, n)
+	}
+	for id, n := range m.retired {
+		fn(id, n)
+	}
+}
+
+// node returns the live or retired node of an Aegis id.
+func (m *model) node(id string) *node {
+	if n := m.nodes[id]; n != nil {
+		return n
+	}
+	return m.retired[id]
+}
 
 // statusRank orders coverage statuses from worst to best.
 func statusRank(s core.CoverageStatus) int {
@@ -198,24 +227,20 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 	}
 	techs, counts := in.techs, in.counts
 	m := &model{weights: w, version: scoring.FormulaVersion, now: s.now().UTC().Truncate(time.Microsecond), domain: domain,
-		nodes: make(map[string]*node, len(techs)), byExt: make(map[string]*node, len(techs))}
-	rel := map[string]bool{}
+		nodes: make(map[string]*node, len(techs)), byExt: make(map[string]*node, len(techs)), retired: map[string]*node{}}
 	for _, te := range techs {
-		if !isLive(te) {
+		if !te.Known {
 			continue
 		}
 		n := &node{te: te, status: core.StatusNotTested}
-		m.nodes[te.ID], m.byExt[te.ExternalID] = n, n
-		if te.LastSeenRelease != "" {
-			rel[te.LastSeenRelease] = true
+		if !isLive(te) {
+			m.retired[te.ID] = n
+			continue
 		}
+		m.nodes[te.ID], m.byExt[te.ExternalID] = n, n
 	}
-	for r := range rel {
-		m.releases = append(m.releases, r)
-	}
-	sort.Slice(m.releases, func(i, j int) bool { return releaseLess(m.releases[i], m.releases[j]) })
 	for _, c := range counts {
-		if n := m.nodes[c.TechniqueID]; n != nil {
+		if n := m.node(c.TechniqueID); n != nil {
 			n.counts = c
 		}
 	}
@@ -231,7 +256,7 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 			scoped[t.TechniqueID] = append(scoped[t.TechniqueID], t)
 		}
 	}
-	for id, n := range m.nodes {
+	m.each(func(id string, n *node) {
 		n.own = w.Score(m.now, in.prepared[id])
 		n.score = n.own.Score
 		if l, ok := in.last[id]; ok {
@@ -244,7 +269,8 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 			// The same rule over the tests in scope (core.CoverageStatusOf).
 			n.status = core.CoverageStatusOf(scoped[id])
 		}
-	}
+		n.ownStatus = n.status
+	})
 	for _, n := range m.nodes {
 		if n.te.ParentID != nil {
 			if p := m.nodes[*n.te.ParentID]; p != nil {

@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/aegis-sec/aegis/core"
@@ -70,6 +71,7 @@ func applyTechnique(ctx context.Context, a *applyCtx, rec sdk.Record) (string, e
 		domains = []string{"enterprise-attack"}
 	}
 	var tacticIDs []string
+	byDomain := map[string][]string{}
 	for _, short := range r.Tactics {
 		found := false
 		for _, d := range domains {
@@ -79,6 +81,7 @@ func applyTechnique(ctx context.Context, a *applyCtx, rec sdk.Record) (string, e
 			}
 			if ok {
 				tacticIDs = append(tacticIDs, id)
+				byDomain[d] = append(byDomain[d], id)
 				found = true
 			}
 		}
@@ -89,7 +92,34 @@ func applyTechnique(ctx context.Context, a *applyCtx, rec sdk.Record) (string, e
 	if err := a.tx.SetTechniqueTactics(ctx, t.ID, tacticIDs); err != nil {
 		return "", err
 	}
+	if err := recordRelease(ctx, a, rec, r, t.ID, byDomain); err != nil {
+		return "", err
+	}
 	return t.ID, nil
+}
+
+// recordRelease records that the record's ATT&CK release held the technique, in each
+// domain the record names (the domains the matrix of a domain lists techniques by),
+// with the release's tactics of it: after an upgrade the technique rows say only the
+// newest release, and the matrix of an older one is read from these rows.
+func recordRelease(ctx context.Context, a *applyCtx, rec sdk.Record, r *sdk.Technique, id string, tactics map[string][]string) error {
+	if r.ReleaseVersion == "" {
+		// The plugin warns once that the source names no release.
+		return nil
+	}
+	if len(r.Domains) == 0 {
+		a.warn(rec, fmt.Sprintf("technique %s names no ATT&CK domain, so it is in no domain's matrix of release %s", r.ExternalID, r.ReleaseVersion))
+		return nil
+	}
+	for _, d := range r.Domains {
+		ids := core.Strings(tactics[d])
+		sort.Strings(ids)
+		if err := a.tx.PutReleaseTechnique(ctx, &core.ReleaseTechnique{Domain: d, Release: r.ReleaseVersion, TechniqueID: id,
+			TacticIDs: ids, Revoked: r.Revoked, Deprecated: r.Deprecated}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func applyTestTemplate(ctx context.Context, a *applyCtx, rec sdk.Record) (string, error) {

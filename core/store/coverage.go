@@ -18,7 +18,7 @@ func (t *Tx) CoverageTechniques(ctx context.Context, domain string) ([]*core.Cov
 	}
 	out := []*core.CoverageTechnique{}
 	if err := t.sel(ctx, &out, `SELECT te.id, te.external_id, te.name, te.parent_id, te.is_subtechnique, te.platforms, te.domains,
-		te.coverage_status, te.last_seen_release, te.revoked, te.deprecated, te.known, COALESCE(n.templates, 0) AS templates
+		te.coverage_status, te.last_seen_release, te.revoked, te.revoked_by, te.deprecated, te.known, COALESCE(n.templates, 0) AS templates
 		FROM techniques te LEFT JOIN (SELECT l.technique_id, COUNT(*) AS templates FROM test_template_techniques l
 			JOIN test_templates tt ON tt.id = l.test_template_id WHERE tt.active = TRUE AND tt.deprecated = FALSE
 			GROUP BY l.technique_id) n ON n.technique_id = te.id`+w.sql()+` ORDER BY te.external_id`, w.args...); err != nil {
@@ -39,6 +39,25 @@ func (t *Tx) CoverageTechniques(ctx context.Context, domain string) ([]*core.Cov
 		if te := byID[l.Technique]; te != nil {
 			te.TacticIDs = append(te.TacticIDs, l.Tactic)
 		}
+	}
+	return out, nil
+}
+
+// AttackReleases lists the ATT&CK releases of a domain that an import recorded.
+func (t *Tx) AttackReleases(ctx context.Context, domain string) ([]string, error) {
+	out := []string{}
+	if err := t.sel(ctx, &out, `SELECT DISTINCT release_version FROM attack_release_techniques WHERE domain = ?`, domain); err != nil {
+		return nil, fmt.Errorf("store: ATT&CK releases of %s: %w", domain, err)
+	}
+	return out, nil
+}
+
+// ReleaseTechniques lists the technique objects one release of a domain held.
+func (t *Tx) ReleaseTechniques(ctx context.Context, domain, release string) ([]*core.ReleaseTechnique, error) {
+	out := []*core.ReleaseTechnique{}
+	if err := t.sel(ctx, &out, `SELECT domain, release_version, technique_id, tactic_ids, revoked, deprecated
+		FROM attack_release_techniques WHERE domain = ? AND release_version = ?`, domain, release); err != nil {
+		return nil, fmt.Errorf("store: techniques of ATT&CK %s %s: %w", domain, release, err)
 	}
 	return out, nil
 }

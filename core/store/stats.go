@@ -90,6 +90,7 @@ var statSpecs = []statSpec{
 	{"import_locks", "import_locks", map[string]string{"plugin": "plugin"}},
 	{"coverage_generation", "coverage_generation", nil},
 	{"import_files", "import_files", map[string]string{"plugin": "plugin_name"}},
+	{"attack_release_techniques", "attack_release_techniques", map[string]string{"release": "domain || ' ' || release_version"}},
 }
 
 // Stats counts every entity, and each by its dimensions, in one read transaction so the

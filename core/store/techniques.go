@@ -261,3 +261,19 @@ func (t *Tx) fillTactics(ctx context.Context, ts []*core.Technique) error {
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }
+
+// PutReleaseTechnique records that an ATT&CK release held a technique object; importing
+// the release again rewrites the same row.
+func (t *Tx) PutReleaseTechnique(ctx context.Context, r *core.ReleaseTechnique) error {
+	if r.Domain == "" || r.Release == "" || r.TechniqueID == "" {
+		return core.FieldError("release_technique", "domain, release and technique are required (got %q, %q, %q)", r.Domain, r.Release, r.TechniqueID)
+	}
+	if _, err := t.exec(ctx, `INSERT INTO attack_release_techniques (domain, release_version, technique_id, tactic_ids, revoked, deprecated)
+		VALUES (?,?,?,?,?,?)
+		ON CONFLICT (domain, release_version, technique_id) DO UPDATE SET tactic_ids=excluded.tactic_ids,
+		revoked=excluded.revoked, deprecated=excluded.deprecated`,
+		r.Domain, r.Release, r.TechniqueID, r.TacticIDs, r.Revoked, r.Deprecated); err != nil {
+		return fmt.Errorf("store: record technique %s in ATT&CK %s %s: %w", r.TechniqueID, r.Domain, r.Release, err)
+	}
+	return nil
+}

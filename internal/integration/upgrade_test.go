@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/coverage"
 )
 
 // rawTechnique is what the upgrade tests read from ATT&CK files themselves, without the
@@ -17,6 +18,7 @@ type rawTechnique struct {
 	STIXID, ExternalID  string
 	Revoked, Deprecated bool
 	Name                string
+	Tactics             []string // kill-chain phase names of the mitre-attack chain
 }
 
 type rawRelease struct {
@@ -45,10 +47,14 @@ func readRelease(t *testing.T, path string) *rawRelease {
 		}
 		var b struct {
 			Objects []struct {
-				Type, ID, Name     string
-				Revoked            bool
-				Deprecated         bool   `json:"x_mitre_deprecated"`
-				RelationshipType   string `json:"relationship_type"`
+				Type, ID, Name   string
+				Revoked          bool
+				Deprecated       bool   `json:"x_mitre_deprecated"`
+				RelationshipType string `json:"relationship_type"`
+				KillChainPhases  []struct {
+					KillChainName string `json:"kill_chain_name"`
+					PhaseName     string `json:"phase_name"`
+				} `json:"kill_chain_phases"`
 				SourceRef          string `json:"source_ref"`
 				Target             string `json:"target_ref"`
 				ExternalReferences []struct {
@@ -66,6 +72,11 @@ func readRelease(t *testing.T, path string) *rawRelease {
 				for _, ref := range o.ExternalReferences {
 					if ref.SourceName == "mitre-attack" {
 						rt := &rawTechnique{STIXID: o.ID, ExternalID: ref.ExternalID, Revoked: o.Revoked, Deprecated: o.Deprecated, Name: o.Name}
+						for _, k := range o.KillChainPhases {
+							if k.KillChainName == "mitre-attack" {
+								rt.Tactics = append(rt.Tactics, k.PhaseName)
+							}
+						}
 						r.byExt[rt.ExternalID], r.bySTIX[o.ID] = rt, rt
 					}
 				}
@@ -231,11 +242,17 @@ func checkUpgrade(t *testing.T, older, olderRelease, newer, newerRelease string,
 // v6.3 → v18.1 is the hardest real upgrade: 129 techniques revoked (most by new
 // sub-techniques) and 11 deprecated, as the files say and MANIFEST.md reports.
 func TestUpgradeV63ToV181(t *testing.T) {
-	_, moved, queued := checkUpgrade(t, filepath.Join(upstream(t, "mitre-cti-v6.3"), "enterprise-attack"), "6.3",
-		filepath.Join(upstream(t, "mitre-cti"), "enterprise-attack"), "18.1", 140)
+	older, newer := filepath.Join(upstream(t, "mitre-cti-v6.3"), "enterprise-attack"), filepath.Join(upstream(t, "mitre-cti"), "enterprise-attack")
+	e, moved, queued := checkUpgrade(t, older, "6.3", newer, "18.1", 140)
 	if moved != 129 || queued != 11 {
 		t.Errorf("moved %d, queued %d; want 129 and 11", moved, queued)
 	}
+	// The v6.3 matrix still shows v6.3, the techniques retired since marked as such.
+	m, err := coverage.New(e.Store, nil).Matrix(ctx, coverage.MatrixQuery{Release: "6.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReleaseMatrix(t, "6.3", m, readRelease(t, older), readRelease(t, newer))
 }
 
 // v17.1 → v18.1 revokes nothing but rewrites the detection model: every test stays, and
@@ -309,5 +326,33 @@ func TestUpgradeTacticSplitAndReID(t *testing.T) {
 	}
 	if n := e.Count(t, `SELECT COUNT(*) FROM techniques WHERE external_id = 'T1562' AND revoked = TRUE AND revoked_by = 'T1685'`); n != 1 {
 		t.Error("T1562 is not recorded as revoked by T1685")
+	}
+
+	// Release A's matrix keeps its shape: T1562 in TA0005 (Stealth since), marked revoked
+	// by T1685, and no column of release B's new tactic.
+	m, err := coverage.New(e.Store, nil).Matrix(ctx, coverage.MatrixQuery{Release: "18.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols, cells []string
+	for _, col := range m.Tactics {
+		cols = append(cols, col.ExternalID)
+		for _, c := range col.Techniques {
+			cell := c.ExternalID
+			if c.Revoked {
+				cell += " revoked by " + c.RevokedBy
+			}
+			for _, s := range c.Subtechniques {
+				cell += " " + s.ExternalID
+			}
+			cells = append(cells, col.ExternalID+": "+cell)
+		}
+	}
+	if strings.Join(m.Releases, ",") != "18.0,19.0" || strings.Join(cols, ",") != "TA0002,TA0005" {
+		t.Errorf("release 18.0 of %v: columns %v, want TA0002,TA0005", m.Releases, cols)
+	}
+	if got := strings.Join(cells, "; "); !strings.Contains(got, "TA0005: T1562 revoked by T1685 T1562.001") ||
+		!strings.Contains(got, "TA0005: T1070 T1070.006") || strings.Contains(got, "T1685") && !strings.Contains(got, "by T1685") {
+		t.Errorf("release 18.0 cells: %s", got)
 	}
 }

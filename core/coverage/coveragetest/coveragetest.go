@@ -94,6 +94,11 @@ func Seed(t testing.TB, st core.Store) *Fixture {
 			if err := tx.SetTechniqueTactics(ctx, x.ID, []string{f.Tactics[te.tactic].ID}); err != nil {
 				return err
 			}
+			// As the ATT&CK import records what its release held.
+			if err := tx.PutReleaseTechnique(ctx, &core.ReleaseTechnique{Domain: "enterprise-attack", Release: "18.1", TechniqueID: x.ID,
+				TacticIDs: core.Strings{f.Tactics[te.tactic].ID}}); err != nil {
+				return err
+			}
 			f.Techniques[te.ext] = x
 		}
 		for i, tp := range []struct{ name, tech, platform string }{

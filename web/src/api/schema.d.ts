@@ -717,7 +717,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The ATT&CK matrix with coverage: tactics in order × techniques and sub-techniques with status, score, test and outcome counts (query: domain (default enterprise-attack), release (default the newest imported), platform, actor (id or group id), campaign, snapshot); sends an ETag of the answer and answers 304 Not Modified, without a body, to an If-None-Match that names it */
+        /** The ATT&CK matrix with coverage: tactics in order × techniques and sub-techniques with status, score, test and outcome counts (query: domain (default enterprise-attack), release (one of the answer's releases: every ATT&CK release an import recorded, newest last; default the newest; the matrix of a release shows the techniques it held as current, in its tactics, with today's coverage, and marks those retired since as revoked or deprecated), platform, actor (id or group id), campaign, snapshot); sends an ETag of the answer and answers 304 Not Modified, without a body, to an If-None-Match that names it */
         get: operations["getMatrix"];
         put?: never;
         post?: never;
@@ -2453,9 +2453,12 @@ export interface components {
         };
         MatrixTechnique: {
             counts: components["schemas"]["TechniqueTestCounts"];
+            deprecated?: boolean;
             external_id: string;
             id: string;
             name: string;
+            revoked?: boolean;
+            revoked_by?: string;
             score?: number | null;
             status: string;
             subtechniques?: components["schemas"]["MatrixTechnique"][];

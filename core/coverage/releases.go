@@ -1,0 +1,155 @@
+package coverage
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/core/scoring"
+)
+
+// releaseCache is what the store recorded of a domain's ATT&CK releases, as of a
+// coverage generation (every import that records a release raises it): the releases,
+// and the technique rows of those a matrix has asked for. Never modified once shared,
+// but for members, which grows under Service.mu.
+type releaseCache struct {
+	generation int64
+	list       []string // newest last
+	members    map[string]map[string]*core.ReleaseTechnique
+}
+
+// matrixRelease is the release a matrix shows.
+type matrixRelease struct {
+	list    []string // every recorded release of the domain, newest last
+	release string   // the one shown; "" when no import recorded one
+	// members are the techniques the release presented as current, by Aegis id (nil
+	// when no release is recorded: the matrix shows today's live techniques).
+	members map[string]*core.ReleaseTechnique
+	// tactics are the tactics those techniques were in, by Aegis id.
+	tactics map[string]bool
+}
+
+// release resolves the release a matrix of domain shows: want, or the newest recorded.
+func (s *Service) release(ctx context.Context, tx core.Tx, domain, want string) (*matrixRelease, error) {
+	gen, err := tx.CoverageGeneration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	rc := s.releases[domain]
+	s.mu.Unlock()
+	if rc == nil || gen < 0 || rc.generation != gen {
+		list, err := tx.AttackReleases(ctx, domain)
+		if err != nil {
+			return nil, err
+		}
+		sort.Slice(list, func(i, j int) bool { return releaseLess(list[i], list[j]) })
+		rc = &releaseCache{generation: gen, list: list, members: map[string]map[string]*core.ReleaseTechnique{}}
+		if gen >= 0 {
+			s.mu.Lock()
+			if s.releases == nil {
+				s.releases = map[string]*releaseCache{}
+			}
+			s.releases[domain] = rc
+			s.mu.Unlock()
+		}
+	}
+	out := &matrixRelease{list: rc.list}
+	if len(rc.list) > 0 {
+		out.release = rc.list[len(rc.list)-1]
+	}
+	if want != "" {
+		found := false
+		for _, r := range rc.list {
+			found = found || r == want
+		}
+		if !found {
+			imported := strings.Join(rc.list, ", ")
+			if imported == "" {
+				imported = "none recorded"
+			}
+			return nil, core.FieldError("release", "ATT&CK release %q is not imported for %s (imported: %s)", want, domain, imported)
+		}
+		out.release = want
+	}
+	if out.release == "" {
+		return out, nil
+	}
+	s.mu.Lock()
+	members := rc.members[out.release]
+	s.mu.Unlock()
+	if members == nil {
+		rows, err := tx.ReleaseTechniques(ctx, domain, out.release)
+		if err != nil {
+			return nil, err
+		}
+		members = make(map[string]*core.ReleaseTechnique, len(rows))
+		for _, r := range rows {
+			if r.Current() {
+				members[r.TechniqueID] = r
+			}
+		}
+		s.mu.Lock()
+		rc.members[out.release] = members
+		s.mu.Unlock()
+	}
+	out.members, out.tactics = members, map[string]bool{}
+	for _, r := range members {
+		for _, ta := range r.TacticIDs {
+			out.tactics[ta] = true
+		}
+	}
+	return out, nil
+}
+
+// releaseTree returns the matrix tree of a release: its techniques without a parent, by
+// ATT&CK id, each with its sub-techniques of the release, in the release's tactics. The
+// nodes are copies of the model's (live or retired since), so the model stays as every
+// other answer reads it; a parent's score and status roll up over the release's
+// sub-techniques, as the model's do over today's (a snapshot's are kept as it saw them).
+func (m *model) releaseTree(members map[string]*core.ReleaseTechnique) []*node {
+	view := make(map[string]*node, len(members))
+	for id, r := range members {
+		n := m.node(id)
+		if n == nil {
+			// Rows point at techniques by id with a foreign key; a technique other
+			// sources brought (known = false) is in no release.
+			continue
+		}
+		c := *n
+		te := *n.te
+		te.TacticIDs = r.TacticIDs
+		c.te, c.subs, c.parent = &te, nil, nil
+		view[id] = &c
+	}
+	var top []*node
+	for _, n := range view {
+		if n.te.ParentID != nil {
+			if p := view[*n.te.ParentID]; p != nil {
+				n.parent = p
+				p.subs = append(p.subs, n)
+				continue
+			}
+			// A sub-technique whose parent the release did not present as current: a
+			// cell of its own rather than lost.
+		}
+		top = append(top, n)
+	}
+	sort.Slice(top, func(i, j int) bool { return top[i].te.ExternalID < top[j].te.ExternalID })
+	for _, n := range top {
+		sort.Slice(n.subs, func(i, j int) bool { return n.subs[i].te.ExternalID < n.subs[j].te.ExternalID })
+		if m.snapshot {
+			continue
+		}
+		scores := make([]*float64, len(n.subs))
+		statuses := []core.CoverageStatus{n.ownStatus}
+		for i, sub := range n.subs {
+			scores[i] = sub.score
+			statuses = append(statuses, sub.status)
+		}
+		n.score = scoring.RollUp(n.own.Score, scores)
+		n.status = core.RollUpStatus(statuses...)
+	}
+	return top
+}

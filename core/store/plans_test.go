@@ -479,7 +479,8 @@ func TestSnapshotReadsTestsFromCoveringIndexes(t *testing.T) {
 	s.ObserveQueries(nil)
 	want := map[string]string{"FROM tests WHERE validated_at IS NOT NULL": "SCAN tests USING COVERING INDEX tests_measured_idx",
 		"INSERT INTO snapshot_test_states":         "SCAN tests USING COVERING INDEX tests_snapshot_idx",
-		"FROM campaign_tests ct LEFT JOIN waiting": "SEARCH ct USING COVERING INDEX campaign_tests_state_idx (campaign_id=?)"}
+		"FROM campaign_tests WHERE campaign_id IN": "SEARCH campaign_tests USING COVERING INDEX campaign_tests_state_idx (campaign_id=?)",
+		"FROM campaign_test_dependencies d":        "SEARCH v USING COVERING INDEX campaign_tests_state_idx (campaign_id=? AND test_id=? AND state=?)"}
 	for frag, step := range want {
 		found := false
 		for _, q := range qs {

@@ -26,6 +26,7 @@ func TestBrowser(t *testing.T) {
 	upstream, _ = filepath.Abs(upstream)
 	chromium, node := browserPrereqs(t,
 		need{filepath.Join(upstream, "mitre-cti", "enterprise-attack"), "the upstream data (AEGIS_UPSTREAM_DIR)"},
+		need{filepath.Join(upstream, "mitre-cti-v17.1", "enterprise-attack"), "the upstream ATT&CK v17.1 (AEGIS_UPSTREAM_DIR)"},
 		need{filepath.Join(upstream, "mappings-explorer", "mappings", "nist_800_53"), "the upstream NIST mappings (AEGIS_UPSTREAM_DIR)"})
 
 	dir := t.TempDir()
@@ -36,7 +37,7 @@ func TestBrowser(t *testing.T) {
 	}
 	addr := freeAddr(t)
 	cfg := filepath.Join(dir, "aegis.hcl")
-	writeConfig := func(cfg, addr, db, evidence string) {
+	writeConfig := func(cfg, addr, db, evidence, release string) {
 		writeFile(t, cfg, fmt.Sprintf(`
 server { listen = %q }
 database { dsn = %q }
@@ -48,7 +49,7 @@ plugin "attack" {
   timeout = "10m"
   config {
     domains         = ["enterprise-attack"]
-    release_version = "18.1"
+    release_version = %q
   }
 }
 plugin "atomic" { timeout = "10m" }
@@ -63,13 +64,17 @@ plugin "report" { timeout = "5m" }
 # The admin page imports from the upstream folder through the API, which reads only
 # local sources under allowed_paths.
 import { allowed_paths = [%q] }
-`, addr, db, evidence, bin, absPath(t, upstream)))
+`, addr, db, evidence, bin, release, absPath(t, upstream)))
 	}
-	writeConfig(cfg, addr, filepath.Join(dir, "aegis.db"), filepath.Join(dir, "evidence"))
+	writeConfig(cfg, addr, filepath.Join(dir, "aegis.db"), filepath.Join(dir, "evidence"), "18.1")
+	// The same database with the attack plugin reading v17.1, for the upgrade the matrix's
+	// release picker is tested on.
+	cfg17 := filepath.Join(dir, "aegis-17.1.hcl")
+	writeConfig(cfg17, addr, filepath.Join(dir, "aegis.db"), filepath.Join(dir, "evidence"), "17.1")
 	// A second server with nothing imported: the pages of a fresh install must show
 	// empty states, not errors.
 	emptyAddr, emptyCfg := freeAddr(t), filepath.Join(dir, "empty.hcl")
-	writeConfig(emptyCfg, emptyAddr, filepath.Join(dir, "empty.db"), filepath.Join(dir, "empty-evidence"))
+	writeConfig(emptyCfg, emptyAddr, filepath.Join(dir, "empty.db"), filepath.Join(dir, "empty-evidence"), "18.1")
 	aegisWith := func(cfg, stdin string, args ...string) {
 		t.Helper()
 		cmd := exec.Command(filepath.Join(dir, "aegis"), append([]string{"--config", cfg}, args...)...)
@@ -82,6 +87,8 @@ import { allowed_paths = [%q] }
 		t.Helper()
 		aegisWith(cfg, stdin, args...)
 	}
+	// ATT&CK v17.1, then the upgrade to v18.1: the matrix offers both releases.
+	aegisWith(cfg17, "", "import", "attack", "--source", filepath.Join(upstream, "mitre-cti-v17.1", "enterprise-attack"))
 	aegis("", "import", "attack", "--source", filepath.Join(upstream, "mitre-cti", "enterprise-attack"))
 	aegis("", "import", "atomic", "--source", filepath.Join(upstream, "atomic-red-team"))
 	// Threat actors (ATT&CK groups) and NIST 800-53 for the actors, campaigns and

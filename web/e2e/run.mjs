@@ -6,7 +6,7 @@
 //   E2E_SCREENSHOTS (folder), E2E_REPORT (JSON file for measured figures).
 // Any console error (a CSP violation included) or failed check exits non-zero.
 import { chromium } from "playwright-core";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const BASE = process.env.AEGIS_URL ?? "http://127.0.0.1:18080";
@@ -21,6 +21,31 @@ const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const LEADS = ["Dashboard", "Executive Dashboard", "ATT&CK Matrix", "Tests", "Campaigns", "Threat Actors", "Compliance", "Comparison", "Reports"];
 const TECHS = ["Dashboard", "ATT&CK Matrix", "Tests", "Campaigns", "Threat Actors", "Compliance", "Reports"];
 const NAV = { admin: [...LEADS, "System"], red_lead: LEADS, blue_lead: LEADS, red_tech: TECHS, blue_tech: TECHS, viewer: TECHS };
+
+/**
+ * currentTechniques reads a mitre/cti release folder (one bundle per file) and returns
+ * the ATT&CK ids of the techniques and sub-techniques it presents as current: what the
+ * matrix of that release must show, read from the files, not from the app.
+ */
+function currentTechniques(dir) {
+  const out = new Set();
+  for (const f of readdirSync(join(dir, "attack-pattern"))) {
+    if (!f.endsWith(".json")) continue;
+    for (const o of JSON.parse(readFileSync(join(dir, "attack-pattern", f), "utf8")).objects ?? []) {
+      if (o.type !== "attack-pattern" || o.revoked || o.x_mitre_deprecated) continue;
+      const ref = (o.external_references ?? []).find((r) => r.source_name === "mitre-attack");
+      if (ref?.external_id) out.add(ref.external_id);
+    }
+  }
+  return out;
+}
+
+/** sameSet compares two sets and names up to five differences each way. */
+function sameSet(got, want) {
+  const missing = [...want].filter((x) => !got.has(x));
+  const extra = [...got].filter((x) => !want.has(x));
+  return { ok: missing.length === 0 && extra.length === 0, diff: `missing ${missing.length} ${missing.slice(0, 5).join(" ")}; extra ${extra.length} ${extra.slice(0, 5).join(" ")}` };
+}
 
 const report = { checks: [] };
 const errors = [];
@@ -227,6 +252,51 @@ try {
   await admin.waitForFunction((n) => document.querySelectorAll("[data-testid=matrix] [data-technique]").length === n, cells);
   check(true, "clearing the filters brings every technique back");
   await admin.getByRole("radio", { name: "Status" }).click();
+
+  // Releases: v17.1 was imported, then v18.1. The picker offers both; each release's
+  // matrix shows exactly the techniques and sub-techniques its files present as current.
+  step = "matrix releases";
+  {
+    const want = {
+      "18.1": currentTechniques(join(UPSTREAM, "mitre-cti", "enterprise-attack")),
+      "17.1": currentTechniques(join(UPSTREAM, "mitre-cti-v17.1", "enterprise-attack")),
+    };
+    check(!sameSet(want["17.1"], want["18.1"]).ok, "the two releases' files differ (else the check below proves nothing)");
+    const shownIDs = async () => {
+      // Every sub-technique too: collapse, then expand all (the open set is kept across answers).
+      if (await admin.getByRole("button", { name: "Collapse all" }).isVisible()) await admin.getByRole("button", { name: "Collapse all" }).click();
+      await admin.getByRole("button", { name: "Expand all" }).click();
+      await admin.getByRole("button", { name: "Collapse all" }).waitFor();
+      return new Set(await admin.evaluate(() => [...document.querySelectorAll("[data-testid=matrix] [data-technique]")].map((e) => e.getAttribute("data-technique"))));
+    };
+    const picker = admin.getByLabel("ATT&CK release");
+    await picker.waitFor();
+    const options = await picker.locator("option").allTextContents();
+    check(JSON.stringify(options) === JSON.stringify(["ATT&CK v18.1 (newest)", "ATT&CK v17.1"]), `the release picker offers both imported releases, newest first (${options.join(", ")})`);
+    check((await picker.inputValue()) === "18.1" && !/release=/.test(admin.url()), "the newest release is the default");
+    const newest = sameSet(await shownIDs(), want["18.1"]);
+    check(newest.ok, `the v18.1 matrix shows exactly the techniques of v18.1's files (${newest.diff})`);
+    await admin.getByRole("button", { name: "Collapse all" }).click();
+    const t0 = await admin.evaluate(() => performance.now());
+    await picker.selectOption("17.1");
+    await admin.waitForURL(/release=17\.1/);
+    await admin.getByText(/ATT&CK Enterprise v17\.1 \(an older release/).waitFor();
+    await admin.locator('[data-technique="T1059"] button').first().waitFor({ state: "visible" });
+    const switchMs = Math.round((await admin.evaluate(() => performance.now())) - t0);
+    const older = sameSet(await shownIDs(), want["17.1"]);
+    check(older.ok, `picking v17.1 shows exactly the techniques of v17.1's files (${older.diff})`);
+    await admin.getByRole("button", { name: "Collapse all" }).click();
+    await shot(admin, "matrix-release-17.1");
+    // A reload keeps the release (it is in the address); choosing the newest drops it.
+    await admin.reload();
+    await admin.getByText(/ATT&CK Enterprise v17\.1/).waitFor();
+    check((await admin.getByLabel("ATT&CK release").inputValue()) === "17.1", "the release picked stays in the address");
+    await admin.getByLabel("ATT&CK release").selectOption("18.1");
+    await admin.waitForURL((u) => !/release=/.test(u.toString()));
+    await admin.getByText(/ATT&CK Enterprise v18\.1 ·/).waitFor();
+    check(true, "choosing the newest release again leaves the address without one");
+    report.matrix.releaseSwitchMs = switchMs;
+  }
   await admin.locator('[data-technique="T1059"] button').first().click();
   await admin.getByRole("heading", { name: /Command and Scripting Interpreter/ }).waitFor();
   check(admin.url().endsWith("/techniques/T1059"), "a matrix cell opens its technique");

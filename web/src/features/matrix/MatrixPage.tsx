@@ -9,7 +9,8 @@ import { MATRIX_FILTERS, matrixFilters, matrixQuery } from "@/api/matrix";
 import { formatScore } from "@/lib/format";
 import { COVERAGE } from "@/ui/coverage";
 import { Button, cx, Empty, ErrorNote, PageHeader, Select, Spinner } from "@/ui/primitives";
-import { cellColour, columns as toColumns, PLATFORMS, SCORE_STEPS, scoreColour, type ColourBy, type MatrixTechnique } from "./model";
+import { cellColour, columns as toColumns, PLATFORMS, retiredCount, retiredNote, SCORE_STEPS, scoreColour, type ColourBy, type MatrixTechnique } from "./model";
+import { ReleasePicker } from "./ReleasePicker";
 
 
 type CellProps = { technique: MatrixTechnique; subCount: number; expanded: boolean; sub?: boolean; by: ColourBy; onOpen: (ext: string) => void; onToggle: (id: string) => void };
@@ -18,16 +19,18 @@ type CellProps = { technique: MatrixTechnique; subCount: number; expanded: boole
 const HeatmapCell = memo(function HeatmapCell({ technique: t, subCount, expanded, sub, by, onOpen, onToggle }: CellProps) {
   const { color, tint } = cellColour(t, by);
   const label = by === "score" ? `score ${formatScore(t.score)}` : (COVERAGE[t.status]?.label ?? t.status);
+  const retired = retiredNote(t);
   return (
-    <div className="flex items-stretch" data-technique={t.external_id}>
+    <div className="flex items-stretch" data-technique={t.external_id} data-retired={retired ? "" : undefined}>
       <button
         type="button"
         onClick={() => onOpen(t.external_id)}
-        title={`${t.external_id} ${t.name}: ${label} · ${t.counts.tests} tests · ${t.templates} templates`}
+        title={`${t.external_id} ${t.name}${retired ? ` (${retired})` : ""}: ${label} · ${t.counts.tests} tests · ${t.templates} templates`}
         className={cx("flex min-w-0 flex-1 items-center gap-1.5 rounded-sm border-l-[3px] bg-panel-2 px-1.5 py-1 text-left text-[11px] leading-tight hover:bg-accent/12", sub && "ml-2")}
         style={{ borderLeftColor: color, background: `color-mix(in srgb, ${color} ${tint}%, var(--panel-2))` }}
       >
-        <span className="line-clamp-2 min-w-0 flex-1 break-words">{t.name}</span>
+        <span className={cx("line-clamp-2 min-w-0 flex-1 break-words", retired && "text-muted line-through decoration-1")}>{t.name}</span>
+        {retired && <span className="shrink-0 rounded-sm border border-line px-1 text-[9px] uppercase tracking-wide text-muted">{t.revoked ? "revoked" : "deprecated"}</span>}
         {by === "score" && t.score != null && <span className="shrink-0 text-[10px] text-muted tabular-nums">{Math.round(t.score)}</span>}
       </button>
       {subCount > 0 && (
@@ -130,11 +133,13 @@ export default function MatrixPage() {
   }
   const m = q.data;
   const count = cols.reduce((n, c) => n + c.techniques.length, 0);
+  const older = m.releases.length > 1 && m.release !== m.releases.at(-1);
+  const retired = older ? retiredCount(cols) : 0;
   return (
     <div>
       <PageHeader
         title="ATT&CK Matrix"
-        subtitle={`Enterprise ${m.release} · ${cols.length} tactics · ${count} technique placements · score ${formatScore(m.score.score)}${filtered ? " · filtered" : ""}`}
+        subtitle={`ATT&CK Enterprise${m.release ? ` v${m.release}` : ""}${older ? ` (an older release${retired ? `: ${retired} retired since, struck through` : ""})` : ""} · ${cols.length} tactics · ${count} technique placements · score ${formatScore(m.score.score)}${filtered ? " · filtered" : ""}`}
         actions={
           <>
             <div role="radiogroup" aria-label="Colour by" className="flex h-8 items-center rounded-md border border-line bg-panel p-0.5 text-[12px]">
@@ -165,12 +170,7 @@ export default function MatrixPage() {
           <option value="">Now (live coverage)</option>
           {snapshots.data?.items.map((s) => <option key={s.id} value={s.id}>{snapshotLabel(s)}</option>)}
         </Select>
-        {m.releases.length > 1 && (
-          // The server lists releases oldest first; the newest is the default, kept out of the address.
-          <Select aria-label="ATT&CK release" className="w-44" value={filters.release || m.release} onChange={(e) => set("release", e.target.value === m.releases.at(-1) ? "" : e.target.value)}>
-            {[...m.releases].reverse().map((r, i) => <option key={r} value={r}>ATT&CK {r}{i === 0 ? " (newest)" : ""}</option>)}
-          </Select>
-        )}
+        <ReleasePicker releases={m.releases} release={filters.release || m.release} onChange={(r) => set("release", r)} />
         {filtered && <Button variant="ghost" onClick={() => setParams({ ...(by === "score" ? { colour: "score" } : {}), ...(filters.release ? { release: filters.release } : {}) }, { replace: true })}><X className="size-3.5" aria-hidden /> Clear filters</Button>}
         {q.isFetching && <span role="status" className="text-[12px] text-muted">Updating…</span>}
         <ul className="ml-auto flex flex-wrap gap-x-4 gap-y-1 text-[12px] text-muted" aria-label="Legend">

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Schemas } from "@/api/client";
-import { cellColour, columns, scoreColour } from "./model";
+import { cellColour, columns, retiredCount, retiredNote, scoreColour } from "./model";
 
 const tech = (ext: string, name: string, extra: Partial<Schemas["MatrixTechnique"]> = {}) =>
   ({ id: ext, external_id: ext, name, status: "not_tested", score: null, templates: 0, counts: {}, ...extra }) as Schemas["MatrixTechnique"];
@@ -36,5 +36,20 @@ describe("colours", () => {
     expect(cellColour({ status: "covered", score: 90 }, "status")).toEqual({ color: "#10b981", tint: 16 });
     expect(cellColour({ status: "not_tested", score: null }, "status").tint).toBe(0);
     expect(cellColour({ status: "covered", score: 50 }, "score")).toEqual({ color: "hsl(71 72% 45%)", tint: 22 });
+  });
+});
+
+describe("retired techniques", () => {
+  it("names what happened to a technique since the release shown", () => {
+    expect(retiredNote(tech("T1059", "Command"))).toBe("");
+    expect(retiredNote(tech("T1562", "Impair Defenses", { revoked: true, revoked_by: "T1685" }))).toBe("revoked since, replaced by T1685");
+    expect(retiredNote(tech("T1086", "PowerShell", { revoked: true }))).toBe("revoked since");
+    expect(retiredNote(tech("T1001", "Old", { deprecated: true }))).toBe("deprecated since");
+  });
+  it("counts each retired technique once, in whatever columns and under whatever parent", () => {
+    const retired = tech("T1562", "Impair Defenses", { revoked: true, subtechniques: [tech("T1562.001", "Disable Tools", { revoked: true }), tech("T1562.002", "Logs")] });
+    const cols = columns({ tactics: [tactic("defense-evasion", 1, [retired, tech("T1070", "Indicator Removal")]), tactic("impact", 2, [retired])] });
+    expect(retiredCount(cols)).toBe(2);
+    expect(retiredCount(columns({ tactics: [tactic("impact", 1, [tech("T1485", "Data Destruction")])] }))).toBe(0);
   });
 });

@@ -42,5 +42,26 @@ export function cellColour(t: Pick<MatrixTechnique, "status" | "score">, by: Col
   return { color: coverageOf(t.status).color, tint: t.status === "not_tested" ? 0 : 16 };
 }
 
+/**
+ * retiredNote says what ATT&CK has done since the release shown to a technique that
+ * release still had ("" for a current one): an older release's matrix keeps them, marked.
+ */
+export function retiredNote(t: Pick<MatrixTechnique, "revoked" | "revoked_by" | "deprecated">): string {
+  if (t.revoked) return t.revoked_by ? `revoked since, replaced by ${t.revoked_by}` : "revoked since";
+  if (t.deprecated) return "deprecated since";
+  return "";
+}
+
+/** retiredCount counts the techniques and sub-techniques of the columns retired since. */
+export function retiredCount(cols: Column[]): number {
+  const seen = new Set<string>();
+  for (const c of cols) {
+    for (const { technique, subs } of c.techniques) {
+      for (const t of [technique, ...subs]) if (retiredNote(t)) seen.add(t.external_id);
+    }
+  }
+  return seen.size;
+}
+
 /** SCORE_STEPS are the legend of the score colouring. */
 export const SCORE_STEPS = [0, 25, 50, 75, 100];

@@ -29,8 +29,15 @@ const HeatmapCell = memo(function HeatmapCell({ technique: t, subCount, expanded
         className={cx("flex min-w-0 flex-1 items-center gap-1.5 rounded-sm border-l-[3px] bg-panel-2 px-1.5 py-1 text-left text-[11px] leading-tight hover:bg-accent/12", sub && "ml-2")}
         style={{ borderLeftColor: color, background: `color-mix(in srgb, ${color} ${tint}%, var(--panel-2))` }}
       >
-        <span className={cx("line-clamp-2 min-w-0 flex-1 break-words", retired && "text-muted line-through decoration-1")}>{t.name}</span>
-        {retired && <span className="shrink-0 rounded-sm border border-line px-1 text-[9px] uppercase tracking-wide text-muted">{t.revoked ? "revoked" : "deprecated"}</span>}
+        {retired ? (
+          // Retired since the release shown: struck through, with what became of it on a line of its own.
+          <span className="min-w-0 flex-1">
+            <span className="line-clamp-2 break-words text-muted line-through decoration-1">{t.name}</span>
+            <span className="block text-[9px] uppercase tracking-wide text-muted">{t.revoked ? `revoked${t.revoked_by ? ` → ${t.revoked_by}` : ""}` : "deprecated"}</span>
+          </span>
+        ) : (
+          <span className="line-clamp-2 min-w-0 flex-1 break-words">{t.name}</span>
+        )}
         {by === "score" && t.score != null && <span className="shrink-0 text-[10px] text-muted tabular-nums">{Math.round(t.score)}</span>}
       </button>
       {subCount > 0 && (

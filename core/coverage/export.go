@@ -93,7 +93,7 @@ func (s *Service) Export(ctx context.Context, q ExportQuery) (*ExportCoverage, e
 			out.Score = out.Tactic.Score
 			var ns []*node
 			for _, c := range out.Tactic.Techniques {
-				ns = append(ns, m.shown[c.ExternalID])
+				ns = append(ns, m.cellNode(c.ExternalID))
 			}
 			out.StatusCounts = countStatuses(ns)
 		}
@@ -162,7 +162,7 @@ func exportTechniques(mx *Matrix, m *model, tactics []*core.Tactic, weights map[
 		seen[c.ExternalID] = true
 		et := ExportTechnique{MatrixTechnique: *c, Parent: parent}
 		et.Subtechniques = nil
-		if n := m.shown[c.ExternalID]; n != nil {
+		if n := m.cellNode(c.ExternalID); n != nil {
 			ids := append([]string(nil), n.te.TacticIDs...)
 			sort.SliceStable(ids, func(i, j int) bool { return order[ids[i]] < order[ids[j]] })
 			for _, id := range ids {

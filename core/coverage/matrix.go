@@ -116,7 +116,7 @@ func (s *Service) matrix(ctx context.Context, tx core.Tx, q MatrixQuery) (*Matri
 	if len(m.nodes) == 0 {
 		return nil, nil, core.Errorf(core.ENOTFOUND, "no techniques of domain %q are imported (import ATT&CK first: aegis import attack)", q.Domain)
 	}
-	rel, err := s.release(ctx, tx, q.Domain, q.Release)
+	rel, err := s.release(ctx, tx, m, q.Domain, q.Release)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -125,9 +125,14 @@ func (s *Service) matrix(ctx context.Context, tx core.Tx, q MatrixQuery) (*Matri
 			return nil, nil, err
 		}
 	}
-	top := m.top
-	if rel.members != nil {
-		top = m.releaseTree(rel.members)
+	top, copied := m.top, false
+	if rel.members != nil && !m.isLive(rel.members) {
+		top, copied = m.releaseTree(rel.members), true
+	}
+	// The cells' nodes, for an export: the model's own unless the tree was copied.
+	m.shown = nil
+	if copied {
+		m.shown = map[string]*node{}
 	}
 	keep := func(n *node) bool { return q.Platform == "" || hasPlatform(n.te, q.Platform) }
 	if q.ActorID != "" {
@@ -153,7 +158,6 @@ func (s *Service) matrix(ctx context.Context, tx core.Tx, q MatrixQuery) (*Matri
 	}
 	byTactic := map[string][]*node{}
 	var shown []*node
-	m.shown = map[string]*node{}
 	for _, n := range top {
 		subKept := false
 		for _, sub := range n.subs {
@@ -163,7 +167,9 @@ func (s *Service) matrix(ctx context.Context, tx core.Tx, q MatrixQuery) (*Matri
 			continue
 		}
 		shown = append(shown, n)
-		m.shown[n.te.ExternalID] = n
+		if copied {
+			m.shown[n.te.ExternalID] = n
+		}
 		for _, ta := range n.te.TacticIDs {
 			byTactic[ta] = append(byTactic[ta], n)
 		}
@@ -183,7 +189,9 @@ func (s *Service) matrix(ctx context.Context, tx core.Tx, q MatrixQuery) (*Matri
 			for _, sub := range n.subs {
 				if keep(sub) {
 					c.Subtechniques = append(c.Subtechniques, sub.cell())
-					m.shown[sub.te.ExternalID] = sub
+					if copied {
+						m.shown[sub.te.ExternalID] = sub
+					}
 				}
 			}
 			col.Techniques = append(col.Techniques, c)

@@ -158,9 +158,14 @@ type model struct {
 	// scored like the live ones but in no tree: the matrix of an older release shows
 	// the ones it had.
 	retired map[string]*node
+	// generation is the coverage generation the inputs were read at, when
+	// hasGeneration (the unfiltered model reads it; a scoped one does not).
+	generation    int64
+	hasGeneration bool
 	// snapshot says the statuses and scores are a snapshot's (applySnapshot).
 	snapshot bool
-	// shown are the cells the matrix built from the model shows, by ATT&CK id.
+	// shown are the cells the matrix built from the model shows, by ATT&CK id, when
+	// they are copies (an older release's tree); nil when they are the model's own.
 	shown map[string]*node
 }
 
@@ -176,6 +181,14 @@ func (m *model) each(fn func(id string, n *node)) {
 	for id, n := range m.retired {
 		fn(id, n)
 	}
+}
+
+// cellNode returns the node of a cell the matrix built from the model shows.
+func (m *model) cellNode(ext string) *node {
+	if n := m.shown[ext]; n != nil {
+		return n
+	}
+	return m.byExt[ext]
 }
 
 // node returns the live or retired node of an Aegis id.
@@ -227,7 +240,8 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 	}
 	techs, counts := in.techs, in.counts
 	m := &model{weights: w, version: scoring.FormulaVersion, now: s.now().UTC().Truncate(time.Microsecond), domain: domain,
-		nodes: make(map[string]*node, len(techs)), byExt: make(map[string]*node, len(techs)), retired: map[string]*node{}}
+		nodes: make(map[string]*node, len(techs)), byExt: make(map[string]*node, len(techs)), retired: map[string]*node{},
+		generation: in.generation, hasGeneration: scope == (core.TestScope{})}
 	for _, te := range techs {
 		if !te.Known {
 			continue

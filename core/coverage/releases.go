@@ -2,6 +2,7 @@ package coverage
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 
@@ -16,7 +17,14 @@ import (
 type releaseCache struct {
 	generation int64
 	list       []string // newest last
-	members    map[string]map[string]*core.ReleaseTechnique
+	members    map[string]*releaseMembers
+}
+
+// releaseMembers are the techniques a release presented as current, by Aegis id, and
+// the tactics they were in, by Aegis id.
+type releaseMembers struct {
+	techniques map[string]*core.ReleaseTechnique
+	tactics    map[string]bool
 }
 
 // matrixRelease is the release a matrix shows.
@@ -31,10 +39,15 @@ type matrixRelease struct {
 }
 
 // release resolves the release a matrix of domain shows: want, or the newest recorded.
-func (s *Service) release(ctx context.Context, tx core.Tx, domain, want string) (*matrixRelease, error) {
-	gen, err := tx.CoverageGeneration(ctx)
-	if err != nil {
-		return nil, err
+// m is the model the matrix is built from; its generation, when it read one, saves a
+// query.
+func (s *Service) release(ctx context.Context, tx core.Tx, m *model, domain, want string) (*matrixRelease, error) {
+	gen := m.generation
+	if !m.hasGeneration {
+		var err error
+		if gen, err = tx.CoverageGeneration(ctx); err != nil {
+			return nil, err
+		}
 	}
 	s.mu.Lock()
 	rc := s.releases[domain]
@@ -45,7 +58,7 @@ func (s *Service) release(ctx context.Context, tx core.Tx, domain, want string) 
 			return nil, err
 		}
 		sort.Slice(list, func(i, j int) bool { return releaseLess(list[i], list[j]) })
-		rc = &releaseCache{generation: gen, list: list, members: map[string]map[string]*core.ReleaseTechnique{}}
+		rc = &releaseCache{generation: gen, list: list, members: map[string]*releaseMembers{}}
 		if gen >= 0 {
 			s.mu.Lock()
 			if s.releases == nil {
@@ -84,23 +97,42 @@ func (s *Service) release(ctx context.Context, tx core.Tx, domain, want string) 
 		if err != nil {
 			return nil, err
 		}
-		members = make(map[string]*core.ReleaseTechnique, len(rows))
+		members = &releaseMembers{techniques: make(map[string]*core.ReleaseTechnique, len(rows)), tactics: map[string]bool{}}
 		for _, r := range rows {
 			if r.Current() {
-				members[r.TechniqueID] = r
+				members.techniques[r.TechniqueID] = r
+				for _, ta := range r.TacticIDs {
+					members.tactics[ta] = true
+				}
 			}
 		}
 		s.mu.Lock()
 		rc.members[out.release] = members
 		s.mu.Unlock()
 	}
-	out.members, out.tactics = members, map[string]bool{}
-	for _, r := range members {
-		for _, ta := range r.TacticIDs {
-			out.tactics[ta] = true
+	out.members, out.tactics = members.techniques, members.tactics
+	return out, nil
+}
+
+// isLive says whether a release holds exactly the model's live techniques, each in its
+// tactics of today: the newest release, as a rule, whose tree is then the model's own
+// (copying it cost the matrix about a third of its time).
+func (m *model) isLive(members map[string]*core.ReleaseTechnique) bool {
+	if len(members) != len(m.nodes) {
+		return false
+	}
+	for id, r := range members {
+		n := m.nodes[id]
+		if n == nil || len(n.te.TacticIDs) != len(r.TacticIDs) {
+			return false
+		}
+		for _, ta := range n.te.TacticIDs {
+			if !slices.Contains(r.TacticIDs, ta) {
+				return false
+			}
 		}
 	}
-	return out, nil
+	return true
 }
 
 // releaseTree returns the matrix tree of a release: its techniques without a parent, by

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -203,9 +204,18 @@ func measureScale(b *testing.B, st *store.Store, driver, base, prefix string, ke
 		c.get(b, "/api/v1/matrix") // warm
 		measure("matrix p99", p99(c.timeGets(b, 200, func(int) string { return "/api/v1/matrix" })), "ms", "< 50 ms")
 		measure("test list page p99", p99(c.timeGets(b, 500, func(int) string { return "/api/v1/tests?limit=50" })), "ms", "< 20 ms")
+		srvCPU, cliCPU := srv.cpuTime(b), selfCPUTime(b)
+		began := time.Now()
 		rps, errs := c.load(b, 4, 15*time.Second, mixed)
+		took := time.Since(began)
 		measure("mixed reads", rps, "req/s", "> 1500")
 		measure("mixed read errors", float64(errs), "count", "0")
+		// Where the CPU of the load went: the server's and the client's (this process)
+		// per request, in ms. Both share the machine's cores; on PostgreSQL the
+		// database's own processes use the rest.
+		n := rps * took.Seconds()
+		measure("mixed read server CPU per request", float64((srv.cpuTime(b)-srvCPU).Microseconds())/1000/n, "ms", "")
+		measure("mixed read client CPU per request", float64((selfCPUTime(b)-cliCPU).Microseconds())/1000/n, "ms", "")
 	}
 	for _, name := range order {
 		s := samples[name]
@@ -347,6 +357,37 @@ func aegisBinary(b *testing.B) string {
 		aegisBin = p
 	})
 	return aegisBin
+}
+
+// cpuTime is the CPU the server process has used so far (user and system), from
+// /proc/PID/stat.
+func (s *server) cpuTime(b *testing.B) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		b.Fatalf("read the server's CPU time: %v", err)
+	}
+	// The command name (field 2) is in parentheses and may hold spaces: count the
+	// fields after its closing one. utime and stime are fields 14 and 15, in clock ticks
+	// (100 a second on Linux).
+	rest := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(rest) < 13 {
+		b.Fatalf("unexpected /proc stat: %.100s", data)
+	}
+	ut, err1 := strconv.ParseInt(rest[11], 10, 64)
+	st, err2 := strconv.ParseInt(rest[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		b.Fatalf("unexpected /proc stat utime %q stime %q", rest[11], rest[12])
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// selfCPUTime is the CPU this process (the benchmark's client) has used so far.
+func selfCPUTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS reads the server's peak resident set (VmHWM) in KiB.

@@ -51,6 +51,11 @@ func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef 
 	if h, ok := tx.(interface{ HoldWrites() }); ok {
 		h.HoldWrites()
 	}
+	// The store may write search documents after the commit (PostgreSQL): the run does
+	// it as a phase of its own (indexSearch), not the commit.
+	if d, ok := tx.(interface{ DeferSearchIndex() }); ok {
+		d.DeferSearchIndex()
+	}
 	existing, err := tx.ImportRecords(ctx, source)
 	if err != nil {
 		return err

@@ -107,7 +107,7 @@ type Options struct {
 
 // Progress is a live view of a run.
 type Progress struct {
-	Phase    string // "starting", "importing", "applying", then "done" or "failed"
+	Phase    string // "starting", "importing", "applying", "indexing", then "done" or "failed"
 	Done     int64
 	Total    int64
 	Records  int64
@@ -525,9 +525,34 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 		return nil
 	})
 	if errors.Is(err, errDryRun) {
-		err = nil
+		return info, nil
+	}
+	if err == nil {
+		r.indexSearch(ctx, st)
 	}
 	return info, err
+}
+
+// searchIndexer is a store that writes search documents after the commit of the rows
+// (PostgreSQL, migration 0250).
+type searchIndexer interface {
+	IndexSearch(ctx context.Context) (int, error)
+}
+
+// indexSearch writes the search documents of what the run's transaction changed, so
+// that a search finds the run's rules and templates once the run is done. The rows are
+// committed already: a failure here leaves them queued for the next index step (the
+// next import or write of a rule or template, the next start) and is a warning of the
+// run, not a failure.
+func (r *Runner) indexSearch(ctx context.Context, st *runState) {
+	ix, ok := r.Store.(searchIndexer)
+	if !ok {
+		return
+	}
+	st.report(Progress{Phase: "indexing"})
+	if _, err := ix.IndexSearch(context.WithoutCancel(ctx)); err != nil {
+		st.warn(core.ImportWarning{Severity: "warning", Summary: "the search index was not brought up to date (the next import or start will): " + err.Error()})
+	}
 }
 
 type pluginKey struct{ kind, id string }

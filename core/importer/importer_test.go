@@ -112,7 +112,7 @@ func TestImportThenReimportChangesNothing(t *testing.T) {
 		if run.Added != 5 || run.Outcome != core.RunSucceeded || run.ImporterType != "misbehave" {
 			t.Fatalf("first run: %+v", run)
 		}
-		if strings.Join(phases, ",") != "starting,importing,applying,done" {
+		if strings.Join(phases, ",") != "starting,importing,applying,indexing,done" {
 			t.Errorf("progress phases %v", phases)
 		}
 		s.View(ctx, func(tx core.Tx) error {
@@ -421,6 +421,17 @@ func TestEveryKindIsStored(t *testing.T) {
 				t.Errorf("%s = %d, want %d", c.q, got, c.want)
 			}
 		}
+		// Search finds the run's rule by its title and by its query once the run is
+		// done (PostgreSQL writes the documents after the commit, migration 0250).
+		s.View(ctx, func(tx core.Tx) error {
+			for _, q := range []string{"unusual logon", "4624"} {
+				list, _, err := tx.ListDetectionRules(ctx, core.RuleFilter{Search: q})
+				if err != nil || len(list) != 1 || list[0].ExternalID != "r-1" {
+					t.Errorf("search %q right after the import: %d rules, %v", q, len(list), err)
+				}
+			}
+			return nil
+		})
 		before := catalog(t, s)
 		run, err = r.Run(ctx, importer.Options{Plugin: "mis"})
 		if err != nil || run.Unchanged != 11 {

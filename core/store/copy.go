@@ -35,9 +35,7 @@ func (t *Tx) canCopy(rows int, least int) bool {
 
 // copyRows writes rows (each a value per column) into table with COPY.
 func (t *Tx) copyRows(ctx context.Context, table string, cols []string, rows [][]any) error {
-	if !t.coverageWrite && writesCoverage("INSERT INTO "+table) {
-		t.coverageWrite = true
-	}
+	t.noteWrite("INSERT INTO " + table)
 	if t.observe != nil {
 		t.observe(fmt.Sprintf("COPY %s (%s) FROM STDIN", table, strings.Join(cols, ", ")), nil)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -75,6 +76,11 @@ func (s *Store) Migrate() error {
 	defer done()
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("store: migrate up: %w", err)
+	}
+	// Search documents a crash left queued between a commit and its index step
+	// (searchindex.go): the server migrates on start.
+	if _, err := s.IndexSearch(context.Background()); err != nil {
+		return err
 	}
 	return nil
 }

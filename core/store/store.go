@@ -354,7 +354,9 @@ func (s *Store) runTxOnce(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions,
 		}
 		if cerr := stx.Commit(); cerr != nil {
 			err = fmt.Errorf("store: commit: %w", cerr)
+			return
 		}
+		s.afterCommit(ctx, tx)
 	}()
 	return fn(tx)
 }
@@ -372,6 +374,10 @@ type Tx struct {
 	// coverageWrite says a statement of the transaction wrote a coverage input: the
 	// commit raises the coverage generation.
 	coverageWrite bool
+	// searchWrite says a statement may have changed the searched text of a rule or a
+	// template (PostgreSQL): the index step runs after the commit unless deferSearch
+	// (searchindex.go).
+	searchWrite, deferSearch bool
 	// techIDs caches technique ids by external id (EnsureTechnique).
 	techIDs map[string]string
 	// techAll says techIDs holds every technique of the database (a held transaction).
@@ -416,16 +422,21 @@ var _ core.Tx = (*Tx)(nil)
 // reads (core/coverage caches it by the generation). Every write of the store goes
 // through exec, get or sel (a NamedExec of tests is followed by refreshCoverage, which
 // writes the kept counts), so none escapes; a new write path must too.
-var coverageInput = regexp.MustCompile(`(?is)^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(?:techniques|tactics|technique_tactics|test_template_techniques|test_templates|technique_test_counts|technique_cell_validations|attack_release_techniques)\b`)
+var coverageInput = &queryMatch{re: regexp.MustCompile(`(?is)^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(?:techniques|tactics|technique_tactics|test_template_techniques|test_templates|technique_test_counts|technique_cell_validations|attack_release_techniques)\b`)}
 
-var coverageInputs sync.Map // query text → bool
+// queryMatch is a regexp over statement texts with its answers kept: a transaction
+// checks every statement it runs, and the texts repeat.
+type queryMatch struct {
+	re   *regexp.Regexp
+	seen sync.Map // query text → bool
+}
 
-func writesCoverage(q string) bool {
-	if v, ok := coverageInputs.Load(q); ok {
+func (m *queryMatch) match(q string) bool {
+	if v, ok := m.seen.Load(q); ok {
 		return v.(bool)
 	}
-	w := coverageInput.MatchString(q)
-	coverageInputs.Store(q, w)
+	w := m.re.MatchString(q)
+	m.seen.Store(q, w)
 	return w
 }
 
@@ -477,9 +488,7 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 		}
 	}
 	q = t.tx.Rebind(q)
-	if !t.coverageWrite && writesCoverage(q) {
-		t.coverageWrite = true
-	}
+	t.noteWrite(q)
 	if t.observe != nil {
 		t.observe(q, args)
 	}
@@ -500,9 +509,7 @@ func (t *Tx) get(ctx context.Context, dst any, q string, args ...any) error {
 		}
 	}
 	q = t.tx.Rebind(q)
-	if !t.coverageWrite && writesCoverage(q) {
-		t.coverageWrite = true
-	}
+	t.noteWrite(q)
 	if t.observe != nil {
 		t.observe(q, args)
 	}
@@ -523,9 +530,7 @@ func (t *Tx) sel(ctx context.Context, dst any, q string, args ...any) error {
 		}
 	}
 	q = t.tx.Rebind(q)
-	if !t.coverageWrite && writesCoverage(q) {
-		t.coverageWrite = true
-	}
+	t.noteWrite(q)
 	if t.observe != nil {
 		t.observe(q, args)
 	}

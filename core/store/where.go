@@ -79,8 +79,10 @@ func (w *where) likeTerm(like, term string, columns ...string) {
 }
 
 // ftsIndex is the full-text index of a table (migration 0200): on SQLite the FTS5 table
-// <table>_fts over columns, kept by triggers; on PostgreSQL the generated tsvector
-// column search_doc (columns weighted A to D) with a GIN index.
+// <table>_fts over columns, kept by triggers; on PostgreSQL a tsvector search_doc
+// (columns weighted A to D) with a GIN index: a generated column of the table, or, for
+// rules and templates, the column of the table <table>_fts written after the writer's
+// transaction (migration 0250, searchindex.go).
 type ftsIndex struct {
 	table string
 	// columns are the indexed columns as SQL expressions, in the FTS5 table's order;
@@ -89,13 +91,15 @@ type ftsIndex struct {
 	// weights are the bm25 weights of the FTS5 columns, in order: a match in a
 	// title counts more than one in a description.
 	weights string
+	// pgTable says the PostgreSQL document is in <table>_fts rather than the table.
+	pgTable bool
 }
 
 var (
-	templateIndex  = ftsIndex{"test_templates", []string{"name", "external_id", "description", "command"}, "10, 6, 2, 1"}
-	ruleIndex      = ftsIndex{"detection_rules", []string{"title", "external_id", "description", "query", "raw"}, "10, 6, 2, 1, 1"}
-	techniqueIndex = ftsIndex{"techniques", []string{"external_id", "name"}, "10, 10"}
-	actorIndex     = ftsIndex{"threat_actors", []string{"name", "external_id", "CAST(aliases AS TEXT)", "description"}, "10, 6, 8, 2"}
+	templateIndex  = ftsIndex{"test_templates", []string{"name", "external_id", "description", "command"}, "10, 6, 2, 1", true}
+	ruleIndex      = ftsIndex{"detection_rules", []string{"title", "external_id", "description", "query", "raw"}, "10, 6, 2, 1, 1", true}
+	techniqueIndex = ftsIndex{"techniques", []string{"external_id", "name"}, "10, 10", false}
+	actorIndex     = ftsIndex{"threat_actors", []string{"name", "external_id", "CAST(aliases AS TEXT)", "description"}, "10, 6, 8, 2", false}
 )
 
 // fullText adds a search box over a full-text index, ranked by relevance (bm25 on
@@ -132,8 +136,16 @@ func (w *where) fullText(dialect string, ix ftsIndex, query string) {
 	}
 	if dialect == Postgres {
 		q := tsquery(match)
-		w.add("search_doc @@ to_tsquery('simple', ?)", q)
-		w.rank = "ts_rank(search_doc, to_tsquery('simple', ?)) DESC"
+		doc := "search_doc"
+		if ix.pgTable {
+			// Renamed in a subquery (which PostgreSQL flattens into the join): the
+			// listing's own columns (id) stay unambiguous.
+			w.join = ` JOIN (SELECT id AS fts_id, search_doc AS fts_search_doc FROM ` + ix.table + `_fts) fts ON fts.fts_id = ` +
+				ix.table + `.id`
+			doc = "fts.fts_search_doc"
+		}
+		w.add(doc+" @@ to_tsquery('simple', ?)", q)
+		w.rank = "ts_rank(" + doc + ", to_tsquery('simple', ?)) DESC"
 		w.rankArgs = []any{q}
 		return
 	}

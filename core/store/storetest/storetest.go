@@ -112,10 +112,11 @@ func pgSchema(t testing.TB, base string) string {
 	return fmt.Sprintf("%s search_path=%s", base, schema)
 }
 
-// NotSearchIndex is a condition on a table name column (sqlite_master's name) that
-// leaves out the FTS5 search indexes (<table>_fts and their shadow tables
-// <table>_fts_data, ...): they are an index of a table, like PostgreSQL's search_doc
-// column, not data of their own.
+// NotSearchIndex is a condition on a table name column (sqlite_master's name, or
+// information_schema's table_name) that leaves out the search indexes: SQLite's FTS5
+// tables (<table>_fts and their shadow tables <table>_fts_data, ...), PostgreSQL's
+// <table>_fts document tables and their search_fts_queue (migration 0250). They are an
+// index of a table, not data of their own.
 func NotSearchIndex(col string) string {
 	return col + ` NOT LIKE '%\_fts' ESCAPE '\' AND ` + col + ` NOT LIKE '%\_fts\_%' ESCAPE '\'`
 }

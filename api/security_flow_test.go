@@ -196,6 +196,9 @@ func TestSecurityHeaders(t *testing.T) {
 			if got := hd.Get("Strict-Transport-Security"); (got != "") != tls {
 				t.Errorf("%s (tls %v): Strict-Transport-Security %q", name, tls, got)
 			}
+			if got := hd.Values("Referrer-Policy"); len(got) != 1 || got[0] != "no-referrer" {
+				t.Errorf("%s (tls %v): Referrer-Policy %q, want exactly no-referrer", name, tls, got)
+			}
 			if name != "page" && hd.Get("Cache-Control") != "no-store" {
 				t.Errorf("%s: Cache-Control %q, want no-store", name, hd.Get("Cache-Control"))
 			}

@@ -68,8 +68,8 @@ func TestSecuritySessionFixation(t *testing.T) {
 	})
 }
 
-// Issue 16: the security headers of the built web app, which the SPA handler sets
-// itself (TestSecurityHeaders covers the API and the page of a binary without the app):
+// Issue 16: the security headers of the built web app (TestSecurityHeaders covers the
+// API and the page of a binary without the app), the same as the API's:
 // a strict CSP (scripts from this server only, no inline or eval'd script, no plugins,
 // no framing), nosniff, no framing, HSTS exactly when the server speaks TLS, on the
 // index, a client-side route, a hashed asset and a HEAD.
@@ -111,6 +111,11 @@ func TestSecurityHeadersOfTheWebApp(t *testing.T) {
 			}
 			if hd.Get("X-Content-Type-Options") != "nosniff" || hd.Get("X-Frame-Options") != "DENY" {
 				t.Errorf("%s: nosniff %q, X-Frame-Options %q", what, hd.Get("X-Content-Type-Options"), hd.Get("X-Frame-Options"))
+			}
+			// The API's policy: nothing in the app needs a referrer (CSRF is checked by token,
+			// not by Referer or Origin), and links out must not carry test or technique ids.
+			if got := hd.Values("Referrer-Policy"); len(got) != 1 || got[0] != "no-referrer" {
+				t.Errorf("%s: Referrer-Policy %q, want exactly no-referrer", what, got)
 			}
 			hsts := hd.Get("Strict-Transport-Security")
 			if tls && !strings.HasPrefix(hsts, "max-age=31536000") || !tls && hsts != "" {

@@ -36,7 +36,8 @@ const (
 )
 
 // mountSPA serves the built SPA: files as they are, client-side routes (paths without a
-// file extension) as index.html, and the security headers on every answer. /api/ paths
+// file extension) as index.html. The security headers are securityHeaders' (the same on
+// every answer: the SPA once set its own, with a laxer Referrer-Policy). /api/ paths
 // never fall through to the SPA, and a missing hashed asset is a 404, not index.html (a
 // browser holding a stale page must not run HTML as a script).
 func (s *Server) mountSPA() {
@@ -61,7 +62,6 @@ func (s *Server) mountSPA() {
 		if strings.HasPrefix(p, "/api/") {
 			return core.Errorf(core.ENOTFOUND, "no route %s %s", c.Request().Method, p)
 		}
-		setSecurityHeaders(c.Response().Header())
 		name := strings.TrimPrefix(path.Clean("/"+p), "/")
 		if name == "" || name == "index.html" {
 			return serveIndex(c)
@@ -111,14 +111,6 @@ func isDir(f fs.File) bool {
 	}
 	info, err := f.Stat()
 	return err == nil && info.IsDir()
-}
-
-// setSecurityHeaders adds what the SPA's files carry besides securityHeaders' (which
-// sets the Content-Security-Policy of every answer).
-func setSecurityHeaders(h http.Header) {
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("X-Frame-Options", "DENY")
 }
 
 // looksLikeFile says whether a missing path asked for a file (404) rather than a client

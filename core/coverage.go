@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -41,6 +42,44 @@ type ReleaseTechnique struct {
 
 // Current says whether the release presented the technique as current.
 func (r *ReleaseTechnique) Current() bool { return !r.Revoked && !r.Deprecated }
+
+// ReleaseTactic is a tactic as an imported ATT&CK release had it: its name, kill-chain
+// shortname and column position then (ATT&CK renames, reorders and adds tactics; the
+// tactics table holds only the newest release's).
+type ReleaseTactic struct {
+	Domain      string `db:"domain"`
+	Release     string `db:"release_version"`
+	TacticID    string `db:"tactic_id"`
+	ExternalID  string `db:"external_id"`
+	Name        string `db:"name"`
+	Shortname   string `db:"shortname"`
+	MatrixOrder int    `db:"matrix_order"`
+}
+
+// ReleaseLess orders ATT&CK release numbers ("6.3" < "17.1" < "18.1"), part by part as
+// numbers, not as text.
+func ReleaseLess(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		x, y := leadingInt(pa[i]), leadingInt(pb[i])
+		if x != y {
+			return x < y
+		}
+	}
+	return len(pa) < len(pb)
+}
+
+// leadingInt reads the digits a string starts with ("1rc" is 1).
+func leadingInt(s string) int {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
 
 // TestScope narrows the tests that coverage is computed from.
 type TestScope struct {
@@ -178,6 +217,8 @@ type CoverageRepo interface {
 	AttackReleases(ctx context.Context, domain string) ([]string, error)
 	// ReleaseTechniques lists the technique objects one release of a domain held.
 	ReleaseTechniques(ctx context.Context, domain, release string) ([]*ReleaseTechnique, error)
+	// ReleaseTactics lists the tactics one release of a domain had, in its matrix order.
+	ReleaseTactics(ctx context.Context, domain, release string) ([]*ReleaseTactic, error)
 	Validations(ctx context.Context, scope TestScope) ([]ScoringRow, error)
 	TestCounts(ctx context.Context, scope TestScope) ([]TechniqueTestCounts, error)
 	// StatusTests lists the tests in scope with what CoverageStatusOf reads of them

@@ -71,6 +71,9 @@ type TechniqueRepo interface {
 	// PutReleaseTechnique records that an ATT&CK release held a technique object (the
 	// same row again when the release is imported again).
 	PutReleaseTechnique(ctx context.Context, r *ReleaseTechnique) error
+	// PutReleaseTactic records a tactic as an ATT&CK release had it (the same row again
+	// when the release is imported again).
+	PutReleaseTactic(ctx context.Context, r *ReleaseTactic) error
 	TechniqueByID(ctx context.Context, id string) (*Technique, error)
 	TechniqueByExternalID(ctx context.Context, externalID string) (*Technique, error)
 	ListTechniques(ctx context.Context, f TechniqueFilter) ([]*Technique, int, error)

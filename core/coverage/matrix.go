@@ -151,6 +151,7 @@ func (s *Service) matrix(ctx context.Context, tx core.Tx, q MatrixQuery) (*Matri
 	if err != nil {
 		return nil, nil, err
 	}
+	tactics = rel.asReleased(tactics)
 	out := &Matrix{Domain: q.Domain, Release: rel.release, Releases: rel.list, FormulaVersion: m.version,
 		Filter: MatrixFilter{Platform: q.Platform, ActorID: q.ActorID, CampaignID: q.CampaignID, SnapshotID: q.SnapshotID}}
 	if out.Releases == nil {

@@ -317,29 +317,6 @@ func (s *Service) build(ctx context.Context, tx core.Tx, domain string, scope co
 	return m, nil
 }
 
-// releaseLess compares ATT&CK release numbers ("9.0" < "17.1" < "18.1").
-func releaseLess(a, b string) bool {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(pa) && i < len(pb); i++ {
-		x, y := atoi(pa[i]), atoi(pb[i])
-		if x != y {
-			return x < y
-		}
-	}
-	return len(pa) < len(pb)
-}
-
-func atoi(s string) int {
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			break
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
-}
-
 // member is a technique as an aggregate counts it: its rolled-up score.
 func (n *node) member(weight float64) scoring.Member {
 	return scoring.Member{Weight: weight, Score: n.score}

@@ -38,7 +38,9 @@ func TestMatrixOfAnOlderRelease(t *testing.T) {
 					return err
 				}
 			}
-			return nil
+			// 17.1 named the tactic otherwise, in another column (as the import records it).
+			return tx.PutReleaseTactic(ctx, &core.ReleaseTactic{Domain: "enterprise-attack", Release: "17.1", TacticID: exec,
+				ExternalID: "TA0002", Name: "Execution (as 17.1 named it)", Shortname: "execution-17", MatrixOrder: 9})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -54,6 +56,16 @@ func TestMatrixOfAnOlderRelease(t *testing.T) {
 		// One column: 17.1 put everything under Execution, and Credential Access held nothing.
 		if len(m.Tactics) != 1 || m.Tactics[0].ExternalID != "TA0002" {
 			t.Fatalf("columns: %+v", m.Tactics)
+		}
+		// In the release's name, shortname and position, not today's.
+		if c := m.Tactics[0]; c.Name != "Execution (as 17.1 named it)" || c.Shortname != "execution-17" || c.MatrixOrder != 9 {
+			t.Errorf("the 17.1 column is %q (%s, %d), not as 17.1 had it", c.Name, c.Shortname, c.MatrixOrder)
+		}
+		// Today's matrix keeps today's.
+		if now, err := svc.Matrix(ctx, coverage.MatrixQuery{}); err != nil {
+			t.Fatal(err)
+		} else if c := now.Tactics[0]; c.ExternalID != "TA0002" || c.Name != f.Tactics["TA0002"].Name || c.Shortname != f.Tactics["TA0002"].Shortname {
+			t.Errorf("today's first column is %q (%s)", c.Name, c.Shortname)
 		}
 		var got []string
 		cells := map[string]*coverage.MatrixTechnique{}

@@ -25,6 +25,8 @@ type releaseCache struct {
 type releaseMembers struct {
 	techniques map[string]*core.ReleaseTechnique
 	tactics    map[string]bool
+	// columns are the release's tactics as it had them, by Aegis id.
+	columns map[string]*core.ReleaseTactic
 }
 
 // matrixRelease is the release a matrix shows.
@@ -36,6 +38,9 @@ type matrixRelease struct {
 	members map[string]*core.ReleaseTechnique
 	// tactics are the tactics those techniques were in, by Aegis id.
 	tactics map[string]bool
+	// columns are the release's tactics as it had them (names, shortnames and order
+	// of then), by Aegis id.
+	columns map[string]*core.ReleaseTactic
 }
 
 // release resolves the release a matrix of domain shows: want, or the newest recorded.
@@ -57,7 +62,7 @@ func (s *Service) release(ctx context.Context, tx core.Tx, m *model, domain, wan
 		if err != nil {
 			return nil, err
 		}
-		sort.Slice(list, func(i, j int) bool { return releaseLess(list[i], list[j]) })
+		sort.Slice(list, func(i, j int) bool { return core.ReleaseLess(list[i], list[j]) })
 		rc = &releaseCache{generation: gen, list: list, members: map[string]*releaseMembers{}}
 		if gen >= 0 {
 			s.mu.Lock()
@@ -97,7 +102,15 @@ func (s *Service) release(ctx context.Context, tx core.Tx, m *model, domain, wan
 		if err != nil {
 			return nil, err
 		}
-		members = &releaseMembers{techniques: make(map[string]*core.ReleaseTechnique, len(rows)), tactics: map[string]bool{}}
+		cols, err := tx.ReleaseTactics(ctx, domain, out.release)
+		if err != nil {
+			return nil, err
+		}
+		members = &releaseMembers{techniques: make(map[string]*core.ReleaseTechnique, len(rows)), tactics: map[string]bool{},
+			columns: make(map[string]*core.ReleaseTactic, len(cols))}
+		for _, c := range cols {
+			members.columns[c.TacticID] = c
+		}
 		for _, r := range rows {
 			if r.Current() {
 				members.techniques[r.TechniqueID] = r
@@ -110,8 +123,30 @@ func (s *Service) release(ctx context.Context, tx core.Tx, m *model, domain, wan
 		rc.members[out.release] = members
 		s.mu.Unlock()
 	}
-	out.members, out.tactics = members.techniques, members.tactics
+	out.members, out.tactics, out.columns = members.techniques, members.tactics, members.columns
 	return out, nil
+}
+
+// asReleased returns the tactics (the catalog's, of today) as the release had them, in
+// the release's matrix order: its names, shortnames and positions. A tactic the
+// release recorded nothing of keeps today's.
+func (r *matrixRelease) asReleased(tactics []*core.Tactic) []*core.Tactic {
+	if len(r.columns) == 0 {
+		return tactics
+	}
+	out := make([]*core.Tactic, len(tactics))
+	for i, ta := range tactics {
+		out[i] = ta
+		if c := r.columns[ta.ID]; c != nil {
+			then := *ta
+			then.ExternalID, then.Name, then.Shortname, then.MatrixOrder = c.ExternalID, c.Name, c.Shortname, c.MatrixOrder
+			out[i] = &then
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		return out[i].MatrixOrder < out[j].MatrixOrder || out[i].MatrixOrder == out[j].MatrixOrder && out[i].ExternalID < out[j].ExternalID
+	})
+	return out
 }
 
 // isLive says whether a release holds exactly the model's live techniques, each in its

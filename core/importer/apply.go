@@ -28,6 +28,11 @@ type applyCtx struct {
 	sourceRef string            // source location
 	hash      string            // content hash of the record being applied
 	tactics   map[string]string // domain/shortname → tactic id, loaded on first use
+	// tacticRows are tactics by id as the run's release has them (its tactic records,
+	// else the catalog's row), for the release's tactic rows; releaseTactics are those
+	// written (domain/release/id).
+	tacticRows     map[string]*core.Tactic
+	releaseTactics map[string]bool
 	// file and line are where the record being applied was read.
 	file string
 	line int
@@ -46,6 +51,13 @@ func (a *applyCtx) warn(rec sdk.Record, summary string) {
 func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef string, recs []*pending) error {
 	run := st.run
 	source := st.opts.Plugin
+	// An ATT&CK release older than one imported already only records what it held.
+	if release, newer, err := newerRelease(ctx, tx, recs); err != nil {
+		return err
+	} else if newer != "" {
+		return r.applyOlderRelease(ctx, tx, st, recs, release, newer)
+	}
+	st.keptCatalog = false
 	// The store may hold the upserts of templates and rules back and write them many
 	// per statement (one round trip per record bounded PostgreSQL's write phase).
 	if h, ok := tx.(interface{ HoldWrites() }); ok {

@@ -28,6 +28,10 @@ func applyTactic(ctx context.Context, a *applyCtx, rec sdk.Record) (string, erro
 	if a.tactics != nil {
 		a.tactics[t.Domain+"/"+t.Shortname] = t.ID
 	}
+	if a.tacticRows == nil {
+		a.tacticRows = map[string]*core.Tactic{}
+	}
+	a.tacticRows[t.ID] = t
 	return t.ID, nil
 }
 
@@ -100,8 +104,9 @@ func applyTechnique(ctx context.Context, a *applyCtx, rec sdk.Record) (string, e
 
 // recordRelease records that the record's ATT&CK release held the technique, in each
 // domain the record names (the domains the matrix of a domain lists techniques by),
-// with the release's tactics of it: after an upgrade the technique rows say only the
-// newest release, and the matrix of an older one is read from these rows.
+// with the release's tactics of it, and those tactics as the release had them: after an
+// upgrade the technique and tactic rows say only the newest release, and the matrix of
+// an older one is read from these rows.
 func recordRelease(ctx context.Context, a *applyCtx, rec sdk.Record, r *sdk.Technique, id string, tactics map[string][]string) error {
 	if r.ReleaseVersion == "" {
 		// The plugin warns once that the source names no release.
@@ -118,7 +123,49 @@ func recordRelease(ctx context.Context, a *applyCtx, rec sdk.Record, r *sdk.Tech
 			TacticIDs: ids, Revoked: r.Revoked, Deprecated: r.Deprecated}); err != nil {
 			return err
 		}
+		for _, ta := range ids {
+			if err := a.recordReleaseTactic(ctx, d, r.ReleaseVersion, ta); err != nil {
+				return err
+			}
+		}
 	}
+	return nil
+}
+
+// recordReleaseTactic records a tactic of a release once per run, as the run's tactic
+// record has it, or as the catalog does when the record was unchanged (the catalog is
+// then the release's).
+func (a *applyCtx) recordReleaseTactic(ctx context.Context, domain, release, id string) error {
+	key := domain + "/" + release + "/" + id
+	if a.releaseTactics[key] {
+		return nil
+	}
+	ta := a.tacticRows[id]
+	if ta == nil {
+		list, err := a.tx.ListTactics(ctx, "")
+		if err != nil {
+			return err
+		}
+		if a.tacticRows == nil {
+			a.tacticRows = map[string]*core.Tactic{}
+		}
+		for _, t := range list {
+			if a.tacticRows[t.ID] == nil {
+				a.tacticRows[t.ID] = t
+			}
+		}
+		if ta = a.tacticRows[id]; ta == nil {
+			return fmt.Errorf("tactic %s of ATT&CK %s %s is not stored", id, domain, release)
+		}
+	}
+	if err := a.tx.PutReleaseTactic(ctx, &core.ReleaseTactic{Domain: domain, Release: release, TacticID: id,
+		ExternalID: ta.ExternalID, Name: ta.Name, Shortname: ta.Shortname, MatrixOrder: ta.MatrixOrder}); err != nil {
+		return err
+	}
+	if a.releaseTactics == nil {
+		a.releaseTactics = map[string]bool{}
+	}
+	a.releaseTactics[key] = true
 	return nil
 }
 

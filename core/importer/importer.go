@@ -305,6 +305,9 @@ type runState struct {
 	// scope is the scope apply kept the records under.
 	files *fileTracking
 	scope string
+	// keptCatalog: the run brought an older ATT&CK release than one imported, recorded
+	// for its matrix only; the file states of the newer release's import stay.
+	keptCatalog bool
 }
 
 // noteSkipped remembers what a warning says the plugin could not read or skipped: a
@@ -519,7 +522,7 @@ func (r *Runner) run(ctx context.Context, st *runState, source string) (*core.Pl
 		if o.DryRun {
 			return errDryRun
 		}
-		if ft != nil {
+		if ft != nil && !st.keptCatalog {
 			return ft.save(ctx, tx, st, recs, st.scope)
 		}
 		return nil

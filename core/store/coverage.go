@@ -62,6 +62,16 @@ func (t *Tx) ReleaseTechniques(ctx context.Context, domain, release string) ([]*
 	return out, nil
 }
 
+// ReleaseTactics lists the tactics one release of a domain had, in its matrix order.
+func (t *Tx) ReleaseTactics(ctx context.Context, domain, release string) ([]*core.ReleaseTactic, error) {
+	out := []*core.ReleaseTactic{}
+	if err := t.sel(ctx, &out, `SELECT domain, release_version, tactic_id, external_id, name, shortname, matrix_order
+		FROM attack_release_tactics WHERE domain = ? AND release_version = ? ORDER BY matrix_order, external_id`, domain, release); err != nil {
+		return nil, fmt.Errorf("store: tactics of ATT&CK %s %s: %w", domain, release, err)
+	}
+	return out, nil
+}
+
 func scopeWhere(w *where, s core.TestScope) {
 	if s.Platform != "" {
 		w.add("LOWER(platform) = ?", strings.ToLower(s.Platform))

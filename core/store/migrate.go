@@ -103,6 +103,29 @@ func (s *Store) MigrateDown(steps int) error {
 	return nil
 }
 
+// MigrateDownBelow reverts migrations one at a time until the applied version is below
+// version: a test of one migration's backfill goes back to before it whatever
+// migrations were added after it.
+func (s *Store) MigrateDownBelow(version uint) error {
+	m, done, err := s.migrator()
+	if err != nil {
+		return err
+	}
+	defer done()
+	for {
+		v, _, err := m.Version()
+		if errors.Is(err, migrate.ErrNilVersion) || err == nil && v < version {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("store: migrate down below %d: %w", version, err)
+		}
+		if err := m.Steps(-1); err != nil {
+			return fmt.Errorf("store: migrate down below %d (at %d): %w", version, v, err)
+		}
+	}
+}
+
 // MigrationVersion reports the applied version, whether a failed migration left the
 // database dirty, and the newest version the binary carries.
 func (s *Store) MigrationVersion() (MigrationStatus, error) {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -125,19 +126,9 @@ func TestReleaseTechniquesBackfill(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Back to before the table (migration 0240 and any after it), then up again:
-		// the migration fills it.
-		for {
-			st, err := s.MigrationVersion()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st.Version < 240 {
-				break
-			}
-			if err := s.MigrateDown(1); err != nil {
-				t.Fatal(err)
-			}
+		// Back to before the table, then up again: the migration fills it.
+		if err := s.MigrateDownBelow(240); err != nil {
+			t.Fatal(err)
 		}
 		if err := s.Migrate(); err != nil {
 			t.Fatal(err)
@@ -178,6 +169,133 @@ func TestReleaseTechniquesBackfill(t *testing.T) {
 		}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("backfilled rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}
+
+// A release's tactic rows round-trip in the release's matrix order, a second write
+// replaces a row (a re-import), releases keep their own names, and a row needs its
+// names.
+func TestReleaseTacticsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		var exec, recon string
+		err := s.Update(ctx, func(tx core.Tx) error {
+			for _, ta := range []*core.Tactic{
+				{ExternalID: "TA0002", Name: "Execution", Shortname: "execution", Domain: "enterprise-attack", MatrixOrder: 4},
+				{ExternalID: "TA0043", Name: "Reconnaissance", Shortname: "reconnaissance", Domain: "enterprise-attack", MatrixOrder: 1},
+			} {
+				if err := tx.UpsertTactic(ctx, ta); err != nil {
+					return err
+				}
+				if ta.ExternalID == "TA0002" {
+					exec = ta.ID
+				} else {
+					recon = ta.ID
+				}
+			}
+			for _, r := range []*core.ReleaseTactic{
+				{Domain: "enterprise-attack", Release: "6.3", TacticID: exec, ExternalID: "TA0002", Name: "Old name", Shortname: "execution", MatrixOrder: 2},
+				// The same row again: replaced, not doubled.
+				{Domain: "enterprise-attack", Release: "6.3", TacticID: exec, ExternalID: "TA0002", Name: "Execution (6.3)", Shortname: "execution", MatrixOrder: 2},
+				{Domain: "enterprise-attack", Release: "18.1", TacticID: exec, ExternalID: "TA0002", Name: "Execution", Shortname: "execution", MatrixOrder: 4},
+				{Domain: "enterprise-attack", Release: "18.1", TacticID: recon, ExternalID: "TA0043", Name: "Reconnaissance", Shortname: "reconnaissance", MatrixOrder: 1},
+			} {
+				if err := tx.PutReleaseTactic(ctx, r); err != nil {
+					return err
+				}
+			}
+			err := tx.PutReleaseTactic(ctx, &core.ReleaseTactic{Domain: "enterprise-attack", Release: "18.1", TacticID: exec, Shortname: "execution"})
+			if err == nil || !strings.Contains(err.Error(), "name") {
+				t.Errorf("a row without a name: %v", err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.View(ctx, func(tx core.Tx) error {
+			for rel, want := range map[string]string{"6.3": "TA0002 Execution (6.3) 2", "18.1": "TA0043 Reconnaissance 1; TA0002 Execution 4", "17.1": ""} {
+				rows, err := tx.ReleaseTactics(ctx, "enterprise-attack", rel)
+				if err != nil {
+					return err
+				}
+				var got []string
+				for _, r := range rows {
+					got = append(got, fmt.Sprintf("%s %s %d", r.ExternalID, r.Name, r.MatrixOrder))
+				}
+				if strings.Join(got, "; ") != want {
+					t.Errorf("%s tactics: %q, want %q", rel, strings.Join(got, "; "), want)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// A database imported before migration 0280 gets, for each recorded release, the
+// tactics its techniques are in, as the tactics table has them; a tactic no release's
+// technique is in is left out.
+func TestReleaseTacticsBackfill(t *testing.T) {
+	ctx := context.Background()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ids := map[string]string{}
+		err := s.Update(ctx, func(tx core.Tx) error {
+			for _, ta := range []*core.Tactic{
+				{ExternalID: "TA0002", Name: "Execution", Shortname: "execution", Domain: "enterprise-attack", MatrixOrder: 4},
+				{ExternalID: "TA0003", Name: "Persistence", Shortname: "persistence", Domain: "enterprise-attack", MatrixOrder: 5},
+				{ExternalID: "TA0043", Name: "Reconnaissance", Shortname: "reconnaissance", Domain: "enterprise-attack", MatrixOrder: 1},
+			} {
+				if err := tx.UpsertTactic(ctx, ta); err != nil {
+					return err
+				}
+				ids[ta.ExternalID] = ta.ID
+			}
+			te := &core.Technique{ExternalID: "T1059", Name: "Command", Known: true, Domains: core.Strings{"enterprise-attack"}}
+			if err := tx.UpsertTechnique(ctx, te); err != nil {
+				return err
+			}
+			for _, r := range []*core.ReleaseTechnique{
+				{Domain: "enterprise-attack", Release: "17.1", TechniqueID: te.ID, TacticIDs: core.Strings{ids["TA0002"]}},
+				{Domain: "enterprise-attack", Release: "18.1", TechniqueID: te.ID, TacticIDs: core.Strings{ids["TA0002"], ids["TA0003"]}},
+			} {
+				if err := tx.PutReleaseTechnique(ctx, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MigrateDownBelow(280); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Migrate(); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		err = s.View(ctx, func(tx core.Tx) error {
+			for _, rel := range []string{"17.1", "18.1"} {
+				rows, err := tx.ReleaseTactics(ctx, "enterprise-attack", rel)
+				if err != nil {
+					return err
+				}
+				for _, r := range rows {
+					got = append(got, fmt.Sprintf("%s %s %s %s %d", rel, r.ExternalID, r.Name, r.Shortname, r.MatrixOrder))
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "17.1 TA0002 Execution execution 4; 18.1 TA0002 Execution execution 4; 18.1 TA0003 Persistence persistence 5"
+		if strings.Join(got, "; ") != want {
+			t.Errorf("backfilled tactics:\n%s\nwant:\n%s", strings.Join(got, "; "), want)
 		}
 	})
 }

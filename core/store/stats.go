@@ -91,6 +91,7 @@ var statSpecs = []statSpec{
 	{"coverage_generation", "coverage_generation", nil},
 	{"import_files", "import_files", map[string]string{"plugin": "plugin_name"}},
 	{"attack_release_techniques", "attack_release_techniques", map[string]string{"release": "domain || ' ' || release_version"}},
+	{"attack_release_tactics", "attack_release_tactics", map[string]string{"release": "domain || ' ' || release_version"}},
 }
 
 // Stats counts every entity, and each by its dimensions, in one read transaction so the

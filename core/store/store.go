@@ -422,7 +422,7 @@ var _ core.Tx = (*Tx)(nil)
 // reads (core/coverage caches it by the generation). Every write of the store goes
 // through exec, get or sel (a NamedExec of tests is followed by refreshCoverage, which
 // writes the kept counts), so none escapes; a new write path must too.
-var coverageInput = &queryMatch{re: regexp.MustCompile(`(?is)^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(?:techniques|tactics|technique_tactics|test_template_techniques|test_templates|technique_test_counts|technique_cell_validations|attack_release_techniques)\b`)}
+var coverageInput = &queryMatch{re: regexp.MustCompile(`(?is)^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(?:techniques|tactics|technique_tactics|test_template_techniques|test_templates|technique_test_counts|technique_cell_validations|attack_release_techniques|attack_release_tactics)\b`)}
 
 // queryMatch is a regexp over statement texts with its answers kept: a transaction
 // checks every statement it runs, and the texts repeat.

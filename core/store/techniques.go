@@ -277,3 +277,20 @@ func (t *Tx) PutReleaseTechnique(ctx context.Context, r *core.ReleaseTechnique) 
 	}
 	return nil
 }
+
+// PutReleaseTactic records a tactic as an ATT&CK release had it; importing the release
+// again rewrites the same row.
+func (t *Tx) PutReleaseTactic(ctx context.Context, r *core.ReleaseTactic) error {
+	if r.Domain == "" || r.Release == "" || r.TacticID == "" || r.Name == "" || r.Shortname == "" {
+		return core.FieldError("release_tactic", "domain, release, tactic, name and shortname are required (got %q, %q, %q, %q, %q)",
+			r.Domain, r.Release, r.TacticID, r.Name, r.Shortname)
+	}
+	if _, err := t.exec(ctx, `INSERT INTO attack_release_tactics (domain, release_version, tactic_id, external_id, name, shortname, matrix_order)
+		VALUES (?,?,?,?,?,?,?)
+		ON CONFLICT (domain, release_version, tactic_id) DO UPDATE SET external_id=excluded.external_id, name=excluded.name,
+		shortname=excluded.shortname, matrix_order=excluded.matrix_order`,
+		r.Domain, r.Release, r.TacticID, r.ExternalID, r.Name, r.Shortname, r.MatrixOrder); err != nil {
+		return fmt.Errorf("store: record tactic %s in ATT&CK %s %s: %w", r.ExternalID, r.Domain, r.Release, err)
+	}
+	return nil
+}

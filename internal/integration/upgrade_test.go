@@ -328,15 +328,17 @@ func TestUpgradeTacticSplitAndReID(t *testing.T) {
 		t.Error("T1562 is not recorded as revoked by T1685")
 	}
 
-	// Release A's matrix keeps its shape: T1562 in TA0005 (Stealth since), marked revoked
+	// Release A's matrix keeps its shape: T1562 in TA0005 (Stealth since, Defense Evasion in
+	// A's column), marked revoked
 	// by T1685, and no column of release B's new tactic.
 	m, err := coverage.New(e.Store, nil).Matrix(ctx, coverage.MatrixQuery{Release: "18.0"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cols, cells []string
+	var cols, cells, names []string
 	for _, col := range m.Tactics {
 		cols = append(cols, col.ExternalID)
+		names = append(names, col.Name+" ("+col.Shortname+")")
 		for _, c := range col.Techniques {
 			cell := c.ExternalID
 			if c.Revoked {
@@ -350,6 +352,10 @@ func TestUpgradeTacticSplitAndReID(t *testing.T) {
 	}
 	if strings.Join(m.Releases, ",") != "18.0,19.0" || strings.Join(cols, ",") != "TA0002,TA0005" {
 		t.Errorf("release 18.0 of %v: columns %v, want TA0002,TA0005", m.Releases, cols)
+	}
+	// Release A's names: TA0005 was Defense Evasion then (issue 14: today's Stealth showed).
+	if got := strings.Join(names, ", "); got != "Execution (execution), Defense Evasion (defense-evasion)" {
+		t.Errorf("release 18.0's columns are named %s", got)
 	}
 	if got := strings.Join(cells, "; "); !strings.Contains(got, "TA0005: T1562 revoked by T1685 T1562.001") ||
 		!strings.Contains(got, "TA0005: T1070 T1070.006") || strings.Contains(got, "T1685") && !strings.Contains(got, "by T1685") {

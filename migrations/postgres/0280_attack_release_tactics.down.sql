@@ -1,0 +1,1 @@
+DROP TABLE attack_release_tactics;

@@ -183,20 +183,12 @@ func (t *Tx) EnsureTechnique(ctx context.Context, externalID string) (string, er
 	if !core.ValidTechniqueID(externalID) {
 		return "", core.FieldError("technique_id", "%q is not an ATT&CK technique id", externalID)
 	}
-	if t.holding && !t.techAll {
+	if t.holding {
 		// A held transaction reads every technique id once: a miss then means a new
 		// placeholder, held like the rows that link to it.
-		var rows []struct {
-			ExternalID string `db:"external_id"`
-			ID         string `db:"id"`
+		if err := t.allTechniqueIDs(ctx); err != nil {
+			return "", err
 		}
-		if err := t.sel(ctx, &rows, `SELECT external_id, id FROM techniques`); err != nil {
-			return "", fmt.Errorf("store: technique ids: %w", err)
-		}
-		for _, r := range rows {
-			t.rememberTechnique(r.ExternalID, r.ID)
-		}
-		t.techAll = true
 	}
 	if id, ok := t.techIDs[externalID]; ok {
 		return id, nil
@@ -235,6 +227,25 @@ func (t *Tx) EnsureTechnique(ctx context.Context, externalID string) (string, er
 	}
 	t.rememberTechnique(externalID, id)
 	return id, nil
+}
+
+// allTechniqueIDs reads every technique id into t.techIDs, once per transaction.
+func (t *Tx) allTechniqueIDs(ctx context.Context) error {
+	if t.techAll {
+		return nil
+	}
+	var rows []struct {
+		ExternalID string `db:"external_id"`
+		ID         string `db:"id"`
+	}
+	if err := t.sel(ctx, &rows, `SELECT external_id, id FROM techniques`); err != nil {
+		return fmt.Errorf("store: technique ids: %w", err)
+	}
+	for _, r := range rows {
+		t.rememberTechnique(r.ExternalID, r.ID)
+	}
+	t.techAll = true
+	return nil
 }
 
 // rememberTechnique keeps a technique's id for the rest of the transaction: an import

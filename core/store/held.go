@@ -58,8 +58,10 @@ type heldOp struct {
 	suffix string
 	rows   [][]any
 	// keys are the held rows' natural keys (an upsert's), to flush before a second
-	// write of one row in the same statement (PostgreSQL refuses it).
+	// write of one row in the same statement (PostgreSQL refuses it); at is where each
+	// key's row is in rows.
 	keys map[string]bool
+	at   map[string]int
 }
 
 // heldOpFor returns the op of the shape name, creating it.
@@ -82,7 +84,7 @@ func (t *Tx) flushHeld(ctx context.Context) error {
 	}
 	ops := make([]*heldOp, 0, len(t.held)+1)
 	for _, op := range t.held {
-		if op.phase == phaseTechnique {
+		if op.table == "techniques" {
 			ops = append(ops, splitSubtechniques(op)...)
 			continue
 		}
@@ -104,7 +106,7 @@ func (t *Tx) flushHeld(ctx context.Context) error {
 			}
 			err = t.deleteRows(ctx, op.table, op.cols, []string{op.keyType}, keys)
 		default:
-			err = t.insertRows(ctx, op.table, op.cols, op.rows, "")
+			err = t.insertRows(ctx, op.table, op.cols, op.rows, op.suffix)
 		}
 		if err != nil {
 			return fmt.Errorf("store: write %d held row(s) of %s: %w", len(op.rows), op.table, err)
@@ -113,8 +115,8 @@ func (t *Tx) flushHeld(ctx context.Context) error {
 	return nil
 }
 
-// splitSubtechniques writes held placeholder techniques in two statements, parents
-// first. One statement would do for the foreign key, but not for a concurrent writer:
+// splitSubtechniques writes held techniques (placeholders, and the upserts of an
+// ATT&CK import) in two statements, parents first. One statement would do for the foreign key, but not for a concurrent writer:
 // a parent another transaction inserted meanwhile is skipped (ON CONFLICT DO NOTHING),
 // and its sub-techniques, pointing at the id this one chose, then failed the statement
 // on techniques_parent_id_fkey (CI, TestConcurrentWritersOnPostgres) before the id
@@ -185,25 +187,30 @@ func (t *Tx) upsertRows(ctx context.Context, op *heldOp) error {
 // knownIDs returns the ids of table's rows of source by external id, read once per
 // transaction (rows the transaction adds are added to the map).
 func (t *Tx) knownIDs(ctx context.Context, table, source string) (map[string]string, error) {
-	k := table + "\x00" + source
-	if m, ok := t.known[k]; ok {
+	return t.knownBy(ctx, table+"\x00"+source, `SELECT external_id AS k, id FROM `+table+` WHERE source = ?`, source)
+}
+
+// knownBy returns the ids of the rows q selects (k, id) by k, read once per transaction
+// under the name key (rows the transaction adds are added to the map).
+func (t *Tx) knownBy(ctx context.Context, key, q string, args ...any) (map[string]string, error) {
+	if m, ok := t.known[key]; ok {
 		return m, nil
 	}
 	var rows []struct {
-		ExternalID string `db:"external_id"`
-		ID         string `db:"id"`
+		K  string `db:"k"`
+		ID string `db:"id"`
 	}
-	if err := t.sel(ctx, &rows, `SELECT external_id, id FROM `+table+` WHERE source = ?`, source); err != nil {
-		return nil, fmt.Errorf("store: ids of %s from %s: %w", table, source, err)
+	if err := t.sel(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("store: known ids (%s): %w", strings.ReplaceAll(key, "\x00", " "), err)
 	}
 	m := make(map[string]string, len(rows))
 	for _, r := range rows {
-		m[r.ExternalID] = r.ID
+		m[r.K] = r.ID
 	}
 	if t.known == nil {
 		t.known = map[string]map[string]string{}
 	}
-	t.known[k] = m
+	t.known[key] = m
 	return m, nil
 }
 
@@ -216,40 +223,74 @@ func (t *Tx) holdUpsert(ctx context.Context, table, linkTable, ownerCol, q strin
 	if err != nil {
 		return err
 	}
-	name := "upsert " + table
-	if op, ok := t.held[name]; ok && op.keys[source+"\x00"+externalID] {
-		if err := t.flushHeld(ctx); err != nil {
-			return err
-		}
-	}
-	existing, created := known[externalID], false
-	if existing == "" {
-		known[externalID], created = *id, true
-	} else {
-		*id = existing
-	}
-	_, args, err := t.tx.BindNamed(q, arg)
+	created, err := t.holdNamedUpsert(ctx, table, q, arg, id, known, externalID)
 	if err != nil {
 		return err
-	}
-	cut := strings.Index(q, ") VALUES (")
-	fields := strings.Split(q[strings.Index(q, "(")+1:cut], ", ")
-	op := t.heldOpFor(name, phaseUpsert, table, fields)
-	if op.suffix == "" {
-		op.suffix = q[strings.Index(q, " ON CONFLICT "):]
-	}
-	op.rows = append(op.rows, args)
-	op.keys[source+"\x00"+externalID] = true
-	if !created {
-		del := t.heldOpFor("delete "+linkTable, phaseDelete, linkTable, []string{ownerCol})
-		del.keyType = t.idType()
-		del.rows = append(del.rows, []any{*id})
 	}
 	rows, err := t.techniqueLinks(ctx, *id, techniques)
 	if err != nil {
 		return err
 	}
-	ins := t.heldOpFor("insert "+linkTable, phaseInsert, linkTable, []string{ownerCol, "technique_id"})
-	ins.rows = append(ins.rows, rows...)
+	t.holdLinks(linkTable, ownerCol, *id, created, []string{ownerCol, "technique_id"}, rows)
 	return nil
+}
+
+// holdNamedUpsert holds the upsert q (a single-row named upsert of upsertOn, the id
+// first) of arg, whose natural key is key among known (the ids of the rows q may
+// conflict with), and sets *id to the id the row has or will have; created says the row
+// is new.
+func (t *Tx) holdNamedUpsert(ctx context.Context, table, q string, arg any, id *string, known map[string]string, key string) (bool, error) {
+	name := "upsert " + table
+	if op, ok := t.held[name]; ok && op.keys[key] {
+		if err := t.flushHeld(ctx); err != nil {
+			return false, err
+		}
+	}
+	existing, created := known[key], false
+	if existing == "" {
+		known[key], created = *id, true
+	} else {
+		*id = existing
+	}
+	_, args, err := t.tx.BindNamed(q, arg)
+	if err != nil {
+		return false, err
+	}
+	cut := strings.Index(q, ") VALUES (")
+	fields := strings.Split(q[strings.Index(q, "(")+1:cut], ", ")
+	t.holdRow(name, phaseUpsert, table, fields, q[strings.Index(q, " ON CONFLICT "):], key, args)
+	return created, nil
+}
+
+// holdRow holds one row of the statement shape name. A row of an upsert (suffix set)
+// whose key is already held replaces the held one in the insert phase (a multi-row
+// upsert may not touch one row twice; the later write wins, as it would one at a time);
+// callers of the upsert phase flush before holding a key twice (holdNamedUpsert).
+func (t *Tx) holdRow(name string, phase heldPhase, table string, cols []string, suffix, key string, row []any) {
+	op := t.heldOpFor(name, phase, table, cols)
+	op.suffix = suffix
+	if key != "" {
+		if i, ok := op.at[key]; ok && phase == phaseInsert {
+			op.rows[i] = row
+			return
+		}
+		op.keys[key] = true
+		if op.at == nil {
+			op.at = map[string]int{}
+		}
+		op.at[key] = len(op.rows)
+	}
+	op.rows = append(op.rows, row)
+}
+
+// holdLinks holds the replacement of an owner row's links in linkTable (rows of cols):
+// the delete of the links it had, unless created, then the inserts.
+func (t *Tx) holdLinks(linkTable, ownerCol, ownerID string, created bool, cols []string, rows [][]any) {
+	if !created {
+		del := t.heldOpFor("delete "+linkTable, phaseDelete, linkTable, []string{ownerCol})
+		del.keyType = t.idType()
+		del.rows = append(del.rows, []any{ownerID})
+	}
+	ins := t.heldOpFor("insert "+linkTable, phaseInsert, linkTable, cols)
+	ins.rows = append(ins.rows, rows...)
 }

@@ -50,10 +50,59 @@ func (t *Tx) upsert(ctx context.Context, what, key, q string, arg any, id *strin
 	return nil
 }
 
+// upsertOwner is upsert for a row with links (replaceLinks): in a held transaction the
+// upsert is held (held.go), its id taken from the rows it may conflict with, which
+// knownQ selects (k, id; k the natural key, knownArgs its parameters, cached per
+// transaction under table and knownArgs). created says the row is new (never when the
+// upsert ran at once: its links are then cleared anyway).
+func (t *Tx) upsertOwner(ctx context.Context, what, table, key, q string, arg any, id *string, knownQ string, knownArgs ...any) (bool, error) {
+	if !t.holding {
+		return false, t.upsert(ctx, what, key, q, arg, id)
+	}
+	cache := table
+	for _, a := range knownArgs {
+		cache += "\x00" + fmt.Sprint(a)
+	}
+	known, err := t.knownBy(ctx, cache, knownQ, knownArgs...)
+	if err != nil {
+		return false, err
+	}
+	created, err := t.holdNamedUpsert(ctx, table, q, arg, id, known, key)
+	if err != nil {
+		return false, fmt.Errorf("store: upsert %s %s: %w", what, key, err)
+	}
+	return created, nil
+}
+
 // replaceLinks deletes an owner's rows in a link table and inserts one per link,
-// resolving ATT&CK ids (and creating "unknown to this release" placeholders).
-func (t *Tx) replaceLinks(ctx context.Context, table, ownerCol, ownerID string, links []core.TechniqueLink,
-	cols []string, values func(techniqueID string, l core.TechniqueLink) []any) error {
+// resolving ATT&CK ids (and creating "unknown to this release" placeholders). A link
+// that repeats an earlier one of the owner in the table's unique key (the technique and
+// the values at the positions uniq) is left out, as ON CONFLICT DO NOTHING leaves it.
+// In a held transaction the delete (unless created) and the inserts are held.
+func (t *Tx) replaceLinks(ctx context.Context, table, ownerCol, ownerID string, created bool, links []core.TechniqueLink,
+	cols []string, uniq []int, values func(techniqueID string, l core.TechniqueLink) []any) error {
+	if t.holding {
+		rows := make([][]any, 0, len(links))
+		seen := map[string]bool{}
+		for _, l := range links {
+			tid, err := t.EnsureTechnique(ctx, l.TechniqueID)
+			if err != nil {
+				return err
+			}
+			vals := values(tid, l)
+			k := tid
+			for _, i := range uniq {
+				k += "\x00" + fmt.Sprint(vals[i])
+			}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			rows = append(rows, append([]any{ownerID, tid}, vals...))
+		}
+		t.holdLinks(table, ownerCol, ownerID, created, append([]string{ownerCol, "technique_id"}, cols...), rows)
+		return nil
+	}
 	if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE `+ownerCol+` = ?`, ownerID); err != nil {
 		return fmt.Errorf("store: clear %s of %s: %w", table, ownerID, err)
 	}
@@ -78,10 +127,12 @@ func (t *Tx) UpsertMitigation(ctx context.Context, m *core.Mitigation) error {
 		return core.FieldError("mitigation", "external_id and name are required")
 	}
 	stamp(&m.ID, &m.CreatedAt, &m.UpdatedAt)
-	if err := t.upsert(ctx, "mitigation", m.ExternalID, mitigationUpsert, m, &m.ID); err != nil {
+	created, err := t.upsertOwner(ctx, "mitigation", "mitigations", m.ExternalID, mitigationUpsert, m, &m.ID,
+		`SELECT external_id AS k, id FROM mitigations`)
+	if err != nil {
 		return err
 	}
-	return t.replaceLinks(ctx, "technique_mitigations", "mitigation_id", m.ID, m.Techniques, []string{"description"},
+	return t.replaceLinks(ctx, "technique_mitigations", "mitigation_id", m.ID, created, m.Techniques, []string{"description"}, nil,
 		func(_ string, l core.TechniqueLink) []any { return []any{l.Note} })
 }
 
@@ -92,10 +143,12 @@ func (t *Tx) UpsertThreatActor(ctx context.Context, a *core.ThreatActor) error {
 	}
 	emptyJSON(&a.References, "[]")
 	stamp(&a.ID, &a.CreatedAt, &a.UpdatedAt)
-	if err := t.upsert(ctx, "threat actor", a.ExternalID, actorUpsert, a, &a.ID); err != nil {
+	created, err := t.upsertOwner(ctx, "threat actor", "threat_actors", a.ExternalID, actorUpsert, a, &a.ID,
+		`SELECT external_id AS k, id FROM threat_actors WHERE source = ?`, a.Source)
+	if err != nil {
 		return err
 	}
-	return t.replaceLinks(ctx, "threat_actor_techniques", "threat_actor_id", a.ID, a.Techniques, []string{"procedure"},
+	return t.replaceLinks(ctx, "threat_actor_techniques", "threat_actor_id", a.ID, created, a.Techniques, []string{"procedure"}, nil,
 		func(_ string, l core.TechniqueLink) []any { return []any{l.Note} })
 }
 
@@ -115,12 +168,14 @@ func (t *Tx) UpsertDefensiveTechnique(ctx context.Context, d *core.DefensiveTech
 		return core.FieldError("defensive_technique", "external_id and name are required")
 	}
 	stamp(&d.ID, &d.CreatedAt, &d.UpdatedAt)
-	if err := t.upsert(ctx, "defensive technique", d.ExternalID, defensiveUpsert, d, &d.ID); err != nil {
+	created, err := t.upsertOwner(ctx, "defensive technique", "defensive_techniques", d.ExternalID, defensiveUpsert, d, &d.ID,
+		`SELECT external_id AS k, id FROM defensive_techniques`)
+	if err != nil {
 		return err
 	}
 	now := core.Now()
-	return t.replaceLinks(ctx, "defensive_technique_mappings", "defensive_technique_id", d.ID, d.Mappings,
-		[]string{"id", "relation", "via", "source", "created_at"},
+	return t.replaceLinks(ctx, "defensive_technique_mappings", "defensive_technique_id", d.ID, created, d.Mappings,
+		[]string{"id", "relation", "via", "source", "created_at"}, []int{1, 2},
 		func(_ string, l core.TechniqueLink) []any {
 			return []any{core.NewID(), l.Relation, l.Via, d.Source, now}
 		})
@@ -132,14 +187,31 @@ func (t *Tx) UpsertComplianceFramework(ctx context.Context, f *core.ComplianceFr
 		return core.FieldError("compliance_framework", "external_id and name are required")
 	}
 	stamp(&f.ID, &f.CreatedAt, &f.UpdatedAt)
-	return t.upsert(ctx, "compliance framework", f.ExternalID, frameworkUpsert, f, &f.ID)
+	if err := t.upsert(ctx, "compliance framework", f.ExternalID, frameworkUpsert, f, &f.ID); err != nil {
+		return err
+	}
+	delete(t.frameworks, f.ExternalID) // read again: the upsert kept the stored creation time
+	return nil
 }
 
 // ComplianceFrameworkByExternalID finds a framework by its id ("nist-800-53-rev5").
+// A held transaction (an import, which asks for its framework once per control)
+// keeps what it read: any other read would write the held rows first (held.go).
 func (t *Tx) ComplianceFrameworkByExternalID(ctx context.Context, externalID string) (*core.ComplianceFramework, error) {
+	if f, ok := t.frameworks[externalID]; ok {
+		cp := *f
+		return &cp, nil
+	}
 	var f core.ComplianceFramework
 	if err := t.get(ctx, &f, `SELECT `+strings.Join(frameworkFields, ", ")+` FROM compliance_frameworks WHERE external_id = ?`, externalID); err != nil {
 		return nil, notFound(err, "compliance framework", externalID)
+	}
+	if t.holding {
+		if t.frameworks == nil {
+			t.frameworks = map[string]*core.ComplianceFramework{}
+		}
+		cp := f
+		t.frameworks[externalID] = &cp
 	}
 	return &f, nil
 }
@@ -150,12 +222,14 @@ func (t *Tx) UpsertComplianceControl(ctx context.Context, c *core.ComplianceCont
 		return core.FieldError("compliance_control", "framework_id and external_id are required")
 	}
 	stamp(&c.ID, &c.CreatedAt, &c.UpdatedAt)
-	if err := t.upsert(ctx, "compliance control", c.ExternalID, controlUpsert, c, &c.ID); err != nil {
+	created, err := t.upsertOwner(ctx, "compliance control", "compliance_controls", c.ExternalID, controlUpsert, c, &c.ID,
+		`SELECT external_id AS k, id FROM compliance_controls WHERE framework_id = ?`, c.FrameworkID)
+	if err != nil {
 		return err
 	}
 	now := core.Now()
-	return t.replaceLinks(ctx, "compliance_control_mappings", "control_id", c.ID, c.Mappings,
-		[]string{"id", "mapping_type", "comments", "source", "created_at"},
+	return t.replaceLinks(ctx, "compliance_control_mappings", "control_id", c.ID, created, c.Mappings,
+		[]string{"id", "mapping_type", "comments", "source", "created_at"}, []int{1},
 		func(_ string, l core.TechniqueLink) []any {
 			mt := l.Relation
 			if mt == "" {

@@ -394,6 +394,8 @@ type Tx struct {
 	holding bool
 	held    map[string]*heldOp
 	known   map[string]map[string]string
+	// frameworks are the compliance frameworks a held transaction read, by external id.
+	frameworks map[string]*core.ComplianceFramework
 }
 
 // flush writes what the transaction holds back.

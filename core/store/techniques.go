@@ -69,6 +69,23 @@ const techniqueColumns = `id, external_id, stix_id, name, description, parent_id
 	deprecated, known, last_seen_release, coverage_status, source, source_ref, content_hash,
 	created_at, updated_at`
 
+// techniqueColumnList is techniqueColumns as a list.
+var techniqueColumnList = strings.Split(strings.Join(strings.Fields(techniqueColumns), ""), ",")
+
+// techniqueUpsertSuffix follows the VALUES of a technique's upsert: the coverage
+// status is the core's and is never overwritten, and a release that is not known ("")
+// keeps the one stored.
+const techniqueUpsertSuffix = `ON CONFLICT (external_id) DO UPDATE SET stix_id=excluded.stix_id, name=excluded.name,
+		description=excluded.description, parent_id=excluded.parent_id, is_subtechnique=excluded.is_subtechnique,
+		platforms=excluded.platforms, domains=excluded.domains, data_sources=excluded.data_sources,
+		detection=excluded.detection, url=excluded.url, object_version=excluded.object_version,
+		modified_at=excluded.modified_at, revoked=excluded.revoked, revoked_by=excluded.revoked_by,
+		deprecated=excluded.deprecated, known=excluded.known,
+		last_seen_release=CASE WHEN excluded.last_seen_release = '' THEN techniques.last_seen_release ELSE excluded.last_seen_release END,
+		source=excluded.source, source_ref=excluded.source_ref, content_hash=excluded.content_hash,
+		updated_at=excluded.updated_at
+		RETURNING id`
+
 // leanTechniqueColumns are techniqueColumns with the description and detection text
 // left empty (core.TechniqueFilter.Lean).
 var leanTechniqueColumns = strings.NewReplacer("description,", "'' AS description,", "detection,", "'' AS detection,").Replace(techniqueColumns)
@@ -89,22 +106,32 @@ func (t *Tx) UpsertTechnique(ctx context.Context, te *core.Technique) error {
 		te.ID = core.NewID()
 	}
 	te.CreatedAt, te.UpdatedAt = now, now
-	err := t.get(ctx, &te.ID, `INSERT INTO techniques (`+techniqueColumns+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-		ON CONFLICT (external_id) DO UPDATE SET stix_id=excluded.stix_id, name=excluded.name,
-		description=excluded.description, parent_id=excluded.parent_id, is_subtechnique=excluded.is_subtechnique,
-		platforms=excluded.platforms, domains=excluded.domains, data_sources=excluded.data_sources,
-		detection=excluded.detection, url=excluded.url, object_version=excluded.object_version,
-		modified_at=excluded.modified_at, revoked=excluded.revoked, revoked_by=excluded.revoked_by,
-		deprecated=excluded.deprecated, known=excluded.known,
-		last_seen_release=CASE WHEN excluded.last_seen_release = '' THEN techniques.last_seen_release ELSE excluded.last_seen_release END,
-		source=excluded.source, source_ref=excluded.source_ref, content_hash=excluded.content_hash,
-		updated_at=excluded.updated_at
-		RETURNING id`,
-		te.ID, te.ExternalID, te.STIXID, te.Name, te.Description, te.ParentID, te.IsSubtechnique,
+	args := []any{te.ID, te.ExternalID, te.STIXID, te.Name, te.Description, te.ParentID, te.IsSubtechnique,
 		te.Platforms, te.Domains, te.DataSources, te.Detection, te.URL, te.ObjectVersion, te.ModifiedAt,
 		te.Revoked, te.RevokedBy, te.Deprecated, te.Known, te.LastSeenRelease, te.CoverageStatus,
-		te.Source, te.SourceRef, te.ContentHash, te.CreatedAt, te.UpdatedAt)
+		te.Source, te.SourceRef, te.ContentHash, te.CreatedAt, te.UpdatedAt}
+	if t.holding {
+		// Held (held.go): the id comes from every technique id of the database, read
+		// once; the flush checks that the upsert kept it.
+		if err := t.allTechniqueIDs(ctx); err != nil {
+			return err
+		}
+		name := "upsert techniques"
+		if op, ok := t.held[name]; ok && op.keys[te.ExternalID] {
+			if err := t.flushHeld(ctx); err != nil {
+				return err
+			}
+		}
+		if id, ok := t.techIDs[te.ExternalID]; ok {
+			te.ID = id
+			args[0] = id
+		}
+		t.holdRow(name, phaseUpsert, "techniques", techniqueColumnList, techniqueUpsertSuffix, te.ExternalID, args)
+		t.rememberTechnique(te.ExternalID, te.ID)
+		return nil
+	}
+	err := t.get(ctx, &te.ID, `INSERT INTO techniques (`+techniqueColumns+`)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) `+techniqueUpsertSuffix, args...)
 	if err != nil {
 		return fmt.Errorf("store: upsert technique %s: %w", te.ExternalID, err)
 	}
@@ -135,7 +162,7 @@ func (t *Tx) insertTechniqueIfAbsent(ctx context.Context, te *core.Technique) (s
 	if t.holding {
 		// Held (held.go): every technique id of the database is in t.techIDs, so the
 		// technique is absent; a concurrent insert shows as a row the flush did not get.
-		op := t.heldOpFor("insert techniques", phaseTechnique, "techniques", strings.Split(strings.Join(strings.Fields(techniqueColumns), ""), ","))
+		op := t.heldOpFor("insert techniques", phaseTechnique, "techniques", techniqueColumnList)
 		op.suffix = `ON CONFLICT (external_id) DO NOTHING RETURNING id`
 		op.rows = append(op.rows, args)
 		return te.ID, nil
@@ -156,6 +183,14 @@ func (t *Tx) insertTechniqueIfAbsent(ctx context.Context, te *core.Technique) (s
 
 // SetTechniqueTactics replaces the tactics of a technique.
 func (t *Tx) SetTechniqueTactics(ctx context.Context, techniqueID string, tacticIDs []string) error {
+	if t.holding {
+		rows := make([][]any, len(tacticIDs))
+		for i, id := range tacticIDs {
+			rows[i] = []any{techniqueID, id}
+		}
+		t.holdLinks("technique_tactics", "technique_id", techniqueID, false, []string{"technique_id", "tactic_id"}, rows)
+		return nil
+	}
 	if _, err := t.exec(ctx, `DELETE FROM technique_tactics WHERE technique_id=?`, techniqueID); err != nil {
 		return fmt.Errorf("store: clear tactics of %s: %w", techniqueID, err)
 	}
@@ -262,17 +297,28 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }
 
+// releaseTechniqueCols and releaseTechniqueSuffix make PutReleaseTechnique's upsert.
+var releaseTechniqueCols = []string{"domain", "release_version", "technique_id", "tactic_ids", "revoked", "deprecated"}
+
+const releaseTechniqueSuffix = `ON CONFLICT (domain, release_version, technique_id) DO UPDATE SET tactic_ids=excluded.tactic_ids,
+		revoked=excluded.revoked, deprecated=excluded.deprecated`
+
 // PutReleaseTechnique records that an ATT&CK release held a technique object; importing
 // the release again rewrites the same row.
 func (t *Tx) PutReleaseTechnique(ctx context.Context, r *core.ReleaseTechnique) error {
 	if r.Domain == "" || r.Release == "" || r.TechniqueID == "" {
 		return core.FieldError("release_technique", "domain, release and technique are required (got %q, %q, %q)", r.Domain, r.Release, r.TechniqueID)
 	}
-	if _, err := t.exec(ctx, `INSERT INTO attack_release_techniques (domain, release_version, technique_id, tactic_ids, revoked, deprecated)
-		VALUES (?,?,?,?,?,?)
-		ON CONFLICT (domain, release_version, technique_id) DO UPDATE SET tactic_ids=excluded.tactic_ids,
-		revoked=excluded.revoked, deprecated=excluded.deprecated`,
-		r.Domain, r.Release, r.TechniqueID, r.TacticIDs, r.Revoked, r.Deprecated); err != nil {
+	row := []any{r.Domain, r.Release, r.TechniqueID, r.TacticIDs, r.Revoked, r.Deprecated}
+	if t.holding {
+		// Written after the techniques it points to (the insert phase), the later of two
+		// writes of one key winning as it would one at a time.
+		t.holdRow("upsert attack_release_techniques", phaseInsert, "attack_release_techniques", releaseTechniqueCols,
+			releaseTechniqueSuffix, r.Domain+"\x00"+r.Release+"\x00"+r.TechniqueID, row)
+		return nil
+	}
+	if _, err := t.exec(ctx, `INSERT INTO attack_release_techniques (`+strings.Join(releaseTechniqueCols, ", ")+`)
+		VALUES (?,?,?,?,?,?) `+releaseTechniqueSuffix, row...); err != nil {
 		return fmt.Errorf("store: record technique %s in ATT&CK %s %s: %w", r.TechniqueID, r.Domain, r.Release, err)
 	}
 	return nil
@@ -285,11 +331,18 @@ func (t *Tx) PutReleaseTactic(ctx context.Context, r *core.ReleaseTactic) error 
 		return core.FieldError("release_tactic", "domain, release, tactic, name and shortname are required (got %q, %q, %q, %q, %q)",
 			r.Domain, r.Release, r.TacticID, r.Name, r.Shortname)
 	}
-	if _, err := t.exec(ctx, `INSERT INTO attack_release_tactics (domain, release_version, tactic_id, external_id, name, shortname, matrix_order)
-		VALUES (?,?,?,?,?,?,?)
-		ON CONFLICT (domain, release_version, tactic_id) DO UPDATE SET external_id=excluded.external_id, name=excluded.name,
-		shortname=excluded.shortname, matrix_order=excluded.matrix_order`,
-		r.Domain, r.Release, r.TacticID, r.ExternalID, r.Name, r.Shortname, r.MatrixOrder); err != nil {
+	row := []any{r.Domain, r.Release, r.TacticID, r.ExternalID, r.Name, r.Shortname, r.MatrixOrder}
+	const suffix = `ON CONFLICT (domain, release_version, tactic_id) DO UPDATE SET external_id=excluded.external_id, name=excluded.name,
+		shortname=excluded.shortname, matrix_order=excluded.matrix_order`
+	cols := []string{"domain", "release_version", "tactic_id", "external_id", "name", "shortname", "matrix_order"}
+	if t.holding {
+		// As PutReleaseTechnique: written in the insert phase, the later write winning.
+		t.holdRow("upsert attack_release_tactics", phaseInsert, "attack_release_tactics", cols, suffix,
+			r.Domain+"\x00"+r.Release+"\x00"+r.TacticID, row)
+		return nil
+	}
+	if _, err := t.exec(ctx, `INSERT INTO attack_release_tactics (`+strings.Join(cols, ", ")+`)
+		VALUES (?,?,?,?,?,?,?) `+suffix, row...); err != nil {
 		return fmt.Errorf("store: record tactic %s in ATT&CK %s %s: %w", r.ExternalID, r.Domain, r.Release, err)
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"io"
 	"mime"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -95,6 +97,9 @@ func Serve(opts ServeOpts) {
 		logger:    logger,
 		echo:      echo,
 	}
+	if opts.Test == nil {
+		defer startCPUProfile(opts.Name, logger)()
+	}
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: protocol.Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{
@@ -105,6 +110,39 @@ func Serve(opts ServeOpts) {
 		Test:       opts.Test,
 	})
 }
+
+// startCPUProfile writes a CPU profile of the whole plugin process to
+// $AEGIS_PLUGIN_CPUPROFILE/<name>-<pid>.pprof when that variable names a folder (the host
+// passes it through from its own environment: profiling imports end to end needs the
+// plugin's side too, and the plugin binary the host started may be gone afterwards, so
+// perf cannot name its functions). The returned stop ends the profile; plugin.Serve
+// returns once the host shuts the plugin down.
+func startCPUProfile(name string, logger hclog.Logger) (stop func()) {
+	dir := os.Getenv(CPUProfileEnv)
+	if dir == "" {
+		return func() {}
+	}
+	path := filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", name, os.Getpid()))
+	f, err := os.Create(path)
+	if err != nil {
+		logger.Warn("no CPU profile", "error", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		logger.Warn("no CPU profile", "error", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			logger.Warn("CPU profile", "path", path, "error", err)
+		}
+	}
+}
+
+// CPUProfileEnv names the folder a plugin writes its CPU profile to (see startCPUProfile).
+const CPUProfileEnv = "AEGIS_PLUGIN_CPUPROFILE"
 
 func writeDescription(w io.Writer, d *Description) error {
 	enc := json.NewEncoder(w)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -112,4 +114,73 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// AEGIS_PLUGIN_CPUPROFILE in the host's environment reaches the plugin process, which
+// writes a CPU profile there when the host shuts it down.
+func TestPluginCPUProfile(t *testing.T) {
+	bin := testplugins.Build(t, "misbehave")
+	dir := t.TempDir()
+	t.Setenv(sdk.CPUProfileEnv, dir)
+	cfg := config.Default()
+	cfg.Plugins = []config.Plugin{{Name: "mis", Path: bin, Enabled: true, Timeout: time.Minute, Config: json.RawMessage(`{}`)}}
+	inst, err := pluginhost.New(cfg, nil).Start(context.Background(), "mis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inst.Client.Describe(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	inst.Close()
+	files, err := filepath.Glob(filepath.Join(dir, "*.pprof"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("profiles in %s: %v %v, want one", dir, files, err)
+	}
+	if data, err := os.ReadFile(files[0]); err != nil || len(data) == 0 {
+		t.Fatalf("profile %s: %v, %d bytes", files[0], err, len(data))
+	}
+}
+
+// FileSHA256 keeps a binary's sum between starts, and hashes again after any rewrite:
+// same size with the modification time set back, or another file renamed over it.
+func TestFileSHA256FollowsRewrites(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "plugin")
+	sum := func() string {
+		t.Helper()
+		s, err := pluginhost.FileSHA256(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if err := os.WriteFile(p, []byte("version one"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := os.Stat(p)
+	first := sum()
+	if again := sum(); again != first {
+		t.Fatalf("the same file: %s then %s", first, again)
+	}
+	time.Sleep(10 * time.Millisecond) // a change time of its own
+	if err := os.WriteFile(p, []byte("version two"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	second := sum()
+	if second == first {
+		t.Fatal("rewritten with the same size and modification time: the old sum was returned")
+	}
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte("version one"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(other, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := sum(); got != first {
+		t.Fatalf("another file renamed over it: %s, want %s", got, first)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/aegis-sec/aegis/core/pluginhost"
 	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/core/store/storetest"
+	"github.com/aegis-sec/aegis/sdk"
 )
 
 // benchSource is one first-party import of the upstream data and how its parse floor
@@ -171,6 +173,7 @@ func (e *env) timedImport(tb testing.TB, name, source string) importSample {
 	resetPeakRSS()
 	sampler := startChildSampler()
 	var applying, indexing time.Time
+	stopProfile := profileImport(tb, name)
 	cpu0, kids0 := cpuTimes()
 	t0 := time.Now()
 	run, err := e.Runner.Run(ctx, importer.Options{Plugin: name, Source: source, TriggeredBy: "bench",
@@ -185,6 +188,7 @@ func (e *env) timedImport(tb testing.TB, name, source string) importSample {
 	end := time.Now()
 	pluginKB := sampler.stop()
 	cpu1, kids1 := cpuTimes()
+	stopProfile()
 	if err != nil {
 		tb.Fatalf("import %s from %s: %v", name, source, err)
 	}
@@ -205,6 +209,37 @@ func (e *env) timedImport(tb testing.TB, name, source string) importSample {
 		s.hostCPU.Seconds(), s.pluginCPU.Seconds(), s.hostKB, s.pluginKB)
 	return s
 }
+
+// profileImport writes a CPU profile of this process for one import to
+// $AEGIS_BENCH_CPUPROFILE/host-<import>-<n>.pprof when that variable names a folder, and
+// has the plugin process write its own there (sdk.CPUProfileEnv, passed through by the
+// host): a whole-benchmark -cpuprofile mixes every import and the parse floors.
+func profileImport(tb testing.TB, name string) (stop func()) {
+	dir := os.Getenv("AEGIS_BENCH_CPUPROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Setenv(sdk.CPUProfileEnv, dir)
+	profileSeq++
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("host-%s-%d.pprof", name, profileSeq)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		tb.Logf("no per-import profile (is -cpuprofile set?): %v", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
+
+var profileSeq int
 
 // tableRows counts the rows of every table.
 func (e *env) tableRows(tb testing.TB) int {

@@ -52,12 +52,22 @@ type attackMitigations struct {
 // skipped; a source without any mitigation is an error, because then every
 // mitigation mapping would silently vanish.
 // Each file is reported to tr (by attacksource.Tracked's path) before it is read.
-func loadAttack(ctx context.Context, src string, tr *source.Tracker) (*attackMitigations, []string, error) {
-	tree, files, err := attacksource.Open(ctx, src, "attack-pattern", "course-of-action", "relationship")
-	if err != nil {
-		return nil, nil, err
+// listed, when not nil, is the listing of src that trackedFiles made for the skip
+// check (a local source): walking the 25,000 files of a mitre/cti folder again cost
+// as much as reading the ontology.
+func loadAttack(ctx context.Context, src string, tr *source.Tracker, listed *attackListing) (*attackMitigations, []string, error) {
+	var files []source.File
+	where := src
+	if listed != nil {
+		files, where = listed.files, listed.tree.Source()
+	} else {
+		tree, fs, err := attacksource.Open(ctx, src, attackFolders...)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer tree.Close()
+		files, where = fs, tree.Source()
 	}
-	defer tree.Close()
 	var skipped []string
 	techniques := map[string]string{} // STIX id → T-id, live techniques only
 	mitigations := map[string]string{}
@@ -100,7 +110,7 @@ func loadAttack(ctx context.Context, src string, tr *source.Tracker) (*attackMit
 		}
 	}
 	if len(mitigations) == 0 {
-		return nil, skipped, fmt.Errorf("attack_source %s: no ATT&CK mitigations (course-of-action with an M id) found", tree.Source())
+		return nil, skipped, fmt.Errorf("attack_source %s: no ATT&CK mitigations (course-of-action with an M id) found", where)
 	}
 	am := &attackMitigations{techniques: map[string][]string{}, files: len(files)}
 	seen := map[rel]bool{}
@@ -118,6 +128,22 @@ func loadAttack(ctx context.Context, src string, tr *source.Tracker) (*attackMit
 	return am, skipped, nil
 }
 
+// attackFolders are the mitre/cti type folders loadAttack reads.
+var attackFolders = []string{"attack-pattern", "course-of-action", "relationship"}
+
+// attackListing is the list of attack_source's files, made once per run, and the
+// open tree they are in.
+type attackListing struct {
+	tree  *source.Tree
+	files []source.File
+}
+
+func (l *attackListing) close() {
+	if l != nil {
+		l.tree.Close()
+	}
+}
+
 // mayMatter says whether a file can hold an object loadAttack keeps: a technique, a
 // mitigation or a "mitigates" relationship. Most of mitre/cti's 20,000 relationship
 // files are "uses", "detects" or "subtechnique-of": this look at the bytes spares
@@ -129,6 +155,15 @@ func mayMatter(data []byte) bool {
 }
 
 func parseSTIX(data []byte) ([]stixObject, error) {
+	// mitre/cti's files are bundles of one object each: decoded in one pass when every
+	// object decodes, which is what the object-by-object decode below gives then too.
+	var whole struct {
+		Type    string       `json:"type"`
+		Objects []stixObject `json:"objects"`
+	}
+	if json.Unmarshal(data, &whole) == nil && whole.Type == "bundle" {
+		return whole.Objects, nil
+	}
 	var b struct {
 		Type    string            `json:"type"`
 		Objects []json.RawMessage `json:"objects"`

@@ -39,7 +39,7 @@ func TestLoadAttackReadsWhatMatters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	am, skipped, err := loadAttack(context.Background(), dir, source.NewTracker(nil, nil))
+	am, skipped, err := loadAttack(context.Background(), dir, source.NewTracker(nil, nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,5 +53,38 @@ func TestLoadAttackReadsWhatMatters(t *testing.T) {
 		if got, want := mayMatter([]byte(body)), strings.Contains(body, `"relationship_type":"mitigates"`); got != want {
 			t.Errorf("mayMatter(%s) = %v", body, got)
 		}
+	}
+}
+
+// parseSTIX decodes a bundle in one pass, and object by object when one of its
+// objects does not decode, so that the odd one does not hide the rest.
+func TestParseSTIXKeepsTheObjectsAroundAnOddOne(t *testing.T) {
+	good := `{"type":"relationship","id":"relationship--1","relationship_type":"mitigates","source_ref":"course-of-action--1","target_ref":"attack-pattern--1"}`
+	odd := `{"type":"attack-pattern","id":"attack-pattern--2","revoked":"yes"}`
+	for _, c := range []struct {
+		body string
+		ids  []string
+	}{
+		{`{"type":"bundle","objects":[` + good + `]}`, []string{"relationship--1"}},
+		{`{"type":"bundle","objects":[` + odd + `,` + good + `]}`, []string{"relationship--1"}},
+		{good, []string{"relationship--1"}},
+	} {
+		objs, err := parseSTIX([]byte(c.body))
+		if err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		var ids []string
+		for _, o := range objs {
+			ids = append(ids, o.ID)
+		}
+		if !reflect.DeepEqual(ids, c.ids) {
+			t.Errorf("%s: objects %v, want %v", c.body, ids, c.ids)
+		}
+		if objs[0].RelationshipType != "mitigates" || objs[0].SourceRef != "course-of-action--1" || objs[0].TargetRef != "attack-pattern--1" {
+			t.Errorf("%s: decoded %+v", c.body, objs[0])
+		}
+	}
+	if _, err := parseSTIX([]byte(odd)); err == nil {
+		t.Error("a lone object that does not decode: no error")
 	}
 }

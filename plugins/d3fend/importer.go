@@ -34,7 +34,10 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	// A technique's record draws on the ontology, the mitigation mappings and the
 	// ATT&CK files: the import is skipped when none of them changed, or read whole.
 	tr := source.NewTracker(req.PreviousFiles, out)
-	if files, closeFn, ok := trackedFiles(ctx, tree, cfg, onto, out); ok {
+	var attackFiles *attackListing
+	if files, listed, closeFn, ok := trackedFiles(ctx, tree, cfg, onto, out); ok {
+		attackFiles = listed
+		defer attackFiles.close()
 		skip := tr.AllUnchanged(files)
 		closeFn()
 		if skip {
@@ -67,7 +70,7 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	warnAll(out, onto.Rel, problems)
 	o.deriveMappings(defs, attacks)
 
-	if err := addMitigations(ctx, tree, cfg, defs, out, tr); err != nil {
+	if err := addMitigations(ctx, tree, cfg, defs, out, tr, attackFiles); err != nil {
 		return err
 	}
 
@@ -167,7 +170,7 @@ func warnAll(out *sdk.Emitter, file string, problems []problem) {
 // A mitigation is not a technique, so each "M1018 is related to D3-LFP"
 // becomes one mapping per technique M1018 mitigates in the ATT&CK data, with
 // relation "mitigation:M1018".
-func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*defTechnique, out *sdk.Emitter, tr *source.Tracker) error {
+func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*defTechnique, out *sdk.Emitter, tr *source.Tracker, attackFiles *attackListing) error {
 	file, closeFn, err := findMitigations(ctx, tree, cfg, out, true)
 	if errors.Is(err, errWarned) {
 		return nil
@@ -205,7 +208,7 @@ func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*
 		return nil
 	}
 	out.Progress(0, 0, "reading ATT&CK from "+cfg.AttackSource)
-	am, skipped, err := loadAttack(ctx, cfg.AttackSource, tr)
+	am, skipped, err := loadAttack(ctx, cfg.AttackSource, tr, attackFiles)
 	if err != nil && offline(tree, cfg.AttackSource) {
 		// A local source with the shipped config (attack_source a URL) must work
 		// offline: the mitigation mappings are left out, and the run says so.
@@ -322,30 +325,32 @@ func findMitigations(ctx context.Context, tree *source.Tree, cfg config, out *sd
 // only whether to skip: a file it missed, or one more, is a count the previous
 // run's states do not match, and the import reads everything. closeFn releases
 // the sources it opened.
-func trackedFiles(ctx context.Context, tree *source.Tree, cfg config, onto source.File, out *sdk.Emitter) (files []source.File, closeFn func(), ok bool) {
+func trackedFiles(ctx context.Context, tree *source.Tree, cfg config, onto source.File, out *sdk.Emitter) (files []source.File, attack *attackListing, closeFn func(), ok bool) {
 	mit, closeMit, err := findMitigations(ctx, tree, cfg, out, false)
 	if err != nil {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	files = []source.File{onto}
 	if mit.Path == "" || cfg.AttackSource == "" {
 		if mit.Path != "" {
 			files = append(files, mit.tracked)
 		}
-		return files, closeMit, true
+		return files, nil, closeMit, true
 	}
 	if remote(cfg.AttackSource) {
 		closeMit()
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
-	at, attack, err := attacksource.Open(ctx, cfg.AttackSource, "attack-pattern", "course-of-action", "relationship")
+	at, listed, err := attacksource.Open(ctx, cfg.AttackSource, attackFolders...)
 	if err != nil {
 		closeMit()
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	files = append(files, mit.tracked)
-	for _, f := range attack {
+	for _, f := range listed {
 		files = append(files, attacksource.Tracked(f))
 	}
-	return files, func() { closeMit(); at.Close() }, true
+	// loadAttack reads these files without listing the folder again; the tree stays
+	// open until the run ends (an archive's files are in its temporary folder).
+	return files, &attackListing{tree: at, files: listed}, closeMit, true
 }

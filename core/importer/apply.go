@@ -38,6 +38,9 @@ type applyCtx struct {
 	line int
 	// templatesChanged says the run wrote test templates (profiles may name them).
 	templatesChanged bool
+	// linkInputsChanged says the run wrote or deprecated a test template or a
+	// detection rule: what the template ↔ rule links are computed from.
+	linkInputsChanged bool
 }
 
 func (a *applyCtx) warn(rec sdk.Record, summary string) {
@@ -140,6 +143,7 @@ func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef 
 		if p.Kind == sdk.KindTestTemplate {
 			a.templatesChanged = true
 		}
+		a.noteLinkInput(p.Kind)
 		if old != nil {
 			rec.ID, rec.FirstRunID = old.ID, old.FirstRunID
 			run.Updated++
@@ -189,6 +193,7 @@ func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef 
 			return err
 		}
 		run.Deprecated++
+		a.noteLinkInput(key.Kind)
 		versions, err := liveVersions(rows, old)
 		if err != nil {
 			return err
@@ -243,6 +248,15 @@ func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef 
 	for _, q := range rep.Queued {
 		st.warn(core.ImportWarning{Severity: "info", Summary: q + " is retired and waits in the review queue (GET /api/v1/attack/reviews)", ExternalID: q})
 	}
+	// The links depend only on the active templates and rules, their techniques and
+	// platforms. Every other writer of those (curation, a review's remap) recomputes
+	// them in its own transaction, so a run that wrote no template or rule and moved
+	// no technique's dependents leaves them as they are: reading every template and
+	// rule to find nothing changed was most of a small ATT&CK, D3FEND or NIST import's
+	// host time in a populated database (issue 11).
+	if !a.linkInputsChanged && len(rep.Moves) == 0 {
+		return auditRun(ctx, tx, st, sourceRef)
+	}
 	added, removed, err := core.RecomputeAssociations(ctx, tx)
 	if err != nil {
 		return err
@@ -251,6 +265,13 @@ func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef 
 		st.warn(core.ImportWarning{Severity: "info", Summary: fmt.Sprintf("template ↔ detection rule links: %d added, %d removed", added, removed)})
 	}
 	return auditRun(ctx, tx, st, sourceRef)
+}
+
+// noteLinkInput records that a record of kind was written or deprecated.
+func (a *applyCtx) noteLinkInput(kind string) {
+	if kind == sdk.KindTestTemplate || kind == sdk.KindDetectionRule {
+		a.linkInputsChanged = true
+	}
 }
 
 // auditRun writes the run's audit entry in the transaction that applies it, so the log

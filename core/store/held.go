@@ -62,6 +62,9 @@ type heldOp struct {
 	// key's row is in rows.
 	keys map[string]bool
 	at   map[string]int
+	// updates counts the held upserts of rows that exist already; with none, the rows
+	// are all new and may be copied straight into the table (upsertRows).
+	updates int
 }
 
 // heldOpFor returns the op of the shape name, creating it.
@@ -146,6 +149,14 @@ func splitSubtechniques(op *heldOp) []*heldOp {
 // upsertRows runs a held upsert many rows per statement and checks that every row kept
 // the id it was given (see the comment at the top).
 func (t *Tx) upsertRows(ctx context.Context, op *heldOp) error {
+	if op.phase == phaseUpsert && op.updates == 0 && t.canCopy(len(op.rows), copyMinRows) {
+		// Every row is new (a first import): copied straight into the table, without
+		// the stage and the INSERT … SELECT … ON CONFLICT from it, which cost SigmaHQ's
+		// rules as much again as the COPY. A row another transaction added meanwhile
+		// with the same natural key fails the COPY on the unique key, which runTx
+		// retries as a conflict (23505) on fresh data, as the id check below would.
+		return t.copyRows(ctx, op.table, op.cols, op.rows)
+	}
 	per := batchRows(len(op.cols))
 	if t.canCopy(len(op.rows), stageMinRows) {
 		per = len(op.rows)
@@ -258,7 +269,10 @@ func (t *Tx) holdNamedUpsert(ctx context.Context, table, q string, arg any, id *
 	}
 	cut := strings.Index(q, ") VALUES (")
 	fields := strings.Split(q[strings.Index(q, "(")+1:cut], ", ")
-	t.holdRow(name, phaseUpsert, table, fields, q[strings.Index(q, " ON CONFLICT "):], key, args)
+	op := t.holdRow(name, phaseUpsert, table, fields, q[strings.Index(q, " ON CONFLICT "):], key, args)
+	if !created {
+		op.updates++
+	}
 	return created, nil
 }
 
@@ -266,13 +280,13 @@ func (t *Tx) holdNamedUpsert(ctx context.Context, table, q string, arg any, id *
 // whose key is already held replaces the held one in the insert phase (a multi-row
 // upsert may not touch one row twice; the later write wins, as it would one at a time);
 // callers of the upsert phase flush before holding a key twice (holdNamedUpsert).
-func (t *Tx) holdRow(name string, phase heldPhase, table string, cols []string, suffix, key string, row []any) {
+func (t *Tx) holdRow(name string, phase heldPhase, table string, cols []string, suffix, key string, row []any) *heldOp {
 	op := t.heldOpFor(name, phase, table, cols)
 	op.suffix = suffix
 	if key != "" {
 		if i, ok := op.at[key]; ok && phase == phaseInsert {
 			op.rows[i] = row
-			return
+			return op
 		}
 		op.keys[key] = true
 		if op.at == nil {
@@ -281,6 +295,7 @@ func (t *Tx) holdRow(name string, phase heldPhase, table string, cols []string, 
 		op.at[key] = len(op.rows)
 	}
 	op.rows = append(op.rows, row)
+	return op
 }
 
 // holdLinks holds the replacement of an owner row's links in linkTable (rows of cols):

@@ -168,3 +168,49 @@ func TestHeldCatalogWritesStoreWhatImmediateOnesDo(t *testing.T) {
 		})
 	}
 }
+
+// A first import's new rows go straight into their table by COPY (PostgreSQL). A row
+// another transaction adds meanwhile with the same natural key fails that COPY on the
+// unique key; the transaction is run again on fresh data and updates the row instead.
+func TestNewHeldRowsYieldToAConcurrentInsert(t *testing.T) {
+	s := storetest.Open(t, store.Postgres)
+	attempts := 0
+	var ids []string
+	mustUpdate(t, s, func(tx core.Tx) error {
+		attempts++
+		tx.(*store.Tx).HoldWrites()
+		ids = ids[:0]
+		for i := range 100 {
+			r := heldRule(fmt.Sprintf("R%03d", i), "mine", "T1059")
+			if err := tx.UpsertDetectionRule(ctx, r); err != nil {
+				return err
+			}
+			ids = append(ids, r.ID)
+		}
+		if attempts == 1 {
+			// Another writer takes R042 first and commits.
+			mustUpdate(t, s, func(other core.Tx) error {
+				return other.UpsertDetectionRule(ctx, heldRule("R042", "theirs", "T1003"))
+			})
+		}
+		return nil
+	})
+	if attempts != 2 {
+		t.Fatalf("%d attempts, want 2 (the COPY fails on the unique key, then the retry updates)", attempts)
+	}
+	var rows []struct {
+		ID    string `db:"id"`
+		Title string `db:"title"`
+	}
+	if err := s.DB().Select(&rows, `SELECT id, title FROM detection_rules WHERE source = 'held' ORDER BY external_id`); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 100 {
+		t.Fatalf("%d rules, want 100", len(rows))
+	}
+	for i, r := range rows {
+		if r.Title != "mine" || r.ID != ids[i] {
+			t.Errorf("rule %d: %+v, want title mine and id %s", i, r, ids[i])
+		}
+	}
+}

@@ -122,11 +122,14 @@ func (t *Tx) UpsertTechnique(ctx context.Context, te *core.Technique) error {
 				return err
 			}
 		}
-		if id, ok := t.techIDs[te.ExternalID]; ok {
+		id, exists := t.techIDs[te.ExternalID]
+		if exists {
 			te.ID = id
 			args[0] = id
 		}
-		t.holdRow(name, phaseUpsert, "techniques", techniqueColumnList, techniqueUpsertSuffix, te.ExternalID, args)
+		if op := t.holdRow(name, phaseUpsert, "techniques", techniqueColumnList, techniqueUpsertSuffix, te.ExternalID, args); exists {
+			op.updates++
+		}
 		t.rememberTechnique(te.ExternalID, te.ID)
 		return nil
 	}

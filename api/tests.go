@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -170,7 +172,37 @@ func (s *Server) listTests(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writePage(c, list, total, p)
+	return writeTestsPage(c, list, total, p)
+}
+
+// writeTestsPage answers what writePage answers for a page of tests, byte for byte,
+// with the tests written by core.Test.AppendJSON instead of encoding/json's reflection
+// (a tenth of the server's CPU under BenchmarkScale's mixed reads). ?pretty (echo
+// indents its JSON then) goes through writePage.
+func writeTestsPage(c echo.Context, list []*core.Test, total int, p core.Page) error {
+	if _, pretty := c.QueryParams()["pretty"]; pretty || c.Echo().Debug {
+		return writePage(c, list, total, p)
+	}
+	p = p.Normalize()
+	b := make([]byte, 0, 64+len(list)*1024)
+	b = append(b, `{"items":[`...)
+	for i, te := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = te.AppendJSON(b); err != nil {
+			return fmt.Errorf("write test %s: %w", te.ID, err)
+		}
+	}
+	b = append(b, `],"total":`...)
+	b = strconv.AppendInt(b, int64(total), 10)
+	b = append(b, `,"limit":`...)
+	b = strconv.AppendInt(b, int64(p.Limit), 10)
+	b = append(b, `,"offset":`...)
+	b = strconv.AppendInt(b, int64(p.Offset), 10)
+	b = append(b, "}\n"...) // json.Encoder ends with a newline
+	return c.JSONBlob(http.StatusOK, b)
 }
 
 func (s *Server) createTest(c echo.Context) error {

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -587,4 +589,48 @@ func TestActorReferencesAgreeAcrossRoutes(t *testing.T) {
 	}
 	wantProblem(t, red, http.StatusNotFound, http.MethodGet, "/api/v1/threat-actors/g9999", nil)
 	wantProblem(t, lead, http.StatusNotFound, http.MethodPost, "/api/v1/campaigns/from-actor/g9999", map[string]string{"name": "x"})
+}
+
+// The test list is written by hand (writeTestsPage, core.Test.AppendJSON); it must be
+// the answer encoding/json gives, which ?pretty still takes: the same bytes once that
+// one is compacted, the same content type.
+func TestTestListIsEncodingJSONs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		e := newFlowEnv(t, st, 1<<20)
+		red := e.as[core.RoleRedTech]
+		for i, notes := range []string{"plain", "<b>&amp;</b> \"quoted\"\nline\ttab \u2028 ünï"} {
+			var te testBody
+			red.Want(http.StatusCreated, http.MethodPost, "/api/v1/tests", map[string]any{"template_id": e.template.ID,
+				"assigned_red": e.users[core.RoleRedTech].ID}, &te)
+			if i == 0 {
+				continue
+			}
+			base := "/api/v1/tests/" + te.ID
+			red.Want(http.StatusOK, http.MethodPost, base+"/start", map[string]any{"version": 1}, &te)
+			red.Want(http.StatusOK, http.MethodPatch, base, map[string]any{"version": te.Version, "target": "host<1>",
+				"executed_at": time.Now().Add(-time.Hour), "attack_outcome": "succeeded", "red_notes": notes}, nil)
+		}
+		for _, q := range []string{"", "?limit=1&offset=1", "?state=red_executing", "?state=validated"} {
+			plain := e.as[core.RoleViewer].Want(http.StatusOK, http.MethodGet, "/api/v1/tests"+q, nil, nil)
+			sep := "?"
+			if q != "" {
+				sep = "&"
+			}
+			pretty := e.as[core.RoleViewer].Want(http.StatusOK, http.MethodGet, "/api/v1/tests"+q+sep+"pretty", nil, nil)
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, pretty.Body.Bytes()); err != nil {
+				t.Fatal(err)
+			}
+			compact.WriteByte('\n')
+			if plain.Body.String() != compact.String() {
+				t.Errorf("GET /api/v1/tests%s:\n%s\nencoding/json:\n%s", q, plain.Body, compact.String())
+			}
+			if a, b := plain.Header().Get("Content-Type"), pretty.Header().Get("Content-Type"); a != b {
+				t.Errorf("content type %q, encoding/json's %q", a, b)
+			}
+			if q == "" && !strings.Contains(plain.Body.String(), `\u003cb\u003e\u0026amp;`) {
+				t.Errorf("the notes are not in the list, or not escaped as encoding/json escapes them: %s", plain.Body)
+			}
+		}
+	})
 }

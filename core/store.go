@@ -7,6 +7,10 @@ import "context"
 type Store interface {
 	// View runs fn in a read-only transaction.
 	View(ctx context.Context, fn func(tx Tx) error) error
+	// Read runs fn, a read of a single statement, without an explicit transaction (one
+	// statement is consistent on its own): for the reads every request makes. A read
+	// of several statements that must agree uses View; a write through fn fails.
+	Read(ctx context.Context, fn func(tx Tx) error) error
 	// Update runs fn in a read-write transaction, committed when fn returns nil. A
 	// transaction the database aborted for a conflict with a concurrent one (deadlock,
 	// serialization failure) is run again, so fn may run more than once: it must not

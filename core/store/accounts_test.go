@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,11 +48,12 @@ func TestSessions(t *testing.T) {
 			t.Fatalf("read back %+v, want %+v", got, a)
 		}
 		// The session with its user in one query reads what the two lookups read, and
-		// sees a change of the user at once.
+		// sees a change of the user at once; it runs as the server runs it, outside a
+		// transaction (Store.Read).
 		withUser := func() (*core.Session, *core.User, error) {
 			var gs *core.Session
 			var gu *core.User
-			err := s.View(ctx, func(tx core.Tx) (err error) { gs, gu, err = tx.SessionWithUser(ctx, "hash-a"); return })
+			err := s.Read(ctx, func(tx core.Tx) (err error) { gs, gu, err = tx.SessionWithUser(ctx, "hash-a"); return })
 			return gs, gu, err
 		}
 		gs, gu, err := withUser()
@@ -66,8 +68,17 @@ func TestSessions(t *testing.T) {
 		}
 		u.Role, u.Disabled = core.RoleRedTech, false
 		mustUpdate(t, s, func(tx core.Tx) error { return tx.UpdateUser(ctx, u) })
-		if err := s.View(ctx, func(tx core.Tx) error { _, _, err := tx.SessionWithUser(ctx, "nope"); return err }); core.ErrorCode(err) != core.ENOTFOUND {
+		if err := s.Read(ctx, func(tx core.Tx) error { _, _, err := tx.SessionWithUser(ctx, "nope"); return err }); core.ErrorCode(err) != core.ENOTFOUND {
 			t.Errorf("unknown session with user: %v, want not found", err)
+		}
+		// Read has no transaction to commit a write in: a write through it is refused
+		// and changes nothing.
+		err = s.Read(ctx, func(tx core.Tx) error { return tx.TouchSession(ctx, a.ID, now.Add(time.Hour), now.Add(2*time.Hour)) })
+		if err == nil || !strings.Contains(err.Error(), "outside a transaction") {
+			t.Errorf("a write through Read: %v, want it refused", err)
+		}
+		if gs, _, err := withUser(); err != nil || !gs.LastSeenAt.Equal(got.LastSeenAt) {
+			t.Fatalf("after a refused write through Read: %v, last seen %v, want %v", err, gs.LastSeenAt, got.LastSeenAt)
 		}
 
 		later := now.Add(30 * time.Minute)

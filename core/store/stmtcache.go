@@ -136,8 +136,53 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 	return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
 }
 
+// QueryContext runs a query that was not prepared first (a read on the pool outside a
+// transaction, Store.Read) through the connection's kept statement as well: the
+// session lookup of every request took this path and parsed its query each time. The
+// statement goes back to the cache when its rows are closed. Rows of a driver
+// without the column-type interfaces database/sql may ask for are not wrapped; the
+// query then runs as before.
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+	st, err := c.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	typed, ok := rows.(sqliteRows)
+	if !ok {
+		_ = rows.Close()
+		_ = st.Close()
+		return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+	}
+	return &stmtRows{sqliteRows: typed, st: st}, nil
+}
+
+// sqliteRows is what modernc's rows offer database/sql beyond driver.Rows.
+type sqliteRows interface {
+	driver.Rows
+	driver.RowsColumnTypeDatabaseTypeName
+	driver.RowsColumnTypeLength
+	driver.RowsColumnTypeNullable
+	driver.RowsColumnTypePrecisionScale
+	driver.RowsColumnTypeScanType
+}
+
+// stmtRows are the rows of a kept statement, which they release on Close.
+type stmtRows struct {
+	sqliteRows
+	st driver.Stmt
+}
+
+func (r *stmtRows) Close() error {
+	err := r.sqliteRows.Close()
+	if cerr := r.st.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (c *cachingConn) Ping(ctx context.Context) error { return c.Conn.(driver.Pinger).Ping(ctx) }

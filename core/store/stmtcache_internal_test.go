@@ -204,3 +204,60 @@ func TestStatementCacheFollowsSchemaChanges(t *testing.T) {
 		t.Fatalf("after a column was added elsewhere: %v, want [a1x]", got)
 	}
 }
+
+// A query run on the pool without preparing it first (Store.Read) uses the kept
+// statement too, and releases it when its rows close: the next such query, and a
+// prepared one in a transaction, get the same statement back, reading what was
+// written in between; a second query while the first's rows are open gets its own.
+func TestStatementCachePlainQueries(t *testing.T) {
+	db, _ := openCached(t)
+	const q = `SELECT v FROM kv WHERE k = ?`
+	var v string
+	if err := db.QueryRow(q, "a").Scan(&v); err != nil || v != "1" {
+		t.Fatalf("plain query: %q %v", v, err)
+	}
+	first := cache(t, db)[q]
+	if first == nil || first.inUse {
+		t.Fatalf("after a plain query the statement is not kept free: %+v", first)
+	}
+	if _, err := db.Exec(`UPDATE kv SET v = '7' WHERE k = 'a'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(q, "a").Scan(&v); err != nil || v != "7" {
+		t.Fatalf("plain query after a write: %q %v, want 7", v, err)
+	}
+	if got := read(t, db, q, "a"); len(got) != 1 || got[0] != "7" {
+		t.Fatalf("prepared read: %v", got)
+	}
+	if again := cache(t, db)[q]; again != first || again.inUse {
+		t.Fatalf("the query was prepared anew or left in use (%p, kept %p)", again, first)
+	}
+	conn, err := db.Conn(context.Background()) // the pool's one connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(context.Background(), `SELECT k FROM kv ORDER BY k`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rows.Next() {
+		t.Fatal("no first row")
+	}
+	var k2 string
+	if err := conn.QueryRowContext(context.Background(), `SELECT k FROM kv ORDER BY k`).Scan(&k2); err != nil || k2 != "a" {
+		t.Fatalf("second user of an open query: %q %v", k2, err)
+	}
+	if types, err := rows.ColumnTypes(); err != nil || len(types) != 1 || types[0].DatabaseTypeName() != "TEXT" {
+		t.Fatalf("column types through the kept statement: %v %v", types, err)
+	}
+	var k string
+	if !rows.Next() || rows.Scan(&k) != nil || k != "b" {
+		t.Fatalf("the open query lost its second row: %q", k)
+	}
+	rows.Close()
+	conn.Close()
+	if c := cache(t, db)[`SELECT k FROM kv ORDER BY k`]; c == nil || c.inUse {
+		t.Fatalf("after its rows closed the statement is not kept free: %+v", c)
+	}
+}

@@ -223,6 +223,49 @@ func (s *Store) View(ctx context.Context, fn func(core.Tx) error) error {
 	return s.run(ctx, s.read, &sql.TxOptions{ReadOnly: s.dialect == Postgres}, fn)
 }
 
+// Read runs fn, a read of one statement, on the read pool without an explicit
+// transaction: a single statement sees one consistent snapshot on its own on both
+// databases, and a BEGIN and COMMIT around it cost PostgreSQL two more round trips
+// (three for one) and SQLite two more statements. It is for the reads every request
+// makes (the session of a cookie); a read of several statements that must agree uses
+// View. A write through fn fails (errPooledWrite).
+func (s *Store) Read(ctx context.Context, fn func(core.Tx) error) error {
+	err := fn(&Tx{tx: pooled{s.read}, pooled: true, dialect: s.dialect, observe: s.observe, auditKey: s.auditKey})
+	if ctx.Err() == nil && s.connectionLost(err) {
+		s.log.Warn("the database is unreachable", "error", err)
+		return &core.Error{Code: core.EUNAVAILABLE, Message: "the database is unavailable (its connection failed); try again shortly"}
+	}
+	return err
+}
+
+// errPooledWrite is a write attempted through Store.Read, which has no transaction to
+// commit it in: a programming error, refused before it reaches the database.
+var errPooledWrite = errors.New("store: a write outside a transaction (Store.Read is for reads; use Update)")
+
+// pooled is the read pool as a Tx's statement runner (Store.Read): it refuses writes.
+type pooled struct{ *sqlx.DB }
+
+func (pooled) ExecContext(context.Context, string, ...any) (sql.Result, error) {
+	return nil, errPooledWrite
+}
+
+func (pooled) NamedExecContext(context.Context, string, any) (sql.Result, error) {
+	return nil, errPooledWrite
+}
+
+// runner is what a Tx runs its statements on: a transaction, or the read pool
+// (pooled).
+type runner interface {
+	Rebind(string) string
+	BindNamed(string, any) (string, []any, error)
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+	NamedExecContext(context.Context, string, any) (sql.Result, error)
+	GetContext(context.Context, any, string, ...any) error
+	SelectContext(context.Context, any, string, ...any) error
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	PreparexContext(context.Context, string) (*sqlx.Stmt, error)
+}
+
 // Update runs fn in a read-write transaction and commits it when fn returns nil. On
 // PostgreSQL fn may run more than once (see runTx).
 func (s *Store) Update(ctx context.Context, fn func(core.Tx) error) error {
@@ -363,7 +406,10 @@ func (s *Store) runTxOnce(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions,
 
 // Tx is one transaction; it implements core.Tx.
 type Tx struct {
-	tx *sqlx.Tx
+	tx runner
+	// pooled says tx is the read pool, not a transaction (Store.Read): statements go
+	// straight to the pool, not through per-transaction prepared statements.
+	pooled bool
 	// conn is the connection of a read-write PostgreSQL transaction (for COPY); nil
 	// otherwise.
 	conn     *sqlx.Conn
@@ -484,6 +530,9 @@ func (t *Tx) stmt(ctx context.Context, q string) (*sqlx.Stmt, error) {
 }
 
 func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if t.pooled {
+		return nil, errPooledWrite
+	}
 	if len(t.held) > 0 {
 		if err := t.flushHeld(ctx); err != nil {
 			return nil, err
@@ -515,7 +564,7 @@ func (t *Tx) get(ctx context.Context, dst any, q string, args ...any) error {
 	if t.observe != nil {
 		t.observe(q, args)
 	}
-	if t.dialect != SQLite {
+	if t.dialect != SQLite || t.pooled {
 		return t.tx.GetContext(ctx, dst, q, args...)
 	}
 	st, err := t.stmt(ctx, q)
@@ -536,7 +585,7 @@ func (t *Tx) sel(ctx context.Context, dst any, q string, args ...any) error {
 	if t.observe != nil {
 		t.observe(q, args)
 	}
-	if t.dialect != SQLite {
+	if t.dialect != SQLite || t.pooled {
 		return t.tx.SelectContext(ctx, dst, q, args...)
 	}
 	st, err := t.stmt(ctx, q)

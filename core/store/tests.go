@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -93,11 +94,14 @@ func (t *Tx) UpdateTest(ctx context.Context, te *core.Test) error {
 
 // TestByID finds one test.
 func (t *Tx) TestByID(ctx context.Context, id string) (*core.Test, error) {
-	var te core.Test
-	if err := t.get(ctx, &te, `SELECT `+testColumns+` FROM tests WHERE id=?`, id); err != nil {
+	list, err := t.selectTests(ctx, `SELECT `+t.testSelect()+` FROM tests WHERE id=?`, id)
+	if err == nil && len(list) == 0 {
+		err = sql.ErrNoRows
+	}
+	if err != nil {
 		return nil, notFound(err, "test", id)
 	}
-	return &te, nil
+	return list[0], nil
 }
 
 // ListTests returns one page of tests, newest first, and the total that match f.
@@ -113,8 +117,7 @@ func (t *Tx) ListTests(ctx context.Context, f core.TestFilter) ([]*core.Test, in
 	}
 	p := f.Page.Normalize()
 	w := testWhere(f, p.Offset+p.Limit)
-	out := []*core.Test{}
-	err := t.sel(ctx, &out, `SELECT `+testColumns+` FROM tests`+w.sql()+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+	out, err := t.selectTests(ctx, `SELECT `+t.testSelect()+` FROM tests`+w.sql()+` ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
 		append(w.args, p.Limit, p.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list tests: %w", err)

@@ -98,8 +98,8 @@ func (t *Tx) DeleteDetectionResult(ctx context.Context, testID, ruleID string) e
 
 // RetestsOf lists the retests created from a test, oldest first.
 func (t *Tx) RetestsOf(ctx context.Context, testID string) ([]*core.Test, error) {
-	out := []*core.Test{}
-	if err := t.sel(ctx, &out, `SELECT `+testColumns+` FROM tests WHERE retest_of = ? ORDER BY created_at, id`, testID); err != nil {
+	out, err := t.selectTests(ctx, `SELECT `+t.testSelect()+` FROM tests WHERE retest_of = ? ORDER BY created_at, id`, testID)
+	if err != nil {
 		return nil, fmt.Errorf("store: retests of %s: %w", testID, err)
 	}
 	return out, nil

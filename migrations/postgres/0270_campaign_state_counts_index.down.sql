@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS campaign_tests_campaign_state_idx;

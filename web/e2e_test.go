@@ -32,7 +32,7 @@ func TestBrowser(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
 	goBuild(t, filepath.Join(dir, "aegis"), "../cmd/aegis")
-	for _, p := range []string{"attack", "atomic", "sigma", "cti", "nist", "navigator", "report"} {
+	for _, p := range []string{"attack", "atomic", "sigma", "cti", "nist", "d3fend", "navigator", "report"} {
 		goBuild(t, filepath.Join(bin, "aegis-plugin-"+p), "../plugins/"+p)
 	}
 	addr := freeAddr(t)
@@ -43,7 +43,16 @@ server { listen = %q }
 database { dsn = %q }
 evidence { path = %q }
 plugin_dir = %q
-scheduler { enabled = false }
+# The clean-up job runs every few seconds, so that the jobs page lists real runs; the
+# others wait for a date the run never reaches.
+scheduler {
+  enabled              = true
+  notification_cleanup = "@every 3s"
+  attack_sync          = "@yearly"
+  intel_scan           = "@yearly"
+  coverage_snapshot    = "@yearly"
+  recurring_campaigns  = "@yearly"
+}
 log { level = "warn" }
 plugin "attack" {
   timeout = "10m"
@@ -59,12 +68,16 @@ plugin "cti" {
   config { domains = ["enterprise-attack"] }
 }
 plugin "nist" { timeout = "10m" }
+plugin "d3fend" {
+  timeout = "10m"
+  config { attack_source = %q }
+}
 plugin "navigator" { timeout = "5m" }
 plugin "report" { timeout = "5m" }
 # The admin page imports from the upstream folder through the API, which reads only
 # local sources under allowed_paths.
 import { allowed_paths = [%q] }
-`, addr, db, evidence, bin, release, absPath(t, upstream)))
+`, addr, db, evidence, bin, release, filepath.Join(absPath(t, upstream), "mitre-cti", "enterprise-attack"), absPath(t, upstream)))
 	}
 	writeConfig(cfg, addr, filepath.Join(dir, "aegis.db"), filepath.Join(dir, "evidence"), "18.1")
 	// The same database with the attack plugin reading v17.1, for the upgrade the matrix's
@@ -94,6 +107,8 @@ import { allowed_paths = [%q] }
 	// Threat actors (ATT&CK groups) and NIST 800-53 for the actors, campaigns and
 	// compliance pages.
 	aegis("", "import", "cti", "--source", filepath.Join(upstream, "mitre-cti", "enterprise-attack"))
+	// D3FEND's defences of each technique, for the technique page.
+	aegis("", "import", "d3fend", "--source", filepath.Join(upstream, "d3fend"))
 	aegis("", "import", "nist", "--source", filepath.Join(upstream, "mappings-explorer", "mappings", "nist_800_53",
 		"attack-16.1", "nist_800_53-rev5", "enterprise", "nist_800_53-rev5_attack-16.1-enterprise.json"))
 	const password = "e2e-first-password-1"

@@ -48,6 +48,8 @@ function sameSet(got, want) {
 }
 
 const report = { checks: [] };
+const lowContrastFound = [];
+let contrastChecked = 0;
 const errors = [];
 let step = "start";
 
@@ -97,16 +99,90 @@ async function checkPage(page, name) {
     return { unlabelled, wide, text: words.join(" ") };
   });
   check(found.unlabelled.length === 0, `${name}: every form control has a label (${found.unlabelled.join(" | ")})`);
+  // Contrast is gathered over the whole run and judged once at the end, naming every
+  // page and text that fell short (one failure would hide the next).
+  for (const f of await page.evaluate(lowContrast)) lowContrastFound.push(`${name}: ${f}`);
+  contrastChecked++;
   check(!found.wide, `${name}: nothing overflows the page sideways`);
   const bad = found.text.match(PLACEHOLDER);
   check(!bad, `${name}: no placeholder text (${bad?.[0] ?? ""})`);
 }
 
-async function shot(page, name) {
+async function shot(page, name, opts = {}) {
   await checkPage(page, name);
   if (!SHOTS) return;
   await page.waitForTimeout(250); // let charts finish their entry animation frame
+  if (!opts.fullPage) {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+    return;
+  }
+  // The page scrolls inside <main>, not the document: a taller window shows all of it.
+  const vp = page.viewportSize();
+  const height = await page.evaluate(() => Math.min(3600, (document.querySelector("main")?.scrollHeight ?? 0) + 80));
+  await page.setViewportSize({ width: vp.width, height: Math.max(vp.height, height) });
+  await page.waitForTimeout(300);
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  await page.setViewportSize(vp);
+}
+
+/**
+ * lowContrast runs in the page: every visible text whose colour, over the background it
+ * is drawn on (semi-transparent layers composited, opacity applied), falls below WCAG
+ * AA (4.5:1, 3:1 for large text). Colours are read back through a canvas, which
+ * understands every CSS colour syntax (Tailwind v4 writes oklch()). Disabled controls
+ * are exempt, as WCAG says; text over an image or gradient is not judged.
+ */
+function lowContrast() {
+  const cv = document.createElement("canvas");
+  cv.width = cv.height = 1;
+  const g = cv.getContext("2d", { willReadFrequently: true });
+  const rgba = (c) => {
+    g.clearRect(0, 0, 1, 1);
+    g.fillStyle = "rgba(0,0,0,0)";
+    g.fillStyle = c;
+    g.fillRect(0, 0, 1, 1);
+    const [r, gr, b, a] = g.getImageData(0, 0, 1, 1).data;
+    return [r, gr, b, a / 255];
+  };
+  const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat(1);
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const st = getComputedStyle(e);
+      if (st.backgroundImage && st.backgroundImage !== "none") return null;
+      const c = rgba(st.backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    return layers.reduceRight((under, top) => over(top, under), [255, 255, 255, 1]);
+  };
+  const lum = (c) => {
+    const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+  };
+  const out = [];
+  const seen = new Set();
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const el = n.parentElement;
+    if (!el || !n.textContent.trim() || seen.has(el)) continue;
+    seen.add(el);
+    if (el.offsetParent === null || el.closest("[disabled], [aria-disabled=true], option, svg")) continue;
+    const st = getComputedStyle(el);
+    if (st.visibility === "hidden") continue;
+    const bg = background(el);
+    if (!bg) continue;
+    let opacity = 1;
+    for (let e = el; e; e = e.parentElement) opacity *= parseFloat(getComputedStyle(e).opacity);
+    const c = rgba(st.color);
+    const fg = over([c[0], c[1], c[2], c[3] * opacity], bg);
+    const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(st.fontSize);
+    const large = size >= 24 || (size >= 18.66 && parseInt(st.fontWeight, 10) >= 700);
+    if (ratio < (large ? 3 : 4.5)) out.push(`${ratio.toFixed(2)}:1 "${n.textContent.trim().slice(0, 30)}"`);
+  }
+  return out;
 }
 
 const passwords = {};
@@ -121,6 +197,7 @@ async function signIn(page, role) {
   await forced.or(nav).waitFor();
   if (await forced.isVisible()) {
     // Accounts made by an administrator must change their password first.
+    if (!report.forcedChange) await shot(page, "password-change");
     await page.getByLabel("Current password").fill(passwords[role] ?? FIRST_PASSWORD);
     await page.locator("input[name=new_password]").fill(NEW_PASSWORD);
     await page.getByLabel("New password again").fill(NEW_PASSWORD);
@@ -248,6 +325,7 @@ try {
   await admin.waitForURL(/colour=score/);
   await admin.locator('[role=radio][aria-checked=true]', { hasText: "Score" }).waitFor();
   check((await admin.getByRole("radio", { name: "Score" }).getAttribute("aria-checked")) === "true" && /colour=score/.test(admin.url()), "the matrix colours by score on request");
+  await shot(admin, "matrix-filtered-score");
   await admin.getByRole("button", { name: "Clear filters" }).click();
   await admin.waitForFunction((n) => document.querySelectorAll("[data-testid=matrix] [data-technique]").length === n, cells);
   check(true, "clearing the filters brings every technique back");
@@ -376,7 +454,24 @@ try {
     } else {
       await p.getByText("Validated", { exact: true }).first().waitFor();
       check(true, "the second lead's approval validates the test");
-      await shot(p, "test-detail");
+      // A worklog entry, then the remediation completed, which opens a retest.
+      step = "worklog, remediation and retest";
+      await p.getByLabel("Minutes").fill("45");
+      await p.getByLabel("Activity").fill("Reviewed the EDR alert and the proxy logs");
+      await p.getByRole("button", { name: "Log time" }).click();
+      await p.getByText("Reviewed the EDR alert and the proxy logs").first().waitFor();
+      const remediation = p.locator("section", { has: p.getByRole("heading", { name: "Remediation" }) });
+      check(!(await remediation.getByRole("button", { name: "Complete and retest" }).count()), "a remediation not yet opened cannot be completed");
+      await remediation.getByLabel("Status").selectOption("in_progress");
+      await remediation.getByLabel("Notes").fill("Block PowerShell downloads at the proxy; alert on IEX cradles.");
+      await remediation.getByRole("button", { name: "Save", exact: true }).click();
+      await remediation.getByText("In progress", { exact: true }).first().waitFor();
+      await remediation.getByRole("button", { name: "Complete and retest" }).click();
+      const retests = p.locator("section", { has: p.getByRole("heading", { name: "Retests" }) });
+      await retests.getByRole("link").first().waitFor();
+      check(/Completed/.test(await remediation.textContent()) && /Block PowerShell downloads at the proxy/.test(await remediation.textContent()),
+        "a lead logs work, completes the remediation (its notes kept in view) and gets a retest");
+      await shot(p, "test-detail", { fullPage: true });
     }
     await p.context().close();
   }
@@ -401,7 +496,17 @@ try {
   await admin.getByRole("link", { name: "E2E PowerShell download cradle" }).first().waitFor();
   const rulesTitle = await rulesHeading.textContent();
   check(/\([1-9]\d*\)/.test(rulesTitle), `a technique shows its test, templates and the imported detection rules (${rulesTitle})`);
-  await shot(admin, "technique");
+  // The rule text opens under a rule; the defences and the actors are the imported ones.
+  const defences = admin.getByRole("heading", { name: /^D3FEND defences \([1-9]\d*\)/ });
+  const actorsUsing = admin.getByRole("list", { name: "Threat actors using it" }).getByRole("link");
+  await defences.waitFor();
+  await actorsUsing.first().waitFor();
+  check((await actorsUsing.count()) > 3, `a technique lists the imported D3FEND defences and the actors using it (${await defences.textContent()}, ${await actorsUsing.count()} actors shown)`);
+  const rulesCard = admin.locator("section", { has: rulesHeading });
+  await rulesCard.locator("button[aria-expanded]").first().click();
+  const ruleText = await rulesCard.locator("pre").first().textContent();
+  check(/title:|detection:|logsource:/.test(ruleText), `a technique's detection rule opens on its rule text (${ruleText.slice(0, 40)})`);
+  await shot(admin, "technique", { fullPage: true });
 
   // --- 5. The other main pages, for the screenshots and a last look for errors.
   step = "pages";
@@ -410,6 +515,29 @@ try {
   await admin.getByRole("table", { name: "Detection rules" }).getByRole("row").nth(2).click();
   await admin.getByRole("complementary", { name: "Details" }).getByText("Rule").first().waitFor();
   await shot(admin, "detection-rules");
+  // Bulk (de)activation: two rules off, found under Inactive, and on again.
+  step = "catalog bulk activation";
+  {
+    const table = admin.getByRole("table", { name: "Detection rules" });
+    const boxes = table.getByRole("checkbox", { name: /^Select / });
+    const names = [await boxes.nth(0).getAttribute("aria-label"), await boxes.nth(1).getAttribute("aria-label")];
+    check(names[0] !== names[1], `each row's selection box names its rule (${names.join(", ")})`);
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    await admin.getByRole("button", { name: "Deactivate", exact: true }).click();
+    await admin.getByRole("status").getByText("2 entries deactivated.").waitFor();
+    await admin.getByLabel("Status").selectOption("inactive");
+    await admin.getByText(/^2 matches$/).waitFor();
+    const off = table.getByRole("checkbox", { name: /^Select / });
+    check((await off.count()) === 2, "the two deactivated rules are listed as inactive");
+    await off.nth(0).check();
+    await off.nth(1).check();
+    await admin.getByRole("button", { name: "Activate", exact: true }).click();
+    await admin.getByRole("status").getByText("2 entries activated.").waitFor();
+    await admin.getByText(/^0 matches$/).waitFor();
+    check(true, "a lead deactivates and re-activates rules in bulk");
+  }
+  step = "pages";
   await admin.goto(BASE + "/catalog/templates");
   await admin.getByRole("table", { name: "Test templates" }).getByRole("row").nth(3).waitFor();
   await admin.getByLabel("Search").fill("mimikatz");
@@ -417,9 +545,6 @@ try {
   await admin.getByRole("table", { name: "Test templates" }).getByRole("row").nth(1).click();
   await admin.getByRole("complementary", { name: "Details" }).getByText("Command").first().waitFor();
   await shot(admin, "templates");
-  await admin.goto(BASE + "/tests");
-  await admin.getByRole("link", { name: "E2E PowerShell download cradle" }).first().waitFor();
-  await shot(admin, "tests");
   await admin.goto(BASE + "/executive");
   await admin.getByText("Coverage by tactic").waitFor();
   await admin.locator(".recharts-bar-rectangle").first().waitFor();
@@ -432,6 +557,57 @@ try {
   await admin.getByText(/Chain intact/).waitFor();
   check(true, "the audit chain verifies from the admin page");
   await shot(admin, "audit");
+  step = "scoring weights";
+  {
+    await admin.goto(BASE + "/system/scoring");
+    const prevented = admin.getByLabel("Prevented", { exact: true });
+    await prevented.waitFor();
+    // A wrong sum goes to the server, whose problem document says what is wrong.
+    await prevented.fill("60");
+    await admin.getByRole("button", { name: "Save weights" }).click();
+    const alert = admin.getByRole("alert");
+    await alert.waitFor();
+    const said = await alert.textContent();
+    check(/must sum to 100, not 110/.test(said), `a wrong weight shows the problem document's message (${said})`);
+    await shot(admin, "scoring-error");
+    // A valid change is saved and listed, then the defaults again.
+    await prevented.fill("45");
+    await admin.getByLabel("None of them").fill("5");
+    await admin.getByRole("button", { name: "Save weights" }).click();
+    await admin.getByText("Saved; every score now uses these weights.").waitFor();
+    await prevented.fill("50");
+    await admin.getByLabel("None of them").fill("0");
+    await admin.getByRole("button", { name: "Save weights" }).click();
+    const sets = admin.getByRole("list", { name: "Saved weight sets" }).locator(":scope > li");
+    await admin.waitForFunction(() => document.querySelectorAll("[aria-label='Saved weight sets'] > li").length === 2);
+    check((await sets.first().textContent()).includes("outcomes 50/30/20/0") && /in force/.test(await sets.first().textContent()),
+      "saved weight sets are listed newest first, the one in force marked");
+    await shot(admin, "scoring");
+  }
+  step = "jobs";
+  {
+    await admin.goto(BASE + "/system/jobs");
+    // The e2e server runs the clean-up job every few seconds.
+    await admin.getByRole("table", { name: "Job runs" }).getByText("notification_cleanup").first().waitFor({ timeout: 30_000 });
+    check(await admin.getByRole("table", { name: "Job runs" }).getByText("succeeded").first().isVisible(), "the jobs page lists the scheduler's runs with their outcome");
+    await shot(admin, "jobs");
+  }
+  step = "api tokens";
+  {
+    await admin.goto(BASE + "/account/tokens");
+    await admin.getByLabel("Name").fill("e2e-ci-export");
+    await admin.getByRole("button", { name: "Create token" }).click();
+    const secret = admin.getByRole("status").filter({ hasText: "never shown again" });
+    await secret.waitFor();
+    check(/aegis_|[A-Za-z0-9_-]{24,}/.test(await secret.textContent()), "a new API token is shown once");
+    await admin.getByRole("cell", { name: "e2e-ci-export" }).waitFor();
+    await shot(admin, "tokens");
+  }
+  step = "review queue";
+  await admin.goto(BASE + "/system/reviews");
+  await admin.getByRole("heading", { level: 1 }).waitFor();
+  await shot(admin, "reviews");
+  step = "pages";
   await admin.goto(BASE + "/");
   await admin.locator(".recharts-area-curve").first().waitFor();
   await shot(admin, "dashboard");
@@ -453,6 +629,25 @@ try {
   check((await ctests.count()) > 20 && /Emulate APT29/.test(await admin.getByRole("heading", { level: 1 }).textContent()), `a campaign built from APT29 plans its techniques as tests (${await ctests.count()})`);
   await admin.getByRole("button", { name: "Start campaign" }).click();
   await admin.getByRole("button", { name: "Complete" }).waitFor();
+  // Order and dependencies: the third test moves up, and the (new) third waits for the first.
+  step = "campaign order";
+  {
+    await admin.getByRole("button", { name: "Order", exact: true }).click();
+    const plan = admin.getByRole("table", { name: "Order and dependencies" }).locator("tbody tr");
+    const third = (await plan.nth(2).locator("td").nth(1).textContent()).trim();
+    const second = (await plan.nth(1).locator("td").nth(1).textContent()).trim();
+    await plan.nth(2).getByRole("button", { name: / up$/ }).click();
+    await plan.nth(2).getByRole("combobox").selectOption({ index: 1 });
+    await admin.getByRole("button", { name: "Save order" }).click();
+    await admin.getByRole("table", { name: "Order and dependencies" }).waitFor({ state: "detached" });
+    const rows = admin.getByRole("table", { name: "Campaign tests" }).locator("tbody tr");
+    await admin.waitForFunction((t) => document.querySelectorAll("table[aria-label='Campaign tests'] tbody tr")[1]?.textContent.includes(t), third);
+    const moved = (await rows.nth(2).textContent()) ?? "";
+    const waiting = await admin.locator("div.rounded-lg", { hasText: "on an earlier test" }).first().textContent();
+    check(moved.includes(second) && /#1/.test(moved) && /Waiting\s*1\s*on an earlier test/.test(waiting),
+      `a lead reorders a campaign's tests and makes one wait for the first (row 3: ${moved.slice(0, 60)}; ${waiting})`);
+  }
+  step = "campaign from actor";
   await shot(admin, "campaign");
   await admin.goto(BASE + "/campaigns");
   await admin.getByRole("table", { name: "Campaigns" }).getByText("Emulate APT29").first().waitFor();
@@ -504,6 +699,13 @@ try {
   await admin.goto(BASE + "/campaigns");
   await admin.getByRole("table", { name: "Campaigns" }).getByText(/SolarWinds Compromise/).first().waitFor();
   await shot(admin, "campaigns");
+  // The tests list, now with the campaigns' drafts, paged; the validated test under its state.
+  await admin.goto(BASE + "/tests");
+  await admin.getByRole("button", { name: "Next page" }).waitFor();
+  check(/^[1-9]\d{2,} tests$/.test(await admin.getByText(/^\d[\d,]* tests$/).textContent()), "the tests list counts the campaigns' tests");
+  await shot(admin, "tests");
+  await admin.getByLabel("State").selectOption("validated");
+  await admin.getByRole("link", { name: "E2E PowerShell download cradle" }).first().waitFor();
   step = "actors compare";
   await admin.goto(BASE + "/actors?compare=G0016,G0007");
   await admin.getByTestId("compared-actor").nth(1).waitFor();
@@ -598,7 +800,24 @@ try {
   await admin.getByRole("table", { name: "Controls" }).locator("tbody tr").first().waitFor();
   await shot(admin, "compliance-light");
 
-  // --- 8. A fresh install with nothing imported: every page shows an empty state, no error.
+  // --- 8. A 1280-px laptop: the main pages fit, in the light theme the admin chose.
+  step = "1280 px";
+  {
+    await admin.setViewportSize({ width: 1280, height: 800 });
+    for (const path of ["/", "/executive", "/matrix", "/tests", "/catalog/templates", "/catalog/rules", "/campaigns", "/actors?actor=G0016",
+      "/compliance", "/comparison", "/reports", "/system/users", "/system/imports", "/system/audit", "/system/scoring", "/system/jobs", "/techniques/T1059.001"]) {
+      step = `1280 px ${path}`;
+      await admin.goto(BASE + path);
+      await admin.getByRole("heading", { level: 1 }).first().waitFor();
+      await checkPage(admin, `1280 px ${path}`);
+    }
+    await admin.goto(BASE + "/matrix");
+    await admin.locator('[data-technique="T1059"] button').first().waitFor();
+    await shot(admin, "matrix-1280-light");
+    await admin.setViewportSize({ width: 1440, height: 900 });
+  }
+
+  // --- 9. A fresh install with nothing imported: every page shows an empty state, no error.
   if (process.env.AEGIS_EMPTY_URL) {
     step = "fresh install";
     const EMPTY = process.env.AEGIS_EMPTY_URL;
@@ -629,6 +848,8 @@ try {
     await p.context().close();
   }
 
+  check(contrastChecked > 40 && lowContrastFound.length === 0,
+    `every text of the ${contrastChecked} pages checked, dark and light, meets WCAG AA contrast (${[...new Set(lowContrastFound)].slice(0, 20).join(" | ")})`);
   check(errors.length === 0, `no console errors (${errors.join(" | ")})`);
 } catch (e) {
   console.error(`e2e: ${e.message}`);

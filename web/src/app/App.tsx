@@ -33,6 +33,8 @@ const ImportsPage = lazy(() => import("@/features/admin/ImportsPage"));
 const ReviewsPage = lazy(() => import("@/features/admin/ReviewsPage"));
 const AuditPage = lazy(() => import("@/features/admin/AuditPage"));
 const TokensPage = lazy(() => import("@/features/admin/TokensPage"));
+const ScoringPage = lazy(() => import("@/features/admin/ScoringPage"));
+const JobsPage = lazy(() => import("@/features/admin/JobsPage"));
 
 /**
  * preloadRoute starts, on a cold load of a heavy page, its code and its data while the
@@ -80,6 +82,8 @@ function SignedIn() {
         <Route path="/system/imports" element={<Allowed section="system"><ImportsPage /></Allowed>} />
         <Route path="/system/reviews" element={<Allowed section="system"><ReviewsPage /></Allowed>} />
         <Route path="/system/audit" element={<Allowed section="system"><AuditPage /></Allowed>} />
+        <Route path="/system/scoring" element={<Allowed section="system"><ScoringPage /></Allowed>} />
+        <Route path="/system/jobs" element={<Allowed section="system"><JobsPage /></Allowed>} />
         <Route path="/account/tokens" element={<TokensPage />} />
         <Route path="/account/password" element={<ChangePasswordPage />} />
         <Route path="/login" element={<Navigate to="/" replace />} />

@@ -116,7 +116,7 @@ function Notifications() {
       button={
         <span className="relative">
           <Bell className="size-4" aria-hidden />
-          {unread > 0 && <span className="absolute -top-1.5 -right-1.5 rounded-full bg-red-500 px-1 text-[10px] leading-4 font-semibold text-white">{unread}</span>}
+          {unread > 0 && <span className="absolute -top-1.5 -right-1.5 rounded-full bg-red-600 px-1 text-[10px] leading-4 font-semibold text-white">{unread}</span>}
         </span>
       }
     >

@@ -18,3 +18,13 @@ describe("navigation by role", () => {
     });
   }
 });
+
+describe("the System section", () => {
+  it("holds every admin page the issue lists, each with its route", async () => {
+    const system = navFor("admin").find((s) => s.id === "system");
+    expect(system?.items?.map((i) => i.label)).toEqual(["Users", "Plugins & imports", "ATT&CK review queue", "Audit log", "Scoring weights", "Jobs"]);
+    const { readFileSync } = await import("node:fs");
+    const app = readFileSync("src/app/App.tsx", "utf8");
+    for (const item of system?.items ?? []) expect(app).toContain(`path="${item.to}"`);
+  });
+});

@@ -2,7 +2,7 @@
 // section of the seed document): each section lists the roles that see it.
 import {
   Activity, BookOpen, ClipboardList, FileBarChart, GitCompare, Grid3x3, LayoutDashboard, type LucideIcon,
-  Radar, Scale, Settings, ShieldCheck, Swords, Target,
+  Radar, Scale, Settings, ShieldCheck, SlidersHorizontal, Swords, Target, Timer,
 } from "lucide-react";
 import type { Role } from "@/api/client";
 
@@ -41,6 +41,8 @@ export const NAV: NavSection[] = [
       { label: "Plugins & imports", to: "/system/imports", icon: Settings },
       { label: "ATT&CK review queue", to: "/system/reviews", icon: GitCompare },
       { label: "Audit log", to: "/system/audit", icon: FileBarChart },
+      { label: "Scoring weights", to: "/system/scoring", icon: SlidersHorizontal },
+      { label: "Jobs", to: "/system/jobs", icon: Timer },
     ],
   },
 ];

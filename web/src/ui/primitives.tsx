@@ -70,7 +70,7 @@ const TONES = {
   blue: "bg-sky-500/12 text-sky-700 dark:text-sky-300 ring-sky-500/25",
   indigo: "bg-indigo-500/12 text-indigo-700 dark:text-indigo-300 ring-indigo-500/25",
   amber: "bg-amber-500/14 text-amber-800 dark:text-amber-300 ring-amber-500/30",
-  green: "bg-emerald-500/12 text-emerald-700 dark:text-emerald-300 ring-emerald-500/25",
+  green: "bg-emerald-500/12 text-emerald-800 dark:text-emerald-300 ring-emerald-500/25",
   red: "bg-red-500/12 text-red-700 dark:text-red-300 ring-red-500/25",
   violet: "bg-violet-500/12 text-violet-700 dark:text-violet-300 ring-violet-500/25",
 } as const;

@@ -140,7 +140,7 @@ function ActorView({ actor }: { actor: Schemas["ActorSummary"] }) {
       {q.isPending ? <Spinner /> : q.isError ? <ErrorNote error={q.error} /> : (
         <>
           <div className="grid grid-cols-3 gap-3">
-            <Stat label="Coverage score" value={formatScore(q.data.score.score)} hint={q.data.score.scored ? `weighted over ${q.data.score.scored} scored techniques` : "nothing tested yet"} />
+            <Stat label="Coverage score" value={formatScore(q.data.score.score)} hint={q.data.score.scored ? `weighted over ${q.data.score.scored} scored technique${q.data.score.scored === 1 ? "" : "s"}` : "nothing tested yet"} />
             <Stat label="Techniques used" value={q.data.techniques} hint="directly, through software and campaigns" />
             <Stat label="Tested" value={`${tested(q.data.status_counts, q.data.techniques)}%`} hint={`${q.data.techniques - (q.data.status_counts.not_tested ?? 0)} of ${q.data.techniques}`} />
           </div>

@@ -6,4 +6,7 @@ export const adminKeys = {
   run: (id: string) => ["admin", "import-run", id] as const,
   reviews: (status: string) => ["admin", "reviews", status] as const,
   audit: (f: object) => ["admin", "audit", f] as const,
+  weights: ["admin", "scoring", "weights"] as const,
+  weightsHistory: ["admin", "scoring", "history"] as const,
+  jobs: (f: object) => ["admin", "jobs", f] as const,
 };

@@ -1,15 +1,15 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Lock, Pencil, Trash2 } from "lucide-react";
+import { ArrowDown, ArrowUp, ListOrdered, Lock, Pencil, Trash2 } from "lucide-react";
 import { useMemo, useState, type FormEvent } from "react";
 import { Link, useLocation, useNavigate, useParams } from "react-router";
 import { api, ok, type Schemas } from "@/api/client";
 import { lookupKeys, useActors } from "@/api/lookups";
 import { useSession } from "@/app/session";
 import { formatDate, humanize, stateLabel } from "@/lib/format";
-import { Badge, Button, Card, Empty, ErrorNote, KV, PageHeader, Spinner, Stat, stateTone } from "@/ui/primitives";
+import { Badge, Button, Card, Empty, ErrorNote, KV, PageHeader, Select, Spinner, Stat, stateTone } from "@/ui/primitives";
 import { CampaignFields } from "./CampaignFields";
 import { campaignKeys } from "./CampaignsPage";
-import { campaignForm, campaignInput, NEXT_STATUS, ordered, STATUS_TONE, type CampaignForm } from "./model";
+import { campaignForm, campaignInput, moveRow, NEXT_STATUS, ordered, planInput, planRows, setAfter, STATUS_TONE, type CampaignForm, type PlanRow } from "./model";
 
 type Campaign = Schemas["Detail"];
 
@@ -77,6 +77,67 @@ function DeleteCampaign({ c, onCancel }: { c: Campaign; onCancel: () => void }) 
 
 const LEADS = ["admin", "red_lead", "blue_lead"];
 
+/** OrderEditor lets a lead reorder a campaign's tests and make a test wait for an earlier one. */
+function OrderEditor({ c, onDone }: { c: Campaign; onDone: () => void }) {
+  const qc = useQueryClient();
+  const [rows, setRows] = useState<PlanRow[]>(() => planRows(c.tests ?? []));
+  const save = useMutation({
+    mutationFn: () => ok(api.PATCH("/api/v1/campaigns/{id}", { params: { path: { id: c.id } }, body: { tests: planInput(rows) } })),
+    onSuccess: (saved) => {
+      qc.setQueryData(campaignKeys.detail(c.id), saved);
+      qc.invalidateQueries({ queryKey: ["campaigns", "list"] });
+      onDone();
+    },
+  });
+  return (
+    <Card
+      title={`Order and dependencies (${rows.length})`}
+      className="mb-4"
+      actions={
+        <span className="flex gap-2">
+          <Button variant="ghost" onClick={onDone}>Cancel</Button>
+          <Button variant="primary" busy={save.isPending} onClick={() => save.mutate()}>Save order</Button>
+        </span>
+      }
+    >
+      <ErrorNote error={save.error} className="mb-3" />
+      <table className="-mt-2 w-full table-fixed text-[13px]" aria-label="Order and dependencies">
+        <thead className="border-b border-line text-left text-[12px] text-muted">
+          <tr>
+            <th className="w-10 py-2 font-medium">#</th>
+            <th className="py-2 pr-3 font-medium">Test</th>
+            <th className="w-20 py-2 pr-3 font-medium">Move</th>
+            <th className="w-80 py-2 font-medium">Runs after</th>
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-line">
+          {rows.map((r, i) => (
+            <tr key={r.test_id}>
+              <td className="py-1.5 text-muted tabular-nums">{i + 1}</td>
+              <td className="truncate py-1.5 pr-3" title={r.title}>{r.title}</td>
+              <td className="py-1.5 pr-3">
+                <span className="flex gap-1">
+                  <Button variant="ghost" className="px-1.5" aria-label={`Move ${r.title} up`} disabled={i === 0} onClick={() => setRows(moveRow(rows, i, -1))}><ArrowUp className="size-4" aria-hidden /></Button>
+                  <Button variant="ghost" className="px-1.5" aria-label={`Move ${r.title} down`} disabled={i === rows.length - 1} onClick={() => setRows(moveRow(rows, i, 1))}><ArrowDown className="size-4" aria-hidden /></Button>
+                </span>
+              </td>
+              <td className="py-1.5">
+                {/* One earlier test to wait for; a test with several keeps them until changed here. */}
+                <Select aria-label={`${r.title} runs after`} value={r.depends_on.length === 1 ? r.depends_on[0] : r.depends_on.length ? "many" : ""} disabled={i === 0}
+                  onChange={(e) => setRows(setAfter(rows, i, e.target.value))} className="w-full">
+                  <option value="">Nothing: ready to run</option>
+                  {r.depends_on.length > 1 && <option value="many" disabled>{r.depends_on.length} earlier tests</option>}
+                  {rows.slice(0, i).map((d, j) => <option key={d.test_id} value={d.test_id}>#{j + 1} {d.title}</option>)}
+                </Select>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Card>
+  );
+}
+
 export default function CampaignDetailPage() {
   const { id = "" } = useParams();
   const { role } = useSession();
@@ -93,7 +154,7 @@ export default function CampaignDetailPage() {
     },
   });
   const tests = useMemo(() => (q.data ? ordered(q.data.tests ?? []) : []), [q.data]);
-  const [mode, setMode] = useState<"" | "edit" | "delete">("");
+  const [mode, setMode] = useState<"" | "edit" | "delete" | "order">("");
   if (q.isPending) return <Spinner />;
   if (q.isError) return <ErrorNote error={q.error} />;
   const c = q.data;
@@ -115,6 +176,9 @@ export default function CampaignDetailPage() {
             {lead && !mode && (
               <>
                 <Button variant="ghost" onClick={() => setMode("edit")}><Pencil className="size-4" aria-hidden /> Edit</Button>
+                {(c.status === "planned" || c.status === "active") && (c.tests ?? []).length > 1 && (
+                  <Button variant="ghost" onClick={() => setMode("order")}><ListOrdered className="size-4" aria-hidden /> Order</Button>
+                )}
                 <Button variant="ghost" onClick={() => setMode("delete")}><Trash2 className="size-4" aria-hidden /> Delete</Button>
               </>
             )}
@@ -124,6 +188,7 @@ export default function CampaignDetailPage() {
       <ErrorNote error={move.error} className="mb-4" />
       {lead && mode === "edit" && <EditCampaign c={c} onDone={() => setMode("")} />}
       {lead && mode === "delete" && <DeleteCampaign c={c} onCancel={() => setMode("")} />}
+      {lead && mode === "order" && <OrderEditor c={c} onDone={() => setMode("")} />}
       <div className="mb-4 grid grid-cols-2 gap-3 lg:grid-cols-6">
         <Stat label="Progress" value={`${Math.round(p.percent ?? 0)}%`} hint={`${p.done} of ${p.total} validated`} />
         <Stat label="Ready to run" value={p.ready} hint="nothing to wait for" />

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { campaignForm, campaignInput, NEXT_STATUS, ordered, type CampaignTest } from "./model";
+import { campaignForm, campaignInput, moveRow, NEXT_STATUS, ordered, planInput, planRows, setAfter, type CampaignTest } from "./model";
 
 const t = (id: string, position: number, state: string, depends_on: string[] = []): CampaignTest =>
   ({ test_id: id, position, state, depends_on, title: id, technique_id: "T1059", platform: "windows" }) as CampaignTest;
@@ -34,4 +34,21 @@ it("clears an emptied date on edit and leaves it out of a new campaign", () => {
   expect(edit).toHaveProperty("end_date", null);
   // The JSON the PATCH sends: null, which the API reads as "clear", not as "left out".
   expect(JSON.parse(JSON.stringify(campaignInput({ ...f, start: "" }, true).body))).toMatchObject({ start_date: null, end_date: null });
+});
+
+it("edits the order and dependencies, never letting a test wait for a later one", () => {
+  const rows = planRows([t("b", 2, "draft", ["a"]), t("a", 1, "draft"), t("c", 3, "draft", ["a", "b"])]);
+  expect(rows.map((r) => r.test_id)).toEqual(["a", "b", "c"]);
+  // c after b only.
+  const one = setAfter(rows, 2, "b");
+  expect(planInput(one)).toEqual([{ test_id: "a", depends_on: [] }, { test_id: "b", depends_on: ["a"] }, { test_id: "c", depends_on: ["b"] }]);
+  // Moving b above a drops b's wait for a, which now comes after it.
+  const moved = moveRow(one, 1, -1);
+  expect(planInput(moved)).toEqual([{ test_id: "b", depends_on: [] }, { test_id: "a", depends_on: [] }, { test_id: "c", depends_on: ["b"] }]);
+  // Moving past either end changes nothing; clearing a wait empties it.
+  expect(moveRow(moved, 0, -1)).toBe(moved);
+  expect(moveRow(moved, 2, 1)).toBe(moved);
+  expect(setAfter(moved, 2, "")[2]!.depends_on).toEqual([]);
+  // Waiting for a later test is refused by dropping it.
+  expect(setAfter(rows, 0, "c")[0]!.depends_on).toEqual([]);
 });

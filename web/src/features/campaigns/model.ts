@@ -53,3 +53,41 @@ export function campaignInput(f: CampaignForm, edit = false): { body: Schemas["I
   if (f.start && f.end && f.end < f.start) return { body, missing: "The end comes before the start." };
   return { body };
 }
+
+/** PlanRow is one test of the order editor: its id, title and what it waits for. */
+export type PlanRow = { test_id: string; title: string; technique_id?: string; depends_on: string[] };
+
+/**
+ * moveRow moves a test one place up or down. A test runs only after tests placed before
+ * it, so a dependency the move would put after its dependant is dropped.
+ */
+export function moveRow(rows: PlanRow[], index: number, delta: -1 | 1): PlanRow[] {
+  const to = index + delta;
+  if (to < 0 || to >= rows.length) return rows;
+  const out = [...rows];
+  [out[index], out[to]] = [out[to]!, out[index]!];
+  return withEarlierDeps(out);
+}
+
+/** setAfter makes a test wait for one earlier test ("" for none). */
+export function setAfter(rows: PlanRow[], index: number, dep: string): PlanRow[] {
+  return withEarlierDeps(rows.map((r, i) => (i === index ? { ...r, depends_on: dep ? [dep] : [] } : r)));
+}
+
+function withEarlierDeps(rows: PlanRow[]): PlanRow[] {
+  const seen = new Set<string>();
+  return rows.map((r) => {
+    const kept = r.depends_on.filter((d) => seen.has(d));
+    seen.add(r.test_id);
+    return kept.length === r.depends_on.length ? r : { ...r, depends_on: kept };
+  });
+}
+
+/** planRows and planInput convert between a campaign's tests and the PATCH body's list. */
+export function planRows(tests: CampaignTest[]): PlanRow[] {
+  return [...tests].sort((a, b) => a.position - b.position).map((t) => ({ test_id: t.test_id, title: t.title ?? "", technique_id: t.technique_id, depends_on: t.depends_on ?? [] }));
+}
+
+export function planInput(rows: PlanRow[]): { test_id: string; depends_on: string[] }[] {
+  return rows.map((r) => ({ test_id: r.test_id, depends_on: r.depends_on }));
+}

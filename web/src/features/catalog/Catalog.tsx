@@ -27,6 +27,7 @@ export function CatalogPage<T extends { id: string }>({
   sources,
   platformLabel,
   canBulk,
+  rowName,
   detail,
 }: {
   title: string;
@@ -38,18 +39,22 @@ export function CatalogPage<T extends { id: string }>({
   sources: string[];
   platformLabel: string;
   canBulk: boolean;
+  /** rowName names a row for its selection box ("Select <name>"). */
+  rowName: (r: T) => string;
   detail: (id: string, close: () => void) => ReactNode;
 }) {
   const qc = useQueryClient();
   const [search, setSearch] = useState(filters.search);
   const [selected, setSelected] = useState<string | null>(null);
   const [picked, setPicked] = useState<Set<string>>(new Set());
+  const [done, setDone] = useState("");
   const rows = query.data?.pages.flatMap((p) => p.items) ?? [];
   const total = query.data?.pages[0]?.total;
   const bulk = useMutation({
     mutationFn: (active: boolean) =>
       ok(api.POST(`/api/v1/${kind}/bulk-activate` as "/api/v1/templates/bulk-activate", { body: { ids: [...picked], active } })),
-    onSuccess: () => {
+    onSuccess: (_, active) => {
+      setDone(`${picked.size.toLocaleString()} ${picked.size === 1 ? "entry" : "entries"} ${active ? "activated" : "deactivated"}.`);
       setPicked(new Set());
       qc.invalidateQueries({ queryKey: catalogKeys.all });
     },
@@ -68,7 +73,7 @@ export function CatalogPage<T extends { id: string }>({
           header: <span className="sr-only">Select</span>,
           width: "36px",
           cell: (r) => (
-            <input type="checkbox" aria-label="Select row" checked={picked.has(r.id)} onClick={(e) => e.stopPropagation()} onChange={() => toggle(r.id)} />
+            <input type="checkbox" aria-label={`Select ${rowName(r)}`} checked={picked.has(r.id)} onClick={(e) => e.stopPropagation()} onChange={() => toggle(r.id)} />
           ),
         },
         ...columns,
@@ -100,6 +105,7 @@ export function CatalogPage<T extends { id: string }>({
           <option value="inactive">Inactive</option>
           <option value="deprecated">Deprecated</option>
         </Select>
+        {canBulk && picked.size === 0 && done && <div role="status" className="ml-auto text-[12px] text-muted">{done}</div>}
         {canBulk && picked.size > 0 && (
           <div className="ml-auto flex items-center gap-2 text-[12px]">
             {picked.size} selected

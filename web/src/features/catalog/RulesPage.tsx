@@ -69,6 +69,7 @@ export default function RulesPage() {
       sources={["sigma", "elastic", "csvimport", "custom"]}
       platformLabel="Log source"
       canBulk={role === "blue_lead" || role === "admin"}
+      rowName={(r) => r.title}
       detail={(id, close) => <RuleDetail id={id} close={close} />}
       columns={[
         { key: "title", header: "Title", width: "minmax(0,1fr)", cell: (r) => <span className="font-medium">{r.title}</span> },

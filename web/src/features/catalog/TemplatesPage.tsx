@@ -95,6 +95,7 @@ export default function TemplatesPage() {
       sources={["atomic", "caldera", "lolbas", "gtfobins", "csvimport", "custom"]}
       platformLabel="Platform"
       canBulk={role === "red_lead" || role === "admin"}
+      rowName={(r) => r.name}
       detail={(id, close) => <TemplateDetail id={id} close={close} />}
       columns={[
         { key: "name", header: "Name", width: "minmax(0,1fr)", cell: (t) => <span className="font-medium">{t.name}</span> },

@@ -109,7 +109,7 @@ function Framework({ id }: { id: string }) {
     <div className="space-y-4">
       <div className="grid grid-cols-2 gap-3 lg:grid-cols-4">
         <Stat label="Controls" value={f.controls} hint={`${f.mapped_controls} mapped to ATT&CK`} />
-        <Stat label="Coverage score" value={formatScore(f.score.score)} hint={f.score.scored ? `over ${f.score.scored} scored techniques` : "nothing tested yet"} />
+        <Stat label="Coverage score" value={formatScore(f.score.score)} hint={f.score.scored ? `over ${f.score.scored} scored technique${f.score.scored === 1 ? "" : "s"}` : "nothing tested yet"} />
         <Stat label="Covered controls" value={f.control_statuses.covered ?? 0} hint="every mapped technique covered" />
         <Stat label="Controls with gaps" value={gaps} hint="partial or untested" tone={gaps ? "text-amber-600 dark:text-amber-400" : undefined} />
       </div>

@@ -16,7 +16,8 @@ export default function TacticChart({ rows }: { rows: TacticRow[] }) {
         <XAxis type="number" tick={{ fill: "var(--muted)", fontSize: 11 }} axisLine={false} tickLine={false} />
         <YAxis type="category" dataKey="tactic" width={130} tick={{ fill: "var(--fg)", fontSize: 12 }} axisLine={false} tickLine={false} />
         <Tooltip cursor={{ fill: "var(--panel-2)" }} contentStyle={{ background: "var(--panel)", border: "1px solid var(--line)", borderRadius: 6, fontSize: 12 }} />
-        <Legend wrapperStyle={{ fontSize: 12 }} />
+        {/* The swatch carries the series colour; the label stays in the text colour (AA contrast in both themes). */}
+        <Legend wrapperStyle={{ fontSize: 12 }} formatter={(value) => <span className="text-fg">{value}</span>} />
         <Bar dataKey="Covered" stackId="a" fill="#10b981" isAnimationActive={false} />
         <Bar dataKey="Partial" stackId="a" fill="#f59e0b" isAnimationActive={false} />
         <Bar dataKey="Tested, not covered" stackId="a" fill="#ef4444" isAnimationActive={false} />

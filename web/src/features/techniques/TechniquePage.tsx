@@ -2,13 +2,62 @@ import { useQuery } from "@tanstack/react-query";
 import { ExternalLink, Plus } from "lucide-react";
 import { useState } from "react";
 import { Link, useParams } from "react-router";
-import { api, ok } from "@/api/client";
+import { api, ok, withQuery } from "@/api/client";
 import { useSession } from "@/app/session";
-import { humanize, stateLabel, timeAgo } from "@/lib/format";
+import { formatDate, humanize, stateLabel, timeAgo } from "@/lib/format";
 import { coverageOf } from "@/ui/coverage";
 import { Badge, Button, Card, Empty, ErrorNote, Mono, PageHeader, Spinner, stateTone, type Tone } from "@/ui/primitives";
 
-export const techniqueKeys = { detail: (id: string) => ["techniques", id] as const };
+export const techniqueKeys = {
+  detail: (id: string) => ["techniques", id] as const,
+  actors: (id: string) => ["techniques", id, "actors"] as const,
+  intel: (id: string) => ["techniques", id, "intel"] as const,
+};
+
+/** ActorsUsing lists the threat actors that use a technique (directly, through software or campaigns). */
+function ActorsUsing({ technique }: { technique: string }) {
+  const q = useQuery({
+    queryKey: techniqueKeys.actors(technique),
+    queryFn: () => ok(api.GET("/api/v1/threat-actors", withQuery({ technique, limit: 12 }))),
+  });
+  return (
+    <Card title={`Threat actors using it${q.data ? ` (${q.data.total})` : ""}`}>
+      {q.isPending ? <Spinner /> : q.isError ? <ErrorNote error={q.error} /> : q.data.items.length === 0 ? <Empty>No imported threat actor uses it.</Empty> : (
+        <ul aria-label="Threat actors using it" className="space-y-1.5">
+          {q.data.items.map((a) => (
+            <li key={a.id} className="flex items-center justify-between gap-2 text-[13px]">
+              <Link to={`/actors?actor=${a.external_id}`} className="truncate hover:text-accent">{a.name}</Link>
+              <Mono className="text-muted">{a.external_id}</Mono>
+            </li>
+          ))}
+          {q.data.total > q.data.items.length && <li className="text-[12px] text-muted">and {q.data.total - q.data.items.length} more</li>}
+        </ul>
+      )}
+    </Card>
+  );
+}
+
+/** IntelMentioning lists the newest intel items that name a technique. */
+function IntelMentioning({ technique }: { technique: string }) {
+  const q = useQuery({
+    queryKey: techniqueKeys.intel(technique),
+    queryFn: () => ok(api.GET("/api/v1/intel", withQuery({ technique, limit: 8 }))),
+  });
+  return (
+    <Card title={`Intel mentioning it${q.data ? ` (${q.data.total})` : ""}`}>
+      {q.isPending ? <Spinner /> : q.isError ? <ErrorNote error={q.error} /> : q.data.items.length === 0 ? <Empty>No imported intel item names it.</Empty> : (
+        <ul aria-label="Intel mentioning it" className="space-y-2">
+          {q.data.items.map((i) => (
+            <li key={i.id} className="text-[13px]">
+              {i.link ? <a href={i.link} target="_blank" rel="noreferrer" className="font-medium hover:text-accent">{i.title}</a> : <span className="font-medium">{i.title}</span>}
+              <div className="text-[12px] text-muted">{i.source}{i.published_at ? ` · ${formatDate(i.published_at)}` : ""}</div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Card>
+  );
+}
 
 const LEVEL: Record<string, Tone> = { critical: "red", high: "red", medium: "amber", low: "blue" };
 
@@ -134,6 +183,8 @@ export default function TechniquePage() {
               </ul>
             )}
           </Card>
+          <ActorsUsing technique={t.external_id} />
+          <IntelMentioning technique={t.external_id} />
           {t.data_sources.length > 0 && (
             <Card title="Data sources">
               <div className="flex flex-wrap gap-1.5">{t.data_sources.map((d) => <Badge key={d}>{d}</Badge>)}</div>

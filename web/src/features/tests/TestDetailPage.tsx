@@ -26,7 +26,8 @@ function Stepper({ state }: { state: string }) {
               i < at ? "bg-accent text-accent-fg" : i === at ? (state === "rejected" ? "bg-violet-500 text-white" : "bg-accent text-accent-fg ring-4 ring-accent/20") : "bg-panel-2 text-muted",
             )}
           >
-            {i < at ? <Check className="size-3" /> : i + 1}
+            {/* Validated is the end: its step is done, not a number still to reach. */}
+            {i < at || (i === at && state === "validated") ? <Check className="size-3" aria-hidden /> : i + 1}
           </span>
           <span className={cx("whitespace-nowrap", i === at ? "font-medium text-fg" : "text-muted")}>
             {i === at && state === "rejected" ? "Rejected" : stateLabel(s)}

@@ -239,7 +239,8 @@ export function RemediationCard({ test, editable, canComplete }: { test: TestDet
         Status <Badge tone={test.remediation_status === "completed" ? "green" : test.remediation_status === "none" ? "gray" : "amber"}>{humanize(test.remediation_status)}</Badge>
         {test.remediation_due && <span className="text-[12px] text-muted">due {formatDate(test.remediation_due)}</span>}
       </div>
-      {test.remediation_notes && !editable && <p className="text-[13px] whitespace-pre-wrap">{test.remediation_notes}</p>}
+      {/* The notes as text wherever the form is not shown (a completed remediation has none). */}
+      {test.remediation_notes && (!editable || test.remediation_status === "completed") && <p className="text-[13px] whitespace-pre-wrap">{test.remediation_notes}</p>}
       {editable && test.remediation_status !== "completed" && (
         <form onSubmit={(e) => { e.preventDefault(); save.mutate(); }} className="space-y-3">
           <div className="grid grid-cols-2 gap-2">
@@ -255,7 +256,10 @@ export function RemediationCard({ test, editable, canComplete }: { test: TestDet
           <Field label="Notes"><Textarea value={notes} onChange={(e) => setNotes(e.target.value)} rows={2} /></Field>
           <div className="flex gap-2">
             <Button type="submit" busy={save.isPending}>Save</Button>
-            {canComplete && <Button variant="primary" type="button" busy={complete.isPending} onClick={() => complete.mutate()}>Complete and retest</Button>}
+            {/* Only a saved open or in-progress remediation can be completed (the server refuses "none"). */}
+            {canComplete && (test.remediation_status === "open" || test.remediation_status === "in_progress") && (
+              <Button variant="primary" type="button" busy={complete.isPending} onClick={() => complete.mutate()}>Complete and retest</Button>
+            )}
           </div>
           <ErrorNote error={save.error ?? complete.error} />
           {complete.data?.retest_skipped && <p className="text-[12px] text-muted">{complete.data.retest_skipped}</p>}

@@ -250,11 +250,12 @@ func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef 
 	}
 	// The links depend only on the active templates and rules, their techniques and
 	// platforms. Every other writer of those (curation, a review's remap) recomputes
-	// them in its own transaction, so a run that wrote no template or rule and moved
-	// no technique's dependents leaves them as they are: reading every template and
-	// rule to find nothing changed was most of a small ATT&CK, D3FEND or NIST import's
-	// host time in a populated database (issue 11).
-	if !a.linkInputsChanged && len(rep.Moves) == 0 {
+	// them in its own transaction, so a run that wrote no template or rule and whose
+	// remap moved no template's or rule's technique leaves them as they are: reading
+	// every template and rule to find nothing changed was most of a small ATT&CK,
+	// D3FEND or NIST import's host time in a populated database (issue 11). (A NIST or
+	// D3FEND import moves its own mappings off revoked techniques in every run.)
+	if !a.linkInputsChanged && !movedLinkInputs(rep.Moves) {
 		return auditRun(ctx, tx, st, sourceRef)
 	}
 	added, removed, err := core.RecomputeAssociations(ctx, tx)
@@ -265,6 +266,17 @@ func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef 
 		st.warn(core.ImportWarning{Severity: "info", Summary: fmt.Sprintf("template ↔ detection rule links: %d added, %d removed", added, removed)})
 	}
 	return auditRun(ctx, tx, st, sourceRef)
+}
+
+// movedLinkInputs says whether the remap moved a template's or a rule's technique
+// (RemapMove.Moved counts rows by table).
+func movedLinkInputs(moves []core.RemapMove) bool {
+	for _, m := range moves {
+		if m.Moved["test_template_techniques"] > 0 || m.Moved["detection_rule_techniques"] > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // noteLinkInput records that a record of kind was written or deprecated.

@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/store"
@@ -213,4 +215,44 @@ func TestSearchIndexRepairedOnStart(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// More writers of rules than the pool has connections, each indexing after its commit
+// (PostgreSQL): the index step must not wait for a connection while the writer still
+// holds its own. It did, and a full pool of writers each waited for another's
+// connection forever (a server under twenty concurrent rule and template writers hung).
+func TestSearchIndexWithAFullPool(t *testing.T) {
+	for _, driver := range storetest.Drivers() {
+		t.Run(driver, func(t *testing.T) {
+			s, err := store.Open(context.Background(), store.Options{Driver: driver, DSN: storetest.DSN(t, driver), MaxOpenConns: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			if err := s.Migrate(); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			const writers = 8
+			errs := make(chan error, writers)
+			for i := 0; i < writers; i++ {
+				go func(i int) {
+					errs <- s.Update(ctx, func(tx core.Tx) error {
+						return tx.UpsertDetectionRule(ctx, &core.DetectionRule{Source: "sigma", ExternalID: fmt.Sprint("w", i), Title: fmt.Sprintf("Pangolin%d loader", i)})
+					})
+				}(i)
+			}
+			for i := 0; i < writers; i++ {
+				if err := <-errs; err != nil {
+					t.Fatalf("writer: %v (a deadline here is the pool deadlock)", err)
+				}
+			}
+			for i := 0; i < writers; i++ {
+				if got := searchRules(t, s, fmt.Sprintf("pangolin%d", i)); len(got) != 1 {
+					t.Errorf("writer %d's rule found %d times by search right after its write, want 1", i, len(got))
+				}
+			}
+		})
+	}
 }

@@ -365,7 +365,11 @@ func (s *Store) runTxOnce(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions,
 		if conn, err = db.Connx(ctx); err != nil {
 			return fmt.Errorf("store: begin: %w", err)
 		}
-		defer conn.Close()
+		defer func() {
+			if conn != nil {
+				conn.Close()
+			}
+		}()
 	}
 	var stx *sqlx.Tx
 	if conn != nil {
@@ -398,6 +402,13 @@ func (s *Store) runTxOnce(ctx context.Context, db *sqlx.DB, opts *sql.TxOptions,
 		if cerr := stx.Commit(); cerr != nil {
 			err = fmt.Errorf("store: commit: %w", cerr)
 			return
+		}
+		// The index step takes a connection of its own from the same pool: holding this
+		// one meanwhile made every writer of a full pool wait for another writer's
+		// connection, all of them forever (TestSearchIndexWithAFullPool).
+		if conn != nil {
+			conn.Close()
+			conn = nil
 		}
 		s.afterCommit(ctx, tx)
 	}()

@@ -143,11 +143,11 @@ type importSample struct {
 	total, write time.Duration
 	// index is the search index step after the commit (PostgreSQL, migration 0250)
 	// with the run's own record: from the "indexing" progress to the end.
-	index time.Duration
-	rows         int // rows added to the database (all tables)
-	hostKB       int // the host's peak RSS during the import (this process)
-	pluginKB     int // the plugin process's peak RSS
-	changed      int // records added, updated or deprecated
+	index    time.Duration
+	rows     int // rows added to the database (all tables)
+	hostKB   int // the host's peak RSS during the import (this process)
+	pluginKB int // the plugin process's peak RSS
+	changed  int // records added, updated or deprecated
 	// hostCPU and pluginCPU are user+system CPU time of this process and of the
 	// plugin process (children waited for during the import): steadier than wall
 	// time on a machine shared with other work.

@@ -77,6 +77,17 @@ func TestSessions(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "outside a transaction") {
 			t.Errorf("a write through Read: %v, want it refused", err)
 		}
+		// The same for a write that returns rows (an upsert's INSERT … RETURNING id).
+		err = s.Read(ctx, func(tx core.Tx) error {
+			return tx.UpsertDetectionRule(ctx, &core.DetectionRule{Source: "sigma", ExternalID: "via-read", Title: "Written through Read"})
+		})
+		if err == nil || !strings.Contains(err.Error(), "outside a transaction") {
+			t.Errorf("an upsert through Read: %v, want it refused", err)
+		}
+		var rules int
+		if err := s.DB().Get(&rules, `SELECT COUNT(*) FROM detection_rules WHERE external_id = 'via-read'`); err != nil || rules != 0 {
+			t.Errorf("after a refused upsert through Read: %d rules stored (%v), want 0", rules, err)
+		}
 		if gs, _, err := withUser(); err != nil || !gs.LastSeenAt.Equal(got.LastSeenAt) {
 			t.Fatalf("after a refused write through Read: %v, last seen %v, want %v", err, gs.LastSeenAt, got.LastSeenAt)
 		}

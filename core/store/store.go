@@ -243,7 +243,19 @@ func (s *Store) Read(ctx context.Context, fn func(core.Tx) error) error {
 var errPooledWrite = errors.New("store: a write outside a transaction (Store.Read is for reads; use Update)")
 
 // pooled is the read pool as a Tx's statement runner (Store.Read): it refuses writes.
+// Those made by get or sel (an INSERT … RETURNING) are refused by readOnly.
 type pooled struct{ *sqlx.DB }
+
+// writeStatement matches a statement that writes, wherever a CTE puts the write.
+var writeStatement = &queryMatch{re: regexp.MustCompile(`(?is)\b(?:INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b`)}
+
+// readOnly refuses a write of a Tx that has no transaction (Store.Read).
+func (t *Tx) readOnly(q string) error {
+	if t.pooled && writeStatement.match(q) {
+		return errPooledWrite
+	}
+	return nil
+}
 
 func (pooled) ExecContext(context.Context, string, ...any) (sql.Result, error) {
 	return nil, errPooledWrite
@@ -565,6 +577,9 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 }
 
 func (t *Tx) get(ctx context.Context, dst any, q string, args ...any) error {
+	if err := t.readOnly(q); err != nil {
+		return err
+	}
 	if len(t.held) > 0 {
 		if err := t.flushHeld(ctx); err != nil {
 			return err
@@ -586,6 +601,9 @@ func (t *Tx) get(ctx context.Context, dst any, q string, args ...any) error {
 }
 
 func (t *Tx) sel(ctx context.Context, dst any, q string, args ...any) error {
+	if err := t.readOnly(q); err != nil {
+		return err
+	}
 	if len(t.held) > 0 {
 		if err := t.flushHeld(ctx); err != nil {
 			return err

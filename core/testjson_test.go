@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +95,54 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	bad := &Test{CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
 	if _, err := bad.AppendJSON(nil); err == nil {
 		t.Fatal("a year past 9999 was written")
+	}
+}
+
+// A field added to Test must be written by AppendJSON too: the random tests above set
+// the fields they know of, so this one sets every field of Test, whatever it is, to a
+// value that is not its zero (an omitempty field left out by AppendJSON would otherwise
+// vanish from the test list unnoticed).
+func TestAppendJSONWritesEveryField(t *testing.T) {
+	te := &Test{}
+	v := reflect.ValueOf(te).Elem()
+	at := time.Date(2026, 12, 6, 5, 4, 3, 2, time.UTC)
+	for i := 0; i < v.NumField(); i++ {
+		f, name := v.Field(i), v.Type().Field(i).Name
+		if !f.CanSet() {
+			continue
+		}
+		switch f.Interface().(type) {
+		case string, TestState:
+			f.SetString(name + " value")
+		case int:
+			f.SetInt(int64(i + 1))
+		case bool:
+			f.SetBool(true)
+		case *string:
+			s := name + " value"
+			f.Set(reflect.ValueOf(&s))
+		case *bool:
+			b := false
+			f.Set(reflect.ValueOf(&b))
+		case time.Time:
+			f.Set(reflect.ValueOf(at))
+		case *time.Time:
+			f.Set(reflect.ValueOf(&at))
+		case JSON:
+			f.Set(reflect.ValueOf(JSON(`{"set":true}`)))
+		default:
+			t.Fatalf("Test.%s is a %s, which this test cannot set yet: teach it (and AppendJSON)", name, f.Type())
+		}
+	}
+	want, err := json.Marshal(te)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := te.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("every field set:\nAppendJSON    %s\nencoding/json %s", got, want)
 	}
 }

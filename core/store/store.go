@@ -552,13 +552,17 @@ func (t *Tx) stmt(ctx context.Context, q string) (*sqlx.Stmt, error) {
 	return st, nil
 }
 
-func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if t.pooled {
-		return nil, errPooledWrite
+// begin does what every statement of a Tx does before it runs: refuse a write without a
+// transaction, write back what the transaction holds, rebind, note what the statement
+// writes and show it to the observer. It returns the rebound statement and, on SQLite
+// inside a transaction, its prepared form (nil: run it on t.tx).
+func (t *Tx) begin(ctx context.Context, q string, args []any) (string, *sqlx.Stmt, error) {
+	if err := t.readOnly(q); err != nil {
+		return "", nil, err
 	}
 	if len(t.held) > 0 {
 		if err := t.flushHeld(ctx); err != nil {
-			return nil, err
+			return "", nil, err
 		}
 	}
 	q = t.tx.Rebind(q)
@@ -566,60 +570,45 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error
 	if t.observe != nil {
 		t.observe(q, args)
 	}
-	if t.dialect != SQLite {
-		return t.tx.ExecContext(ctx, q, args...)
+	if t.dialect != SQLite || t.pooled {
+		return q, nil, nil
 	}
 	st, err := t.stmt(ctx, q)
+	return q, st, err
+}
+
+func (t *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if t.pooled {
+		return nil, errPooledWrite
+	}
+	q, st, err := t.begin(ctx, q, args)
 	if err != nil {
 		return nil, err
+	}
+	if st == nil {
+		return t.tx.ExecContext(ctx, q, args...)
 	}
 	return st.ExecContext(ctx, args...)
 }
 
 func (t *Tx) get(ctx context.Context, dst any, q string, args ...any) error {
-	if err := t.readOnly(q); err != nil {
-		return err
-	}
-	if len(t.held) > 0 {
-		if err := t.flushHeld(ctx); err != nil {
-			return err
-		}
-	}
-	q = t.tx.Rebind(q)
-	t.noteWrite(q)
-	if t.observe != nil {
-		t.observe(q, args)
-	}
-	if t.dialect != SQLite || t.pooled {
-		return t.tx.GetContext(ctx, dst, q, args...)
-	}
-	st, err := t.stmt(ctx, q)
+	q, st, err := t.begin(ctx, q, args)
 	if err != nil {
 		return err
+	}
+	if st == nil {
+		return t.tx.GetContext(ctx, dst, q, args...)
 	}
 	return st.GetContext(ctx, dst, args...)
 }
 
 func (t *Tx) sel(ctx context.Context, dst any, q string, args ...any) error {
-	if err := t.readOnly(q); err != nil {
-		return err
-	}
-	if len(t.held) > 0 {
-		if err := t.flushHeld(ctx); err != nil {
-			return err
-		}
-	}
-	q = t.tx.Rebind(q)
-	t.noteWrite(q)
-	if t.observe != nil {
-		t.observe(q, args)
-	}
-	if t.dialect != SQLite || t.pooled {
-		return t.tx.SelectContext(ctx, dst, q, args...)
-	}
-	st, err := t.stmt(ctx, q)
+	q, st, err := t.begin(ctx, q, args)
 	if err != nil {
 		return err
+	}
+	if st == nil {
+		return t.tx.SelectContext(ctx, dst, q, args...)
 	}
 	return st.SelectContext(ctx, dst, args...)
 }

@@ -46,24 +46,14 @@ var sqliteTestSelect = func() string {
 var testTimeField = map[string]bool{"executed_at": true, "prevented_at": true, "alerted_at": true, "logged_at": true,
 	"validated_at": true, "remediation_due": true, "remediation_completed_at": true, "created_at": true, "updated_at": true}
 
-// query runs a statement that returns rows, as sel does (rebound, observed, through the
-// transaction's prepared statements on SQLite).
+// query runs a statement that returns rows, as sel does.
 func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if len(t.held) > 0 {
-		if err := t.flushHeld(ctx); err != nil {
-			return nil, err
-		}
-	}
-	q = t.tx.Rebind(q)
-	if t.observe != nil {
-		t.observe(q, args)
-	}
-	if t.dialect != SQLite || t.pooled {
-		return t.tx.QueryContext(ctx, q, args...)
-	}
-	st, err := t.stmt(ctx, q)
+	q, st, err := t.begin(ctx, q, args)
 	if err != nil {
 		return nil, err
+	}
+	if st == nil {
+		return t.tx.QueryContext(ctx, q, args...)
 	}
 	return st.QueryContext(ctx, args...)
 }

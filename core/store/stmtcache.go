@@ -48,6 +48,7 @@ func (d *cachingDriver) Open(name string) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	dropConnMutex(c)
 	return &cachingConn{Conn: c, byQuery: map[string]*list.Element{}, lru: list.New()}, nil
 }
 

@@ -14,7 +14,7 @@ const (
 	// report_files, ImportEvent.files).
 	ProtocolMinor = 2
 	// SDKVersion is the version of this Go SDK, reported by Describe.
-	SDKVersion = "1.2.0"
+	SDKVersion = "1.3.0"
 )
 
 var (

@@ -110,7 +110,8 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	if err != nil {
 		return err
 	}
-	if len(files) == 0 {
+	plain := len(files) == 0
+	if plain {
 		// No file has the repository's names (atomics/T1003/T1003.yaml): the
 		// source is a plain folder of atomic files (any names), read whole, as
 		// Sigma and Elastic read a plain folder of rules. Files that are not
@@ -126,6 +127,15 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	if len(files) == 0 {
 		return fmt.Errorf("no Atomic Red Team technique files in %s (looked for %s, then any .yaml or .yml file)", tree.Source(), strings.Join(cfg.Files, ", "))
 	}
+	patterns := cfg.Files
+	if plain {
+		patterns = plainFiles
+	}
+	left, err := tree.LeftOut(files)
+	if err != nil {
+		return err
+	}
+	source.WarnLeftOut(out, left, func(string) string { return "matches none of the file patterns " + strings.Join(patterns, ", ") })
 
 	seen := map[string]string{} // external id → file:line of its first test
 	filtered, unchanged := 0, 0

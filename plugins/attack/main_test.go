@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -203,8 +204,27 @@ func TestFolder20(t *testing.T) {
 	if got := strings.Join(res.IDs(sdk.KindTechnique), ","); got != "T1476" {
 		t.Errorf("mobile only: %s", got)
 	}
-	if r := res.ByKindID()["technique/T1476"].(*sdk.Technique); r.ReleaseVersion != "6.3" || len(res.Warnings()) != 0 {
-		t.Errorf("release %q, warnings %v", r.ReleaseVersion, res.Warnings())
+	if r := res.ByKindID()["technique/T1476"].(*sdk.Technique); r.ReleaseVersion != "6.3" {
+		t.Errorf("release %q", r.ReleaseVersion)
+	}
+	// Every file of the other domain is named as left out, and nothing else warns.
+	var enterprise []string
+	filepath.WalkDir("testdata/cti/enterprise-attack", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel("testdata/cti", p)
+			enterprise = append(enterprise, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	var named []string
+	for _, w := range res.Warnings() {
+		if w.Summary != "file left out: the domain enterprise-attack is not among the configured domains (mobile-attack)" {
+			t.Errorf("warning %s: %s", w.File, w.Summary)
+		}
+		named = append(named, w.File)
+	}
+	if len(enterprise) < 5 || strings.Join(named, ",") != strings.Join(enterprise, ",") {
+		t.Errorf("left out:\n%v\nwant:\n%v", named, enterprise)
 	}
 	dir := filepath.Join(t.TempDir(), "mitre-cti-v6.3")
 	testfs.CopyDir(t, "testdata/cti", dir)

@@ -140,6 +140,18 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		return fmt.Errorf("no CALDERA ability or adversary files in %s (looked for %s)", tree.Source(),
 			strings.Join(append(slices.Clone(cfg.Abilities), cfg.Adversaries...), ", "))
 	}
+	if tree.File() == "" {
+		read := make([]source.File, len(files))
+		for i, f := range files {
+			read[i] = f.File
+		}
+		left, err := tree.LeftOut(read)
+		if err != nil {
+			return err
+		}
+		patterns := strings.Join(append(slices.Clone(cfg.Abilities), cfg.Adversaries...), ", ")
+		source.WarnLeftOut(out, left, func(string) string { return "matches none of the ability and adversary patterns " + patterns })
+	}
 
 	// An adversary's record draws on the abilities of other files (and on other
 	// adversaries through packs), and a duplicate id is decided by the first file:

@@ -174,7 +174,13 @@ func TestMalformedFilesAreWarnings(t *testing.T) {
 func TestConfig(t *testing.T) {
 	t.Run("abilities only", func(t *testing.T) {
 		res := run(t, "testdata/ok", `{"adversaries":[]}`)
-		if res.Err != nil || len(res.Records) != 3 || len(res.Diagnostics) != 0 {
+		// The adversary files are named as left out, and nothing else warns.
+		want := []string{
+			"data/adversaries/ef4d997c-a0d1-4067-9efa-87c58682db71.yml:0: file left out: matches none of the ability and adversary patterns **/abilities/**/*.yml, **/abilities/**/*.yaml",
+			"data/adversaries/packs/1a98b8e6-18ce-4617-8cc5-e65a1a9d490e.yml:0: file left out: matches none of the ability and adversary patterns **/abilities/**/*.yml, **/abilities/**/*.yaml",
+			"data/adversaries/packs/5d3e170e-f1b8-49f9-9ee1-c51605552a08.yml:0: file left out: matches none of the ability and adversary patterns **/abilities/**/*.yml, **/abilities/**/*.yaml",
+		}
+		if res.Err != nil || len(res.Records) != 3 || testfmt.Diagnostics(res.Diagnostics) != strings.Join(want, "\n") {
 			t.Fatalf("%v %d %s", res.Err, len(res.Records), testfmt.Diagnostics(res.Diagnostics))
 		}
 	})

@@ -98,6 +98,19 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	if len(files) == 0 {
 		return fmt.Errorf("no CSV files in %s (looked for %s and %s)", tree.Source(), cfg.Templates, cfg.Rules)
 	}
+	if tree.File() == "" {
+		read := make([]source.File, len(files))
+		for i, f := range files {
+			read[i] = source.File{Path: f.path, Rel: f.rel}
+		}
+		left, err := tree.LeftOut(read)
+		if err != nil {
+			return err
+		}
+		source.WarnLeftOut(out, left, func(string) string {
+			return "matches neither the templates pattern " + cfg.Templates + " nor the rules pattern " + cfg.Rules
+		})
+	}
 	for i, f := range files {
 		out.Progress(int64(i), int64(len(files)), "reading "+f.rel)
 		if err := importFile(ctx, f, cfg, out); err != nil {

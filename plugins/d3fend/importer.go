@@ -70,8 +70,18 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	warnAll(out, onto.Rel, problems)
 	o.deriveMappings(defs, attacks)
 
-	if err := addMitigations(ctx, tree, cfg, defs, out, tr, attackFiles); err != nil {
+	mitigations, err := addMitigations(ctx, tree, cfg, defs, out, tr, attackFiles)
+	if err != nil {
 		return err
+	}
+	if tree.File() == "" {
+		left, err := tree.LeftOut([]source.File{onto, mitigations})
+		if err != nil {
+			return err
+		}
+		source.WarnLeftOut(out, left, func(string) string {
+			return "neither the ontology read (" + onto.Rel + ") nor the ATT&CK mitigation mappings read"
+		})
 	}
 
 	total := int64(len(defs))
@@ -170,23 +180,23 @@ func warnAll(out *sdk.Emitter, file string, problems []problem) {
 // A mitigation is not a technique, so each "M1018 is related to D3-LFP"
 // becomes one mapping per technique M1018 mitigates in the ATT&CK data, with
 // relation "mitigation:M1018".
-func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*defTechnique, out *sdk.Emitter, tr *source.Tracker, attackFiles *attackListing) error {
+func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*defTechnique, out *sdk.Emitter, tr *source.Tracker, attackFiles *attackListing) (source.File, error) {
 	file, closeFn, err := findMitigations(ctx, tree, cfg, out, true)
 	if errors.Is(err, errWarned) {
-		return nil
+		return source.File{}, nil
 	}
 	if err != nil {
-		return err
+		return source.File{}, err
 	}
 	defer closeFn()
 	if file.Path == "" {
 		out.Warn("", 0, "", "no ATT&CK mitigation mappings imported",
 			fmt.Sprintf("no file matching %s in the source; set mitigations_source to D3FEND's attack-mitigations.json", cfg.Mitigations))
-		return nil
+		return source.File{}, nil
 	}
 	data, err := tr.ReadFile(file.tracked)
 	if err != nil {
-		return fmt.Errorf("%s: %w", file.Rel, err)
+		return source.File{}, fmt.Errorf("%s: %w", file.Rel, err)
 	}
 	links, problems, err := parseMitigations(data)
 	if err != nil {
@@ -196,16 +206,16 @@ func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*
 			line = se.Line
 		}
 		out.Warn(file.Rel, line, "", "skipped malformed ATT&CK mitigation mappings", err.Error())
-		return nil
+		return file.File, nil
 	}
 	warnAll(out, file.Rel, problems)
 	if len(links) == 0 {
-		return nil
+		return file.File, nil
 	}
 	if cfg.AttackSource == "" {
 		out.Warn(file.Rel, 0, "", fmt.Sprintf("%d ATT&CK mitigation mappings left out: config attack_source is not set", len(links)),
 			"a mapping must name an ATT&CK technique; attack_source (ATT&CK STIX) says which techniques each mitigation mitigates")
-		return nil
+		return file.File, nil
 	}
 	out.Progress(0, 0, "reading ATT&CK from "+cfg.AttackSource)
 	am, skipped, err := loadAttack(ctx, cfg.AttackSource, tr, attackFiles)
@@ -214,10 +224,10 @@ func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*
 		// offline: the mitigation mappings are left out, and the run says so.
 		out.Warn(file.Rel, 0, "", fmt.Sprintf("%d ATT&CK mitigation mappings left out: attack_source could not be read", len(links)),
 			err.Error()+"; set attack_source to a local ATT&CK STIX bundle or mitre/cti folder to import them offline")
-		return nil
+		return file.File, nil
 	}
 	if err != nil {
-		return err
+		return source.File{}, err
 	}
 	for _, s := range skipped {
 		out.Warn("", 0, "", "attack_source: skipped unreadable file", s)
@@ -249,7 +259,7 @@ func addMitigations(ctx context.Context, tree *source.Tree, cfg config, defs []*
 			d.rec.Mappings = append(d.rec.Mappings, sdk.DefensiveMapping{TechniqueID: t, Relation: mitigationKey + l.Mitigation})
 		}
 	}
-	return nil
+	return file.File, nil
 }
 
 // mitigationsFile is attack-mitigations.json, and the same file as the tracker

@@ -62,6 +62,7 @@ func TestImportRepository(t *testing.T) {
 	}
 	// Unknown keys are warnings, one per key at its line, and the rule is kept.
 	wantDiags := []string{
+		"tests/data/test_rule.toml:0 : file left out: matches the exclude pattern **/tests/**",
 		"hunting/windows/queries/hunt_lateral.toml:12 0c0b4f6a-1a3c-4d5f-8f0a-123456789abc: mitre entry \"TBAD\" is not an ATT&CK technique id; left out",
 		"pyproject.toml:0 : skipped file: neither a detection rule ([rule]) nor a hunting query ([hunt])",
 		"rules/integrations/aws/unknown_keys.toml:36 9a1b2c3d-0000-4000-8000-00000000000a: unknown key \"extra\" ignored",
@@ -242,8 +243,16 @@ func TestConfig(t *testing.T) {
 		if res.Err != nil || len(res.Records) != 2 {
 			t.Fatalf("%v, %v", res.Err, positions(res))
 		}
-		if got := testfmt.DiagnosticList(res.Diagnostics); strings.Join(got, "\n") != "rules_nope:0 : configured folder not found in the source" {
-			t.Errorf("diagnostics = %v", got)
+		// Each file outside the folders is named, with why.
+		want := []string{"rules_nope:0 : configured folder not found in the source"}
+		for _, f := range []string{"hunting/windows/queries/hunt_lateral.toml", "pyproject.toml", "rules/_deprecated/persistence_old_rule.toml",
+			"rules/cross-platform/execution_esql.toml", "rules/integrations/aws/unknown_keys.toml", "rules/linux/credential_access_threshold.toml",
+			"rules/network/command_and_control_no_threat.toml", "rules/threat_intel/threat_intel_match.toml", "rules/windows/collection_outlook_ipc.toml"} {
+			want = append(want, f+":0 : file left out: outside the configured folders (rules_building_block, rules/ml, rules_nope)")
+		}
+		want = append(want, "tests/data/test_rule.toml:0 : file left out: matches the exclude pattern **/tests/**")
+		if got := testfmt.DiagnosticList(res.Diagnostics); !reflect.DeepEqual(got, want) {
+			t.Errorf("diagnostics:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	})
 	t.Run("deprecated and building blocks left out", func(t *testing.T) {
@@ -255,7 +264,8 @@ func TestConfig(t *testing.T) {
 	})
 	t.Run("exclude replaces the default", func(t *testing.T) {
 		res := run(t, "testdata/repo", `{"exclude":["rules/integrations/**"]}`)
-		if res.Err != nil || len(res.Records) != 10 || rules(res)["test-only"] == nil || len(res.Diagnostics) != 2 {
+		if res.Err != nil || len(res.Records) != 10 || rules(res)["test-only"] == nil || len(res.Diagnostics) != 3 ||
+			testfmt.DiagnosticList(res.Diagnostics)[0] != "rules/integrations/aws/unknown_keys.toml:0 : file left out: matches the exclude pattern rules/integrations/**" {
 			t.Fatalf("%v, %v %v", res.Err, positions(res), res.Diagnostics)
 		}
 	})

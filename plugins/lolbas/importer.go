@@ -159,6 +159,15 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 			all = append(all, fns)
 		}
 	}
+	if tree.File() == "" {
+		left, err := tree.LeftOut(all)
+		if err != nil {
+			return err
+		}
+		source.WarnLeftOut(out, left, func(string) string {
+			return "not a LOLBAS entry or GTFOBins binary by the lolbas_files, gtfobins_files and layout settings"
+		})
+	}
 	if r.tr.AllUnchanged(all) {
 		out.Progress(r.all, r.all, fmt.Sprintf("the source is unchanged since the previous import: %d files skipped", len(all)))
 		return nil

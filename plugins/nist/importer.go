@@ -89,6 +89,11 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	if len(files) == 0 {
 		return fmt.Errorf("no JSON files in %s (looked for %s)", tree.Source(), cfg.Files)
 	}
+	left, err := tree.LeftOut(files)
+	if err != nil {
+		return err
+	}
+	source.WarnLeftOut(out, left, func(string) string { return "does not match the file pattern " + cfg.Files })
 
 	// A control's record draws on several files (mappings of one control in many
 	// files, STIX mappings resolved through attack_source): the source is skipped

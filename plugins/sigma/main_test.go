@@ -44,8 +44,9 @@ func TestImportCollection(t *testing.T) {
 	if res.Err != nil {
 		t.Fatalf("import: %v", res.Err)
 	}
-	if len(res.Diagnostics) != 0 {
-		t.Errorf("diagnostics: %v", testfmt.DiagnosticList(res.Diagnostics))
+	// The one file left out by the default exclude patterns is named.
+	if got := strings.Join(testfmt.DiagnosticList(res.Diagnostics), "\n"); got != "regression_data/rules/win_encoded/info.yml:0 : file left out: matches the exclude pattern **/regression_data/**" {
+		t.Errorf("diagnostics: %v", got)
 	}
 	// Files in lexical order, documents in file order; regression_data,
 	// the tool config list and the CI workflow are not rules.
@@ -227,8 +228,17 @@ func TestConfig(t *testing.T) {
 		if res.Err != nil || len(res.Records) != 2 {
 			t.Fatalf("%v, %d records", res.Err, len(res.Records))
 		}
-		if got := testfmt.DiagnosticList(res.Diagnostics); strings.Join(got, "\n") != "rules-dfir:0 : configured folder not found in the source" {
-			t.Errorf("diagnostics = %v", got)
+		want := []string{"rules-dfir:0 : configured folder not found in the source"}
+		for _, f := range []string{"other/tooling.yml", "other/workflow.yaml"} {
+			want = append(want, f+":0 : file left out: outside the configured folders (rules-threat-hunting, rules-dfir)")
+		}
+		want = append(want, "regression_data/rules/win_encoded/info.yml:0 : file left out: matches the exclude pattern **/regression_data/**")
+		for _, f := range []string{"rules/cloud/azure_tactic_only.yml", "rules/filters/filter_admin_hosts.yml", "rules/linux/lnx_multi_global.yml",
+			"rules/network/net_two_rules.yml", "rules/windows/proc_creation_win_encoded_ps.yml"} {
+			want = append(want, f+":0 : file left out: outside the configured folders (rules-threat-hunting, rules-dfir)")
+		}
+		if got := testfmt.DiagnosticList(res.Diagnostics); !reflect.DeepEqual(got, want) {
+			t.Errorf("diagnostics:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	})
 	t.Run("deprecated left out", func(t *testing.T) {
@@ -243,7 +253,8 @@ func TestConfig(t *testing.T) {
 	t.Run("exclude replaces the default", func(t *testing.T) {
 		// regression_data is read now, and its info.yml is still no rule.
 		res := run(t, "testdata/collection", `{"exclude":["rules/linux/**"]}`)
-		if res.Err != nil || len(res.Records) != 7 || len(res.Diagnostics) != 0 {
+		if res.Err != nil || len(res.Records) != 7 ||
+			strings.Join(testfmt.DiagnosticList(res.Diagnostics), "\n") != "rules/linux/lnx_multi_global.yml:0 : file left out: matches the exclude pattern rules/linux/**" {
 			t.Fatalf("%v, %d records, %v", res.Err, len(res.Records), res.Diagnostics)
 		}
 	})

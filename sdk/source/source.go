@@ -66,6 +66,8 @@ type Tree struct {
 	file   string // base name when the source is a single file
 	source string
 	temp   string // removed by Close; empty for local folders and files
+
+	listing []File // the regular files as the last Glob listed them
 }
 
 // Root is the directory holding the source. For a single-file source it is
@@ -160,6 +162,10 @@ func (t *Tree) Glob(patterns ...string) ([]File, error) {
 			return nil, fmt.Errorf("glob %q: %w", p, err)
 		}
 	}
+	all, err := t.list()
+	if err != nil {
+		return nil, err
+	}
 	// Each pattern is split once, and each path once, rather than both per pair:
 	// listing the 24,771 files of an ATT&CK folder against three patterns split
 	// 150,000 strings.
@@ -168,16 +174,26 @@ func (t *Tree) Glob(patterns ...string) ([]File, error) {
 		split[i] = strings.Split(p, "/")
 	}
 	var out []File
-	err := t.Walk(func(p, rel string, d fs.DirEntry) error {
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		name := strings.Split(rel, "/")
+	for _, f := range all {
+		name := strings.Split(f.Rel, "/")
 		for _, pat := range split {
 			if matchSegments(pat, name) {
-				out = append(out, File{Path: p, Rel: rel})
+				out = append(out, f)
 				break
 			}
+		}
+	}
+	return out, nil
+}
+
+// list walks the tree for its regular files, sorted by Rel, and keeps the
+// listing for LeftOut: an importer globs and then names what it left out, and
+// the second walk of a 25,000-file ATT&CK folder would cost as much as the first.
+func (t *Tree) list() ([]File, error) {
+	var out []File
+	err := t.Walk(func(p, rel string, d fs.DirEntry) error {
+		if d.Type().IsRegular() {
+			out = append(out, File{Path: p, Rel: rel})
 		}
 		return nil
 	})
@@ -185,6 +201,7 @@ func (t *Tree) Glob(patterns ...string) ([]File, error) {
 		return nil, fmt.Errorf("glob in %s: %w", t.source, err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Rel < out[j].Rel })
+	t.listing = out
 	return out, nil
 }
 

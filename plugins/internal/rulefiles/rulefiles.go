@@ -81,16 +81,41 @@ func Find(tree *source.Tree, s Scope, out *sdk.Emitter) ([]source.File, error) {
 	}
 	var files []source.File
 	for _, f := range found {
-		if !excluded(f.Rel, s.Exclude) {
+		if excludedBy(f.Rel, s.Exclude) == "" {
 			files = append(files, f)
 		}
 	}
+	// Every other file under the source is named in a warning, with why it was
+	// not read: nothing under a source goes unmentioned.
+	left, err := tree.LeftOut(files)
+	if err != nil {
+		return nil, err
+	}
+	source.WarnLeftOut(out, left, func(rel string) string {
+		if p := excludedBy(rel, s.Exclude); p != "" {
+			return "matches the exclude pattern " + p
+		}
+		if !hasExtension(rel, s.Extensions) {
+			return "not a " + strings.Join(s.Extensions, " or ") + " file"
+		}
+		return "outside the configured folders (" + strings.Join(s.Folders, ", ") + ")"
+	})
 	return files, nil
 }
 
-func excluded(rel string, patterns []string) bool {
+// excludedBy returns the first exclude pattern rel matches, or "".
+func excludedBy(rel string, patterns []string) string {
 	for _, p := range patterns {
 		if source.Match(p, rel) {
+			return p
+		}
+	}
+	return ""
+}
+
+func hasExtension(rel string, exts []string) bool {
+	for _, e := range exts {
+		if strings.HasSuffix(rel, e) {
 			return true
 		}
 	}

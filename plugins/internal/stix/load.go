@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,6 +140,9 @@ type loader struct {
 	// tracked: the top-level source was handed to opts.Tracker (sources an index
 	// names are read without it).
 	tracked bool
+	// mirrored: the local files read through a root index.json (a mirror of
+	// attack-stix-data), so that the others can be named as left out.
+	mirrored map[string]bool
 }
 
 // tracker returns opts.Tracker for the first source opened, nil after.
@@ -193,6 +197,9 @@ func (l *loader) loadSource(src string, ctr container, display string) error {
 	}
 	defer tree.Close()
 	tr := l.tracker()
+	if f := tree.File(); f != "" && l.mirrored != nil {
+		l.mirrored[filepath.Clean(f)] = true
+	}
 	if f := tree.File(); f != "" {
 		rel := display
 		if rel == "" {
@@ -246,7 +253,24 @@ func (l *loader) loadFolder(tree *source.Tree, ctr container, tr *source.Tracker
 	root := tree.Root()
 	if data, err := os.ReadFile(filepath.Join(root, "index.json")); err == nil {
 		if pf, err := ParseFile(data); err == nil && pf.Kind == KindIndex {
-			return l.loadIndex(pf.Index, indexBase{dir: root}, "index.json")
+			l.mirrored = map[string]bool{}
+			if err := l.loadIndex(pf.Index, indexBase{dir: root}, "index.json"); err != nil {
+				return err
+			}
+			left, err := tree.LeftOut()
+			if err != nil {
+				return err
+			}
+			var rest []source.File
+			for _, f := range left {
+				if f.Rel != "index.json" && !l.mirrored[filepath.Clean(f.Path)] {
+					rest = append(rest, f)
+				}
+			}
+			source.WarnLeftOut(l.r, rest, func(string) string {
+				return "not a bundle that index.json names for the configured domains and release"
+			})
+			return nil
 		}
 	}
 	var jobs []fileJob
@@ -296,6 +320,9 @@ func (l *loader) loadFolder(tree *source.Tree, ctr container, tr *source.Tracker
 	if len(jobs) == 0 {
 		return fmt.Errorf("no JSON files found in %s", tree.Source())
 	}
+	if err := l.warnLeftOut(tree, jobs, present); err != nil {
+		return err
+	}
 	if tr != nil {
 		files := make([]source.File, len(jobs))
 		for i, j := range jobs {
@@ -344,6 +371,39 @@ func (l *loader) loadFolder(tree *source.Tree, ctr container, tr *source.Tracker
 			}
 		}
 	}
+	return nil
+}
+
+// warnLeftOut names the files of a folder source that jobs do not read, with why.
+func (l *loader) warnLeftOut(tree *source.Tree, jobs []fileJob, present []string) error {
+	read := make([]source.File, len(jobs))
+	for i, j := range jobs {
+		read[i] = source.File{Path: j.path, Rel: j.rel}
+	}
+	left, err := tree.LeftOut(read)
+	if err != nil {
+		return err
+	}
+	whole := map[string]bool{} // domains read from their whole bundle
+	for _, j := range jobs {
+		if dom, name, ok := strings.Cut(j.rel, "/"); ok && name == dom+".json" {
+			whole[dom] = true
+		}
+	}
+	source.WarnLeftOut(l.r, left, func(rel string) string {
+		dom, _, nested := strings.Cut(rel, "/")
+		inDomain := nested && slices.Contains(present, dom)
+		switch {
+		case inDomain && !l.selected(dom):
+			return "the domain " + dom + " is not among the configured domains (" + strings.Join(l.opts.Domains, ", ") + ")"
+		case inDomain && whole[dom]:
+			return "the domain's whole bundle " + dom + "/" + dom + ".json was read instead"
+		case !strings.HasSuffix(rel, ".json"):
+			return "not a .json file"
+		default:
+			return "outside the domain folders (" + strings.Join(present, ", ") + ")"
+		}
+	})
 	return nil
 }
 

@@ -235,7 +235,9 @@ func TestLoadIndexSelection(t *testing.T) {
 	if ds.Len() != 1 || o == nil || ds.Release(o) != "10.1" || strings.Join(ds.Domains(o), ",") != DomainEnterprise {
 		t.Fatalf("latest: %d objects, %+v", ds.Len(), o)
 	}
-	if len(r.warnings) != 1 || !strings.Contains(r.warnings[0], "c2: skipped collection of an unknown domain") {
+	// The release the index does not select is named as left out.
+	if len(r.warnings) != 2 || !strings.Contains(r.warnings[0], "c2: skipped collection of an unknown domain") ||
+		r.warnings[1] != "enterprise-attack/enterprise-attack-9.0.json:0 : file left out: not a bundle that index.json names for the configured domains and release" {
 		t.Errorf("warnings = %q", r.warnings)
 	}
 	opts.Version = "9"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -295,6 +296,23 @@ func TestMigrateCommands(t *testing.T) {
 	if out := run(t, "", "--config", cfg, "migrate", "version"); !strings.Contains(out, "version "+latest+" of "+latest) {
 		t.Fatalf("after up: %s", out)
 	}
+	// A migration the database never had, below its version, is refused by name, and
+	// --apply-skipped applies it.
+	db, err := sql.Open("sqlite", filepath.Join(filepath.Dir(cfg), "data", "aegis.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM schema_migrations_ledger WHERE version = 3; DROP INDEX tests_retest_once_idx`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if out, err := runErr(t, "", "--config", cfg, "migrate", "up"); err == nil || !strings.Contains(err.Error(), "never had 0003_tests.up.sql") {
+		t.Fatalf("skipped migration not refused: %v\n%s", err, out)
+	}
+	if out := run(t, "", "--config", cfg, "migrate", "up", "--apply-skipped"); !strings.Contains(out, "applied skipped migration 0003_tests.up.sql\ndatabase at version "+latest) {
+		t.Fatalf("apply skipped: %s", out)
+	}
+	run(t, "", "--config", cfg, "migrate", "up")
 	if out := run(t, "", "--config", cfg, "migrate", "down", "all"); !strings.Contains(out, "version 0") {
 		t.Fatalf("after down: %s", out)
 	}

@@ -12,17 +12,28 @@ func (a *app) migrateCmd() *cobra.Command {
 		Use:   "migrate",
 		Short: "Apply, revert or show database migrations",
 	}
-	cmd.AddCommand(&cobra.Command{
+	var applySkipped bool
+	up := &cobra.Command{
 		Use:   "up",
 		Short: "Apply every pending migration",
-		Args:  cobra.NoArgs,
+		Long: "Apply every pending migration. A database that a build without some migration migrated past its\n" +
+			"number is refused, naming the migrations it never had; --apply-skipped applies them first (back it up before).",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := a.openStore(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			if err := st.Migrate(); err != nil {
+			if applySkipped {
+				applied, err := st.ApplySkipped()
+				for _, name := range applied {
+					fmt.Fprintf(a.stdout, "applied skipped migration %s\n", name)
+				}
+				if err != nil {
+					return err
+				}
+			} else if err := st.Migrate(); err != nil {
 				return err
 			}
 			v, err := st.MigrationVersion()
@@ -32,7 +43,9 @@ func (a *app) migrateCmd() *cobra.Command {
 			fmt.Fprintf(a.stdout, "database at version %d\n", v.Version)
 			return nil
 		},
-	}, &cobra.Command{
+	}
+	up.Flags().BoolVar(&applySkipped, "apply-skipped", false, "apply the migrations a database at a later version never had, then migrate up")
+	cmd.AddCommand(up, &cobra.Command{
 		Use:   "down [STEPS]",
 		Short: "Revert STEPS migrations (default 1; \"all\" reverts every migration)",
 		Args:  cobra.MaximumNArgs(1),

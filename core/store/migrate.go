@@ -10,6 +10,7 @@ import (
 	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	migratesqlite "github.com/golang-migrate/migrate/v4/database/sqlite"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+	"github.com/jmoiron/sqlx"
 
 	"github.com/aegis-sec/aegis/migrations"
 )
@@ -74,8 +75,52 @@ func (s *Store) Migrate() error {
 		return err
 	}
 	defer done()
-	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		return fmt.Errorf("store: migrate up: %w", err)
+	files, err := upMigrations(s.dialect)
+	if err != nil {
+		return err
+	}
+	err = s.withLedger(func(c *sqlx.Conn) error {
+		before, err := version(m)
+		if err != nil {
+			return err
+		}
+		have, err := ledger(c, before, files)
+		if err != nil {
+			return err
+		}
+		if miss := skipped(files, have, before); len(miss) > 0 {
+			e := &SkippedMigrationsError{Version: before}
+			for _, f := range miss {
+				e.Skipped = append(e.Skipped, f.Name)
+			}
+			return e
+		}
+		upErr := m.Up()
+		if errors.Is(upErr, migrate.ErrNoChange) {
+			upErr = nil
+		}
+		// What Up applied, also when it failed part-way: the versions up to the one it
+		// stopped at, that one only when it is not dirty.
+		after, dirty, err := m.Version()
+		if err != nil && !errors.Is(err, migrate.ErrNilVersion) {
+			return fmt.Errorf("store: migration version: %w", err)
+		}
+		var applied []uint
+		for _, f := range files {
+			if f.Version > before && (f.Version < after || f.Version == after && !dirty) {
+				applied = append(applied, f.Version)
+			}
+		}
+		if err := record(c, applied); err != nil {
+			return err
+		}
+		if upErr != nil {
+			return fmt.Errorf("store: migrate up: %w", upErr)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	// Search documents a crash left queued between a commit and its index step
 	// (searchindex.go): the server migrates on start.
@@ -100,7 +145,28 @@ func (s *Store) MigrateDown(steps int) error {
 	if err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("store: migrate down: %w", err)
 	}
-	return nil
+	return s.forgetAbove(m)
+}
+
+// forgetAbove drops from the ledger the versions above the database's one.
+func (s *Store) forgetAbove(m *migrate.Migrate) error {
+	v, err := version(m)
+	if err != nil {
+		return err
+	}
+	return s.withLedger(func(c *sqlx.Conn) error { return forget(c, v) })
+}
+
+// version is the applied version, 0 for none.
+func version(m *migrate.Migrate) (uint, error) {
+	v, _, err := m.Version()
+	if errors.Is(err, migrate.ErrNilVersion) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: migration version: %w", err)
+	}
+	return v, nil
 }
 
 // MigrateDownBelow reverts migrations one at a time until the applied version is below
@@ -115,7 +181,7 @@ func (s *Store) MigrateDownBelow(version uint) error {
 	for {
 		v, _, err := m.Version()
 		if errors.Is(err, migrate.ErrNilVersion) || err == nil && v < version {
-			return nil
+			return s.forgetAbove(m)
 		}
 		if err != nil {
 			return fmt.Errorf("store: migrate down below %d: %w", version, err)

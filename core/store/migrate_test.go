@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sort"
 	"strings"
@@ -10,7 +12,6 @@ import (
 	"github.com/aegis-sec/aegis/core/store"
 	"github.com/aegis-sec/aegis/core/store/storetest"
 	"github.com/aegis-sec/aegis/migrations"
-	"io/fs"
 )
 
 // column is what the two dialects must agree on: the name and whether NULL is allowed.
@@ -29,12 +30,12 @@ func schemaOf(t *testing.T, s *store.Store) []column {
 		// makes it NOT NULL implicitly, so count pk columns as NOT NULL.
 		q = `SELECT m.name AS table_name, p.name AS column_name, (p."notnull" = 1 OR p.pk > 0) AS not_null
 			FROM sqlite_master m JOIN pragma_table_info(m.name) p
-			WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'schema_migrations' AND ` + storetest.NotSearchIndex("m.name")
+			WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE 'schema_migrations%' AND ` + storetest.NotSearchIndex("m.name")
 	case store.Postgres:
 		// search_doc and the <table>_fts tables with their queue (migration 0250) are the
 		// full-text index of a table (the FTS5 tables on SQLite).
 		q = `SELECT table_name, column_name, (is_nullable = 'NO') AS not_null FROM information_schema.columns
-			WHERE table_schema = current_schema() AND table_name <> 'schema_migrations' AND data_type <> 'tsvector' AND ` +
+			WHERE table_schema = current_schema() AND table_name NOT LIKE 'schema_migrations%' AND data_type <> 'tsvector' AND ` +
 			storetest.NotSearchIndex("table_name")
 	}
 	rows, err := s.DB().Query(q)
@@ -172,4 +173,86 @@ func TestMigrationsGoDownAndUp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A database migrated past a migration it never had (by a build that lacked it) is
+// refused with the migration's name, and `migrate up --apply-skipped` applies it.
+func TestSkippedMigrationsAreRefusedAndApplied(t *testing.T) {
+	for _, d := range []string{store.SQLite, store.Postgres} {
+		t.Run(d, func(t *testing.T) {
+			s := storetest.Open(t, d)
+			var n int
+			if err := s.DB().Get(&n, `SELECT COUNT(*) FROM schema_migrations_ledger`); err != nil {
+				t.Fatal(err)
+			}
+			files, _ := fs.Glob(migrationsOf(t, d), "*.up.sql")
+			if n != len(files) || n < 20 {
+				t.Fatalf("ledger holds %d versions, the binary carries %d migrations", n, len(files))
+			}
+			// Undo migration 0003 (an index) as a build without it would never have made
+			// it, and drop it from the ledger.
+			if _, err := s.DB().Exec(`DROP INDEX tests_retest_once_idx`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.DB().Exec(`DELETE FROM schema_migrations_ledger WHERE version = 3`); err != nil {
+				t.Fatal(err)
+			}
+			err := s.Migrate()
+			var skipped *store.SkippedMigrationsError
+			if !errors.As(err, &skipped) || len(skipped.Skipped) != 1 || !strings.HasPrefix(skipped.Skipped[0], "0003_") ||
+				!strings.Contains(err.Error(), "--apply-skipped") {
+				t.Fatalf("migrate: %v", err)
+			}
+			applied, err := s.ApplySkipped()
+			if err != nil || len(applied) != 1 || applied[0] != skipped.Skipped[0] {
+				t.Fatalf("apply skipped: %v %v", applied, err)
+			}
+			if !hasIndex(t, s, "tests_retest_once_idx") {
+				t.Error("the skipped migration's index is still missing")
+			}
+			if err := s.Migrate(); err != nil {
+				t.Errorf("migrate after applying: %v", err)
+			}
+
+			// Migrating down forgets the versions it reverts, so up again is no skip; a
+			// database from before the ledger is taken as complete up to its version.
+			if err := s.MigrateDown(2); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DB().Get(&n, `SELECT COUNT(*) FROM schema_migrations_ledger`); err != nil || n != len(files)-2 {
+				t.Errorf("after down 2: %d versions (%v)", n, err)
+			}
+			if _, err := s.DB().Exec(`DROP TABLE schema_migrations_ledger`); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Migrate(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DB().Get(&n, `SELECT COUNT(*) FROM schema_migrations_ledger`); err != nil || n != len(files) {
+				t.Errorf("rebuilt ledger: %d versions (%v)", n, err)
+			}
+		})
+	}
+}
+
+func migrationsOf(t *testing.T, dialect string) fs.FS {
+	t.Helper()
+	f, err := migrations.For(dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func hasIndex(t *testing.T, s *store.Store, name string) bool {
+	t.Helper()
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?`
+	if s.Dialect() == store.Postgres {
+		q = `SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1`
+	}
+	var n int
+	if err := s.DB().Get(&n, q, name); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
 }

@@ -126,7 +126,7 @@ func NotSearchIndex(col string) string {
 // was.
 func Dump(t testing.TB, s *store.Store, skip ...string) map[string][]string {
 	t.Helper()
-	skipped := map[string]bool{"schema_migrations": true}
+	skipped := map[string]bool{"schema_migrations": true, "schema_migrations_ledger": true}
 	for _, n := range skip {
 		skipped[n] = true
 	}

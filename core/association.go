@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 )
@@ -141,162 +140,6 @@ func dedupe(s []string) []string {
 	return out
 }
 
-// AssociationRepo loads what the association needs and writes its result.
-type AssociationRepo interface {
-	// AssociationInputs returns active, non-deprecated templates, and the active,
-	// non-deprecated detection rules that name a technique. It first makes the
-	// transaction the only one recomputing the links until it ends: two recomputations
-	// from different snapshots would both add (or remove) the same link.
-	AssociationInputs(ctx context.Context) ([]AssocTemplate, []AssocRule, error)
-	// AssociationSignatures returns the signature of every template and rule as of the
-	// last recompute, by AssocKey.
-	AssociationSignatures(ctx context.Context) (map[AssocKey]string, error)
-	// AssociationLinks returns the stored links of the given templates and of the given
-	// rules.
-	AssociationLinks(ctx context.Context, templateIDs, ruleIDs []string) ([]AssocLink, error)
-	ReplaceAssociations(ctx context.Context, add, remove []AssocLink) error
-	// PutAssociationSignatures stores the signatures in set and forgets those in gone.
-	PutAssociationSignatures(ctx context.Context, set map[AssocKey]string, gone []AssocKey) error
-}
-
-// AssocKey names a template (Side "template") or a rule (Side "rule").
-type AssocKey struct {
-	Side string
-	ID   string
-}
-
-// Sides of an AssocKey.
-const (
-	AssocTemplateSide = "template"
-	AssocRuleSide     = "rule"
-)
-
-// signature is all that a template's or rule's links depend on: its techniques (in
-// the order they are given) and its platform families.
-func signature(techniques, platforms []string) string {
-	fs := make([]string, 0, len(platforms))
-	for f := range families(platforms) {
-		fs = append(fs, f)
-	}
-	sort.Strings(fs)
-	return strings.Join(techniques, ",") + "|" + strings.Join(fs, ",")
-}
-
-// RecomputeAssociations brings test_template_detection_rules up to date, writing only
-// what changed; it returns how many links were added and removed.
-//
-// A link depends only on its template's and its rule's techniques and platform
-// families, so only the templates and rules whose signature changed since the last
-// recompute (or that appeared or vanished) are revisited: their links are computed
-// against every rule and template, compared with the stored ones, and the difference
-// written. The links between two unchanged sides stand as they are.
-func RecomputeAssociations(ctx context.Context, tx interface{ AssociationRepo }) (added, removed int, err error) {
-	tpls, rules, err := tx.AssociationInputs(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	kept, err := tx.AssociationSignatures(ctx)
-	if err != nil {
-		return 0, 0, err
-	}
-	now := make(map[AssocKey]string, len(tpls)+len(rules))
-	for _, t := range tpls {
-		now[AssocKey{AssocTemplateSide, t.ID}] = signature(t.Techniques, t.Platforms)
-	}
-	for _, r := range rules {
-		now[AssocKey{AssocRuleSide, r.ID}] = signature(r.Techniques, r.Platforms)
-	}
-	set := map[AssocKey]string{}
-	var gone []AssocKey
-	dirty := map[AssocKey]bool{}
-	for k, sig := range now {
-		if old, ok := kept[k]; !ok || old != sig {
-			set[k] = sig
-			dirty[k] = true
-		}
-	}
-	for k := range kept {
-		if _, ok := now[k]; !ok {
-			gone = append(gone, k)
-			dirty[k] = true
-		}
-	}
-	if len(dirty) == 0 {
-		return 0, 0, nil
-	}
-	var dirtyTpls, cleanTpls []AssocTemplate
-	for _, t := range tpls {
-		if dirty[AssocKey{AssocTemplateSide, t.ID}] {
-			dirtyTpls = append(dirtyTpls, t)
-		} else {
-			cleanTpls = append(cleanTpls, t)
-		}
-	}
-	var dirtyRules []AssocRule
-	for _, r := range rules {
-		if dirty[AssocKey{AssocRuleSide, r.ID}] {
-			dirtyRules = append(dirtyRules, r)
-		}
-	}
-	// Every pair with a changed side: changed templates against all rules, unchanged
-	// templates against changed rules.
-	want := Associate(dirtyTpls, rules)
-	if len(dirtyRules) > 0 && len(cleanTpls) > 0 {
-		want = append(want, Associate(cleanTpls, dirtyRules)...)
-	}
-	var tplIDs, ruleIDs []string
-	for k := range dirty {
-		if k.Side == AssocTemplateSide {
-			tplIDs = append(tplIDs, k.ID)
-		} else {
-			ruleIDs = append(ruleIDs, k.ID)
-		}
-	}
-	sort.Strings(tplIDs)
-	sort.Strings(ruleIDs)
-	current, err := tx.AssociationLinks(ctx, tplIDs, ruleIDs)
-	if err != nil {
-		return 0, 0, err
-	}
-	type pair struct{ tpl, rule string }
-	have := make(map[pair]AssocLink, len(current))
-	for _, l := range current {
-		have[pair{l.TemplateID, l.RuleID}] = l
-	}
-	var add, remove []AssocLink
-	seen := make(map[pair]bool, len(want))
-	for _, l := range want {
-		k := pair{l.TemplateID, l.RuleID}
-		seen[k] = true
-		if old, ok := have[k]; !ok || old.Reason != l.Reason {
-			if ok {
-				remove = append(remove, old)
-			}
-			add = append(add, l)
-		}
-	}
-	for k, l := range have {
-		if !seen[k] {
-			remove = append(remove, l)
-		}
-	}
-	sort.Slice(remove, func(i, j int) bool {
-		return remove[i].TemplateID < remove[j].TemplateID || remove[i].TemplateID == remove[j].TemplateID && remove[i].RuleID < remove[j].RuleID
-	})
-	if len(add)+len(remove) > 0 {
-		if err := tx.ReplaceAssociations(ctx, add, remove); err != nil {
-			return 0, 0, fmt.Errorf("associate rules with templates: %w", err)
-		}
-	}
-	sort.Slice(gone, func(i, j int) bool {
-		return gone[i].Side < gone[j].Side || gone[i].Side == gone[j].Side && gone[i].ID < gone[j].ID
-	})
-	if err := tx.PutAssociationSignatures(ctx, set, gone); err != nil {
-		return 0, 0, fmt.Errorf("associate rules with templates: %w", err)
-	}
-	return len(add), len(remove), nil
-}
-
 // LinkedRule is a detection rule expected to fire on a template, and why.
 type LinkedRule struct {
 	ID         string `db:"id" json:"id"`
@@ -320,8 +163,15 @@ type LinkedTemplate struct {
 	Reason       string  `db:"reason" json:"reason"`
 }
 
-// AssociationQueryRepo reads the template ↔ rule links.
+// AssociationQueryRepo reads the template ↔ rule links. They are not stored: each read
+// derives them with Associate from the active templates and rules that name the
+// techniques in question, their techniques and platforms, so they can never be stale
+// and an import writes nothing for them (issue 11: 256,797 link rows were rewritten
+// after the first-party imports).
 type AssociationQueryRepo interface {
 	RulesForTemplate(ctx context.Context, templateID string, p Page) ([]*LinkedRule, int, error)
 	TemplatesForRule(ctx context.Context, ruleID string, p Page) ([]*LinkedTemplate, int, error)
+	// CountAssociations counts every template ↔ rule link (all templates against all
+	// rules: a full Associate, for statistics).
+	CountAssociations(ctx context.Context) (int, error)
 }

@@ -325,10 +325,6 @@ func ResolveTechniqueReview(ctx context.Context, tx Tx, actor *User, reviewID, t
 		if err := move(ctx, tx, actor, rep, retired, target.ID, target.ExternalID, "resolved in review "+r.ID); err != nil {
 			return nil, nil, err
 		}
-		// Template and rule links moved: the rules expected to fire on templates follow.
-		if _, _, err := RecomputeAssociations(ctx, tx); err != nil {
-			return nil, nil, err
-		}
 		r.Status, r.TargetTechniqueID = ReviewResolved, &target.ID
 	}
 	if err := tx.CloseTechniqueReview(ctx, r); err != nil {

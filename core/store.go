@@ -35,7 +35,6 @@ type Tx interface {
 	ImportRecordRepo
 	IntelRepo
 	RemapRepo
-	AssociationRepo
 	AssociationQueryRepo
 	AccountRepo
 	ThrottleRepo

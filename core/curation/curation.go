@@ -130,13 +130,9 @@ func readOnly(kind, source string) error {
 	return core.Errorf(core.ECONFLICT, "this %s was imported from %q and is read-only (the next import would overwrite an edit); only its active flag can change", kind, source)
 }
 
-// recordChange brings the template ↔ rule links up to date and audits the change.
+// recordChange audits the change. (The template ↔ rule links are derived when read, so
+// a change to a template or a rule shows in them at once.)
 func recordChange(ctx context.Context, tx core.Tx, actor *core.User, action, kind, id string, d map[string]any) error {
-	// Every change here can add, drop or re-scope a template or a rule, so the links
-	// between them follow in the same transaction, as they do after an import.
-	if _, _, err := core.RecomputeAssociations(ctx, tx); err != nil {
-		return err
-	}
 	if err := tx.AppendAudit(ctx, core.NewAudit(actor, action, kind, id, d)); err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)
 	}

@@ -34,7 +34,18 @@ func TestCustomCatalogFollowsAssociations(t *testing.T) {
 		}
 		links := func() int {
 			var n int
-			st.DB().Get(&n, st.DB().Rebind(`SELECT COUNT(*) FROM test_template_detection_rules WHERE test_template_id = ? AND detection_rule_id = ?`), tpl.ID, rule.ID)
+			err := st.Read(ctx, func(tx core.Tx) error {
+				rules, _, err := tx.RulesForTemplate(ctx, tpl.ID, core.Page{})
+				for _, r := range rules {
+					if r.ID == rule.ID {
+						n++
+					}
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
 			return n
 		}
 		if links() != 1 {

@@ -38,9 +38,6 @@ type applyCtx struct {
 	line int
 	// templatesChanged says the run wrote test templates (profiles may name them).
 	templatesChanged bool
-	// linkInputsChanged says the run wrote or deprecated a test template or a
-	// detection rule: what the template ↔ rule links are computed from.
-	linkInputsChanged bool
 }
 
 func (a *applyCtx) warn(rec sdk.Record, summary string) {
@@ -143,7 +140,6 @@ func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef 
 		if p.Kind == sdk.KindTestTemplate {
 			a.templatesChanged = true
 		}
-		a.noteLinkInput(p.Kind)
 		if old != nil {
 			rec.ID, rec.FirstRunID = old.ID, old.FirstRunID
 			run.Updated++
@@ -193,7 +189,6 @@ func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef 
 			return err
 		}
 		run.Deprecated++
-		a.noteLinkInput(key.Kind)
 		versions, err := liveVersions(rows, old)
 		if err != nil {
 			return err
@@ -248,42 +243,9 @@ func (r *Runner) apply(ctx context.Context, tx core.Tx, st *runState, sourceRef 
 	for _, q := range rep.Queued {
 		st.warn(core.ImportWarning{Severity: "info", Summary: q + " is retired and waits in the review queue (GET /api/v1/attack/reviews)", ExternalID: q})
 	}
-	// The links depend only on the active templates and rules, their techniques and
-	// platforms. Every other writer of those (curation, a review's remap) recomputes
-	// them in its own transaction, so a run that wrote no template or rule and whose
-	// remap moved no template's or rule's technique leaves them as they are: reading
-	// every template and rule to find nothing changed was most of a small ATT&CK,
-	// D3FEND or NIST import's host time in a populated database (issue 11). (A NIST or
-	// D3FEND import moves its own mappings off revoked techniques in every run.)
-	if !a.linkInputsChanged && !movedLinkInputs(rep.Moves) {
-		return auditRun(ctx, tx, st, sourceRef)
-	}
-	added, removed, err := core.RecomputeAssociations(ctx, tx)
-	if err != nil {
-		return err
-	}
-	if added+removed > 0 {
-		st.warn(core.ImportWarning{Severity: "info", Summary: fmt.Sprintf("template ↔ detection rule links: %d added, %d removed", added, removed)})
-	}
+	// The template ↔ rule links are derived when read (core.AssociationQueryRepo):
+	// nothing to write for them.
 	return auditRun(ctx, tx, st, sourceRef)
-}
-
-// movedLinkInputs says whether the remap moved a template's or a rule's technique
-// (RemapMove.Moved counts rows by table).
-func movedLinkInputs(moves []core.RemapMove) bool {
-	for _, m := range moves {
-		if m.Moved["test_template_techniques"] > 0 || m.Moved["detection_rule_techniques"] > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// noteLinkInput records that a record of kind was written or deprecated.
-func (a *applyCtx) noteLinkInput(kind string) {
-	if kind == sdk.KindTestTemplate || kind == sdk.KindDetectionRule {
-		a.linkInputsChanged = true
-	}
 }
 
 // auditRun writes the run's audit entry in the transaction that applies it, so the log

@@ -4,22 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/aegis-sec/aegis/core"
 )
 
+// The template ↔ detection-rule links are derived when they are read (see
+// core.AssociationQueryRepo): the templates or rules on one side, then the active
+// templates or rules on the other side that name one of their techniques (or, for a
+// rule, the parent of a template's technique), through the technique indexes, and
+// core.Associate over those. Only the techniques two sides have in common (directly or
+// through the parent) can give a reason, so each candidate carries just those.
+
 // AssociationInputs loads the techniques and platforms of every active template and
-// of every active rule that names a technique. On PostgreSQL it first takes
-// catalogLock, so the links are recomputed by one transaction at a time, each reading
-// (read committed) what the one before it committed: two from different snapshots both
-// added the same link (a unique-key violation) or removed links in opposite orders (a
-// deadlock).
+// of every active rule that names a technique: everything a full core.Associate needs.
 func (t *Tx) AssociationInputs(ctx context.Context) ([]core.AssocTemplate, []core.AssocRule, error) {
-	if err := t.lockCatalog(ctx); err != nil {
-		return nil, nil, err
-	}
 	var tplRows []struct {
 		ID        string       `db:"id"`
 		Platforms core.Strings `db:"platforms"`
@@ -59,64 +58,221 @@ func (t *Tx) AssociationInputs(ctx context.Context) ([]core.AssocTemplate, []cor
 	return tpls, rules, nil
 }
 
-// AssociationSignatures returns what the links were last computed from.
-func (t *Tx) AssociationSignatures(ctx context.Context) (map[core.AssocKey]string, error) {
-	var rows []struct {
-		Side      string `db:"side"`
-		OwnerID   string `db:"owner_id"`
-		Signature string `db:"signature"`
+// CountAssociations counts every link: a full core.Associate.
+func (t *Tx) CountAssociations(ctx context.Context) (int, error) {
+	tpls, rules, err := t.AssociationInputs(ctx)
+	if err != nil {
+		return 0, err
 	}
-	if err := t.sel(ctx, &rows, `SELECT side, owner_id, signature FROM association_inputs`); err != nil {
-		return nil, fmt.Errorf("store: association signatures: %w", err)
-	}
-	out := make(map[core.AssocKey]string, len(rows))
-	for _, r := range rows {
-		out[core.AssocKey{Side: r.Side, ID: r.OwnerID}] = r.Signature
-	}
-	return out, nil
+	return len(core.Associate(tpls, rules)), nil
 }
 
-// AssociationLinks returns the links of the given templates and rules.
-func (t *Tx) AssociationLinks(ctx context.Context, templateIDs, ruleIDs []string) ([]core.AssocLink, error) {
-	var out []core.AssocLink
-	for _, side := range []struct {
-		col string
-		ids []string
-	}{{"test_template_id", templateIDs}, {"detection_rule_id", ruleIDs}} {
-		for start := 0; start < len(side.ids); start += inChunk {
-			chunk := side.ids[start:min(start+inChunk, len(side.ids))]
-			var links []core.AssocLink
-			if err := t.sel(ctx, &links, `SELECT test_template_id AS templateid, detection_rule_id AS ruleid, reason
-				FROM test_template_detection_rules WHERE `+side.col+` IN (`+placeholders(len(chunk))+`)`, anys(chunk)...); err != nil {
-				return nil, fmt.Errorf("store: association links: %w", err)
+// withParents returns techs and the parent of each sub-technique among them, once each.
+func withParents(techs []string) []string {
+	seen := make(map[string]bool, 2*len(techs))
+	out := make([]string, 0, 2*len(techs))
+	for _, te := range techs {
+		for _, x := range []string{te, core.ParentTechniqueID(te)} {
+			if x != "" && !seen[x] {
+				seen[x] = true
+				out = append(out, x)
 			}
-			out = append(out, links...)
+		}
+	}
+	return out
+}
+
+// ruleCandidate is one row of rulesNaming: a rule's page columns and one of its
+// techniques.
+type ruleCandidate struct {
+	core.LinkedRule
+	LogSource     core.JSON    `db:"log_source"`
+	Tags          core.Strings `db:"tags"`
+	IndexPatterns core.Strings `db:"index_patterns"`
+	Technique     string       `db:"technique"`
+}
+
+// rulesNaming returns the active detection rules that name one of techs (ATT&CK ids),
+// each with those of techs it names, in the order orderBy gives their rows (the rule's
+// page columns in display order).
+func (t *Tx) rulesNaming(ctx context.Context, techs []string, orderBy string) ([]core.AssocRule, []*core.LinkedRule, error) {
+	if len(techs) == 0 {
+		return nil, nil, nil
+	}
+	var rows []ruleCandidate
+	if err := t.sel(ctx, &rows, `SELECT r.id, r.source, r.external_id, r.title, r.format, r.level, r.status,
+		r.log_source, r.tags, r.index_patterns, te.external_id AS technique
+		FROM techniques te JOIN detection_rule_techniques l ON l.technique_id = te.id JOIN detection_rules r ON r.id = l.detection_rule_id
+		WHERE te.external_id IN (`+placeholders(len(techs))+`) AND r.active AND NOT r.deprecated AND r.kind = 'detection'
+		ORDER BY `+orderBy, anys(techs)...); err != nil {
+		return nil, nil, fmt.Errorf("store: rules naming techniques: %w", err)
+	}
+	at := make(map[string]int, len(rows))
+	var rules []core.AssocRule
+	var shown []*core.LinkedRule
+	for i := range rows {
+		r := &rows[i]
+		if k, ok := at[r.ID]; ok {
+			rules[k].Techniques = append(rules[k].Techniques, r.Technique)
+			continue
+		}
+		at[r.ID] = len(rules)
+		rules = append(rules, core.AssocRule{ID: r.ID, Techniques: []string{r.Technique}, Platforms: rulePlatforms(r.LogSource, r.Tags, r.IndexPatterns)})
+		shown = append(shown, &r.LinkedRule)
+	}
+	return rules, shown, nil
+}
+
+// activeTemplates returns the given templates that are active and not deprecated, with
+// their techniques and platforms, in the order of ids.
+func (t *Tx) activeTemplates(ctx context.Context, ids []string) ([]core.AssocTemplate, error) {
+	var out []core.AssocTemplate
+	for start := 0; start < len(ids); start += inChunk {
+		chunk := ids[start:min(start+inChunk, len(ids))]
+		var rows []struct {
+			ID        string       `db:"id"`
+			Platforms core.Strings `db:"platforms"`
+		}
+		if err := t.sel(ctx, &rows, `SELECT id, platforms FROM test_templates WHERE active AND NOT deprecated AND id IN (`+placeholders(len(chunk))+`)`, anys(chunk)...); err != nil {
+			return nil, fmt.Errorf("store: association templates: %w", err)
+		}
+		techs, err := t.techniquesOfMany(ctx, "test_template_techniques", "test_template_id", chunk)
+		if err != nil {
+			return nil, err
+		}
+		plats := make(map[string]core.Strings, len(rows))
+		for _, r := range rows {
+			plats[r.ID] = r.Platforms
+		}
+		for _, id := range chunk {
+			if p, ok := plats[id]; ok {
+				out = append(out, core.AssocTemplate{ID: id, Platforms: p, Techniques: techs[id]})
+			}
 		}
 	}
 	return out, nil
 }
 
-// PutAssociationSignatures stores what the links were computed from.
-func (t *Tx) PutAssociationSignatures(ctx context.Context, set map[core.AssocKey]string, gone []core.AssocKey) error {
-	del := make([][]any, 0, len(gone)+len(set))
-	for _, k := range gone {
-		del = append(del, []any{k.Side, k.ID})
+// templateLinks derives the links of the given templates; rows orders the candidate
+// rules (see rulesNaming), and shown is their page columns in that order.
+func (t *Tx) templateLinks(ctx context.Context, templateIDs []string, orderBy string) ([]core.AssocLink, []*core.LinkedRule, error) {
+	tpls, err := t.activeTemplates(ctx, templateIDs)
+	if err != nil {
+		return nil, nil, err
 	}
-	ins := make([][]any, 0, len(set))
-	for k, sig := range set {
-		del = append(del, []any{k.Side, k.ID})
-		ins = append(ins, []any{k.Side, k.ID, sig})
+	var techs []string
+	for _, tp := range tpls {
+		techs = append(techs, tp.Techniques...)
 	}
-	sort.Slice(ins, func(i, j int) bool {
-		return ins[i][0].(string) < ins[j][0].(string) || ins[i][0] == ins[j][0] && ins[i][1].(string) < ins[j][1].(string)
-	})
-	if err := t.deleteRows(ctx, "association_inputs", []string{"side", "owner_id"}, []string{"text", "text"}, del); err != nil {
-		return fmt.Errorf("store: association signatures: %w", err)
+	rules, shown, err := t.rulesNaming(ctx, withParents(techs), orderBy)
+	if err != nil || len(rules) == 0 {
+		return nil, nil, err
 	}
-	if err := t.insertRows(ctx, "association_inputs", []string{"side", "owner_id", "signature"}, ins, ""); err != nil {
-		return fmt.Errorf("store: association signatures: %w", err)
+	return core.Associate(tpls, rules), shown, nil
+}
+
+// RuleCounts says how many rules are expected to fire on each of the given templates.
+func (t *Tx) RuleCounts(ctx context.Context, templateIDs []string) (map[string]int, error) {
+	links, _, err := t.templateLinks(ctx, templateIDs, "r.id")
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	out := make(map[string]int, len(templateIDs))
+	for _, l := range links {
+		out[l.TemplateID]++
+	}
+	return out, nil
+}
+
+// RulesForTemplate returns one page of the rules expected to fire on a template, the
+// most severe first.
+func (t *Tx) RulesForTemplate(ctx context.Context, templateID string, p core.Page) ([]*core.LinkedRule, int, error) {
+	links, shown, err := t.templateLinks(ctx, []string{templateID},
+		`CASE r.level WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, r.title, r.id, te.external_id`)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: rules of template %s: %w", templateID, err)
+	}
+	linked := keepLinked(shown, links, func(l core.AssocLink) string { return l.RuleID },
+		func(r *core.LinkedRule) (string, *string) { return r.ID, &r.Reason })
+	return pageOf(linked, p), len(linked), nil
+}
+
+// keepLinked keeps the items (in their order) that one of links names, by the id on
+// their side (linkID gives it from a link, item an item's and where its reason goes),
+// with that link's reason.
+func keepLinked[T any](items []T, links []core.AssocLink, linkID func(core.AssocLink) string, item func(T) (string, *string)) []T {
+	why := make(map[string]string, len(links))
+	for _, l := range links {
+		why[linkID(l)] = l.Reason
+	}
+	out := make([]T, 0, len(links))
+	for _, it := range items {
+		id, reason := item(it)
+		if r, ok := why[id]; ok {
+			*reason = r
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// pageOf returns the page p of items.
+func pageOf[T any](items []T, p core.Page) []T {
+	p = p.Normalize()
+	start := min(p.Offset, len(items))
+	return items[start:min(start+p.Limit, len(items))]
+}
+
+// TemplatesForRule returns one page of the templates a rule is expected to fire on.
+func (t *Tx) TemplatesForRule(ctx context.Context, ruleID string, p core.Page) ([]*core.LinkedTemplate, int, error) {
+	var rows []struct {
+		LogSource     core.JSON    `db:"log_source"`
+		Tags          core.Strings `db:"tags"`
+		IndexPatterns core.Strings `db:"index_patterns"`
+	}
+	if err := t.sel(ctx, &rows, `SELECT log_source, tags, index_patterns FROM detection_rules
+		WHERE id = ? AND active AND NOT deprecated AND kind = 'detection'`, ruleID); err != nil {
+		return nil, 0, fmt.Errorf("store: templates of rule %s: %w", ruleID, err)
+	}
+	if len(rows) == 0 {
+		return []*core.LinkedTemplate{}, 0, nil
+	}
+	techs, err := t.techniquesOfMany(ctx, "detection_rule_techniques", "detection_rule_id", []string{ruleID})
+	if err != nil {
+		return nil, 0, err
+	}
+	rule := core.AssocRule{ID: ruleID, Techniques: techs[ruleID], Platforms: rulePlatforms(rows[0].LogSource, rows[0].Tags, rows[0].IndexPatterns)}
+	if len(rule.Techniques) == 0 {
+		return []*core.LinkedTemplate{}, 0, nil
+	}
+	// The templates that name one of the rule's techniques or a sub-technique of one.
+	var cands []struct {
+		core.LinkedTemplate
+		Technique string `db:"technique"`
+	}
+	in := placeholders(len(rule.Techniques))
+	if err := t.sel(ctx, &cands, `SELECT tt.id, tt.source, tt.external_id, tt.name, tt.template_type, tt.platforms, te.external_id AS technique
+		FROM techniques te JOIN test_template_techniques l ON l.technique_id = te.id JOIN test_templates tt ON tt.id = l.test_template_id
+		WHERE (te.external_id IN (`+in+`) OR substr(te.external_id, 1, 5) IN (`+in+`)) AND tt.active AND NOT tt.deprecated
+		ORDER BY tt.name, tt.id, te.external_id`, append(anys(rule.Techniques), anys(rule.Techniques)...)...); err != nil {
+		return nil, 0, fmt.Errorf("store: templates of rule %s: %w", ruleID, err)
+	}
+	at := map[string]int{}
+	var tpls []core.AssocTemplate
+	var shown []*core.LinkedTemplate
+	for i := range cands {
+		c := &cands[i]
+		if k, ok := at[c.ID]; ok {
+			tpls[k].Techniques = append(tpls[k].Techniques, c.Technique)
+			continue
+		}
+		at[c.ID] = len(tpls)
+		tpls = append(tpls, core.AssocTemplate{ID: c.ID, Platforms: c.Platforms, Techniques: []string{c.Technique}})
+		shown = append(shown, &c.LinkedTemplate)
+	}
+	linked := keepLinked(shown, core.Associate(tpls, []core.AssocRule{rule}), func(l core.AssocLink) string { return l.TemplateID },
+		func(tp *core.LinkedTemplate) (string, *string) { return tp.ID, &tp.Reason })
+	return pageOf(linked, p), len(linked), nil
 }
 
 // rulePlatforms reads the platform a rule watches from what each format says: Sigma's
@@ -169,59 +325,22 @@ func (t *Tx) techniquesBy(ctx context.Context, table, ownerCol string) (map[stri
 	return m, nil
 }
 
-// ReplaceAssociations removes and adds template ↔ rule links, many rows per statement.
-func (t *Tx) ReplaceAssociations(ctx context.Context, add, remove []core.AssocLink) error {
-	del := make([][]any, len(remove))
-	for i, l := range remove {
-		del[i] = []any{l.TemplateID, l.RuleID}
+// countRules fills in how many rules are expected to fire on each template choice.
+func (t *Tx) countRules(ctx context.Context, choices []core.TemplateChoice) error {
+	var ids []string
+	seen := map[string]bool{}
+	for _, c := range choices {
+		if !seen[c.TemplateID] {
+			seen[c.TemplateID] = true
+			ids = append(ids, c.TemplateID)
+		}
 	}
-	if err := t.deleteRows(ctx, "test_template_detection_rules", []string{"test_template_id", "detection_rule_id"}, []string{t.idType(), t.idType()}, del); err != nil {
-		return fmt.Errorf("store: unlink rules from templates: %w", err)
+	n, err := t.RuleCounts(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("store: template choices: %w", err)
 	}
-	now := core.Now()
-	ins := make([][]any, len(add))
-	for i, l := range add {
-		ins[i] = []any{l.TemplateID, l.RuleID, l.Reason, now}
-	}
-	if err := t.insertRows(ctx, "test_template_detection_rules", []string{"test_template_id", "detection_rule_id", "reason", "created_at"}, ins, ""); err != nil {
-		return fmt.Errorf("store: link rules to templates: %w", err)
+	for i := range choices {
+		choices[i].Rules = n[choices[i].TemplateID]
 	}
 	return nil
-}
-
-// RulesForTemplate returns one page of the rules expected to fire on a template, the
-// most severe first.
-func (t *Tx) RulesForTemplate(ctx context.Context, templateID string, p core.Page) ([]*core.LinkedRule, int, error) {
-	var total int
-	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM test_template_detection_rules WHERE test_template_id = ?`, templateID); err != nil {
-		return nil, 0, fmt.Errorf("store: count rules of template %s: %w", templateID, err)
-	}
-	p = p.Normalize()
-	out := []*core.LinkedRule{}
-	err := t.sel(ctx, &out, `SELECT r.id, r.source, r.external_id, r.title, r.format, r.level, r.status, l.reason
-		FROM test_template_detection_rules l JOIN detection_rules r ON r.id = l.detection_rule_id
-		WHERE l.test_template_id = ?
-		ORDER BY CASE r.level WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, r.title, r.id
-		LIMIT ? OFFSET ?`, templateID, p.Limit, p.Offset)
-	if err != nil {
-		return nil, 0, fmt.Errorf("store: rules of template %s: %w", templateID, err)
-	}
-	return out, total, nil
-}
-
-// TemplatesForRule returns one page of the templates a rule is expected to fire on.
-func (t *Tx) TemplatesForRule(ctx context.Context, ruleID string, p core.Page) ([]*core.LinkedTemplate, int, error) {
-	var total int
-	if err := t.get(ctx, &total, `SELECT COUNT(*) FROM test_template_detection_rules WHERE detection_rule_id = ?`, ruleID); err != nil {
-		return nil, 0, fmt.Errorf("store: count templates of rule %s: %w", ruleID, err)
-	}
-	p = p.Normalize()
-	out := []*core.LinkedTemplate{}
-	err := t.sel(ctx, &out, `SELECT tt.id, tt.source, tt.external_id, tt.name, tt.template_type, tt.platforms, l.reason
-		FROM test_template_detection_rules l JOIN test_templates tt ON tt.id = l.test_template_id
-		WHERE l.detection_rule_id = ? ORDER BY tt.name, tt.id LIMIT ? OFFSET ?`, ruleID, p.Limit, p.Offset)
-	if err != nil {
-		return nil, 0, fmt.Errorf("store: templates of rule %s: %w", ruleID, err)
-	}
-	return out, total, nil
 }

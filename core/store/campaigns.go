@@ -290,10 +290,10 @@ func (t *Tx) TemplateChoices(ctx context.Context, q core.TemplateQuery) ([]core.
 	w.add(col+" IN (?"+strings.Repeat(",?", len(ids)-1)+")", args...)
 	var out []core.TemplateChoice
 	if err := t.sel(ctx, &out, `SELECT te.external_id AS technique, tt.id, tt.external_id, tt.name, tt.description, tt.command, tt.platforms,
-		(SELECT COUNT(*) FROM test_template_detection_rules r WHERE r.test_template_id = tt.id) AS rules
+		0 AS rules
 		FROM test_templates tt JOIN test_template_techniques l ON l.test_template_id = tt.id JOIN techniques te ON te.id = l.technique_id`+
 		w.sql()+` ORDER BY te.external_id, tt.name, tt.id`, w.args...); err != nil {
 		return nil, fmt.Errorf("store: template choices: %w", err)
 	}
-	return out, nil
+	return out, t.countRules(ctx, out)
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -178,7 +179,9 @@ func TestApplyRemapAndReview(t *testing.T) {
 	})
 }
 
-func TestRecomputeAssociations(t *testing.T) {
+// The links are derived when read: a rule appears on a template, with its reason, and
+// leaves it when deprecated, with nothing to recompute in between.
+func TestDerivedAssociations(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		mustUpdate(t, s, func(tx core.Tx) error {
 			if err := tx.UpsertTestTemplate(ctx, &core.TestTemplate{Source: "atomic", ExternalID: "a1", Name: "ps", Active: true,
@@ -192,30 +195,34 @@ func TestRecomputeAssociations(t *testing.T) {
 			return tx.UpsertDetectionRule(ctx, &core.DetectionRule{Source: "elastic", ExternalID: "e1", Title: "bash", Active: true,
 				Tags: core.Strings{"OS: Linux"}, TechniqueIDs: []string{"T1059.001"}})
 		})
-		recompute := func() (int, int) {
-			var a, r int
-			mustUpdate(t, s, func(tx core.Tx) error {
+		rulesOf := func() []*core.LinkedRule {
+			var out []*core.LinkedRule
+			err := s.Read(ctx, func(tx core.Tx) error {
+				var tpl []string
+				if err := s.DB().Select(&tpl, `SELECT id FROM test_templates WHERE external_id = 'a1'`); err != nil || len(tpl) != 1 {
+					return fmt.Errorf("template a1: %v %v", tpl, err)
+				}
+				var n int
 				var err error
-				a, r, err = core.RecomputeAssociations(ctx, tx)
+				out, n, err = tx.RulesForTemplate(ctx, tpl[0], core.Page{})
+				if err == nil && n != len(out) {
+					err = fmt.Errorf("total %d for %d rules", n, len(out))
+				}
 				return err
 			})
-			return a, r
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
 		}
-		if a, r := recompute(); a != 1 || r != 0 {
-			t.Fatalf("first: +%d -%d", a, r)
-		}
-		var reason string
-		s.DB().Get(&reason, `SELECT reason FROM test_template_detection_rules`)
-		if reason != "shares T1059.001; both on windows" {
-			t.Errorf("reason %q", reason)
-		}
-		if a, r := recompute(); a != 0 || r != 0 {
-			t.Fatalf("second pass changed links: +%d -%d", a, r)
+		// The Linux rule is not linked: the template runs on Windows.
+		if rules := rulesOf(); len(rules) != 1 || rules[0].ExternalID != "s1" || rules[0].Reason != "shares T1059.001; both on windows" {
+			t.Fatalf("rules of the template: %+v", rules)
 		}
 		// Deprecating the rule removes its link.
 		s.DB().Exec(`UPDATE detection_rules SET deprecated = TRUE WHERE external_id = 's1'`)
-		if a, r := recompute(); a != 0 || r != 1 {
-			t.Fatalf("after deprecation: +%d -%d", a, r)
+		if rules := rulesOf(); len(rules) != 0 {
+			t.Fatalf("after deprecation: %+v", rules)
 		}
 	})
 }

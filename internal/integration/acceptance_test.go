@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/aegis-sec/aegis/core"
 	"github.com/aegis-sec/aegis/core/config"
 	"github.com/aegis-sec/aegis/core/importer"
 	"github.com/aegis-sec/aegis/core/pluginhost"
@@ -55,8 +57,8 @@ func TestImportOrderDoesNotMatter(t *testing.T) {
 		reversed[len(imports)-1-i] = im
 	}
 	start := time.Now()
-	first := importAll(t, configs, imports)
-	second := importAll(t, configs, reversed)
+	first := importAll(t, configs, imports, true)
+	second := importAll(t, configs, reversed, false)
 	t.Logf("two orders of %d imports in %s", len(imports), time.Since(start))
 	if len(first["techniques"]) == 0 || len(first["detection_rules"]) == 0 || len(first["compliance_controls"]) == 0 {
 		t.Fatalf("nothing imported: %d techniques, %d rules", len(first["techniques"]), len(first["detection_rules"]))
@@ -71,7 +73,9 @@ func TestImportOrderDoesNotMatter(t *testing.T) {
 
 // importAll imports the sources in the given order into a fresh SQLite store and dumps
 // every table with its ids replaced by natural keys and its times left out.
-func importAll(t *testing.T, configs map[string]string, order []upstreamImport) map[string][]string {
+// With checkLinks it also checks the template ↔ rule links derived when read against
+// a full association (storetest.CheckAssociations, three minutes on this machine).
+func importAll(t *testing.T, configs map[string]string, order []upstreamImport, checkLinks bool) map[string][]string {
 	t.Helper()
 	s := storetest.Open(t, store.SQLite)
 	cfg := config.Default()
@@ -91,7 +95,53 @@ func importAll(t *testing.T, configs map[string]string, order []upstreamImport) 
 	for _, im := range order {
 		e.Import(t, im.plugin, im.source)
 	}
-	return normalisedDump(t, s)
+	dump := normalisedDump(t, s)
+	dump["template ↔ rule links (derived)"] = derivedLinks(t, s, checkLinks)
+	return dump
+}
+
+// derivedLinks returns the template ↔ rule links with natural keys for the templates
+// and rules; with check it first checks those derived when read against a full
+// core.Associate over the real catalog (storetest.CheckAssociations).
+func derivedLinks(t *testing.T, s *store.Store, check bool) []string {
+	t.Helper()
+	n := -1
+	if check {
+		start := time.Now()
+		n = storetest.CheckAssociations(t, s)
+		t.Logf("%d template ↔ rule links derived when read, equal to a full association (checked in %s)", n, time.Since(start))
+	}
+	var out []string
+	err := s.Read(context.Background(), func(ctx_ core.Tx) error {
+		tpls, rules, err := ctx_.(*store.Tx).AssociationInputs(context.Background())
+		if err != nil {
+			return err
+		}
+		names := map[string]string{}
+		var rows []struct {
+			ID  string `db:"id"`
+			Key string `db:"k"`
+		}
+		if err := s.DB().Select(&rows, `SELECT id, source || ':' || external_id AS k FROM test_templates
+			UNION ALL SELECT id, source || ':' || external_id AS k FROM detection_rules`); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			names[r.ID] = r.Key
+		}
+		for _, l := range core.Associate(tpls, rules) {
+			out = append(out, names[l.TemplateID]+" → "+names[l.RuleID]+": "+l.Reason)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n >= 0 && len(out) != n {
+		t.Fatalf("%d links named, %d derived", len(out), n)
+	}
+	sort.Strings(out)
+	return out
 }
 
 var uuidRe = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aegis-sec/aegis/core/store"
+	"github.com/aegis-sec/aegis/core/store/storetest"
 )
 
 // The production database gets the real data too: the same imports on SQLite and
@@ -32,12 +33,14 @@ func TestUpstreamOnPostgres(t *testing.T) {
 		c := map[string]int{}
 		for _, table := range []string{"techniques", "tactics", "technique_tactics", "mitigations", "technique_mitigations",
 			"threat_actors", "threat_actor_techniques", "campaign_profiles", "detection_rules", "detection_rule_techniques",
-			"test_templates", "test_template_techniques", "test_template_detection_rules", "import_records",
+			"test_templates", "test_template_techniques", "import_records",
 			"attack_release_techniques", "defensive_techniques", "defensive_technique_mappings", "compliance_frameworks",
 			"compliance_controls", "compliance_control_mappings"} {
 			c[table] = e.Count(t, "SELECT COUNT(*) FROM "+table)
 		}
 		c["unknown techniques"] = e.Count(t, "SELECT COUNT(*) FROM techniques WHERE NOT known")
+		// The template ↔ rule links, derived when read, checked against a full association.
+		c["test_template_detection_rules"] = storetest.CheckAssociations(t, e.Store)
 		counts[driver] = c
 	}
 	lite, pg := counts[store.SQLite], counts[store.Postgres]

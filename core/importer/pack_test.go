@@ -5,7 +5,12 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"testing"
+
+	"github.com/aegis-sec/aegis/core"
+	"github.com/aegis-sec/aegis/sdk"
+	kgzip "github.com/klauspost/compress/gzip"
 )
 
 // TestPackRecordReusesWritersWithoutChangingBytes: the pooled gzip writers give the
@@ -18,7 +23,7 @@ func TestPackRecordReusesWritersWithoutChangingBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 		var b bytes.Buffer
-		w, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+		w, _ := kgzip.NewWriterLevel(&b, kgzip.BestSpeed)
 		w.Write(data)
 		w.Close()
 		if want := base64.StdEncoding.EncodeToString(b.Bytes()); got != want {
@@ -27,15 +32,47 @@ func TestPackRecordReusesWritersWithoutChangingBytes(t *testing.T) {
 	}
 }
 
-// BenchmarkPackRecord packs a 2 KB record: "new-writer" allocates a gzip writer per
-// record as before issue 11, "pooled" is packRecord.
+// TestPackedRecordsReadBothWays: rows packed by the standard library's gzip (every row
+// written before klauspost/compress) unpack, and packRecord's rows are plain gzip that
+// the standard library reads, so a database and its exports stay readable either way.
+func TestPackedRecordsReadBothWays(t *testing.T) {
+	data := []byte(`{"kind":"detection_rule","external_id":"r1","title":"Encoded PowerShell","format":"sigma","query":"CommandLine|contains: -enc","techniques":["T1059.001"]}`)
+	var b bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+	w.Write(data)
+	w.Close()
+	old := &core.ImportRecord{Kind: sdk.KindDetectionRule, ExternalID: "r1", Data: base64.StdEncoding.EncodeToString(b.Bytes())}
+	rec, err := unpackRecord(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := rec.(*sdk.DetectionRule); !ok || r.Title != "Encoded PowerShell" {
+		t.Fatalf("a row packed by compress/gzip unpacks to %#v", rec)
+	}
+	packed, err := packRecord(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(packed)
+	r, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("compress/gzip reads a packed row as %q (%v)", got, err)
+	}
+}
+
+// BenchmarkPackRecord packs a 2 KB record: "new-writer" allocates a standard-library
+// gzip writer per record as before issue 11, "pooled" is packRecord.
 func BenchmarkPackRecord(b *testing.B) {
 	data := bytes.Repeat([]byte(`{"id":"T1059.001","name":"PowerShell","platforms":["windows"]},`), 32)
 	b.Run("new-writer", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
 			var buf bytes.Buffer
-			w, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+			w, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // the standard library's
 			w.Write(data)
 			w.Close()
 			_ = base64.StdEncoding.EncodeToString(buf.Bytes())

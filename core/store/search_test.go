@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"testing"
@@ -160,4 +162,80 @@ func TestFullTextIndexFollowsWrites(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Migration 0301 keeps fewer FTS5 prefix indexes for detection rules (1 and 2
+// characters, not 3): the rules found and their order must be what they were with
+// migration 0200's, for prefixes of every length and for whole words.
+func TestRuleSearchSameWithFewerPrefixIndexes(t *testing.T) {
+	s := storetest.Open(t, store.SQLite)
+	words := strings.Fields(`powershell power powerview download downloader dll dllhost cmd command commandline
+		certutil cert credential creds mimikatz mimi lsass lsa registry reg regsvr32 schtasks scheduled task
+		encoded enc base64 invoke expression iex net network netsh whoami wmi wmic process proc`)
+	rng := rand.New(rand.NewPCG(3, 5))
+	text := func(n int) string {
+		var b strings.Builder
+		for range n {
+			b.WriteString(words[rng.IntN(len(words))] + " ")
+		}
+		return b.String()
+	}
+	mustUpdate(t, s, func(tx core.Tx) error {
+		for i := range 300 {
+			if err := tx.UpsertDetectionRule(ctx, &core.DetectionRule{Source: "sigma", ExternalID: fmt.Sprintf("r%03d", i),
+				Title: text(3), Description: text(12), Query: text(6), Raw: text(40)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	queries := []string{"p", "po", "pow", "powe", "powershell", "d dl", "dll", "cer", "cred mimi", "reg", "regs", "enc iex",
+		"net", "ne", "w wm wmi", "proc", "schtasks", "lsa", "c co com comm", "i"}
+	answers := func() string {
+		var b strings.Builder
+		for _, q := range queries {
+			s.View(ctx, func(tx core.Tx) error {
+				list, total, err := tx.ListDetectionRules(ctx, core.RuleFilter{Search: q, Page: core.Page{Limit: 500}})
+				if err != nil {
+					t.Fatalf("search %q: %v", q, err)
+				}
+				fmt.Fprintf(&b, "%s: %d:", q, total)
+				for _, r := range list {
+					b.WriteString(" " + r.ExternalID)
+				}
+				b.WriteString("\n")
+				return nil
+			})
+		}
+		return b.String()
+	}
+	prefixes := func() string {
+		var ddl string
+		if err := s.DB().Get(&ddl, `SELECT sql FROM sqlite_master WHERE name = 'detection_rules_fts'`); err != nil {
+			t.Fatal(err)
+		}
+		return ddl[strings.Index(ddl, "prefix"):]
+	}
+	if p := prefixes(); p != "prefix='1 2')" {
+		t.Fatalf("migration 0301 left %s", p)
+	}
+	with := answers()
+	if !strings.Contains(with, "r0") {
+		t.Fatalf("the searches found nothing:\n%s", with)
+	}
+	if err := s.MigrateDownBelow(301); err != nil {
+		t.Fatal(err)
+	}
+	if p := prefixes(); p != "prefix='1 2 3')" {
+		t.Fatalf("migration 0301 down left %s", p)
+	}
+	if before := answers(); before != with {
+		t.Errorf("prefix indexes 1 2 3 (migration 0200):\n%s\nprefix indexes 1 2 (migration 0301):\n%s", before, with)
+	}
+	if err := s.Migrate(); err != nil {
+		t.Fatal(err)
+	}
+	if again := answers(); again != with {
+		t.Errorf("after migrating up again:\n%s\nbefore:\n%s", again, with)
+	}
 }

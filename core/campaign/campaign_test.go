@@ -268,23 +268,7 @@ func TestListProgressFollowsEveryStateChange(t *testing.T) {
 		}
 		states := []core.TestState{core.StateDraft, core.StateRedExecuting, core.StateBlueEvaluating, core.StateInReview,
 			core.StateValidated, core.StateRejected}
-		// Each campaign takes a random run of the pool; a test depends on up to two
-		// earlier ones of its campaign (no cycle).
-		plan := func() *[]campaign.TestInput {
-			start := rng.IntN(len(pool) - 6)
-			n := 2 + rng.IntN(6)
-			var in []campaign.TestInput
-			for i := 0; i < n; i++ {
-				ti := campaign.TestInput{TestID: pool[start+i].ID}
-				for k := 0; k < rng.IntN(3) && i > 0; k++ {
-					if on := pool[start+rng.IntN(i)].ID; !slices.Contains(ti.DependsOn, on) {
-						ti.DependsOn = append(ti.DependsOn, on)
-					}
-				}
-				in = append(in, ti)
-			}
-			return &in
-		}
+		plan := func() *[]campaign.TestInput { return randomPlan(rng, pool, 2, 8, 3) }
 		var ids []string
 		for i := 0; i < 8; i++ {
 			name := fmt.Sprint("c", i)
@@ -346,4 +330,22 @@ func TestListProgressFollowsEveryStateChange(t *testing.T) {
 			check(fmt.Sprint("round ", round))
 		}
 	})
+}
+
+// randomPlan is a campaign over a random run of lo to hi-1 tests of pool; each test
+// depends on fewer than maxDeps earlier ones of its campaign (no cycle).
+func randomPlan(rng *rand.Rand, pool []*core.Test, lo, hi, maxDeps int) *[]campaign.TestInput {
+	start := rng.IntN(len(pool) - hi + 2)
+	n := lo + rng.IntN(hi-lo)
+	var in []campaign.TestInput
+	for i := 0; i < n; i++ {
+		ti := campaign.TestInput{TestID: pool[start+i].ID}
+		for k := 0; k < rng.IntN(maxDeps) && i > 0; k++ {
+			if on := pool[start+rng.IntN(i)].ID; !slices.Contains(ti.DependsOn, on) {
+				ti.DependsOn = append(ti.DependsOn, on)
+			}
+		}
+		in = append(in, ti)
+	}
+	return &in
 }

@@ -96,12 +96,13 @@ func (t *Tx) CampaignTests(ctx context.Context, campaignID string) ([]*core.Camp
 	return by[campaignID], nil
 }
 
-// CampaignsStateCounts counts the tests of several campaigns by state in two queries,
-// from the states campaign_tests keeps (migration 0230: triggers copy a test's state
-// there whenever it changes), so a page of the campaign list reads one index range per
-// campaign instead of looking every test up. A draft waits when one of its
-// dependencies is not a validated test of the same campaign, as campaign.ProgressOf
-// decides from the tests themselves.
+// CampaignsStateCounts counts the tests of several campaigns by state in one query,
+// from the counts campaign_state_counts keeps (migration 0290: triggers keep them, and
+// whether each draft waits, on every write of campaign_tests, their dependencies and
+// the tests' states), so a page of the campaign list reads a few rows per campaign. A
+// draft waits when one of its dependencies is not a validated test of the same
+// campaign, as campaign.ProgressOf decides from the tests themselves. Per campaign the
+// counts come in state order, a state's drafts that do not wait before those that do.
 func (t *Tx) CampaignsStateCounts(ctx context.Context, campaignIDs []string) (map[string][]core.CampaignStateCount, error) {
 	out := make(map[string][]core.CampaignStateCount, len(campaignIDs))
 	if len(campaignIDs) == 0 {
@@ -113,49 +114,22 @@ func (t *Tx) CampaignsStateCounts(ctx context.Context, campaignIDs []string) (ma
 		ids[i] = id
 		out[id] = []core.CampaignStateCount{}
 	}
-	var counts []struct {
-		CampaignID string         `db:"campaign_id"`
-		State      core.TestState `db:"state"`
-		N          int            `db:"n"`
-	}
-	if err := t.sel(ctx, &counts, `SELECT campaign_id, state, COUNT(*) AS n FROM campaign_tests
-		WHERE campaign_id IN `+in+` GROUP BY campaign_id, state ORDER BY campaign_id, state`, ids...); err != nil {
+	rows, err := t.query(ctx, `SELECT campaign_id, state, waiting, n FROM campaign_state_counts
+		WHERE campaign_id IN `+in+` AND n > 0 ORDER BY campaign_id, state, waiting`, ids...)
+	if err != nil {
 		return nil, fmt.Errorf("store: test states of campaigns %v: %w", campaignIDs, err)
 	}
-	// The drafts that wait, from the dependencies of these campaigns only. Two plain
-	// queries cost SQLite less than one that joins the counts to the waiting drafts
-	// (a materialized table and an automatic index per page), and PostgreSQL turned a
-	// correlated EXISTS per test into a hash of every dependency of every campaign.
-	var waiting []struct {
-		CampaignID string `db:"campaign_id"`
-		N          int    `db:"n"`
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var c core.CampaignStateCount
+		if err := rows.Scan(&id, &c.State, &c.Waiting, &c.N); err != nil {
+			return nil, fmt.Errorf("store: test states of campaigns %v: %w", campaignIDs, err)
+		}
+		out[id] = append(out[id], c)
 	}
-	if err := t.sel(ctx, &waiting, `SELECT d.campaign_id, COUNT(DISTINCT d.test_id) AS n FROM campaign_test_dependencies d
-		JOIN campaign_tests t ON t.campaign_id = d.campaign_id AND t.test_id = d.test_id AND t.state = ?
-		LEFT JOIN campaign_tests v ON v.campaign_id = d.campaign_id AND v.test_id = d.depends_on_test_id AND v.state = ?
-		WHERE d.campaign_id IN `+in+` AND v.test_id IS NULL GROUP BY d.campaign_id`,
-		append([]any{core.StateDraft, core.StateValidated}, ids...)...); err != nil {
-		return nil, fmt.Errorf("store: waiting tests of campaigns %v: %w", campaignIDs, err)
-	}
-	wait := make(map[string]int, len(waiting))
-	for _, w := range waiting {
-		wait[w.CampaignID] = w.N
-	}
-	for _, c := range counts {
-		if c.State != core.StateDraft {
-			out[c.CampaignID] = append(out[c.CampaignID], core.CampaignStateCount{State: c.State, N: c.N})
-			continue
-		}
-		w := wait[c.CampaignID]
-		if w > c.N {
-			return nil, fmt.Errorf("store: campaign %s has %d drafts but %d of them wait", c.CampaignID, c.N, w)
-		}
-		if c.N > w {
-			out[c.CampaignID] = append(out[c.CampaignID], core.CampaignStateCount{State: c.State, N: c.N - w})
-		}
-		if w > 0 {
-			out[c.CampaignID] = append(out[c.CampaignID], core.CampaignStateCount{State: c.State, Waiting: true, N: w})
-		}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: test states of campaigns %v: %w", campaignIDs, err)
 	}
 	return out, nil
 }

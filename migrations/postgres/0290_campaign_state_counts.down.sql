@@ -1,0 +1,12 @@
+DROP TRIGGER IF EXISTS campaign_tests_waiting_on_dependency ON campaign_test_dependencies;
+DROP TRIGGER IF EXISTS campaign_tests_waiting_on_change ON campaign_tests;
+DROP TRIGGER IF EXISTS campaign_tests_waiting_on_add_remove ON campaign_tests;
+DROP FUNCTION IF EXISTS campaign_tests_waiting_follow();
+DROP FUNCTION IF EXISTS campaign_tests_rewait(UUID, UUID, BOOLEAN, BOOLEAN);
+DROP TRIGGER IF EXISTS campaign_state_counts_on_change ON campaign_tests;
+DROP TRIGGER IF EXISTS campaign_state_counts_on_add_remove ON campaign_tests;
+DROP FUNCTION IF EXISTS campaign_state_counts_follow();
+DROP FUNCTION IF EXISTS campaign_state_counts_add(UUID, TEXT, BOOLEAN, INTEGER);
+DROP TABLE IF EXISTS campaign_state_counts;
+DROP INDEX IF EXISTS campaign_test_dependencies_on_idx;
+ALTER TABLE campaign_tests DROP COLUMN waiting;

@@ -1,0 +1,13 @@
+DROP TRIGGER IF EXISTS campaign_tests_waiting_on_dependency_change;
+DROP TRIGGER IF EXISTS campaign_tests_waiting_on_dependency_remove;
+DROP TRIGGER IF EXISTS campaign_tests_waiting_on_dependency_add;
+DROP TRIGGER IF EXISTS campaign_tests_waiting_on_change;
+DROP TRIGGER IF EXISTS campaign_tests_waiting_on_remove;
+DROP TRIGGER IF EXISTS campaign_tests_waiting_on_add;
+DROP TRIGGER IF EXISTS campaign_state_counts_on_change;
+DROP TRIGGER IF EXISTS campaign_state_counts_on_remove;
+DROP TRIGGER IF EXISTS campaign_state_counts_on_add;
+DROP TABLE IF EXISTS campaign_state_counts;
+DROP VIEW IF EXISTS campaign_tests_waiting;
+DROP INDEX IF EXISTS campaign_test_dependencies_on_idx;
+ALTER TABLE campaign_tests DROP COLUMN waiting;

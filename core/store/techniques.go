@@ -86,10 +86,6 @@ const techniqueUpsertSuffix = `ON CONFLICT (external_id) DO UPDATE SET stix_id=e
 		updated_at=excluded.updated_at
 		RETURNING id`
 
-// leanTechniqueColumns are techniqueColumns with the description and detection text
-// left empty (core.TechniqueFilter.Lean).
-var leanTechniqueColumns = strings.NewReplacer("description,", "'' AS description,", "detection,", "'' AS detection,").Replace(techniqueColumns)
-
 // UpsertTechnique inserts or updates a technique keyed by its ATT&CK id; te.ID is set to
 // the stored row's id. The coverage status is the core's and is never overwritten here,
 // and a release that is not known ("") keeps the one stored.
@@ -252,13 +248,8 @@ func (t *Tx) ListTechniques(ctx context.Context, f core.TechniqueFilter) ([]*cor
 		return nil, 0, fmt.Errorf("store: count techniques: %w", err)
 	}
 	p := f.Page.Normalize()
-	out := []*core.Technique{}
-	cols := techniqueColumns
-	if f.Lean {
-		cols = leanTechniqueColumns
-	}
-	err := t.sel(ctx, &out, `SELECT `+cols+` FROM `+w.from("techniques")+w.sql()+` ORDER BY `+w.orderBy("external_id")+` LIMIT ? OFFSET ?`,
-		w.listParams(p.Limit, p.Offset)...)
+	out, err := t.selectTechniques(ctx, `SELECT `+t.techniqueSelect(f.Lean)+` FROM `+w.from("techniques")+w.sql()+
+		` ORDER BY `+w.orderBy("external_id")+` LIMIT ? OFFSET ?`, w.listParams(p.Limit, p.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list techniques: %w", err)
 	}

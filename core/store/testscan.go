@@ -60,14 +60,20 @@ func (t *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 
 // selectTests runs a query of testColumns and reads its rows.
 func (t *Tx) selectTests(ctx context.Context, q string, args ...any) ([]*core.Test, error) {
+	return selectRows(ctx, t, len(testFields), testOfRow, q, args...)
+}
+
+// selectRows runs a query of n columns and converts each row, scanned into plain
+// values, with conv.
+func selectRows[T any](ctx context.Context, t *Tx, n int, conv func([]any) (*T, error), q string, args ...any) ([]*T, error) {
 	rows, err := t.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []*core.Test{}
-	vals := make([]any, len(testFields))
-	ptrs := make([]any, len(testFields))
+	out := []*T{}
+	vals := make([]any, n)
+	ptrs := make([]any, n)
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
@@ -75,11 +81,11 @@ func (t *Tx) selectTests(ctx context.Context, q string, args ...any) ([]*core.Te
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
-		te, err := testOfRow(vals)
+		v, err := conv(vals)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, te)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }
@@ -138,12 +144,28 @@ func testOfRow(v []any) (*core.Test, error) {
 type colReader struct {
 	vals []any
 	err  error
+	// table and names name the columns in errors; tests' by default.
+	table string
+	names []string
 }
 
 func (c *colReader) fail(i int, want string) {
 	if c.err == nil {
-		c.err = fmt.Errorf("store: read tests.%s: %T is not a %s", testFields[i], c.vals[i], want)
+		table, names := c.table, c.names
+		if names == nil {
+			table, names = "tests", testFields
+		}
+		c.err = fmt.Errorf("store: read %s.%s: %T is not a %s", table, names[i], c.vals[i], want)
 	}
+}
+
+// strings reads a JSON array of strings (core.Strings).
+func (c *colReader) strings(i int) core.Strings {
+	var s core.Strings
+	if err := s.Scan(c.vals[i]); err != nil {
+		c.fail(i, "JSON array of strings")
+	}
+	return s
 }
 
 func (c *colReader) strPtr(i int) *string {

@@ -454,9 +454,9 @@ func TestListTestsTotalFromSummary(t *testing.T) {
 // A snapshot's two reads of every test (the copy of their states and the tests its
 // metrics use) come from covering indexes on SQLite, not from the tests table with all
 // its text: at 100,000 tests those reads were most of a snapshot's time (migration
-// 0190). The campaign list's progress counts read one range of campaign_tests'
-// state index per campaign (migrations 0230 and 0270), not the tests. The queries are the ones
-// the store sends, caught with ObserveQueries and explained with their arguments.
+// 0190). The campaign list's progress counts read the counts kept per campaign
+// (migration 0290), one range of their primary key per campaign. The queries are the
+// ones the store sends, caught with ObserveQueries and explained with their arguments.
 // PostgreSQL has no such covering indexes.
 func TestSnapshotReadsTestsFromCoveringIndexes(t *testing.T) {
 	s := storetest.Open(t, store.SQLite)
@@ -478,9 +478,8 @@ func TestSnapshotReadsTestsFromCoveringIndexes(t *testing.T) {
 	})
 	s.ObserveQueries(nil)
 	want := map[string]string{"FROM tests WHERE validated_at IS NOT NULL": "SCAN tests USING COVERING INDEX tests_measured_idx",
-		"INSERT INTO snapshot_test_states":         "SCAN tests USING COVERING INDEX tests_snapshot_idx",
-		"FROM campaign_tests WHERE campaign_id IN": "SEARCH campaign_tests USING COVERING INDEX campaign_tests_campaign_state_idx (campaign_id=?)",
-		"FROM campaign_test_dependencies d":        "SEARCH v USING COVERING INDEX campaign_tests_state_idx (campaign_id=? AND test_id=? AND state=?)"}
+		"INSERT INTO snapshot_test_states":                "SCAN tests USING COVERING INDEX tests_snapshot_idx",
+		"FROM campaign_state_counts WHERE campaign_id IN": "SEARCH campaign_state_counts USING PRIMARY KEY (campaign_id=?)"}
 	for frag, step := range want {
 		found := false
 		for _, q := range qs {
@@ -492,9 +491,9 @@ func TestSnapshotReadsTestsFromCoveringIndexes(t *testing.T) {
 			if !strings.Contains(p, step) {
 				t.Errorf("%s\nwant %q in the plan:\n\t%s", oneLine(q.q), step, p)
 			}
-			// The state counts group in the index's order (migration 0270), without
-			// sorting each page's rows.
-			if strings.HasPrefix(frag, "FROM campaign_tests") && strings.Contains(p, "TEMP B-TREE") {
+			// The kept state counts come in the primary key's order (migration 0290),
+			// without sorting each page's rows.
+			if strings.HasPrefix(frag, "FROM campaign_state_counts") && strings.Contains(p, "TEMP B-TREE") {
 				t.Errorf("%s\nsorts its rows:\n\t%s", oneLine(q.q), p)
 			}
 		}

@@ -8,10 +8,17 @@ type CampaignPageRepo interface {
 	// id (every id present, empty when it has no tests): a page of campaigns and their
 	// progress in a fixed number of queries.
 	CampaignsTests(ctx context.Context, campaignIDs []string) (map[string][]*CampaignTest, error)
-	// CampaignsStateCounts counts the tests of several campaigns by state, drafts split
-	// by whether a dependency is not yet validated (what a campaign's progress shows),
-	// keyed by campaign id (every id present, empty when it has no tests).
-	CampaignsStateCounts(ctx context.Context, campaignIDs []string) (map[string][]CampaignStateCount, error)
+	// CampaignsProgress is the progress of several campaigns as kept on every write,
+	// keyed by campaign id (every id present, zero when it has no tests).
+	CampaignsProgress(ctx context.Context, campaignIDs []string) (map[string]CampaignProgress, error)
+}
+
+// CampaignProgress counts a campaign's tests: Done are validated, Rejected rejected,
+// Ready and Waiting the drafts whose dependencies are all validated tests of the
+// campaign and those with one that is not (or is not in the campaign), InProgress the
+// tests in every other state.
+type CampaignProgress struct {
+	Total, Done, Rejected, InProgress, Ready, Waiting int
 }
 
 // CampaignStateCount is how many of a campaign's tests are in one state; for drafts,

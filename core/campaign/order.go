@@ -149,8 +149,17 @@ func ProgressOf(tests []*core.CampaignTest) Progress {
 	return ProgressOfCounts(counts)
 }
 
-// ProgressOfCounts is ProgressOf over tests already counted by state
-// (core.CampaignPageRepo.CampaignsStateCounts).
+// ProgressOfKept is the Progress of counts kept on write
+// (core.CampaignPageRepo.CampaignsProgress), what ProgressOf counts from the tests.
+func ProgressOfKept(k core.CampaignProgress) Progress {
+	p := Progress{Total: k.Total, Done: k.Done, Rejected: k.Rejected, InProgress: k.InProgress, Ready: k.Ready, Waiting: k.Waiting}
+	if p.Total > 0 {
+		p.Percent = float64(p.Done) * 100 / float64(p.Total)
+	}
+	return p
+}
+
+// ProgressOfCounts is ProgressOf over tests already counted by state.
 func ProgressOfCounts(counts []core.CampaignStateCount) Progress {
 	var p Progress
 	for _, c := range counts {

@@ -115,12 +115,12 @@ func (s *Service) List(ctx context.Context, f core.CampaignFilter) ([]*Summary, 
 		for i, c := range cs {
 			ids[i] = c.ID
 		}
-		counts, err := tx.CampaignsStateCounts(ctx, ids)
+		progress, err := tx.CampaignsProgress(ctx, ids)
 		if err != nil {
 			return err
 		}
 		for _, c := range cs {
-			out = append(out, &Summary{Campaign: c, Progress: ProgressOfCounts(counts[c.ID])})
+			out = append(out, &Summary{Campaign: c, Progress: ProgressOfKept(progress[c.ID])})
 		}
 		return nil
 	})

@@ -96,40 +96,38 @@ func (t *Tx) CampaignTests(ctx context.Context, campaignID string) ([]*core.Camp
 	return by[campaignID], nil
 }
 
-// CampaignsStateCounts counts the tests of several campaigns by state in one query,
-// from the counts campaign_state_counts keeps (migration 0290: triggers keep them, and
-// whether each draft waits, on every write of campaign_tests, their dependencies and
-// the tests' states), so a page of the campaign list reads a few rows per campaign. A
-// draft waits when one of its dependencies is not a validated test of the same
-// campaign, as campaign.ProgressOf decides from the tests themselves. Per campaign the
-// counts come in state order, a state's drafts that do not wait before those that do.
-func (t *Tx) CampaignsStateCounts(ctx context.Context, campaignIDs []string) (map[string][]core.CampaignStateCount, error) {
-	out := make(map[string][]core.CampaignStateCount, len(campaignIDs))
+// CampaignsProgress reads the progress of several campaigns from campaign_progress,
+// which triggers keep on every write of campaign_tests, their dependencies and the
+// tests' states (migration 0290): one row per campaign instead of counting each page's
+// ~1,000 campaign tests and joining their dependencies. A draft waits when one of its
+// dependencies is not a validated test of the same campaign, as campaign.ProgressOf
+// decides from the tests themselves.
+func (t *Tx) CampaignsProgress(ctx context.Context, campaignIDs []string) (map[string]core.CampaignProgress, error) {
+	out := make(map[string]core.CampaignProgress, len(campaignIDs))
 	if len(campaignIDs) == 0 {
 		return out, nil
 	}
-	in := `(?` + strings.Repeat(",?", len(campaignIDs)-1) + `)`
 	ids := make([]any, len(campaignIDs))
 	for i, id := range campaignIDs {
 		ids[i] = id
-		out[id] = []core.CampaignStateCount{}
+		out[id] = core.CampaignProgress{}
 	}
-	rows, err := t.query(ctx, `SELECT campaign_id, state, waiting, n FROM campaign_state_counts
-		WHERE campaign_id IN `+in+` AND n > 0 ORDER BY campaign_id, state, waiting`, ids...)
+	rows, err := t.query(ctx, `SELECT campaign_id, total, done, rejected, in_progress, ready, waiting FROM campaign_progress
+		WHERE campaign_id IN (?`+strings.Repeat(",?", len(ids)-1)+`)`, ids...)
 	if err != nil {
-		return nil, fmt.Errorf("store: test states of campaigns %v: %w", campaignIDs, err)
+		return nil, fmt.Errorf("store: progress of campaigns %v: %w", campaignIDs, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		var c core.CampaignStateCount
-		if err := rows.Scan(&id, &c.State, &c.Waiting, &c.N); err != nil {
-			return nil, fmt.Errorf("store: test states of campaigns %v: %w", campaignIDs, err)
+		var p core.CampaignProgress
+		if err := rows.Scan(&id, &p.Total, &p.Done, &p.Rejected, &p.InProgress, &p.Ready, &p.Waiting); err != nil {
+			return nil, fmt.Errorf("store: progress of campaigns %v: %w", campaignIDs, err)
 		}
-		out[id] = append(out[id], c)
+		out[id] = p
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: test states of campaigns %v: %w", campaignIDs, err)
+		return nil, fmt.Errorf("store: progress of campaigns %v: %w", campaignIDs, err)
 	}
 	return out, nil
 }

@@ -454,8 +454,8 @@ func TestListTestsTotalFromSummary(t *testing.T) {
 // A snapshot's two reads of every test (the copy of their states and the tests its
 // metrics use) come from covering indexes on SQLite, not from the tests table with all
 // its text: at 100,000 tests those reads were most of a snapshot's time (migration
-// 0190). The campaign list's progress counts read the counts kept per campaign
-// (migration 0290), one range of their primary key per campaign. The queries are the
+// 0190). The campaign list's progress reads the row kept per campaign (migration
+// 0290) by its primary key. The queries are the
 // ones the store sends, caught with ObserveQueries and explained with their arguments.
 // PostgreSQL has no such covering indexes.
 func TestSnapshotReadsTestsFromCoveringIndexes(t *testing.T) {
@@ -471,15 +471,15 @@ func TestSnapshotReadsTestsFromCoveringIndexes(t *testing.T) {
 		if _, err := tx.MeasuredTests(ctx); err != nil {
 			return err
 		}
-		if _, err := tx.CampaignsStateCounts(ctx, []string{ids.campaign}); err != nil {
+		if _, err := tx.CampaignsProgress(ctx, []string{ids.campaign}); err != nil {
 			return err
 		}
 		return tx.CreateSnapshot(ctx, &core.Snapshot{Name: "plan", TakenAt: time.Now()}, nil)
 	})
 	s.ObserveQueries(nil)
 	want := map[string]string{"FROM tests WHERE validated_at IS NOT NULL": "SCAN tests USING COVERING INDEX tests_measured_idx",
-		"INSERT INTO snapshot_test_states":                "SCAN tests USING COVERING INDEX tests_snapshot_idx",
-		"FROM campaign_state_counts WHERE campaign_id IN": "SEARCH campaign_state_counts USING PRIMARY KEY (campaign_id=?)"}
+		"INSERT INTO snapshot_test_states":            "SCAN tests USING COVERING INDEX tests_snapshot_idx",
+		"FROM campaign_progress WHERE campaign_id IN": "SEARCH campaign_progress USING PRIMARY KEY (campaign_id=?)"}
 	for frag, step := range want {
 		found := false
 		for _, q := range qs {
@@ -491,9 +491,9 @@ func TestSnapshotReadsTestsFromCoveringIndexes(t *testing.T) {
 			if !strings.Contains(p, step) {
 				t.Errorf("%s\nwant %q in the plan:\n\t%s", oneLine(q.q), step, p)
 			}
-			// The kept state counts come in the primary key's order (migration 0290),
-			// without sorting each page's rows.
-			if strings.HasPrefix(frag, "FROM campaign_state_counts") && strings.Contains(p, "TEMP B-TREE") {
+			// The kept progress is read by its primary key (migration 0290), without
+			// sorting.
+			if strings.HasPrefix(frag, "FROM campaign_progress") && strings.Contains(p, "TEMP B-TREE") {
 				t.Errorf("%s\nsorts its rows:\n\t%s", oneLine(q.q), p)
 			}
 		}

@@ -84,7 +84,7 @@ var statSpecs = []statSpec{
 	{"technique_test_counts", "technique_test_counts", nil},
 	{"technique_cell_validations", "technique_cell_validations", nil},
 	{"campaign_test_dependencies", "campaign_test_dependencies", nil},
-	{"campaign_state_counts", "campaign_state_counts", nil},
+	{"campaign_progress", "campaign_progress", nil},
 	{"job_runs", "job_runs", map[string]string{"job": "job", "outcome": "outcome"}},
 	{"import_locks", "import_locks", map[string]string{"plugin": "plugin"}},
 	{"coverage_generation", "coverage_generation", nil},

@@ -9,20 +9,21 @@
 -- whenever its state or its dependencies change, and for the tests that depend on it
 -- whenever its state changes or it joins or leaves the campaign.
 --
--- campaign_state_counts holds, per campaign, how many of its tests are in each
--- (state, waiting); a row that reaches 0 is deleted. It follows campaign_tests, so a
--- deleted campaign or test (ON DELETE CASCADE) takes its counts with it. Two writers
--- that move tests of one campaign in opposite directions can deadlock on two count
--- rows; the store runs the transaction that PostgreSQL aborts again.
+-- campaign_progress holds, per campaign, what the list shows: its tests, how many are
+-- done, rejected, in progress, ready and waiting; a campaign without tests has no row.
+-- It follows campaign_tests, so a deleted campaign or test (ON DELETE CASCADE) takes
+-- its share with it.
 ALTER TABLE campaign_tests ADD COLUMN waiting BOOLEAN NOT NULL DEFAULT false;
 CREATE INDEX campaign_test_dependencies_on_idx ON campaign_test_dependencies(campaign_id, depends_on_test_id);
 
-CREATE TABLE campaign_state_counts (
-    campaign_id UUID NOT NULL,
-    state       TEXT NOT NULL,
-    waiting     BOOLEAN NOT NULL,
-    n           INTEGER NOT NULL,
-    PRIMARY KEY (campaign_id, state, waiting)
+CREATE TABLE campaign_progress (
+    campaign_id UUID NOT NULL PRIMARY KEY,
+    total       INTEGER NOT NULL,
+    done        INTEGER NOT NULL,
+    rejected    INTEGER NOT NULL,
+    in_progress INTEGER NOT NULL,
+    ready       INTEGER NOT NULL,
+    waiting     INTEGER NOT NULL
 );
 -- waiting, recomputed for the campaign tests of campaign c that are test t (own) or
 -- depend on it (dependents).
@@ -43,35 +44,45 @@ END
 $$;
 -- Fill waiting, then the counts, before any trigger follows them.
 SELECT campaign_tests_rewait(campaign_id, test_id, true, false) FROM campaign_tests WHERE state = 'draft';
-INSERT INTO campaign_state_counts (campaign_id, state, waiting, n)
-    SELECT campaign_id, state, waiting, COUNT(*) FROM campaign_tests GROUP BY campaign_id, state, waiting;
+INSERT INTO campaign_progress (campaign_id, total, done, rejected, in_progress, ready, waiting)
+    SELECT campaign_id, COUNT(*), COUNT(*) FILTER (WHERE state = 'validated'), COUNT(*) FILTER (WHERE state = 'rejected'),
+        COUNT(*) FILTER (WHERE state NOT IN ('validated', 'rejected', 'draft')),
+        COUNT(*) FILTER (WHERE state = 'draft' AND NOT waiting), COUNT(*) FILTER (WHERE state = 'draft' AND waiting)
+    FROM campaign_tests GROUP BY campaign_id;
 
-CREATE FUNCTION campaign_state_counts_add(c UUID, s TEXT, w BOOLEAN, delta INTEGER) RETURNS void LANGUAGE plpgsql AS $$
+-- The progress follows each row of campaign_tests in and out of a campaign and a
+-- (state, waiting): done is validated, rejected rejected, ready and waiting are the
+-- drafts that do not and do wait, in_progress every other state.
+CREATE FUNCTION campaign_progress_add(c UUID, s TEXT, w BOOLEAN, delta INTEGER) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO campaign_state_counts (campaign_id, state, waiting, n) VALUES (c, s, w, delta)
-        ON CONFLICT (campaign_id, state, waiting) DO UPDATE SET n = campaign_state_counts.n + EXCLUDED.n;
-    DELETE FROM campaign_state_counts WHERE campaign_id = c AND state = s AND waiting = w AND n = 0;
+    INSERT INTO campaign_progress AS p (campaign_id, total, done, rejected, in_progress, ready, waiting)
+        VALUES (c, delta, CASE WHEN s = 'validated' THEN delta ELSE 0 END, CASE WHEN s = 'rejected' THEN delta ELSE 0 END,
+            CASE WHEN s NOT IN ('validated', 'rejected', 'draft') THEN delta ELSE 0 END,
+            CASE WHEN s = 'draft' AND NOT w THEN delta ELSE 0 END, CASE WHEN s = 'draft' AND w THEN delta ELSE 0 END)
+        ON CONFLICT (campaign_id) DO UPDATE SET total = p.total + EXCLUDED.total, done = p.done + EXCLUDED.done,
+            rejected = p.rejected + EXCLUDED.rejected, in_progress = p.in_progress + EXCLUDED.in_progress,
+            ready = p.ready + EXCLUDED.ready, waiting = p.waiting + EXCLUDED.waiting;
+    DELETE FROM campaign_progress WHERE campaign_id = c AND total = 0;
 END
 $$;
 
--- The counts follow each row of campaign_tests in and out of a (state, waiting).
-CREATE FUNCTION campaign_state_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION campaign_progress_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
-        PERFORM campaign_state_counts_add(OLD.campaign_id, OLD.state, OLD.waiting, -1);
+        PERFORM campaign_progress_add(OLD.campaign_id, OLD.state, OLD.waiting, -1);
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM campaign_state_counts_add(NEW.campaign_id, NEW.state, NEW.waiting, 1);
+        PERFORM campaign_progress_add(NEW.campaign_id, NEW.state, NEW.waiting, 1);
     END IF;
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER campaign_state_counts_on_add_remove AFTER INSERT OR DELETE ON campaign_tests
-    FOR EACH ROW EXECUTE FUNCTION campaign_state_counts_follow();
-CREATE TRIGGER campaign_state_counts_on_change AFTER UPDATE OF campaign_id, state, waiting ON campaign_tests
+CREATE TRIGGER campaign_progress_on_add_remove AFTER INSERT OR DELETE ON campaign_tests
+    FOR EACH ROW EXECUTE FUNCTION campaign_progress_follow();
+CREATE TRIGGER campaign_progress_on_change AFTER UPDATE OF campaign_id, state, waiting ON campaign_tests
     FOR EACH ROW WHEN (OLD.campaign_id IS DISTINCT FROM NEW.campaign_id OR OLD.state IS DISTINCT FROM NEW.state
         OR OLD.waiting IS DISTINCT FROM NEW.waiting)
-    EXECUTE FUNCTION campaign_state_counts_follow();
+    EXECUTE FUNCTION campaign_progress_follow();
 
 -- A campaign test's own waiting follows its state and its dependencies; its dependents'
 -- follow its state and whether it is in the campaign.

@@ -10,9 +10,10 @@
 -- whenever its state or its dependencies change, and for the tests that depend on it
 -- whenever its state changes or it joins or leaves the campaign.
 --
--- campaign_state_counts holds, per campaign, how many of its tests are in each
--- (state, waiting); a row that reaches 0 is deleted. It follows campaign_tests, so a
--- deleted campaign or test (ON DELETE CASCADE) takes its counts with it.
+-- campaign_progress holds, per campaign, what the list shows: its tests, how many are
+-- done, rejected, in progress, ready and waiting; a campaign without tests has no row.
+-- It follows campaign_tests, so a deleted campaign or test (ON DELETE CASCADE) takes
+-- its share with it.
 ALTER TABLE campaign_tests ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX campaign_test_dependencies_on_idx ON campaign_test_dependencies(campaign_id, depends_on_test_id);
 
@@ -26,35 +27,62 @@ CREATE VIEW campaign_tests_waiting AS
 UPDATE campaign_tests SET waiting = 1 WHERE state = 'draft' AND (SELECT w.waiting FROM campaign_tests_waiting w
     WHERE w.campaign_id = campaign_tests.campaign_id AND w.test_id = campaign_tests.test_id);
 
-CREATE TABLE campaign_state_counts (
-    campaign_id TEXT NOT NULL,
-    state       TEXT NOT NULL,
-    waiting     INTEGER NOT NULL,
-    n           INTEGER NOT NULL,
-    PRIMARY KEY (campaign_id, state, waiting)
+CREATE TABLE campaign_progress (
+    campaign_id TEXT NOT NULL PRIMARY KEY,
+    total       INTEGER NOT NULL,
+    done        INTEGER NOT NULL,
+    rejected    INTEGER NOT NULL,
+    in_progress INTEGER NOT NULL,
+    ready       INTEGER NOT NULL,
+    waiting     INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT INTO campaign_state_counts (campaign_id, state, waiting, n)
-    SELECT campaign_id, state, waiting, COUNT(*) FROM campaign_tests GROUP BY campaign_id, state, waiting;
+INSERT INTO campaign_progress (campaign_id, total, done, rejected, in_progress, ready, waiting)
+    SELECT campaign_id, COUNT(*), SUM(state = 'validated'), SUM(state = 'rejected'),
+        SUM(state NOT IN ('validated', 'rejected', 'draft')), SUM(state = 'draft' AND NOT waiting),
+        SUM(state = 'draft' AND waiting)
+    FROM campaign_tests GROUP BY campaign_id;
 
--- The counts follow each row of campaign_tests in and out of a (state, waiting).
-CREATE TRIGGER campaign_state_counts_on_add AFTER INSERT ON campaign_tests BEGIN
-    INSERT INTO campaign_state_counts (campaign_id, state, waiting, n) VALUES (new.campaign_id, new.state, new.waiting, 1)
-        ON CONFLICT (campaign_id, state, waiting) DO UPDATE SET n = n + 1;
-    DELETE FROM campaign_state_counts WHERE campaign_id = new.campaign_id AND state = new.state AND waiting = new.waiting AND n = 0;
+-- The progress follows each row of campaign_tests in and out of a campaign and a
+-- (state, waiting): done is validated, rejected rejected, ready and waiting are the
+-- drafts that do not and do wait, in_progress every other state.
+CREATE TRIGGER campaign_progress_on_add AFTER INSERT ON campaign_tests BEGIN
+    INSERT INTO campaign_progress (campaign_id, total, done, rejected, in_progress, ready, waiting)
+        VALUES (new.campaign_id, 0, 0, 0, 0, 0, 0) ON CONFLICT (campaign_id) DO NOTHING;
+    UPDATE campaign_progress SET total = total + 1, done = done + (new.state = 'validated'),
+        rejected = rejected + (new.state = 'rejected'),
+        in_progress = in_progress + (new.state NOT IN ('validated', 'rejected', 'draft')),
+        ready = ready + (new.state = 'draft' AND NOT new.waiting), waiting = waiting + (new.state = 'draft' AND new.waiting)
+        WHERE campaign_id = new.campaign_id;
+    DELETE FROM campaign_progress WHERE campaign_id = new.campaign_id AND total = 0;
 END;
-CREATE TRIGGER campaign_state_counts_on_remove AFTER DELETE ON campaign_tests BEGIN
-    INSERT INTO campaign_state_counts (campaign_id, state, waiting, n) VALUES (old.campaign_id, old.state, old.waiting, -1)
-        ON CONFLICT (campaign_id, state, waiting) DO UPDATE SET n = n - 1;
-    DELETE FROM campaign_state_counts WHERE campaign_id = old.campaign_id AND state = old.state AND waiting = old.waiting AND n = 0;
+CREATE TRIGGER campaign_progress_on_remove AFTER DELETE ON campaign_tests BEGIN
+    INSERT INTO campaign_progress (campaign_id, total, done, rejected, in_progress, ready, waiting)
+        VALUES (old.campaign_id, 0, 0, 0, 0, 0, 0) ON CONFLICT (campaign_id) DO NOTHING;
+    UPDATE campaign_progress SET total = total - 1, done = done - (old.state = 'validated'),
+        rejected = rejected - (old.state = 'rejected'),
+        in_progress = in_progress - (old.state NOT IN ('validated', 'rejected', 'draft')),
+        ready = ready - (old.state = 'draft' AND NOT old.waiting), waiting = waiting - (old.state = 'draft' AND old.waiting)
+        WHERE campaign_id = old.campaign_id;
+    DELETE FROM campaign_progress WHERE campaign_id = old.campaign_id AND total = 0;
 END;
-CREATE TRIGGER campaign_state_counts_on_change AFTER UPDATE OF campaign_id, state, waiting ON campaign_tests
+CREATE TRIGGER campaign_progress_on_change AFTER UPDATE OF campaign_id, state, waiting ON campaign_tests
     WHEN old.campaign_id IS NOT new.campaign_id OR old.state IS NOT new.state OR old.waiting IS NOT new.waiting BEGIN
-    INSERT INTO campaign_state_counts (campaign_id, state, waiting, n) VALUES (old.campaign_id, old.state, old.waiting, -1)
-        ON CONFLICT (campaign_id, state, waiting) DO UPDATE SET n = n - 1;
-    DELETE FROM campaign_state_counts WHERE campaign_id = old.campaign_id AND state = old.state AND waiting = old.waiting AND n = 0;
-    INSERT INTO campaign_state_counts (campaign_id, state, waiting, n) VALUES (new.campaign_id, new.state, new.waiting, 1)
-        ON CONFLICT (campaign_id, state, waiting) DO UPDATE SET n = n + 1;
-    DELETE FROM campaign_state_counts WHERE campaign_id = new.campaign_id AND state = new.state AND waiting = new.waiting AND n = 0;
+    INSERT INTO campaign_progress (campaign_id, total, done, rejected, in_progress, ready, waiting)
+        VALUES (old.campaign_id, 0, 0, 0, 0, 0, 0) ON CONFLICT (campaign_id) DO NOTHING;
+    UPDATE campaign_progress SET total = total - 1, done = done - (old.state = 'validated'),
+        rejected = rejected - (old.state = 'rejected'),
+        in_progress = in_progress - (old.state NOT IN ('validated', 'rejected', 'draft')),
+        ready = ready - (old.state = 'draft' AND NOT old.waiting), waiting = waiting - (old.state = 'draft' AND old.waiting)
+        WHERE campaign_id = old.campaign_id;
+    DELETE FROM campaign_progress WHERE campaign_id = old.campaign_id AND total = 0;
+    INSERT INTO campaign_progress (campaign_id, total, done, rejected, in_progress, ready, waiting)
+        VALUES (new.campaign_id, 0, 0, 0, 0, 0, 0) ON CONFLICT (campaign_id) DO NOTHING;
+    UPDATE campaign_progress SET total = total + 1, done = done + (new.state = 'validated'),
+        rejected = rejected + (new.state = 'rejected'),
+        in_progress = in_progress + (new.state NOT IN ('validated', 'rejected', 'draft')),
+        ready = ready + (new.state = 'draft' AND NOT new.waiting), waiting = waiting + (new.state = 'draft' AND new.waiting)
+        WHERE campaign_id = new.campaign_id;
+    DELETE FROM campaign_progress WHERE campaign_id = new.campaign_id AND total = 0;
 END;
 
 -- waiting, recomputed for the campaign tests a change can move (the view above).

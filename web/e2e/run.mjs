@@ -488,6 +488,12 @@ try {
   const summary = await live.textContent();
   const rulesRe = process.env.E2E_FRESH ? /[1-9][\d,]* added/ : /[1-9][\d,]* (added|unchanged)/;
   check(rulesRe.test(summary), `the sigma import finished with its rules (${summary.slice(0, 80)})`);
+  // The run's warnings say what they are: the files under the source it did not read.
+  await live.locator("details summary").click();
+  const warned = await live.locator("details").textContent();
+  const regression = readdirSync(`${UPSTREAM}/sigma/regression_data`, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).length;
+  check(/LICENSE: file left out: not a \.yml or \.yaml file/.test(warned) && warned.includes(`${regression} files under regression_data/ left out`),
+    `the sigma run names the files it left out (${warned.slice(0, 160)})`);
   await shot(admin, "imports");
   // The technique page once Sigma's rules and the validated test are in.
   await admin.goto(BASE + "/techniques/T1059.001");

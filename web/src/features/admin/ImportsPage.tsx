@@ -5,19 +5,32 @@ import { api, ok, withQuery, type Schemas } from "@/api/client";
 import { formatDate, formatDuration, humanize, timeAgo } from "@/lib/format";
 import { Badge, Button, Card, Empty, ErrorNote, Field, Input, Mono, PageHeader, Progress, Select, Spinner, type Tone } from "@/ui/primitives";
 import { adminKeys } from "./queries";
+import { countLabel, headline, runWarnings } from "./warnings";
 
 type Run = Schemas["ImportRun2"];
 
 const OUTCOME: Record<string, Tone> = { succeeded: "green", failed: "red", running: "blue", dry_run: "violet" };
 
+// Shown per run: a folder of test data left out is one warning, but a broken rule set
+// can give thousands; the page shows the first ones and says how many more there are.
+const SHOWN_WARNINGS = 500;
+
 function Warnings({ warnings }: { warnings: unknown }) {
-  const list = Array.isArray(warnings) ? (warnings as { message?: string; file?: string; item?: string }[]) : [];
+  const list = runWarnings(warnings);
   if (list.length === 0) return null;
   return (
     <details className="mt-2 text-[12px]">
-      <summary className="cursor-pointer text-amber-700 dark:text-amber-300">{list.length} {list.length === 1 ? "warning" : "warnings"}</summary>
-      <ul className="mt-1 max-h-48 space-y-0.5 overflow-y-auto font-mono text-[11px] text-muted">
-        {list.slice(0, 200).map((w, i) => <li key={i}>{[w.file ?? w.item, w.message].filter(Boolean).join(": ") || JSON.stringify(w)}</li>)}
+      <summary className="cursor-pointer text-amber-700 dark:text-amber-300">{countLabel(list)}</summary>
+      <ul className="mt-1 max-h-64 space-y-1 overflow-y-auto font-mono text-[11px]">
+        {list.slice(0, SHOWN_WARNINGS).map((w, i) => (
+          <li key={i} className={w.severity === "info" ? "text-muted" : "text-fg"}>
+            {headline(w)}
+            {w.detail && <div className="whitespace-pre-wrap break-words pl-3 text-muted">{w.detail}</div>}
+          </li>
+        ))}
+        {list.length > SHOWN_WARNINGS && (
+          <li className="text-muted">… and {(list.length - SHOWN_WARNINGS).toLocaleString()} more (`aegis import` prints them all)</li>
+        )}
       </ul>
     </details>
   );

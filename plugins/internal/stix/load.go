@@ -210,6 +210,15 @@ func (l *loader) loadSource(src string, ctr container, display string) error {
 				return err
 			}
 		}
+		if objs, warnings, ok := streamBundleFile(f, rel); ok {
+			// A bundle, read object by object (an Enterprise bundle is 45 MiB).
+			l.ds.Files++
+			for _, w := range warnings {
+				l.r.Warn(rel, w.line, w.id, w.summary, w.more)
+			}
+			l.addObjects(objs, ctr, rel)
+			return nil
+		}
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", rel, err)
@@ -497,18 +506,26 @@ func decodeObjects(rel string, pf *ParsedFile, warn func(line int, id, summary, 
 	}
 	objs := make([]*Object, 0, len(pf.Objects))
 	for _, raw := range pf.Objects {
-		o, problems, err := DecodeObject(raw.Data)
-		if err != nil {
-			warn(raw.Line, rawID(raw.Data), "skipped malformed STIX object", err.Error())
-			continue
+		if o := decodeOne(rel, raw.Data, raw.Line, warn); o != nil {
+			objs = append(objs, o)
 		}
-		o.Pos = Position{File: rel, Line: raw.Line}
-		if len(problems) > 0 {
-			warn(raw.Line, o.Label(), "ignored malformed fields of "+o.Type+" "+o.ID, strings.Join(problems, "; "))
-		}
-		objs = append(objs, o)
 	}
 	return objs
+}
+
+// decodeOne decodes one object of rel that starts on line, warning about what it
+// skips; nil when the object is skipped.
+func decodeOne(rel string, data []byte, line int, warn func(line int, id, summary, detail string)) *Object {
+	o, problems, err := DecodeObject(data)
+	if err != nil {
+		warn(line, rawID(data), "skipped malformed STIX object", err.Error())
+		return nil
+	}
+	o.Pos = Position{File: rel, Line: line}
+	if len(problems) > 0 {
+		warn(line, o.Label(), "ignored malformed fields of "+o.Type+" "+o.ID, strings.Join(problems, "; "))
+	}
+	return o
 }
 
 // addObjects completes the container from the objects themselves and adds them.

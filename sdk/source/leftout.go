@@ -10,7 +10,7 @@ type Warner interface {
 	Warn(file string, line int, externalID, summary, detail string)
 }
 
-// LeftOut returns the regular files under the tree that are in none of read,
+// LeftOut returns the regular files and symbolic links under the tree that are in none of read,
 // sorted by Rel: what an importer still has to account for, since every file
 // under a source is either read or named in a warning (WarnLeftOut). The tree
 // is taken as the last Glob listed it (or listed now when none did); Walk's

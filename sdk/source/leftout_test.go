@@ -93,3 +93,51 @@ func TestLeftOutAndWarnLeftOut(t *testing.T) {
 		t.Errorf("single file: %v %v", none, err)
 	}
 }
+
+// A symbolic link under a folder source is read through when it names a file and
+// named by LeftOut otherwise (a link to a folder, a dangling one, a loop): before,
+// the listing kept regular files only, so a linked rule file was neither imported
+// nor named in any warning.
+func TestSymlinksAreListedNotSkipped(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "shared.yml"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.yml"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]string{
+		"linked.yml": filepath.Join(outside, "shared.yml"),
+		"loop":       ".",
+		"self.yml":   "self.yml",
+		"gone.yml":   "nowhere.yml",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Skipf("no symlinks here: %v", err)
+		}
+	}
+	tree, err := Open(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tree.Close()
+	read, err := tree.Glob("**/*.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range read {
+		got = append(got, f.Rel)
+	}
+	if strings.Join(got, ",") != "a.yml,gone.yml,linked.yml,self.yml" {
+		t.Fatalf("glob = %v", got)
+	}
+	if b, err := os.ReadFile(read[2].Path); err != nil || string(b) != "x" {
+		t.Errorf("linked file read: %q %v", b, err)
+	}
+	left, err := tree.LeftOut(read)
+	if err != nil || len(left) != 1 || left[0].Rel != "loop" {
+		t.Fatalf("left out = %v, %v", left, err)
+	}
+}

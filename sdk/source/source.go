@@ -152,7 +152,7 @@ type File struct {
 	Rel string
 }
 
-// Glob returns the regular files whose relative path matches any of the
+// Glob returns the regular files (and symbolic links, see list) whose relative path matches any of the
 // patterns, sorted by Rel. Patterns use path.Match syntax per segment, plus
 // "**" for any number of segments: "**/*.yml", "rules/**/*.toml",
 // "templates.csv".
@@ -186,13 +186,17 @@ func (t *Tree) Glob(patterns ...string) ([]File, error) {
 	return out, nil
 }
 
-// list walks the tree for its regular files, sorted by Rel, and keeps the
+// list walks the tree for its regular files and symbolic links, sorted by Rel, and keeps the
 // listing for LeftOut: an importer globs and then names what it left out, and
 // the second walk of a 25,000-file ATT&CK folder would cost as much as the first.
 func (t *Tree) list() ([]File, error) {
 	var out []File
 	err := t.Walk(func(p, rel string, d fs.DirEntry) error {
-		if d.Type().IsRegular() {
+		// A symbolic link is listed too: one to a file is read through it, and one
+		// to a folder, to nothing or to itself is named by the importer that cannot
+		// read it or by LeftOut, never passed over in silence (Walk does not enter
+		// linked folders, so a link loop cannot hang the listing).
+		if d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0 {
 			out = append(out, File{Path: p, Rel: rel})
 		}
 		return nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/aegis-sec/aegis/plugins/internal/rulefiles"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/aegis-sec/aegis/sdk"
@@ -135,6 +136,22 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 		}
 		res := parseFile(data)
 		candidates += res.candidates
+		if res.candidates == 0 && len(res.problems) == 0 {
+			// Every file under the source is read or named. A rule cut short before
+			// its logsource and detection is a damaged file: named as skipped, which
+			// keeps the rules it held before. A file read whole that holds no rule
+			// (empty, comments, a tool's configuration) is named without a file
+			// attribute, so that the rules it held before are deprecated.
+			if ruleStart.Match(data) {
+				out.Warn(f.Rel, 0, "", "skipped file: a Sigma rule without logsource and detection, correlation or filter (cut short?)", "")
+			} else {
+				why := "no document with title, logsource and detection, correlation or filter"
+				if strings.TrimSpace(strings.TrimPrefix(string(data), "\ufeff")) == "" {
+					why = "the file is empty"
+				}
+				out.Warn("", 0, "", f.Rel+": file read, no Sigma rule in it", why)
+			}
+		}
 		for _, p := range res.problems {
 			out.Warn(f.Rel, p.line, p.id, p.summary, p.detail)
 		}
@@ -186,6 +203,9 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 	out.Progress(int64(len(files)), int64(len(files)), msg)
 	return nil
 }
+
+// ruleStart finds a top-level title key, the start of a Sigma rule.
+var ruleStart = regexp.MustCompile(`(?m)^(?:\x{feff})?title[ \t]*:`)
 
 // scope is the part of the source this config reads.
 func (c config) scope() rulefiles.Scope {

@@ -44,8 +44,11 @@ func TestImportCollection(t *testing.T) {
 	if res.Err != nil {
 		t.Fatalf("import: %v", res.Err)
 	}
-	// The one file left out by the default exclude patterns is named.
-	if got := strings.Join(testfmt.DiagnosticList(res.Diagnostics), "\n"); got != "regression_data/rules/win_encoded/info.yml:0 : file left out: matches the exclude pattern **/regression_data/**" {
+	// The file left out by the default exclude patterns is named, and so are the
+	// two YAML files that hold no rule.
+	if got := strings.Join(testfmt.DiagnosticList(res.Diagnostics), "\n"); got != "regression_data/rules/win_encoded/info.yml:0 : file left out: matches the exclude pattern **/regression_data/**\n"+
+		":0 : other/tooling.yml: file read, no Sigma rule in it\n"+
+		":0 : other/workflow.yaml: file read, no Sigma rule in it" {
 		t.Errorf("diagnostics: %v", got)
 	}
 	// Files in lexical order, documents in file order; regression_data,
@@ -251,10 +254,13 @@ func TestConfig(t *testing.T) {
 		}
 	})
 	t.Run("exclude replaces the default", func(t *testing.T) {
-		// regression_data is read now, and its info.yml is still no rule.
+		// regression_data is read now, and its info.yml is named as no rule.
 		res := run(t, "testdata/collection", `{"exclude":["rules/linux/**"]}`)
 		if res.Err != nil || len(res.Records) != 7 ||
-			strings.Join(testfmt.DiagnosticList(res.Diagnostics), "\n") != "rules/linux/lnx_multi_global.yml:0 : file left out: matches the exclude pattern rules/linux/**" {
+			strings.Join(testfmt.DiagnosticList(res.Diagnostics), "\n") != "rules/linux/lnx_multi_global.yml:0 : file left out: matches the exclude pattern rules/linux/**\n"+
+				":0 : other/tooling.yml: file read, no Sigma rule in it\n"+
+				":0 : other/workflow.yaml: file read, no Sigma rule in it\n"+
+				":0 : regression_data/rules/win_encoded/info.yml: file read, no Sigma rule in it" {
 			t.Fatalf("%v, %d records, %v", res.Err, len(res.Records), res.Diagnostics)
 		}
 	})
@@ -401,5 +407,38 @@ func TestSkipsUnchangedFiles(t *testing.T) {
 	if len(got) != 2 || got["5a1b2c3d-0009-4000-8000-000000000009"] == nil ||
 		!strings.Contains(got["5a1b2c3d-0001-4000-8000-000000000001"].Description, "launched") {
 		t.Errorf("second import sent %v, want the added rule and the changed one", positions(second))
+	}
+}
+
+// A rule file cut short before its logsource and detection, an empty file, and a
+// YAML file of something else were passed over in silence: the run succeeded with
+// the other rules and no warning named them. Each is named now.
+func TestFilesWithoutRulesAreNamed(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("good.yml", "\ufefftitle: Good\r\nid: 0d0d0d0d-0000-4000-8000-000000000001\r\nlogsource:\r\n  product: windows\r\ndetection:\r\n  sel:\r\n    Image|endswith: '\\x.exe'\r\n  condition: sel\r\n")
+	write("truncated.yml", "title: Cut\nid: 0d0d0d0d-0000-4000-8000-000000000002\nstatus: test\ndescription: Detects execution of")
+	write("empty.yml", "")
+	write("config.yaml", "backends:\n  - splunk\n")
+	res := run(t, dir, "")
+	if res.Err != nil || len(res.Records) != 1 {
+		t.Fatalf("%v, %d records", res.Err, len(res.Records))
+	}
+	got := strings.Join(testfmt.DiagnosticList(res.Diagnostics), "\n")
+	for _, want := range []string{
+		"truncated.yml:0 : skipped file: a Sigma rule without logsource and detection, correlation or filter (cut short?)",
+		":0 : empty.yml: file read, no Sigma rule in it",
+		":0 : config.yaml: file read, no Sigma rule in it",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "good.yml") {
+		t.Errorf("the good rule is named:\n%s", got)
 	}
 }

@@ -135,6 +135,26 @@ func (*importer) Import(ctx context.Context, req sdk.ImportRequest, out *sdk.Emi
 				files = append(files, file{File: f, adversary: kind.adversary})
 			}
 		}
+		if len(files) == 0 {
+			// A folder below abilities/ or adversaries/ (stockpile/data/abilities/discovery)
+			// matches no pattern, which all name those folders: its YAML files are read
+			// and told apart by content, as a single file is, and the run says so.
+			found, err := tree.Glob("**/*.yml", "**/*.yaml")
+			if err != nil {
+				return err
+			}
+			for _, f := range found {
+				c, err := classify(f)
+				if err != nil {
+					return fmt.Errorf("%s: %w", f.Rel, err)
+				}
+				files = append(files, c)
+			}
+			if len(files) > 0 {
+				out.Warn("", 0, "", "no file matches the ability and adversary patterns; every .yml and .yaml file of the source is read, an adversary told from an ability by its content",
+					"patterns: "+strings.Join(append(slices.Clone(cfg.Abilities), cfg.Adversaries...), ", ")+"; source: "+tree.Source())
+			}
+		}
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("no CALDERA ability or adversary files in %s (looked for %s)", tree.Source(),
@@ -305,8 +325,13 @@ func expand(a *adversary, byID map[string]*adversary, visiting []string, warn fu
 // list is abilities, a mapping with an ordering is an adversary.
 func classifySingle(tree *source.Tree) (file, error) {
 	p := tree.File()
-	f := file{File: source.File{Path: p, Rel: path.Base(strings.ReplaceAll(p, "\\", "/"))}}
-	data, err := os.ReadFile(p)
+	return classify(source.File{Path: p, Rel: path.Base(strings.ReplaceAll(p, "\\", "/"))})
+}
+
+// classify reads a YAML file to tell an adversary profile from an ability file.
+func classify(sf source.File) (file, error) {
+	f := file{File: sf}
+	data, err := os.ReadFile(sf.Path)
 	if err != nil {
 		return f, err
 	}

@@ -277,3 +277,27 @@ func TestSkipsOnlyAWhollyUnchangedSource(t *testing.T) {
 			testfs.Remove(t, filepath.Join(dir, "data/adversaries/packs/5d3e170e-f1b8-49f9-9ee1-c51605552a08.yml"))
 		}})
 }
+
+// A folder below abilities/ (stockpile/data/abilities/discovery) matched none of the
+// default patterns, which all name an abilities/ or adversaries/ folder, and the run
+// failed with "no CALDERA ability or adversary files". Its YAML files are read now,
+// each told apart by content, and the run says the patterns were not used.
+func TestFolderBelowAbilities(t *testing.T) {
+	whole := run(t, "testdata/ok", "")
+	res := run(t, "testdata/ok/data/abilities", "")
+	if res.Err != nil {
+		t.Fatalf("import: %v", res.Err)
+	}
+	want := 0
+	for _, r := range whole.Incoming {
+		if strings.HasPrefix(r.File, "data/abilities/") {
+			want++
+		}
+	}
+	if want == 0 || len(res.Records) != want {
+		t.Fatalf("%d records from data/abilities, %d of the whole source's come from there", len(res.Records), want)
+	}
+	if got := strings.Join(testfmt.DiagnosticList(res.Diagnostics), "\n"); !strings.Contains(got, "no file matches the ability and adversary patterns") {
+		t.Errorf("diagnostics = %s", got)
+	}
+}

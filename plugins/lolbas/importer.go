@@ -228,8 +228,13 @@ func findFiles(tree *source.Tree, cfg config) (lolbas, gtfo []source.File, err e
 		return classifySingle(p, cfg)
 	}
 	lolbasGlobs, gtfoGlobs := cfg.LOLBASFiles, cfg.GTFOBinsFiles
-	// The source may be the yml/ or _gtfobins/ folder itself.
-	switch filepath.Base(tree.Root()) {
+	// The source may be the yml/ or _gtfobins/ folder itself, or a folder below
+	// yml/ (yml/OSBinaries), whose files the default yml/** patterns miss.
+	base := filepath.Base(tree.Root())
+	if cfg.Layout != layoutGTFOBins && belowFolder(tree.Root(), "yml") {
+		base = "yml"
+	}
+	switch base {
 	case "yml":
 		if lolbasGlobs == nil {
 			lolbasGlobs = []string{"**/*.yml", "**/*.yaml"}
@@ -271,6 +276,18 @@ func findFiles(tree *source.Tree, cfg config) (lolbas, gtfo []source.File, err e
 			tree.Source(), strings.Join(lolbasGlobs, ", "), strings.Join(gtfoGlobs, ", "))
 	}
 	return lolbas, gtfo, nil
+}
+
+// belowFolder reports whether one of the folders above dir (dir excluded) is named name.
+func belowFolder(dir, name string) bool {
+	for d := filepath.Dir(filepath.Clean(dir)); ; d = filepath.Dir(d) {
+		if filepath.Base(d) == name {
+			return true
+		}
+		if up := filepath.Dir(d); up == d {
+			return false
+		}
+	}
 }
 
 // classifySingle decides from its content what a single-file source is: a

@@ -155,6 +155,8 @@ func TestLayouts(t *testing.T) {
 	}{
 		{"LOLBAS checkout", "testdata/ok/lolbas", "", strings.ReplaceAll(lolbasPositions, "@lolbas/", "@"), ".github/workflows/ci.yml YML-Template.yml"},
 		{"the yml folder itself", "testdata/ok/lolbas/yml", "", strings.ReplaceAll(lolbasPositions, "@lolbas/yml/", "@"), ""},
+		// A folder below yml/ failed with "no LOLBAS entries": the default patterns name yml/.
+		{"a folder below yml", "testdata/ok/lolbas/yml/OSBinaries", "", "lolbas:Certutil.exe:1 @Certutil.yml:7\nlolbas:Certutil.exe:2 @Certutil.yml:17", ""},
 		{"GTFOBins checkout", "testdata/ok/gtfobins", "", strings.ReplaceAll(gtfoPositions, "@gtfobins/", "@"), "_data/contexts.yml"},
 		{"the _gtfobins folder itself", "testdata/ok/gtfobins/_gtfobins", "", strings.ReplaceAll(gtfoPositions, "@gtfobins/_gtfobins/", "@"), ""},
 		{"layout gtfobins on both", "testdata/ok", `{"layout":"gtfobins"}`, gtfoPositions,

@@ -62,6 +62,7 @@ func (c *lineCounter) at(off int) int {
 // checked here; the elements are decoded by the caller, one by one, so that a
 // malformed element costs a warning, not the file.
 func Scan(data []byte, arrays ...string) (*Document, error) {
+	data = BlankBOM(data)
 	lines := &lineCounter{data: data, line: 1}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	fail := func(err error) error {
@@ -166,4 +167,15 @@ func nextByte(data []byte, off int, extra ...byte) byte {
 		return data[off]
 	}
 	return 0
+}
+
+// BlankBOM returns data with a leading UTF-8 byte order mark (which Windows editors
+// write and encoding/json refuses as "invalid character 'ï'") replaced by three
+// spaces, so that every offset and line number stays what it was; data without one
+// is returned as it is.
+func BlankBOM(data []byte) []byte {
+	if !bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		return data
+	}
+	return append([]byte("   "), data[3:]...)
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/aegis-sec/aegis/plugins/internal/jsonpos"
 )
 
 // FileKind is what a JSON file turned out to hold.
@@ -79,6 +81,7 @@ func skipSpace(data []byte, off int) int {
 // It fails only when the file is not JSON at all; a file that breaks off
 // part way returns the objects read so far with Err set.
 func ParseFile(data []byte) (*ParsedFile, error) {
+	data = jsonpos.BlankBOM(data)
 	lc := &lineCounter{data: data, line: 1}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()

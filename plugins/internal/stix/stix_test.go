@@ -253,3 +253,16 @@ func TestLoadIndexSelection(t *testing.T) {
 		t.Errorf("bundle neither local nor reachable: %v", err)
 	}
 }
+
+// A STIX file that starts with a UTF-8 byte order mark was skipped ("skipped file
+// that is not JSON: invalid character 'ï'"), and a whole bundle given as the source
+// failed; its objects are read, on the lines they are on.
+func TestParseFileWithAByteOrderMark(t *testing.T) {
+	pf, err := ParseFile([]byte("\xef\xbb\xbf{\"type\": \"bundle\", \"id\": \"bundle--1\",\n\"objects\": [\n{\"type\": \"x-mitre-tactic\", \"id\": \"x-mitre-tactic--1\"}]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pf.Kind != KindBundle || len(pf.Objects) != 1 || pf.Objects[0].Line != 3 || pf.Err != nil {
+		t.Fatalf("parsed = %+v", pf)
+	}
+}

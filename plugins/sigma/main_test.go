@@ -442,3 +442,25 @@ func TestFilesWithoutRulesAreNamed(t *testing.T) {
 		t.Errorf("the good rule is named:\n%s", got)
 	}
 }
+
+// A rule saved as Latin-1 was named on the line of its document's start with
+// yaml.v3's "invalid trailing UTF-8 octet"; the warning names the line and the byte.
+func TestLatin1RuleNamesItsLine(t *testing.T) {
+	dir := t.TempDir()
+	good := "title: Good\nid: 0d0d0d0d-0000-4000-8000-000000000001\nlogsource:\n  product: windows\ndetection:\n  sel:\n    Image: x.exe\n  condition: sel\n"
+	testfs.WriteFile(t, filepath.Join(dir, "good.yml"), good)
+	testfs.WriteFile(t, filepath.Join(dir, "latin1.yml"), "title: Latin\nid: 0d0d0d0d-0000-4000-8000-000000000002\nauthor: Jos\xe9\n"+good[strings.Index(good, "logsource"):])
+	res := run(t, dir, "")
+	if res.Err != nil || len(res.Records) != 1 {
+		t.Fatalf("%v, %d records", res.Err, len(res.Records))
+	}
+	var found bool
+	for _, d := range res.Diagnostics {
+		if d.File == "latin1.yml" && d.Line == 3 && strings.Contains(d.Detail, "byte 0xE9 at column 12 is not UTF-8") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("diagnostics = %+v", res.Diagnostics)
+	}
+}

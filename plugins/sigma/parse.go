@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"gopkg.in/yaml.v3"
 
+	"github.com/aegis-sec/aegis/plugins/internal/yamlnode"
 	"github.com/aegis-sec/aegis/sdk"
 )
 
@@ -64,7 +65,11 @@ func parseFile(data []byte) *fileResult {
 	seen := map[string]bool{} // ids already given to rules of this file
 	for i, ch := range chunks {
 		var doc yaml.Node
-		if err := yaml.Unmarshal([]byte(ch.text), &doc); err != nil {
+		err := yamlnode.CheckUTF8([]byte(ch.text)) // names the line of a Latin-1 byte
+		if err == nil {
+			err = yaml.Unmarshal([]byte(ch.text), &doc)
+		}
+		if err != nil {
 			line, msg := yamlError(err, ch)
 			res.candidates++
 			res.reject(line, idHint(ch.text), "skipped document: invalid YAML", msg)

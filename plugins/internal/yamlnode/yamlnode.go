@@ -15,6 +15,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -32,6 +33,9 @@ func FirstDocument(data []byte) (root *yaml.Node, err error) {
 			root, err = nil, fmt.Errorf("YAML parser failed: %v", r)
 		}
 	}()
+	if err := CheckUTF8(data); err != nil {
+		return nil, err
+	}
 	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -44,6 +48,30 @@ func FirstDocument(data []byte) (root *yaml.Node, err error) {
 		return nil, ErrEmpty
 	}
 	return n, nil
+}
+
+// CheckUTF8 names the line and column of the first byte in data that is not UTF-8.
+// YAML must be UTF-8 (or UTF-16 with a byte order mark), and yaml.v3 says only
+// "invalid trailing UTF-8 octet", with no line, of a file saved as Latin-1 or
+// Windows-1252, so the user could not find the offending character.
+func CheckUTF8(data []byte) error {
+	if utf8.Valid(data) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe}) {
+		return nil
+	}
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return fmt.Errorf("yaml: line %d: byte 0x%02X at column %d is not UTF-8 (Latin-1 or Windows-1252?): save the file as UTF-8", line, data[i], col)
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		i += size
+	}
+	return nil
 }
 
 // MaxAliasHops bounds alias chains, which a hostile file could make cyclic.

@@ -26,3 +26,15 @@ func TestLenientReads(t *testing.T) {
 		t.Error("malformed YAML accepted")
 	}
 }
+
+// A file saved as Latin-1 failed with yaml.v3's "invalid trailing UTF-8 octet" and
+// no line; the error names the line, the column and the byte.
+func TestLatin1IsNamedByLine(t *testing.T) {
+	_, err := FirstDocument([]byte("name: x\r\nauthor: Jos\xe9 M\xfcller\nlist: []\n"))
+	if err == nil || err.Error() != "yaml: line 2: byte 0xE9 at column 12 is not UTF-8 (Latin-1 or Windows-1252?): save the file as UTF-8" {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := FirstDocument([]byte("author: José\n")); err != nil {
+		t.Errorf("UTF-8 refused: %v", err)
+	}
+}

@@ -288,6 +288,13 @@ func (r *importRun) resolveSTIX(ctx context.Context, cfg config) error {
 	if len(r.stix) == 0 {
 		return nil
 	}
+	if len(r.refs) == 0 {
+		// Each of thousands of mappings would be "from an unknown control", with
+		// no word of the file that is missing: one warning says it.
+		r.out.Warn(r.stix[0].file, 0, "", fmt.Sprintf("%d STIX mappings left out: they name their controls by STIX id, and the source holds no STIX controls", len(r.stix)),
+			"the controls are in nist800-53-r5-controls.json beside the mappings: import the folder that holds both files")
+		return nil
+	}
 	if cfg.AttackSource == "" {
 		r.out.Warn(r.stix[0].file, 0, "", fmt.Sprintf("%d STIX mappings left out: config attack_source is not set", len(r.stix)),
 			"the STIX format names ATT&CK techniques by STIX id; attack_source (ATT&CK STIX data) resolves them")

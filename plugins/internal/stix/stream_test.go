@@ -31,11 +31,12 @@ func wholeFile(t *testing.T, rel string, data []byte) ([]*Object, []readWarning)
 // that breaks off) is left to the whole-file read.
 func TestStreamBundleMatchesWholeFile(t *testing.T) {
 	files := map[string][]byte{
-		"crlf and blank lines": []byte("{\r\n \"type\": \"bundle\",\r\n\r\n \"objects\": [\r\n  {\"type\": \"x-mitre-tactic\", \"id\": \"x-mitre-tactic--1\", \"name\": \"A\"},\r\n\r\n\r\n  {\"type\": \"attack-pattern\",\n \"id\": \"attack-pattern--2\", \"name\": \"multi\\nline\"}\r\n ]\r\n}\r\n"),
-		"objects before type":  []byte(`{"objects":[{"type":"x","id":"x--1"}],"type":"bundle","id":"bundle--1"}`),
-		"bare list":            []byte("[\n{\"type\":\"x\",\"id\":\"x--1\"},\n\n{\"type\":\"x\",\"id\":\"x--2\"}]\n"),
-		"malformed elements":   []byte("{\"type\":\"bundle\",\"objects\":[\n  \"a string\",\n  {\"type\":\"attack-pattern\",\"id\":\"attack-pattern--3\",\"name\":7,\n   \"x_mitre_platforms\":\"Windows\"},\n  {\"id\":\"no-type--1\"},\n  {\"type\":\"x\",\"id\":\"x--4\"}\n]}"),
-		"two object lists":     []byte("{\"objects\":[{\"type\":\"x\",\"id\":\"x--1\"}],\n\"objects\":[\n{\"type\":\"x\",\"id\":\"x--2\"}]}"),
+		"crlf and blank lines":            []byte("{\r\n \"type\": \"bundle\",\r\n\r\n \"objects\": [\r\n  {\"type\": \"x-mitre-tactic\", \"id\": \"x-mitre-tactic--1\", \"name\": \"A\"},\r\n\r\n\r\n  {\"type\": \"attack-pattern\",\n \"id\": \"attack-pattern--2\", \"name\": \"multi\\nline\"}\r\n ]\r\n}\r\n"),
+		"objects before type":             []byte(`{"objects":[{"type":"x","id":"x--1"}],"type":"bundle","id":"bundle--1"}`),
+		"bare list":                       []byte("[\n{\"type\":\"x\",\"id\":\"x--1\"},\n\n{\"type\":\"x\",\"id\":\"x--2\"}]\n"),
+		"malformed elements":              []byte("{\"type\":\"bundle\",\"objects\":[\n  \"a string\",\n  {\"type\":\"attack-pattern\",\"id\":\"attack-pattern--3\",\"name\":7,\n   \"x_mitre_platforms\":\"Windows\"},\n  {\"id\":\"no-type--1\"},\n  {\"type\":\"x\",\"id\":\"x--4\"}\n]}"),
+		"brackets and escapes in strings": []byte(`{"id":"bundle--{[","type":"bundle","x":[1,{"a":"]"}],"n":-1.5e3,"t":true,"objects":[{"type":"x","id":"x--1","name":"a]}\"{[\\","description":"line\nbreak \u007d"} , {"type":"x","id":"x--2"}],"z":null}`),
+		"two object lists":                []byte("{\"objects\":[{\"type\":\"x\",\"id\":\"x--1\"}],\n\"objects\":[\n{\"type\":\"x\",\"id\":\"x--2\"}]}"),
 	}
 	for _, p := range []string{
 		filepath.Join("..", "..", "attack", "testdata", "bundle", "enterprise-attack-18.1.json"),
@@ -92,6 +93,12 @@ func TestStreamBundleMatchesWholeFile(t *testing.T) {
 		"syntax error":     "{\"type\":\"bundle\",\"objects\":[\n{\"type\":\"x\",\"id\":\"x--1\"},\n{\"type\" \"x\"}]}",
 		"trailing data":    `{"type":"bundle","objects":[{"type":"x","id":"x--1"}]} {}`,
 		"not json":         "hello",
+		"trailing comma":   `{"type":"bundle","objects":[{"type":"x","id":"x--1"},]}`,
+		"missing comma":    `{"type":"bundle","objects":[{"type":"x","id":"x--1"} {"type":"x","id":"x--2"}]}`,
+		"invalid object":   `{"type":"bundle","objects":[{"type":"x","id":"x--1"},{"type":"x","id":"x--2",}]}`,
+		"invalid value":    `{"type":"bundle","id":tru,"objects":[{"type":"x","id":"x--1"}]}`,
+		"escaped key":      `{"type":"bundle","obj\u0065cts":[{"type":"x","id":"x--1"}]}`,
+		"unclosed":         `{"type":"bundle","objects":[{"type":"x","id":"x--1"}]`,
 	} {
 		if _, _, ok := streamBundle(strings.NewReader(data), name); ok {
 			t.Errorf("%s: the stream took it; it is the whole-file read's to report", name)
@@ -128,4 +135,34 @@ func TestLoadBundleFileStreamsLikeWholeFile(t *testing.T) {
 			t.Errorf("%s: streamed %d objects, whole file %d, or they differ", typ, len(a), len(b))
 		}
 	}
+}
+
+// FuzzStreamBundle checks that whatever the stream takes, the whole-file read reads
+// the same: a bundle, with the same objects, lines and warnings.
+func FuzzStreamBundle(f *testing.F) {
+	f.Add([]byte(`{"type":"bundle","objects":[{"type":"x","id":"x--1"}]}`))
+	f.Add([]byte("[\n{\"type\":\"x\",\"id\":\"x--1\",\"name\":\"]\\\"\"},\n{\"type\":\"attack-pattern\",\"id\":\"attack-pattern--2\",\"name\":7}]"))
+	f.Add([]byte(`{"id":"b","objects":[{"type":"x","id":"x--1"}],"objects":[1,"s",null]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		objs, ws, ok := streamBundle(bytes.NewReader(data), "f.json")
+		objs1, ws1, ok1 := streamBundle(iotest.OneByteReader(bytes.NewReader(data)), "f.json")
+		if ok1 != ok || len(objs1) != len(objs) || len(ws1) != len(ws) || len(objs) > 0 && !reflect.DeepEqual(objs1, objs) || len(ws) > 0 && !reflect.DeepEqual(ws1, ws) {
+			t.Fatalf("%q: one-byte reads give %v %d objects %+v, whole reads %v %d %+v", data, ok1, len(objs1), ws1, ok, len(objs), ws)
+		}
+		if !ok {
+			return
+		}
+		pf, err := ParseFile(data)
+		if err != nil || pf.Kind != KindBundle || pf.Err != nil {
+			t.Fatalf("the stream took %q; the whole-file read: %v, kind %d, break %v", data, err, pf.Kind, pf.Err)
+		}
+		var want []readWarning
+		wantObjs := decodeObjects("f.json", pf, func(line int, id, summary, detail string) {
+			want = append(want, readWarning{line, id, summary, detail})
+		})
+		same := func(a, b any, n int) bool { return n == 0 || reflect.DeepEqual(a, b) }
+		if len(objs) != len(wantObjs) || len(ws) != len(want) || !same(objs, wantObjs, len(objs)) || !same(ws, want, len(ws)) {
+			t.Fatalf("%q: streamed %d objects %+v, whole file %d %+v", data, len(objs), ws, len(wantObjs), want)
+		}
+	})
 }

@@ -48,6 +48,11 @@ func streamBundle(r io.Reader, rel string) (objs []*Object, warnings []readWarni
 		}
 	}()
 	sc := &splitter{r: r, line: 1, buf: make([]byte, 0, lineBlock)}
+	for len(sc.buf) < 3 && sc.fill() {
+	}
+	if bytes.HasPrefix(sc.buf, []byte("\xef\xbb\xbf")) {
+		sc.pos = 3 // a byte order mark, blanked as ParseFile does (jsonpos.BlankBOM)
+	}
 	sc.space()
 	c, more := sc.peek()
 	if !more {

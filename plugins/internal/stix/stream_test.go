@@ -36,6 +36,7 @@ func TestStreamBundleMatchesWholeFile(t *testing.T) {
 		"bare list":                       []byte("[\n{\"type\":\"x\",\"id\":\"x--1\"},\n\n{\"type\":\"x\",\"id\":\"x--2\"}]\n"),
 		"malformed elements":              []byte("{\"type\":\"bundle\",\"objects\":[\n  \"a string\",\n  {\"type\":\"attack-pattern\",\"id\":\"attack-pattern--3\",\"name\":7,\n   \"x_mitre_platforms\":\"Windows\"},\n  {\"id\":\"no-type--1\"},\n  {\"type\":\"x\",\"id\":\"x--4\"}\n]}"),
 		"brackets and escapes in strings": []byte(`{"id":"bundle--{[","type":"bundle","x":[1,{"a":"]"}],"n":-1.5e3,"t":true,"objects":[{"type":"x","id":"x--1","name":"a]}\"{[\\","description":"line\nbreak \u007d"} , {"type":"x","id":"x--2"}],"z":null}`),
+		"byte order mark":                 []byte("\xef\xbb\xbf{\"type\":\"bundle\",\n\"objects\":[\n{\"type\":\"x\",\"id\":\"x--1\"}]}"),
 		"two object lists":                []byte("{\"objects\":[{\"type\":\"x\",\"id\":\"x--1\"}],\n\"objects\":[\n{\"type\":\"x\",\"id\":\"x--2\"}]}"),
 	}
 	for _, p := range []string{
